@@ -1,0 +1,175 @@
+/*
+ * exporter.h - the exporter interface: how finished spans leave the process.
+ *
+ * Included by <spanring/spanring.h>; do not include it alone.
+ *
+ * An exporter is a table of callbacks (sr_exporter_ops_t) plus a name.
+ * Built-in exporters, exporters an application registers with
+ * sr_exporter_register(), and plugins loaded from a shared object all use
+ * this same table.  Each running exporter gets its own worker thread and
+ * its own bounded queue of batches, so one slow exporter cannot starve
+ * another: when its queue is full it misses batches (counted), the others
+ * carry on.
+ *
+ * Callbacks, grouped as LTTng-UST groups its ring-buffer client callbacks:
+ *   mandatory, slow path:  create, export_batch, destroy
+ *   optional (may be NULL): flush
+ * All callbacks of one instance run on that exporter's worker thread,
+ * except create (on the sr_init() caller) and destroy (on the
+ * sr_shutdown() caller after the worker stopped): no locking needed
+ * inside an exporter.
+ */
+#ifndef SPANRING_EXPORTER_H
+#define SPANRING_EXPORTER_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when sr_exporter_ops_t or the batch API changes incompatibly. */
+#define SR_EXPORTER_ABI_VERSION 1
+
+typedef struct sr_batch sr_batch_t;
+
+/* A string that is not necessarily NUL-terminated. */
+typedef struct sr_str {
+	const char *ptr;
+	uint32_t len;
+} sr_str_t;
+
+/* Decoded attribute.  Strings point into the batch (or static memory). */
+typedef struct sr_attr_view {
+	sr_str_t key;
+	sr_attr_type_t type;       /* SR_ATTR_STRING for both string kinds */
+	union {
+		bool b;
+		int64_t i;
+		double d;
+		sr_str_t s;
+	} v;
+} sr_attr_view_t;
+
+typedef struct sr_event_view {
+	sr_str_t name;
+	uint64_t ts_ns;
+	const sr_attr_view_t *attrs;
+	uint32_t attr_count;
+	uint32_t dropped_attr_count;
+} sr_event_view_t;
+
+typedef struct sr_link_view {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t trace_flags;
+	const sr_attr_view_t *attrs;
+	uint32_t attr_count;
+	uint32_t dropped_attr_count;
+} sr_link_view_t;
+
+/*
+ * One finished span, decoded.  All pointers stay valid until the next
+ * sr_batch_span() call on the same batch or the end of export_batch.
+ */
+typedef struct sr_span_data {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8]; /* all zero for a root span              */
+	uint8_t trace_flags;
+	uint8_t parent_remote;     /* parent came from another process      */
+	sr_span_kind_t kind;
+	sr_status_code_t status;
+	sr_str_t status_message;
+	sr_str_t name;
+	sr_str_t trace_state;      /* W3C tracestate, may be empty          */
+	uint64_t start_ns;
+	uint64_t end_ns;
+	const sr_tracer_t *tracer;
+	sr_str_t scope_name;
+	sr_str_t scope_version;
+	uint64_t thread_id;        /* OS tid of the thread that ended it    */
+
+	const sr_attr_view_t *attrs;
+	uint32_t attr_count;
+	uint32_t dropped_attr_count;
+	const sr_event_view_t *events;
+	uint32_t event_count;
+	uint32_t dropped_event_count;
+	const sr_link_view_t *links;
+	uint32_t link_count;
+	uint32_t dropped_link_count;
+} sr_span_data_t;
+
+/* Number of spans in the batch. */
+SR_API size_t sr_batch_count(const sr_batch_t *batch);
+
+/* Decode span `i` (0 <= i < count) into *out.  SR_EINVAL out of range. */
+SR_API int sr_batch_span(const sr_batch_t *batch, size_t i,
+			 sr_span_data_t *out);
+
+/* Resource attributes (service.name, telemetry.sdk.*, ...); static until
+ * shutdown. */
+SR_API const sr_attr_view_t *sr_batch_resource(const sr_batch_t *batch,
+						uint32_t *count);
+
+/* Return codes of export_batch besides 0. */
+#define SR_EXPORT_RETRYABLE SR_ETIMEDOUT /* counted as failed; no retry by core */
+
+typedef struct sr_exporter_ops {
+	size_t size;            /* sizeof(sr_exporter_ops_t)              */
+	uint32_t abi_version;   /* SR_EXPORTER_ABI_VERSION                */
+	const char *name;       /* selection name, static                 */
+
+	/* Create an instance.  `ud` as given to sr_exporter_register();
+	 * `cfg` is the pipeline configuration (borrowed).  0 on success,
+	 * else an SR_E* code, with a message via sr__set_error-like text
+	 * in `err` (err_len bytes, may be left empty). */
+	int (*create)(void *ud, const sr_config_t *cfg, void **state,
+		      char *err, size_t err_len);
+
+	/* Export one batch; may block up to cfg->export_timeout_ms.
+	 * 0 = delivered; negative = every span of the batch failed.
+	 * *rejected (preset 0) may report spans the receiver refused although
+	 * the call succeeded (partial success). */
+	int (*export_batch)(void *state, const sr_batch_t *batch,
+			    uint64_t *rejected);
+
+	/* Optional: push out anything buffered, within timeout_ms. */
+	int (*flush)(void *state, uint32_t timeout_ms);
+
+	/* Release the instance; nothing else is called after it. */
+	void (*destroy)(void *state, uint32_t timeout_ms);
+} sr_exporter_ops_t;
+
+/*
+ * Make an exporter selectable by ops->name (copied table; `ud` kept).
+ * Call before sr_init().  SR_EVERSION on ABI mismatch, SR_EINVAL on a
+ * missing mandatory callback, SR_ELIMIT past 32 registrations, SR_ESTATE
+ * if the name is taken.
+ */
+SR_API int sr_exporter_register(const sr_exporter_ops_t *ops, void *ud);
+
+/* ------------------------------------------------------------------ */
+/* The in-memory exporter ("memory"), for tests and embedding.         */
+/* ------------------------------------------------------------------ */
+
+/* A flattened copy of a span kept by the memory exporter. */
+typedef struct sr_memory_span {
+	sr_span_data_t data;       /* pointers refer to the exporter's copy */
+} sr_memory_span_t;
+
+/* Spans the memory exporter holds (up to its capacity,
+ * SPANRING_MEMORY_CAPACITY, default 65536; beyond it new spans are
+ * counted as exported but not kept, see sr_memory_overflow()).  Call only
+ * after sr_flush() or sr_shutdown() returned, from one thread; the spans
+ * survive sr_shutdown() and stay valid until sr_memory_clear() or the
+ * next sr_init(). */
+SR_API size_t sr_memory_count(void);
+SR_API const sr_span_data_t *sr_memory_get(size_t i);
+SR_API uint64_t sr_memory_overflow(void);
+SR_API void sr_memory_clear(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPANRING_EXPORTER_H */

@@ -1,0 +1,520 @@
+/*
+ * spanring.h - the one header an application includes.
+ *
+ * spanring records spans with no lock, no syscall and no malloc on the
+ * application's threads: a span lives in a caller-owned sr_span_t (stack or
+ * request struct) and, when it ends, is copied as one or more fixed-size
+ * records into the calling thread's own ring.  A background drainer batches
+ * the records and hands them to exporters.  When anything downstream falls
+ * behind, spans are dropped and counted in sr_stats, never queued without
+ * bound, and the application never waits.
+ *
+ * Conventions used throughout:
+ *   - Functions returning int return 0 or a negative SR_E* code; see
+ *     sr_strerror().  A failed call never runs its callback.
+ *   - Hot-path calls (span, scope and attribute calls) return nothing to
+ *     check: on overflow they drop or truncate and count it in sr_stats.
+ *   - Every call is a safe, cheap no-op before sr_init() and after
+ *     sr_shutdown().
+ *   - Pointer ownership is stated per argument: "static" means kept by
+ *     pointer and must stay valid until sr_shutdown() returns (string
+ *     literals are the usual case); "copied" means copied before return;
+ *     "borrowed" means only read during the call.
+ *
+ * Defining SR_COMPILED_OUT before including this header turns every SR_*
+ * instrumentation macro into nothing; the functions stay declared.
+ */
+#ifndef SPANRING_H
+#define SPANRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SR_VERSION_MAJOR 0
+#define SR_VERSION_MINOR 1
+#define SR_VERSION_PATCH 0
+#define SR_VERSION_HEX \
+	((SR_VERSION_MAJOR << 16) | (SR_VERSION_MINOR << 8) | SR_VERSION_PATCH)
+
+#if defined(_WIN32)
+#define SR_API
+#elif defined(__GNUC__)
+#define SR_API __attribute__((visibility("default")))
+#else
+#define SR_API
+#endif
+
+/* Version string "MAJOR.MINOR.PATCH" of the library actually linked. */
+SR_API const char *sr_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+enum sr_error {
+	SR_OK = 0,
+	SR_EINVAL = -1,     /* bad argument or malformed configuration value */
+	SR_ENOMEM = -2,     /* allocation at init failed                     */
+	SR_ESTATE = -3,     /* wrong lifecycle state (already initialised...) */
+	SR_ETIMEDOUT = -4,  /* deadline passed before the work was done      */
+	SR_ENOTFOUND = -5,  /* unknown name (exporter, sampler) or no value  */
+	SR_EIO = -6,        /* an exporter or the OS reported a failure      */
+	SR_ESCOPE = -7,     /* scopes closed out of order                    */
+	SR_ELIMIT = -8,     /* a configured limit was reached                */
+	SR_EVERSION = -9    /* ABI version mismatch (plugins)                */
+};
+
+/* Static text for an SR_E* code; never NULL. */
+SR_API const char *sr_strerror(int err);
+
+/*
+ * Detail of the last error returned to this thread by a non-hot-path call,
+ * e.g. "OTEL_TRACES_SAMPLER='foo': unknown sampler".  Thread-local; valid
+ * until the next spanring call on this thread; "" if none.
+ */
+SR_API const char *sr_last_error(void);
+
+/* ------------------------------------------------------------------ */
+/* Configuration and lifecycle                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Pipeline allocator.  Used only at init, at thread registration and at
+ * shutdown; never on the hot path.  alloc returns memory aligned to
+ * `align` (a power of two) or NULL.  Lets tests fail the n-th allocation.
+ */
+typedef struct sr_allocator {
+	void *(*alloc)(void *ud, size_t size, size_t align);
+	void (*free)(void *ud, void *ptr, size_t size);
+	void *ud;
+} sr_allocator_t;
+
+/* Head samplers (the OpenTelemetry set). */
+typedef enum sr_sampler_kind {
+	SR_SAMPLER_ALWAYS_ON = 0,
+	SR_SAMPLER_ALWAYS_OFF,
+	SR_SAMPLER_TRACEIDRATIO,
+	SR_SAMPLER_PARENTBASED_ALWAYS_ON,
+	SR_SAMPLER_PARENTBASED_ALWAYS_OFF,
+	SR_SAMPLER_PARENTBASED_TRACEIDRATIO
+} sr_sampler_kind_t;
+
+/*
+ * Pipeline configuration.  Always start from sr_config_init(); fields are
+ * only ever appended, and `size` tells the library which ones you know.
+ * A zero limit means "use the default".  Every limit is enforced with a
+ * counter in sr_stats that shows when it bit.
+ */
+typedef struct sr_config {
+	size_t size;                      /* set by sr_config_init()        */
+
+	/* Resource: copied at init. */
+	const char *service_name;         /* OTEL_SERVICE_NAME               */
+	const char *resource_attributes;  /* OTEL_RESOURCE_ATTRIBUTES k=v,.. */
+
+	/* Exporters: comma-separated names ("console,memory").  Built in:
+	 * none, console, memory, plus any registered with
+	 * sr_exporter_register().  OTEL_TRACES_EXPORTER. Default "console". */
+	const char *exporters;
+
+	sr_sampler_kind_t sampler;        /* OTEL_TRACES_SAMPLER             */
+	double sampler_ratio;             /* OTEL_TRACES_SAMPLER_ARG, [0,1]  */
+
+	/* Rings. */
+	uint32_t ring_records;     /* records per thread ring, power of 2, default 1024 */
+	uint32_t max_threads;      /* rings preallocated at init, default 64            */
+	uint32_t overflow_records; /* shared pool for spans larger than a sr_span_t,
+	                              default 4096                                     */
+
+	/* Batching (OTEL_BSP_*). */
+	uint32_t max_export_batch_size; /* spans per batch, default 512              */
+	uint32_t max_queue_size;        /* spans queued per exporter, default 2048   */
+	uint32_t schedule_delay_ms;     /* max age of a partial batch, default 5000  */
+	uint32_t export_timeout_ms;     /* per export call, default 30000            */
+
+	/* Span limits (OTEL_SPAN_*_COUNT_LIMIT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT). */
+	uint32_t attr_count_limit;       /* default 128                              */
+	uint32_t event_count_limit;      /* default 128                              */
+	uint32_t link_count_limit;       /* default 128                              */
+	uint32_t event_attr_count_limit; /* OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, 128    */
+	uint32_t link_attr_count_limit;  /* OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, 128     */
+	uint32_t attr_value_length_limit;/* bytes of a copied string, default 4096   */
+	uint32_t max_span_records;       /* records one span may use, default 64     */
+
+	/* Drainer polling: sleeps grow up to this when rings are idle. */
+	uint32_t drainer_max_sleep_us;   /* default 1000                             */
+
+	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
+} sr_config_t;
+
+/* Fill `cfg` with defaults (no environment applied). */
+SR_API void sr_config_init(sr_config_t *cfg);
+
+/*
+ * Overlay the standard OTEL_* variables (and SPANRING_* ones) onto `cfg`.
+ * A malformed value returns SR_EINVAL, names the variable and value in
+ * sr_last_error(), and leaves the remaining valid settings applied.
+ * String fields point into the environment (static until shutdown).
+ */
+SR_API int sr_config_from_env(sr_config_t *cfg);
+
+/*
+ * Start the pipeline: allocate all rings and batches, start the drainer and
+ * one worker thread per exporter.  SR_ESTATE if already running.  If some
+ * exporter names are unknown or fail to start, the pipeline still starts
+ * with the rest and the first error is returned (and described by
+ * sr_last_error()); the pipeline is running whenever the return value is
+ * 0 or SR_ENOTFOUND or SR_EIO.  Not thread-safe against sr_shutdown().
+ */
+SR_API int sr_init(const sr_config_t *cfg);
+
+/* sr_config_init() + sr_config_from_env() + sr_init(). */
+SR_API int sr_init_from_env(void);
+
+/* True between a successful sr_init() and sr_shutdown(). */
+SR_API bool sr_is_running(void);
+
+/*
+ * Export every span that ended (on any thread, before this call) and wait
+ * for the exporters to flush, up to `timeout_ms`.  Returns 0, or
+ * SR_ETIMEDOUT with *pending (if non-NULL) set to the spans not yet
+ * through the exporters.  SR_ESTATE when not running.  Blocks the caller;
+ * never call it from an exporter.
+ */
+SR_API int sr_flush(uint32_t timeout_ms, uint64_t *pending);
+
+/*
+ * Flush, then stop the drainer and exporters and free the pipeline.
+ * Spans still unexported when the deadline passes are counted as
+ * dropped (shutdown) and reported in *lost.  Afterwards every call is a
+ * no-op again and sr_init() may be called anew.
+ */
+SR_API int sr_shutdown(uint32_t timeout_ms, uint64_t *lost);
+
+/*
+ * Register the calling thread now (allocating its ring) instead of at its
+ * first span.  Optional; SR_ELIMIT when max_threads rings are in use.
+ */
+SR_API int sr_thread_register(void);
+
+/* ------------------------------------------------------------------ */
+/* Tracers (instrumentation scopes)                                    */
+/* ------------------------------------------------------------------ */
+
+typedef struct sr_tracer sr_tracer_t;
+
+/*
+ * Return the tracer for (name, version), creating it once; both strings
+ * are copied.  Tracers live for the whole process (across init cycles),
+ * so a handle may be kept in a static.  Never returns NULL: past
+ * SR_MAX_TRACERS distinct tracers the default tracer is returned.
+ * Takes a lock: call it at start-up, not per span.
+ */
+#define SR_MAX_TRACERS 256
+SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
+
+/* ------------------------------------------------------------------ */
+/* Context                                                             */
+/* ------------------------------------------------------------------ */
+
+#define SR_TRACE_FLAG_SAMPLED 0x01
+
+/*
+ * A span's identity as a plain copyable value: store it in a request
+ * struct, pass it to another thread or callback, use it as a parent.
+ * A zeroed sr_context_t is "no context".  The state_ words refer to trace
+ * state and baggage kept by the propagation layer; copy them along.
+ */
+typedef struct sr_context {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED          */
+	uint8_t remote;        /* 1 if extracted from a carrier             */
+	uint8_t reserved_[6];
+	uint64_t state_[2];    /* trace state and baggage references        */
+} sr_context_t;
+
+_Static_assert(sizeof(sr_context_t) == 48, "sr_context_t is ABI");
+
+SR_API bool sr_context_is_valid(const sr_context_t *ctx);
+static inline bool sr_context_is_sampled(const sr_context_t *ctx)
+{
+	return (ctx->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0;
+}
+
+/* Lowercase hex of the ids; out must hold 33 / 17 bytes. */
+SR_API void sr_context_trace_id_hex(const sr_context_t *ctx, char out[33]);
+SR_API void sr_context_span_id_hex(const sr_context_t *ctx, char out[17]);
+
+/* ------------------------------------------------------------------ */
+/* Spans                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef enum sr_span_kind {     /* numeric values are OTLP's */
+	SR_KIND_INTERNAL = 1,
+	SR_KIND_SERVER = 2,
+	SR_KIND_CLIENT = 3,
+	SR_KIND_PRODUCER = 4,
+	SR_KIND_CONSUMER = 5
+} sr_span_kind_t;
+
+typedef enum sr_status_code {   /* numeric values are OTLP's */
+	SR_STATUS_UNSET = 0,
+	SR_STATUS_OK = 1,
+	SR_STATUS_ERROR = 2
+} sr_status_code_t;
+
+/*
+ * A span in progress: caller-owned storage, on the stack or in a request
+ * struct.  Contents are private.  It holds the span's first records
+ * inline, so ending it is a copy into the ring.  May be moved (memcpy)
+ * while no scope refers to it; must be ended exactly once after start.
+ */
+#define SR_SPAN_SIZE 576
+typedef struct sr_span {
+	_Alignas(64) unsigned char opaque_[SR_SPAN_SIZE];
+} sr_span_t;
+
+/* Attribute value types. */
+typedef enum sr_attr_type {
+	SR_ATTR_BOOL = 1,
+	SR_ATTR_INT = 2,
+	SR_ATTR_DOUBLE = 3,
+	SR_ATTR_STRING = 4,        /* copied                                  */
+	SR_ATTR_STRING_STATIC = 5  /* kept by pointer (static)                */
+} sr_attr_type_t;
+
+/*
+ * One attribute, for the array forms (events, links, sr_span_set_attrs).
+ * Keys are always static.  Build them with the SR_ATTR_* macros.
+ */
+typedef struct sr_attr {
+	const char *key;
+	sr_attr_type_t type;
+	uint32_t len;              /* strings: length in bytes               */
+	union {
+		bool b;
+		int64_t i;
+		double d;
+		const char *s;
+	} v;
+} sr_attr_t;
+
+#ifdef __cplusplus
+#define SR__ATTR_INIT(k, t, l, f, x) sr_attr_t{ (k), (t), (l), { .f = (x) } }
+#else
+#define SR__ATTR_INIT(k, t, l, f, x) \
+	((sr_attr_t){ .key = (k), .type = (t), .len = (l), .v = { .f = (x) } })
+#endif
+#define SR_ATTR_BOOL_(k, x)   SR__ATTR_INIT(k, SR_ATTR_BOOL, 0, b, x)
+#define SR_ATTR_INT_(k, x)    SR__ATTR_INIT(k, SR_ATTR_INT, 0, i, x)
+#define SR_ATTR_DOUBLE_(k, x) SR__ATTR_INIT(k, SR_ATTR_DOUBLE, 0, d, x)
+#define SR_ATTR_STR_(k, x) \
+	SR__ATTR_INIT(k, SR_ATTR_STRING, (uint32_t)sr__strlen(x), s, x)
+#define SR_ATTR_STRN_(k, x, n) SR__ATTR_INIT(k, SR_ATTR_STRING, (uint32_t)(n), s, x)
+#define SR_ATTR_STR_STATIC_(k, x) \
+	SR__ATTR_INIT(k, SR_ATTR_STRING_STATIC, (uint32_t)sr__strlen(x), s, x)
+
+static inline size_t sr__strlen(const char *s)
+{
+	return s ? __builtin_strlen(s) : 0;
+}
+
+/* Flags for sr_span_start_ex(). */
+#define SR_SPAN_ROOT      0x1u  /* ignore the current span: start a new trace */
+#define SR_SPAN_NAME_COPY 0x2u  /* copy `name` instead of keeping the pointer */
+
+/*
+ * Start a span named `name` (static) with the current active span of this
+ * thread as parent, or as a root if there is none.  Hot path: no lock,
+ * no syscall, no allocation.  `tracer` may be NULL (default tracer).
+ */
+SR_API void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
+			  const char *name, sr_span_kind_t kind);
+
+/*
+ * Full form.  `parent` (borrowed): NULL means the current active span;
+ * a zeroed context means root (as does SR_SPAN_ROOT).  `start_ns`: ns
+ * since the epoch, 0 for now.  A remote or local parent's sampled flag
+ * feeds the parent-based samplers.
+ */
+SR_API void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
+			     const char *name, sr_span_kind_t kind,
+			     const sr_context_t *parent, uint64_t start_ns,
+			     unsigned flags);
+
+/* Attributes.  Keys static.  sr_span_set_str copies (truncating past
+ * attr_value_length_limit); _static keeps the pointer.  Setting a key
+ * twice keeps the last value. */
+SR_API void sr_span_set_bool(sr_span_t *span, const char *key, bool v);
+SR_API void sr_span_set_int(sr_span_t *span, const char *key, int64_t v);
+SR_API void sr_span_set_double(sr_span_t *span, const char *key, double v);
+SR_API void sr_span_set_str(sr_span_t *span, const char *key, const char *v);
+SR_API void sr_span_set_strn(sr_span_t *span, const char *key,
+			     const char *v, size_t len);
+SR_API void sr_span_set_str_static(sr_span_t *span, const char *key,
+				   const char *v);
+SR_API void sr_span_set_attrs(sr_span_t *span, const sr_attr_t *attrs,
+			      size_t n);
+
+/* Event `name` (static) at `ts_ns` (0: now) with attributes (borrowed;
+ * string values copied or kept per their type). */
+SR_API void sr_span_add_event(sr_span_t *span, const char *name,
+			      uint64_t ts_ns, const sr_attr_t *attrs,
+			      size_t n);
+
+/* Link to another span's context (borrowed). */
+SR_API void sr_span_add_link(sr_span_t *span, const sr_context_t *ctx,
+			     const sr_attr_t *attrs, size_t n);
+
+/* Status; `message` copied (only kept for SR_STATUS_ERROR, per OTel).
+ * OK is final: later UNSET/ERROR are ignored. */
+SR_API void sr_span_set_status(sr_span_t *span, sr_status_code_t code,
+			       const char *message);
+
+/* Record an "exception" event (exception.type / exception.message, copied)
+ * and set status ERROR with `message`. */
+SR_API void sr_span_record_error(sr_span_t *span, const char *type,
+				 const char *message);
+
+/* Replace the name (copied). */
+SR_API void sr_span_update_name(sr_span_t *span, const char *name);
+
+/* End at now, or at `end_ns` (clamped to >= start).  Writes the span to
+ * the ring of the calling thread; a second end is ignored. */
+SR_API void sr_span_end(sr_span_t *span);
+SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
+
+/* The span's context (valid even when unsampled or not running). */
+SR_API sr_context_t sr_span_context(const sr_span_t *span);
+
+/* True if the span will be recorded (sampled, pipeline running, open). */
+SR_API bool sr_span_is_recording(const sr_span_t *span);
+
+/* Clock used for span timestamps: ns since the Unix epoch. */
+SR_API uint64_t sr_now_ns(void);
+
+/* ------------------------------------------------------------------ */
+/* Scopes: the per-thread active-span stack                            */
+/* ------------------------------------------------------------------ */
+
+/* Returned by sr_scope_enter*; pass it back to sr_scope_exit(). */
+typedef struct sr_scope {
+	uint32_t depth_;
+	uint32_t cookie_;
+} sr_scope_t;
+
+#define SR_SCOPE_MAX_DEPTH 64
+
+/* Make the span / context current on this thread (the context is copied,
+ * so the span may end or move before the scope exits).  Past
+ * SR_SCOPE_MAX_DEPTH the push is ignored and counted. */
+SR_API sr_scope_t sr_scope_enter(const sr_span_t *span);
+SR_API sr_scope_t sr_scope_enter_ctx(const sr_context_t *ctx);
+
+/* Restore what was current before `scope`.  If inner scopes are still
+ * open (closed out of order), they are closed too, the error is counted
+ * and SR_ESCOPE returned; an unknown or already closed scope also gives
+ * SR_ESCOPE and changes nothing. */
+SR_API int sr_scope_exit(sr_scope_t scope);
+
+/* Copy the current context of this thread into *out: SR_ENOTFOUND (and a
+ * zeroed *out) if no scope is active. */
+SR_API int sr_context_current(sr_context_t *out);
+
+/* Scope-stack save/restore for coroutines and fibers: detach this
+ * thread's stack into `saved` (leaving it empty) and put one back. */
+typedef struct sr_scope_stack {
+	uint32_t depth_;
+	uint32_t cookie_;
+	sr_context_t entries_[SR_SCOPE_MAX_DEPTH];
+} sr_scope_stack_t;
+SR_API void sr_scope_stack_save(sr_scope_stack_t *saved);
+SR_API void sr_scope_stack_restore(const sr_scope_stack_t *saved);
+
+/* ------------------------------------------------------------------ */
+/* Stats                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A snapshot of the pipeline counters since sr_init().  Invariant once
+ * flushed: sampled == exported + sum of dropped_* (span level).  The
+ * item-level counters (attrs_dropped...) count truncation, not spans.
+ */
+typedef struct sr_stats {
+	size_t size;
+
+	uint64_t started;            /* spans started (sampled or not)      */
+	uint64_t sampled;            /* of those, sampled by the head sampler */
+	uint64_t recorded;           /* written into a ring                 */
+	uint64_t exported;           /* accepted by at least one exporter   */
+	uint64_t batches;            /* batches handed to exporters         */
+
+	/* Span-level drops, exactly one reason each. */
+	uint64_t dropped_ring_full;  /* the thread's ring had no room       */
+	uint64_t dropped_limits;     /* no ring (max_threads) or span larger
+	                                than max_span_records                */
+	uint64_t dropped_queue_full; /* every exporter's queue was full     */
+	uint64_t dropped_exporter;   /* every exporter failed the batch     */
+	uint64_t dropped_shutdown;   /* still unexported at the shutdown deadline,
+	                                or ended while the pipeline stopped   */
+
+	/* Item-level limits. */
+	uint64_t attrs_dropped;
+	uint64_t events_dropped;
+	uint64_t links_dropped;
+	uint64_t strings_truncated;
+	uint64_t overflow_exhausted; /* items lost: shared overflow pool empty */
+	uint64_t scope_errors;       /* out-of-order or overflowing scopes   */
+
+	/* Memory and rings. */
+	uint64_t pipeline_bytes;     /* fixed at init: rings + batches + pools */
+	uint32_t ring_records;       /* capacity of each ring                 */
+	uint32_t rings_total;        /* max_threads                          */
+	uint32_t rings_in_use;
+	uint32_t ring_high_water;    /* max over rings of records used        */
+	uint32_t exporters;          /* number of running exporters           */
+	uint32_t reserved_;
+} sr_stats_t;
+
+SR_API int sr_stats_get(sr_stats_t *out);
+
+/* Per-ring view: calls cb once per ring in use.  Takes no lock. */
+typedef struct sr_ring_stats {
+	uint32_t ring_index;
+	uint32_t capacity;       /* records                               */
+	uint32_t used;           /* records waiting right now              */
+	uint32_t high_water;     /* max records used since registration    */
+	uint64_t thread_id;      /* OS tid of the owner                    */
+	bool orphaned;           /* owner thread exited, ring draining     */
+} sr_ring_stats_t;
+SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
+				 void *ud);
+
+/* Per-exporter view. */
+typedef struct sr_exporter_stats {
+	const char *name;
+	uint64_t batches;
+	uint64_t spans_ok;
+	uint64_t spans_failed;       /* export call returned an error        */
+	uint64_t spans_queue_full;   /* batch skipped: this queue was full    */
+} sr_exporter_stats_t;
+SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out);
+
+/* Write `st` as one JSON object (no newline) into buf; returns the length
+ * it needs, as snprintf does. */
+SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include <spanring/exporter.h>
+#include <spanring/macros.h>
+
+#endif /* SPANRING_H */

@@ -1,0 +1,151 @@
+/*
+ * record_int.h - the fixed-size span record: what the hot path writes into
+ * a ring and what the drainer and exporters read back.
+ *
+ * A finished span is a header plus a stream of 32-byte item slots, cut
+ * into 256-byte records.  The first record carries the 64-byte header and
+ * 6 slots; each continuation record carries 8 more slots and no header
+ * (the ring publishes all records of a span at once, contiguous, so a
+ * continuation never needs to say whom it belongs to):
+ *
+ *   record 0 (head)              record 1..n-1 (continuation)
+ *   +------------------------+   +------------------------+
+ *   | header        64 B     |   | slot 6+8(k-1)  32 B    |
+ *   +------------------------+   |  ...                   |
+ *   | slot 0 .. slot 5 6x32B |   | slot 13+8(k-1) 32 B    |
+ *   +------------------------+   +------------------------+
+ *
+ * Because the header is exactly two slots long, the records of one span
+ * laid side by side (as the drainer copies them into a batch) form one
+ * contiguous slot array: a copied string that runs over a record boundary
+ * is contiguous again in the batch and needs no reassembly copy.
+ *
+ * Items (first slot of each; strings continue into the following slots):
+ *
+ *   ATTR       key (static), vtype, value; copied strings keep `len`
+ *              bytes starting at `inl` and running on into the next
+ *              slots: an item takes 1 + ceil(max(0, len - 8) / 32) slots.
+ *   EVENT      key = name (static), v.u = timestamp ns, count = number
+ *              of ATTR items that follow and belong to it, len = dropped
+ *              attribute count.
+ *   LINK       (sr__link_item layout), count = ATTR items that follow.
+ *   NAME       copied span name (string layout as ATTR).
+ *   STATUS_MSG copied status message (string layout as ATTR).
+ *   TRACESTATE v.u = trace-state reference from the parent context.
+ *   DROPPED    (sr__dropped_item layout) span-level dropped counts.
+ *
+ * What this leaves out: keys are never copied (they are static by API
+ * contract), so an ATTR item never carries key bytes.
+ */
+#ifndef SR_RECORD_INT_H
+#define SR_RECORD_INT_H
+
+#include <stdint.h>
+#include <string.h>
+
+#define SR__RECORD_SIZE 256u
+#define SR__SLOT_SIZE 32u
+#define SR__HEADER_SIZE 64u
+#define SR__HEAD_SLOTS 6u   /* slots in record 0                         */
+#define SR__CONT_SLOTS 8u   /* slots in each continuation record          */
+#define SR__INLINE_STR 8u   /* string bytes that fit in an item's first slot */
+#define SR__MAX_SPAN_RECORDS 255u  /* header.nrecords is a byte           */
+
+/* header.bits */
+#define SR__HB_KIND_MASK 0x07u    /* sr_span_kind_t                       */
+#define SR__HB_STATUS_SHIFT 3u    /* 2 bits: sr_status_code_t             */
+#define SR__HB_STATUS_MASK 0x18u
+#define SR__HB_PARENT_REMOTE 0x20u
+
+struct sr__span_header {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8];
+	uint64_t start_ns;
+	uint64_t end_ns;
+	const char *name;       /* static name; NULL when a NAME item follows */
+	uint16_t tracer;        /* index into the tracer table               */
+	uint8_t bits;           /* kind, status, parent_remote               */
+	uint8_t trace_flags;
+	uint8_t nrecords;       /* records of this span, head included       */
+	uint8_t reserved;
+	uint16_t nslots;        /* slots used in the item stream              */
+};
+
+enum sr__item_kind {
+	SR__ITEM_NONE = 0,
+	SR__ITEM_ATTR = 1,
+	SR__ITEM_EVENT = 2,
+	SR__ITEM_LINK = 3,
+	SR__ITEM_NAME = 4,
+	SR__ITEM_STATUS_MSG = 5,
+	SR__ITEM_TRACESTATE = 6,
+	SR__ITEM_DROPPED = 7
+};
+
+/* ATTR, EVENT, NAME, STATUS_MSG, TRACESTATE. */
+struct sr__item {
+	uint8_t kind;
+	uint8_t vtype;          /* sr_attr_type_t for ATTR                    */
+	uint16_t count;         /* EVENT: attributes that follow              */
+	uint32_t len;           /* copied string bytes; EVENT: dropped attrs  */
+	const char *key;        /* ATTR key / EVENT name, static              */
+	union {
+		int64_t i;
+		double d;
+		uint64_t u;
+		const char *s;      /* SR_ATTR_STRING_STATIC                     */
+	} v;
+	char inl[SR__INLINE_STR]; /* first bytes of a copied string          */
+};
+
+struct sr__link_item {
+	uint8_t kind;           /* SR__ITEM_LINK                             */
+	uint8_t trace_flags;
+	uint16_t count;         /* attributes that follow                    */
+	uint32_t dropped_attrs;
+	uint8_t span_id[8];
+	uint8_t trace_id[16];
+};
+
+struct sr__dropped_item {
+	uint8_t kind;           /* SR__ITEM_DROPPED                          */
+	uint8_t pad[3];
+	uint32_t attrs;
+	uint32_t events;
+	uint32_t links;
+	uint8_t pad2[16];
+};
+
+_Static_assert(sizeof(struct sr__span_header) == SR__HEADER_SIZE, "header");
+_Static_assert(sizeof(struct sr__item) == SR__SLOT_SIZE, "item");
+_Static_assert(sizeof(struct sr__link_item) == SR__SLOT_SIZE, "link");
+_Static_assert(sizeof(struct sr__dropped_item) == SR__SLOT_SIZE, "dropped");
+_Static_assert(SR__HEADER_SIZE + SR__HEAD_SLOTS * SR__SLOT_SIZE ==
+		       SR__RECORD_SIZE, "head record");
+_Static_assert(SR__CONT_SLOTS * SR__SLOT_SIZE == SR__RECORD_SIZE, "cont");
+
+/* One ring entry.  Cache-line aligned (4 lines). */
+struct sr__record {
+	_Alignas(64) unsigned char bytes[SR__RECORD_SIZE];
+};
+
+/* Slots an item holding a copied string of `len` bytes takes. */
+static inline uint32_t sr__str_slots(uint32_t len)
+{
+	return len <= SR__INLINE_STR
+		       ? 1u
+		       : 1u + (len - SR__INLINE_STR + SR__SLOT_SIZE - 1) /
+				      SR__SLOT_SIZE;
+}
+
+/* Records needed for a header plus `nslots` item slots. */
+static inline uint32_t sr__records_for_slots(uint32_t nslots)
+{
+	return nslots <= SR__HEAD_SLOTS
+		       ? 1u
+		       : 1u + (nslots - SR__HEAD_SLOTS + SR__CONT_SLOTS - 1) /
+				      SR__CONT_SLOTS;
+}
+
+#endif /* SR_RECORD_INT_H */

@@ -1,0 +1,136 @@
+/*
+ * spanring_int.h - internal declarations shared by the core's files.
+ *
+ * Naming: sr__* is internal and hidden (the library is built with
+ * -fvisibility=hidden; only SR_API symbols are exported).
+ *
+ * Global state is split by lifetime:
+ *   struct sr__global sr__g   static, never freed: the hot path's read-only
+ *                             view (running flag, generation, sampler,
+ *                             limits, clock), so a span never dereferences
+ *                             memory that shutdown could free;
+ *   struct sr__pipeline       allocated at sr_init(), freed at shutdown:
+ *                             rings, thread nodes, batches, exporters.
+ */
+#ifndef SR_SPANRING_INT_H
+#define SR_SPANRING_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <spanring/spanring.h>
+
+#include "record_int.h"
+
+#define SR__LIKELY(x) __builtin_expect(!!(x), 1)
+#define SR__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define SR__TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- errors (error.c) ---------------------------------------------- */
+
+/* Set this thread's sr_last_error() text and return `err`. */
+int sr__set_error(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sr__clear_error(void);
+
+/* ---- allocation (alloc.c) -------------------------------------------- */
+
+/* Pipeline allocations go through the configured allocator (or the
+ * default: a dedicated jemalloc arena when the process runs on jemalloc,
+ * else posix_memalign).  Returns zeroed memory. */
+void *sr__alloc(size_t size, size_t align);
+void sr__free(void *ptr, size_t size);
+void sr__alloc_configure(const sr_allocator_t *a);
+const char *sr__alloc_name(void); /* "jemalloc arena 7", "libc", "custom" */
+
+/* ---- clock (clock.c) ------------------------------------------------- */
+
+void sr__clock_init(void);     /* once per process; idempotent          */
+void sr__clock_recalibrate(void); /* drainer, about once a second        */
+
+/* ---- ids (ids.c) ----------------------------------------------------- */
+
+void sr__ids_seed(void);       /* at init: new process-wide seed          */
+void sr__new_trace_id(uint8_t out[16]);
+void sr__new_span_id(uint8_t out[8]);
+
+/* ---- sampler (sampler.c) -------------------------------------------- */
+
+struct sr__sampler {
+	sr_sampler_kind_t kind;
+	uint64_t bound;      /* traceidratio: sample if id value < bound     */
+};
+void sr__sampler_setup(struct sr__sampler *s, sr_sampler_kind_t kind,
+		       double ratio);
+bool sr__sample(const struct sr__sampler *s, const uint8_t trace_id[16],
+		const sr_context_t *parent);
+const char *sr__sampler_name(sr_sampler_kind_t kind);
+int sr__sampler_parse(const char *name, sr_sampler_kind_t *out);
+
+/* ---- tracers (tracer.c) ---------------------------------------------- */
+
+struct sr_tracer {
+	uint16_t index;
+	const char *name;
+	const char *version;
+};
+const sr_tracer_t *sr__tracer_at(uint16_t index);
+
+/* ---- resource (resource.c) ------------------------------------------- */
+
+struct sr__resource {
+	sr_attr_view_t *attrs;
+	uint32_t count;
+	char *strings;          /* one block holding every key and value    */
+};
+int sr__resource_build(struct sr__resource *r, const sr_config_t *cfg);
+void sr__resource_free(struct sr__resource *r);
+
+/* ---- propagation hooks (core/propagation) ----------------------------
+ * Resolve a context's trace-state reference (sr_context_t.state_[0]) to
+ * its text, for export.  Returns false if the reference is 0 or expired. */
+bool sr__tracestate_resolve(uint64_t ref, sr_str_t *out);
+
+/* ---- global state (global.c) ----------------------------------------- */
+
+struct sr__limits {
+	uint32_t attrs, events, links, event_attrs, link_attrs;
+	uint32_t value_len;
+	uint32_t max_slots;     /* slots a span may use (max_span_records) */
+};
+
+struct sr__clock_params {
+	uint64_t tsc_base;
+	uint64_t ns_base;
+	uint64_t mult;          /* ns = ns_base + ((tsc - tsc_base) * mult >> shift) */
+	uint32_t shift;
+	uint32_t use_tsc;
+};
+
+struct sr__global {
+	/* Read on every span; written only by init/shutdown/fork. */
+	_Alignas(64) int running;        /* ck_pr store by init/shutdown      */
+	uint32_t gen;                    /* pipeline generation, never 0 when running */
+	struct sr__pipeline *pipe;       /* valid while running (RCU)         */
+	struct sr__sampler sampler;
+	struct sr__limits limits;
+
+	/* Clock: seqlock-protected (ck_sequence), drainer writes. */
+	_Alignas(64) unsigned int clock_seq;
+	struct sr__clock_params clock;
+
+	/* Stats of the last pipeline, kept after shutdown. */
+	sr_stats_t final_stats;
+	bool have_final;
+
+	pthread_mutex_t lifecycle_lock;  /* init/shutdown/fork serialisation */
+};
+extern struct sr__global sr__g;
+
+/* Hot-path clock read (inline for speed, see clock.c). */
+uint64_t sr__now(void);
+
+#endif /* SR_SPANRING_INT_H */

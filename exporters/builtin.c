@@ -1,0 +1,13 @@
+/*
+ * builtin.c - the exporters compiled into the library, by name.
+ */
+#include "exporter_int.h"
+
+#include <stddef.h>
+
+const sr_exporter_ops_t *const sr__builtin_exporters[] = {
+	&sr__exporter_none,
+	&sr__exporter_console,
+	&sr__exporter_memory,
+	NULL,
+};

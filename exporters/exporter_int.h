@@ -1,0 +1,25 @@
+/*
+ * exporter_int.h - how the core reaches exporters: the table of built-in
+ * exporters and the helpers exporters share.
+ *
+ * Each built-in exporter is one file in exporters/ defining one
+ * `const sr_exporter_ops_t sr__exporter_<name>` and nothing else visible;
+ * builtin.c lists them.  Applications and plugins use the same table type
+ * through sr_exporter_register() (see <spanring/exporter.h>).
+ */
+#ifndef SR_EXPORTER_INT_H
+#define SR_EXPORTER_INT_H
+
+#include <spanring/spanring.h>
+
+extern const sr_exporter_ops_t sr__exporter_none;
+extern const sr_exporter_ops_t sr__exporter_console;
+extern const sr_exporter_ops_t sr__exporter_memory;
+
+/* NULL-terminated list of the built-ins, in builtin.c. */
+extern const sr_exporter_ops_t *const sr__builtin_exporters[];
+
+/* Reset the memory exporter's kept spans (called by sr_init()). */
+void sr__memory_reset(void);
+
+#endif /* SR_EXPORTER_INT_H */
