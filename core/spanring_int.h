@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ck_sequence.h>
+
 #include <spanring/spanring.h>
 
 #include "record_int.h"
@@ -119,7 +121,7 @@ struct sr__global {
 	struct sr__limits limits;
 
 	/* Clock: seqlock-protected (ck_sequence), drainer writes. */
-	_Alignas(64) unsigned int clock_seq;
+	_Alignas(64) ck_sequence_t clock_seq;
 	struct sr__clock_params clock;
 
 	/* Stats of the last pipeline, kept after shutdown. */

@@ -22,4 +22,7 @@ extern const sr_exporter_ops_t *const sr__builtin_exporters[];
 /* Reset the memory exporter's kept spans (called by sr_init()). */
 void sr__memory_reset(void);
 
+/* Fork child: forget the parent's kept spans and re-create the lock. */
+void sr__memory_after_fork_child(void);
+
 #endif /* SR_EXPORTER_INT_H */

@@ -22,7 +22,10 @@
  *           before overwriting slots.  Pairs slot reuse with the reads.
  *   c_cache producer only: its last seen c_head, so the producer touches
  *           the consumer's cache line only when the ring looks full.
- *   high_water  producer writes (plain store via ck_pr), stats readers load.
+ *   high_water  consumer writes (ck_pr store) what it finds waiting at
+ *           each peek: the ring only fills between two drains, so that
+ *           is the peak; stats readers load.  Kept off the producer's
+ *           line so the hot path does not pay for it.
  *
  * ThreadSanitizer cannot see ck_pr's inline-asm accesses, so the publish
  * and observe points also carry SR_TSAN_RELEASE / SR_TSAN_ACQUIRE marks.
@@ -46,13 +49,13 @@
 struct sr__ring {
 	/* consumer-written line */
 	_Alignas(64) uint32_t c_head;
-	char pad0_[64 - sizeof(uint32_t)];
+	uint32_t high_water;
+	char pad0_[64 - 2 * sizeof(uint32_t)];
 
 	/* producer-written line */
 	_Alignas(64) uint32_t p_tail;
 	uint32_t c_cache;
-	uint32_t high_water;
-	char pad1_[64 - 3 * sizeof(uint32_t)];
+	char pad1_[64 - 2 * sizeof(uint32_t)];
 
 	/* read-only after init */
 	_Alignas(64) uint32_t mask;
@@ -96,19 +99,14 @@ static inline struct sr__record *sr__ring_at(const struct sr__ring *ring,
 /* Producer: publish the n records written since the reservation. */
 static inline void sr__ring_commit_sp(struct sr__ring *ring, uint32_t n)
 {
-	uint32_t tail = ring->p_tail + n;
-	uint32_t used = tail - ring->c_cache;
-
 	SR_TSAN_RELEASE(&ring->p_tail);
 	ck_pr_fence_store(); /* records before the index; pairs with peek_sc */
-	ck_pr_store_32(&ring->p_tail, tail);
-	if (used > ring->high_water)
-		ck_pr_store_32(&ring->high_water, used);
+	ck_pr_store_32(&ring->p_tail, ring->p_tail + n);
 }
 
 /* Consumer: how many records are published and not yet consumed; *head
  * receives the consumer index to read from. */
-static inline uint32_t sr__ring_peek_sc(const struct sr__ring *ring,
+static inline uint32_t sr__ring_peek_sc(struct sr__ring *ring,
 					uint32_t *head)
 {
 	uint32_t tail = ck_pr_load_32(&ring->p_tail);
@@ -116,6 +114,8 @@ static inline uint32_t sr__ring_peek_sc(const struct sr__ring *ring,
 	ck_pr_fence_load(); /* index before records; pairs with commit_sp */
 	SR_TSAN_ACQUIRE(&ring->p_tail);
 	*head = ring->c_head;
+	if (tail - *head > ring->high_water)
+		ck_pr_store_32(&ring->high_water, tail - *head);
 	return tail - *head;
 }
 

@@ -432,6 +432,7 @@ SR_API int sr_context_current(sr_context_t *out);
 typedef struct sr_scope_stack {
 	uint32_t depth_;
 	uint32_t cookie_;
+	uint32_t cookies_[SR_SCOPE_MAX_DEPTH];
 	sr_context_t entries_[SR_SCOPE_MAX_DEPTH];
 } sr_scope_stack_t;
 SR_API void sr_scope_stack_save(sr_scope_stack_t *saved);
@@ -516,5 +517,6 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
 
 #include <spanring/exporter.h>
 #include <spanring/macros.h>
+#include <spanring/propagation.h>
 
 #endif /* SPANRING_H */

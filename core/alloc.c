@@ -1,0 +1,117 @@
+/*
+ * alloc.c - where pipeline memory comes from.
+ *
+ * All pipeline memory is taken at sr_init() (and given back at shutdown)
+ * through one hook, so tests can fail the n-th allocation and the hot
+ * path never allocates.  The default source:
+ *
+ *   - If the process already runs on jemalloc (the application linked or
+ *     preloaded it; found with dlsym, so we never impose it), the pipeline
+ *     gets its own jemalloc arena: our large, long-lived blocks stay out of
+ *     the application's arenas and their fragmentation statistics, and
+ *     jemalloc's stats can attribute them.
+ *   - Otherwise posix_memalign: the blocks are few and live for the whole
+ *     pipeline, so a general allocator's per-call costs do not matter.
+ *
+ * Linking jemalloc into the library itself would replace malloc in every
+ * application that embeds us; a tracer has no business doing that.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spanring_int.h"
+
+typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+typedef void *(*mallocx_fn)(size_t, int);
+typedef void (*dallocx_fn)(void *, int);
+
+/* Written by sr_init() under the lifecycle lock, before any allocation of
+ * that pipeline; read by the same control paths. */
+static sr_allocator_t custom;
+static bool have_custom;
+static struct {
+	mallocx_fn mallocx;
+	dallocx_fn dallocx;
+	unsigned arena;
+	bool ok;
+	char name[32];
+} je;
+
+/* MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE | MALLOCX_ZERO | MALLOCX_ALIGN(al),
+ * spelled out so the library does not need jemalloc's header to build. */
+static int je_flags(size_t align)
+{
+	int lg = __builtin_ctzl(align);
+	return (int)(((je.arena + 1) << 20) | (1 << 8) /* TCACHE_NONE */ |
+		     0x40 /* ZERO */ | lg);
+}
+
+static void je_probe(void)
+{
+	static bool probed;
+	mallctl_fn mallctl;
+	size_t sz = sizeof(unsigned);
+
+	if (probed)
+		return;
+	probed = true;
+	mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "mallctl");
+	je.mallocx = (mallocx_fn)dlsym(RTLD_DEFAULT, "mallocx");
+	je.dallocx = (dallocx_fn)dlsym(RTLD_DEFAULT, "dallocx");
+	if (!mallctl || !je.mallocx || !je.dallocx)
+		return;
+	if (mallctl("arenas.create", &je.arena, &sz, NULL, 0) != 0)
+		return;
+	je.ok = true;
+	snprintf(je.name, sizeof(je.name), "jemalloc arena %u", je.arena);
+}
+
+void sr__alloc_configure(const sr_allocator_t *a)
+{
+	have_custom = a && a->alloc && a->free;
+	if (have_custom)
+		custom = *a;
+	else
+		je_probe();
+}
+
+const char *sr__alloc_name(void)
+{
+	if (have_custom)
+		return "custom";
+	return je.ok ? je.name : "libc";
+}
+
+void *sr__alloc(size_t size, size_t align)
+{
+	void *p = NULL;
+
+	if (align < sizeof(void *))
+		align = sizeof(void *);
+	if (have_custom) {
+		p = custom.alloc(custom.ud, size, align);
+		if (p)
+			memset(p, 0, size);
+		return p;
+	}
+	if (je.ok)
+		return je.mallocx(size, je_flags(align));
+	if (posix_memalign(&p, align, size) != 0)
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+
+void sr__free(void *ptr, size_t size)
+{
+	if (!ptr)
+		return;
+	if (have_custom)
+		custom.free(custom.ud, ptr, size);
+	else if (je.ok)
+		je.dallocx(ptr, 1 << 8 /* TCACHE_NONE */);
+	else
+		free(ptr);
+}

@@ -1,0 +1,25 @@
+/*
+ * context.c - small helpers on the context value.
+ */
+#include "spanring_int.h"
+
+static void hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+SR_API void sr_context_trace_id_hex(const sr_context_t *ctx, char out[33])
+{
+	hex(ctx->trace_id, 16, out);
+}
+
+SR_API void sr_context_span_id_hex(const sr_context_t *ctx, char out[17])
+{
+	hex(ctx->span_id, 8, out);
+}

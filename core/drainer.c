@@ -1,0 +1,206 @@
+/*
+ * drainer.c - the one background thread that empties every ring.
+ *
+ * Loop: walk the registry (RCU read side), move whole spans from each
+ * ring into the current batch, hand the batch to the exporters when it is
+ * full or older than schedule_delay_ms, give back rings of exited
+ * threads, answer flush requests, and keep the clock calibrated.  When a
+ * pass finds nothing it sleeps, doubling the pause up to
+ * drainer_max_sleep_us; any work resets it.  Producers never wake the
+ * drainer (that would be a syscall on the hot path), so the worst-case
+ * added latency of a span is one maximum pause; the ring must hold what
+ * a thread records in that time (ring_records / max span rate).
+ *
+ * When no empty batch is left (every exporter's queue is full), spans are
+ * taken off the ring and counted as dropped_queue_full rather than left
+ * there, so a slow exporter shows up as its own counter and the rings
+ * keep their room for bursts.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "pipeline_int.h"
+
+#define RECLAIM_MAX 64
+
+/* Move the published spans of one ring into batches (or count them
+ * dropped when `discard`).  Returns the records consumed. */
+static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
+			   bool discard, uint64_t now)
+{
+	uint32_t head, avail = sr__ring_peek_sc(&t->ring, &head);
+	uint32_t done = 0;
+
+	while (done < avail) {
+		const struct sr__span_header *h =
+			(const void *)sr__ring_at(&t->ring, head + done)->bytes;
+		uint32_t nrec = h->nrecords;
+		struct sr__batch *b = p->cur;
+
+		if (nrec == 0 || nrec > avail - done) {
+			/* Cannot happen with a well-formed producer; never
+			 * read past what was published. */
+			done = avail;
+			break;
+		}
+		if (discard) {
+			ck_pr_inc_64(&p->dropped_shutdown);
+			done += nrec;
+			continue;
+		}
+		if (!b || b->nspans == p->batch_spans ||
+		    b->nrecords + nrec > p->batch_records) {
+			if (b && b->nspans)
+				sr__batch_dispatch(p, b);
+			b = p->cur = sr__batch_take(p);
+			if (!b) {
+				ck_pr_inc_64(&p->dropped_queue_full);
+				done += nrec;
+				continue;
+			}
+			b->opened_ns = now;
+		}
+		b->first[b->nspans] = b->nrecords;
+		b->tids[b->nspans] = t->tid;
+		for (uint32_t k = 0; k < nrec; k++)
+			memcpy(&b->records[b->nrecords + k],
+			       sr__ring_at(&t->ring, head + done + k),
+			       SR__RECORD_SIZE);
+		b->nrecords += nrec;
+		b->nspans++;
+		done += nrec;
+	}
+	if (done)
+		sr__ring_release_sc(&t->ring, done);
+	return done;
+}
+
+/* One pass over every ring.  Collects drained rings of exited threads. */
+static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
+			  struct sr__thread **reclaim, uint32_t *nreclaim)
+{
+	struct sr__thread *t;
+	uint32_t did = 0;
+
+	urcu_bp_read_lock();
+	cds_list_for_each_entry_rcu(t, &p->active, node) {
+		/* Read the orphan flag before draining: everything the
+		 * thread published before exiting is then visible. */
+		int orphaned = ck_pr_load_int(&t->orphaned);
+
+		ck_pr_fence_load();
+		SR_TSAN_ACQUIRE(&t->orphaned);
+		did += drain_ring(p, t, discard, now);
+		if (orphaned && !t->reclaiming && *nreclaim < RECLAIM_MAX) {
+			uint32_t head;
+
+			if (sr__ring_peek_sc(&t->ring, &head) == 0) {
+				t->reclaiming = 1;
+				reclaim[(*nreclaim)++] = t;
+			}
+		}
+	}
+	urcu_bp_read_unlock();
+	return did;
+}
+
+static void flush_cur(struct sr__pipeline *p)
+{
+	if (p->cur && p->cur->nspans) {
+		sr__batch_dispatch(p, p->cur);
+		p->cur = NULL;
+	}
+}
+
+static void *drainer_main(void *arg)
+{
+	struct sr__pipeline *p = arg;
+	struct sr__thread *reclaim[RECLAIM_MAX];
+	uint64_t last_cal = sr__mono_ns(), pause_ns = 0;
+	const uint64_t max_pause = (uint64_t)p->cfg.drainer_max_sleep_us * 1000;
+	const uint64_t delay = (uint64_t)p->cfg.schedule_delay_ms * 1000000;
+
+	urcu_bp_register_thread();
+	for (;;) {
+		int stop = ck_pr_load_int(&p->drainer_stop);
+		uint64_t req = ck_pr_load_64(&p->flush_req);
+		uint64_t now, seen;
+		uint32_t nreclaim = 0, did;
+		bool discard;
+
+		ck_pr_fence_load(); /* requests before the rings they cover */
+		now = sr__mono_ns();
+		discard = stop && now >= p->shutdown_deadline_ns;
+		did = drain_all(p, discard, now, reclaim, &nreclaim);
+		sr__registry_reclaim(p, reclaim, nreclaim);
+
+		seen = ck_pr_load_64(&p->flush_seen);
+		if (stop || req > seen ||
+		    (p->cur && p->cur->nspans && now - p->cur->opened_ns >= delay))
+			flush_cur(p);
+		if (req > seen) {
+			pthread_mutex_lock(&p->ctl_lock);
+			ck_pr_store_64(&p->flush_seen, req);
+			pthread_cond_broadcast(&p->ctl_cv);
+			pthread_mutex_unlock(&p->ctl_lock);
+			sr__exporters_request_flush(p, req);
+		}
+		if (stop)
+			break;
+		if (now - last_cal >= 1000000000ull) {
+			sr__clock_recalibrate();
+			last_cal = now;
+		}
+		if (did) {
+			pause_ns = 0;
+			continue;
+		}
+		pause_ns = pause_ns ? pause_ns * 2 : 1000;
+		if (pause_ns > max_pause)
+			pause_ns = max_pause;
+		struct timespec ts = { 0, (long)pause_ns };
+		nanosleep(&ts, NULL);
+	}
+	/* A batch taken but left empty goes back to the pool. */
+	if (p->cur) {
+		ck_pr_store_int(&p->cur->refs, 1);
+		sr__batch_release(p, p->cur, 1, 0, true);
+		p->cur = NULL;
+	}
+	urcu_bp_unregister_thread();
+	return NULL;
+}
+
+int sr__drainer_start(struct sr__pipeline *p)
+{
+	if (pthread_create(&p->drainer, NULL, drainer_main, p) != 0)
+		return sr__set_error(SR_ENOMEM, "cannot start the drainer thread");
+	p->drainer_started = true;
+	return 0;
+}
+
+/* Shutdown: every producer is already out (grace period passed).  One
+ * last pass exports what is in the rings, or counts it dropped if the
+ * deadline has passed. */
+void sr__drainer_stop(struct sr__pipeline *p, uint64_t deadline_ns)
+{
+	if (!p->drainer_started)
+		return;
+	p->shutdown_deadline_ns = deadline_ns;
+	ck_pr_fence_store();
+	ck_pr_store_int(&p->drainer_stop, 1);
+	pthread_join(p->drainer, NULL);
+	p->drainer_started = false;
+}
+
+uint64_t sr__rings_pending_spans(struct sr__pipeline *p)
+{
+	struct sr__thread *t;
+	uint64_t n = 0;
+
+	urcu_bp_read_lock();
+	cds_list_for_each_entry_rcu(t, &p->active, node)
+		n += sr__ring_used(&t->ring);
+	urcu_bp_read_unlock();
+	return n;
+}

@@ -1,0 +1,345 @@
+/*
+ * exporter_worker.c - exporter selection and one worker thread per
+ * exporter.
+ *
+ * Each exporter instance has a bounded FIFO of batch references fed by
+ * the drainer and a thread that calls export_batch on them, so a slow or
+ * hanging exporter delays only itself: the drainer never waits for an
+ * exporter (a full queue means this exporter misses the batch, counted in
+ * its spans_queue_full), and the batch pool reserves each exporter's queue
+ * depth (batch.c).
+ *
+ * Concurrency table (who may run what at once):
+ *   drainer: sr__batch_dispatch (queue push, under e->lock)
+ *   worker:  queue pop (under e->lock), ops->export_batch/flush (no lock)
+ *   flusher: sr__exporters_request_flush / _flushed (e->lock, ctl_lock)
+ *   shutdown: sr__exporters_stop, after the drainer stopped
+ * ops->create and ops->destroy run on the init / shutdown caller while no
+ * worker runs for that instance.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../exporters/exporter_int.h"
+#include "pipeline_int.h"
+
+/* ---- registry of selectable exporters ------------------------------- */
+
+#define SR__MAX_REGISTERED 32
+
+static struct {
+	sr_exporter_ops_t ops;
+	void *ud;
+} registered[SR__MAX_REGISTERED];
+static uint32_t nregistered;
+static pthread_mutex_t registered_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const sr_exporter_ops_t *builtin(const char *name, size_t len)
+{
+	for (const sr_exporter_ops_t *const *o = sr__builtin_exporters; *o; o++)
+		if (strlen((*o)->name) == len && !memcmp((*o)->name, name, len))
+			return *o;
+	return NULL;
+}
+
+static int check_ops(const sr_exporter_ops_t *ops)
+{
+	if (!ops || ops->size < offsetof(sr_exporter_ops_t, destroy) +
+					 sizeof(ops->destroy))
+		return sr__set_error(SR_EINVAL, "exporter table too small");
+	if (ops->abi_version != SR_EXPORTER_ABI_VERSION)
+		return sr__set_error(SR_EVERSION,
+				     "exporter '%s': ABI version %u, library has %u",
+				     ops->name ? ops->name : "?",
+				     ops->abi_version, SR_EXPORTER_ABI_VERSION);
+	if (!ops->name || !*ops->name || !ops->create || !ops->export_batch ||
+	    !ops->destroy)
+		return sr__set_error(SR_EINVAL,
+				     "exporter '%s': name, create, export_batch "
+				     "and destroy are mandatory",
+				     ops->name ? ops->name : "?");
+	return 0;
+}
+
+SR_API int sr_exporter_register(const sr_exporter_ops_t *ops, void *ud)
+{
+	int rc = check_ops(ops);
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&registered_lock);
+	if (builtin(ops->name, strlen(ops->name)))
+		rc = SR_ESTATE;
+	for (uint32_t i = 0; !rc && i < nregistered; i++)
+		if (!strcmp(registered[i].ops.name, ops->name))
+			rc = SR_ESTATE;
+	if (rc)
+		sr__set_error(rc, "exporter name '%s' is taken", ops->name);
+	else if (nregistered == SR__MAX_REGISTERED)
+		rc = sr__set_error(SR_ELIMIT, "more than %d registered exporters",
+				   SR__MAX_REGISTERED);
+	else {
+		memset(&registered[nregistered].ops, 0, sizeof(sr_exporter_ops_t));
+		memcpy(&registered[nregistered].ops, ops,
+		       ops->size < sizeof(sr_exporter_ops_t) ? ops->size
+							  : sizeof(sr_exporter_ops_t));
+		registered[nregistered].ud = ud;
+		nregistered++;
+	}
+	pthread_mutex_unlock(&registered_lock);
+	return rc;
+}
+
+static const sr_exporter_ops_t *lookup(const char *name, size_t len, void **ud)
+{
+	const sr_exporter_ops_t *o = builtin(name, len);
+
+	*ud = NULL;
+	if (o)
+		return o;
+	pthread_mutex_lock(&registered_lock);
+	for (uint32_t i = 0; i < nregistered; i++)
+		if (strlen(registered[i].ops.name) == len &&
+		    !memcmp(registered[i].ops.name, name, len)) {
+			o = &registered[i].ops;
+			*ud = registered[i].ud;
+		}
+	pthread_mutex_unlock(&registered_lock);
+	return o;
+}
+
+/* ---- workers -------------------------------------------------------- */
+
+static void *worker_main(void *arg)
+{
+	struct sr__exporter *e = arg;
+	struct sr__pipeline *p = (struct sr__pipeline *)e->view.pipe;
+
+	urcu_bp_register_thread();
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		struct sr__batch *b;
+		uint64_t rejected = 0, flush;
+		bool drop;
+		int rc;
+
+		while (!e->qcount && !e->stop && e->flush_req <= e->flush_done)
+			pthread_cond_wait(&e->cv, &e->lock);
+		if (!e->qcount) {
+			flush = e->flush_req;
+			if (flush > e->flush_done) {
+				pthread_mutex_unlock(&e->lock);
+				if (e->ops->flush)
+					e->ops->flush(e->state,
+						      p->cfg.export_timeout_ms);
+				pthread_mutex_lock(&p->ctl_lock);
+				e->flush_done = flush;
+				pthread_cond_broadcast(&p->ctl_cv);
+				pthread_mutex_unlock(&p->ctl_lock);
+				pthread_mutex_lock(&e->lock);
+				continue;
+			}
+			if (e->stop)
+				break;
+			continue;
+		}
+		b = e->queue[e->qhead];
+		e->qhead = (e->qhead + 1) % e->qcap;
+		e->qcount--;
+		/* At shutdown past the deadline, queued batches are dropped. */
+		drop = e->stop && sr__mono_ns() >= p->shutdown_deadline_ns;
+		pthread_mutex_unlock(&e->lock);
+
+		if (drop) {
+			sr__batch_release(p, b, 1, 0, true);
+		} else {
+			e->view.b = b;
+			rc = e->ops->export_batch(e->state, &e->view, &rejected);
+			ck_pr_inc_64(&e->st_batches);
+			if (rc == 0) {
+				ck_pr_add_64(&e->st_ok, b->nspans - (rejected > b->nspans ? b->nspans : rejected));
+				ck_pr_add_64(&e->st_failed, rejected > b->nspans ? b->nspans : rejected);
+			} else {
+				ck_pr_add_64(&e->st_failed, b->nspans);
+			}
+			sr__batch_release(p, b, rc == 0 ? 0 : -1, rejected, false);
+		}
+		pthread_mutex_lock(&e->lock);
+	}
+	pthread_mutex_unlock(&e->lock);
+	urcu_bp_unregister_thread();
+	return NULL;
+}
+
+static int start_one(struct sr__pipeline *p, const char *name, size_t len,
+		     const sr_config_t *cfg)
+{
+	struct sr__exporter *e;
+	const sr_exporter_ops_t *ops;
+	char err[200] = "";
+	void *ud;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	ops = lookup(name, len, &ud);
+	if (!ops)
+		return sr__set_error(SR_ENOTFOUND,
+				     "OTEL_TRACES_EXPORTER/exporters='%.*s': "
+				     "unknown exporter",
+				     (int)len, name);
+	if (p->nexporters == SR__MAX_EXPORTERS)
+		return sr__set_error(SR_ELIMIT, "more than %d exporters",
+				     SR__MAX_EXPORTERS);
+	e = &p->exporters[p->nexporters];
+	memset(e, 0, sizeof(*e));
+	e->ops = ops;
+	snprintf(e->name, sizeof(e->name), "%.*s", (int)len, name);
+	rc = ops->create(ud, cfg, &e->state, err, sizeof(err));
+	if (rc)
+		return sr__set_error(rc < 0 ? rc : SR_EIO, "exporter '%s': %s",
+				     e->name, err[0] ? err : sr_strerror(rc));
+	p->nexporters++;
+	return 0;
+}
+
+/* Create the exporters named in cfg->exporters.  Unknown or failing ones
+ * are skipped; the first error is returned (the pipeline still runs). */
+int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg)
+{
+	const char *s = cfg->exporters ? cfg->exporters : "";
+	int first = 0;
+
+	while (*s) {
+		const char *end = strchr(s, ',');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		const char *a = s, *b = s + len;
+		int rc;
+
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		/* "none" alone means no exporter at all but still counts
+		 * spans as exported: it is a real (discarding) exporter. */
+		rc = start_one(p, a, (size_t)(b - a), cfg);
+		if (rc && !first) {
+			char msg[256];
+
+			first = rc;
+			snprintf(msg, sizeof(msg), "%s", sr_last_error());
+			sr__set_error(rc, "%s", msg);
+		}
+		s = end ? end + 1 : s + len;
+	}
+	return first;
+}
+
+/* After sr__batches_init: queues, scratch and threads. */
+int sr__exporters_launch(struct sr__pipeline *p)
+{
+	uint32_t qcap = (p->cfg.max_queue_size + p->cfg.max_export_batch_size -
+			 1) / p->cfg.max_export_batch_size;
+
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		pthread_mutex_init(&e->lock, NULL);
+		pthread_cond_init(&e->cv, NULL);
+		e->qcap = qcap;
+		e->queue = sr__alloc(sizeof(*e->queue) * qcap, 64);
+		if (!e->queue || sr__scratch_init(&e->scratch, &p->cfg, &p->bytes))
+			return SR_ENOMEM;
+		p->bytes += sizeof(*e->queue) * qcap;
+		e->view.scratch = &e->scratch;
+		e->view.pipe = p;
+		if (pthread_create(&e->thread, NULL, worker_main, e) != 0)
+			return sr__set_error(SR_ENOMEM, "cannot start exporter thread");
+		e->thread_started = true;
+	}
+	return 0;
+}
+
+void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen)
+{
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		pthread_mutex_lock(&e->lock);
+		if (e->flush_req < gen)
+			e->flush_req = gen;
+		pthread_cond_signal(&e->cv);
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
+/* Under ctl_lock. */
+bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen)
+{
+	for (uint32_t i = 0; i < p->nexporters; i++)
+		if (p->exporters[i].flush_done < gen)
+			return false;
+	return true;
+}
+
+/* Stop workers (they finish their queues until the deadline, then drop
+ * what is left) and destroy the instances. */
+void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns)
+{
+	uint64_t now;
+
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		if (!e->thread_started)
+			continue;
+		pthread_mutex_lock(&e->lock);
+		e->stop = true;
+		pthread_cond_signal(&e->cv);
+		pthread_mutex_unlock(&e->lock);
+	}
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+		/* An exporter stuck past the deadline (plus its own export
+		 * timeout, which a well-behaved one honours) is abandoned:
+		 * the caller gets control back and the pipeline's memory is
+		 * leaked rather than freed under the stuck thread. */
+		uint64_t until = deadline_ns + (uint64_t)p->cfg.export_timeout_ms * 1000000ull;
+		struct timespec ts;
+
+		if (!e->thread_started)
+			continue;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		now = sr__mono_ns();
+		if (until > now) {
+			uint64_t ns = (uint64_t)ts.tv_nsec + (until - now);
+
+			ts.tv_sec += (time_t)(ns / 1000000000ull);
+			ts.tv_nsec = (long)(ns % 1000000000ull);
+		}
+		if (pthread_timedjoin_np(e->thread, NULL, &ts) != 0) {
+			pthread_detach(e->thread);
+			e->hung = true;
+			p->leaked = true;
+		}
+		e->thread_started = false;
+	}
+	now = sr__mono_ns();
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+		uint64_t left_ms = deadline_ns > now ? (deadline_ns - now) / 1000000 : 0;
+
+		if (e->hung)
+			continue;
+
+		e->ops->destroy(e->state, (uint32_t)left_ms);
+		e->state = NULL;
+		if (e->queue)
+			sr__free(e->queue, sizeof(*e->queue) * e->qcap);
+		e->queue = NULL;
+		sr__scratch_free(&e->scratch);
+		pthread_mutex_destroy(&e->lock);
+		pthread_cond_destroy(&e->cv);
+	}
+}

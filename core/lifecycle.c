@@ -1,0 +1,375 @@
+/*
+ * lifecycle.c - sr_init, sr_flush, sr_shutdown, and fork.
+ *
+ * sr_init allocates every piece of pipeline memory up front (rings,
+ * overflow pool, batches, exporter queues and scratch), starts one worker
+ * thread per exporter and the drainer, and only then publishes the
+ * pipeline: running = 1 and sr__g.pipe (rcu_assign_pointer).
+ *
+ * sr_shutdown unpublishes in the reverse order: running = 0 and pipe =
+ * NULL, then synchronize_rcu() waits out every hot-path call that could
+ * still be writing a ring or a counter.  After that the rings are final:
+ * the drainer's last pass exports them (or counts them dropped if the
+ * deadline passed), the exporter workers finish their queues, and the
+ * memory is freed.
+ *
+ * Flush protocol (ctl_lock protects the handshake, counters are ck_pr):
+ *   flusher  flush_req = g (bumped)           then waits on ctl_cv for:
+ *   drainer  sees g, drains every ring, dispatches the open batch,
+ *            flush_seen = g, asks each worker for flush g
+ *   worker   after its queue (FIFO) is empty: ops->flush, flush_done = g
+ *   done     flush_seen >= g and every worker's flush_done >= g
+ *
+ * Fork: the child inherits the parent's memory but none of its threads.
+ * It abandons the parent's pipeline (its mutexes may be held by threads
+ * that do not exist in the child; its records belong to the parent, which
+ * exports them) and starts a fresh one from the same configuration, so
+ * the child works, cannot deadlock, and never exports a parent's span.
+ *
+ * Lifecycle calls are serialised by sr__g.lifecycle_lock; sr_flush takes
+ * it too, so a flush and a shutdown never interleave.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../exporters/exporter_int.h"
+#include "clock_int.h"
+#include "config_int.h"
+#include "pipeline_int.h"
+
+struct sr__global sr__g = {
+	.lifecycle_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static uint32_t gen_counter;  /* under lifecycle_lock */
+
+/* Copy of the running configuration for the fork child, strings owned. */
+static sr_config_t saved_cfg;
+static char *saved_strings[3];
+
+static void save_config(const sr_config_t *cfg)
+{
+	for (int i = 0; i < 3; i++) {
+		free(saved_strings[i]);
+		saved_strings[i] = NULL;
+	}
+	saved_cfg = *cfg;
+	if (cfg->service_name)
+		saved_cfg.service_name = saved_strings[0] = strdup(cfg->service_name);
+	if (cfg->resource_attributes)
+		saved_cfg.resource_attributes = saved_strings[1] =
+			strdup(cfg->resource_attributes);
+	if (cfg->exporters)
+		saved_cfg.exporters = saved_strings[2] = strdup(cfg->exporters);
+}
+
+/* ---- allocation of the pipeline ------------------------------------ */
+
+static size_t ring_bytes(const sr_config_t *c)
+{
+	return (size_t)c->max_threads * c->ring_records * sizeof(struct sr__record);
+}
+
+static void pipeline_free(struct sr__pipeline *p)
+{
+	const sr_config_t *c = &p->cfg;
+
+	if (p->batches) {
+		for (uint32_t i = 0; i < p->nbatches; i++) {
+			sr__free(p->batches[i].first, p->batch_spans * sizeof(uint32_t));
+			sr__free(p->batches[i].tids, p->batch_spans * sizeof(uint64_t));
+		}
+		sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
+					       sizeof(struct sr__record));
+		sr__free(p->batches, sizeof(*p->batches) * p->nbatches);
+	}
+	sr__free(p->chunks, sizeof(*p->chunks) * c->overflow_records);
+	sr__free(p->ring_mem, ring_bytes(c));
+	sr__free(p->threads, sizeof(*p->threads) * c->max_threads);
+	sr__resource_free(&p->resource);
+	sr__free(p, sizeof(*p));
+}
+
+static int pipeline_alloc(struct sr__pipeline *p)
+{
+	const sr_config_t *c = &p->cfg;
+	size_t tb = sizeof(*p->threads) * c->max_threads;
+	size_t cb = sizeof(*p->chunks) * c->overflow_records;
+
+	p->threads = sr__alloc(tb, 64);
+	p->ring_mem = sr__alloc(ring_bytes(c), 64);
+	p->chunks = c->overflow_records ? sr__alloc(cb, 64) : NULL;
+	if (!p->threads || !p->ring_mem || (c->overflow_records && !p->chunks))
+		return sr__set_error(SR_ENOMEM, "cannot allocate %zu bytes of rings",
+				     ring_bytes(c) + tb + cb);
+	p->bytes += sizeof(*p) + tb + ring_bytes(c) + cb;
+	ck_stack_init(&p->overflow);
+	for (uint32_t i = 0; i < c->overflow_records; i++)
+		ck_stack_push_mpmc(&p->overflow, &p->chunks[i].entry);
+	return 0;
+}
+
+static void publish_globals(struct sr__pipeline *p)
+{
+	const sr_config_t *c = &p->cfg;
+
+	sr__sampler_setup(&sr__g.sampler, c->sampler, c->sampler_ratio);
+	sr__g.limits.attrs = c->attr_count_limit;
+	sr__g.limits.events = c->event_count_limit;
+	sr__g.limits.links = c->link_count_limit;
+	sr__g.limits.event_attrs = c->event_attr_count_limit;
+	sr__g.limits.link_attrs = c->link_attr_count_limit;
+	sr__g.limits.value_len = c->attr_value_length_limit;
+	sr__g.limits.max_slots =
+		SR__HEAD_SLOTS + (c->max_span_records - 1) * SR__CONT_SLOTS;
+	sr__g.gen = p->gen;
+	rcu_assign_pointer(sr__g.pipe, p);
+	/* Everything above before `running`; a span that sees running = 1
+	 * sees the sampler, limits and generation of this pipeline. */
+	ck_pr_fence_store();
+	ck_pr_store_int(&sr__g.running, 1);
+}
+
+static int init_locked(const sr_config_t *user)
+{
+	struct sr__pipeline *p;
+	pthread_condattr_t ca;
+	sr_config_t cfg;
+	int rc, soft = 0;
+
+	if (sr__g.pipe)
+		return sr__set_error(SR_ESTATE, "spanring is already running");
+	sr__clear_error();
+	if (!user)
+		return sr__set_error(SR_EINVAL, "sr_init: NULL config");
+	sr__config_copy(&cfg, user);
+	rc = sr__config_validate(&cfg);
+	if (rc)
+		return rc;
+	sr__alloc_configure(cfg.allocator);
+	sr__clock_init();
+	sr__ids_seed();
+
+	p = sr__alloc(sizeof(*p), 64);
+	if (!p)
+		return sr__set_error(SR_ENOMEM, "cannot allocate the pipeline");
+	p->cfg = cfg;
+	if (++gen_counter == 0)
+		gen_counter = 1;
+	p->gen = gen_counter;
+	pthread_mutex_init(&p->ctl_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->ctl_cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	rc = pipeline_alloc(p);
+	if (rc)
+		goto fail;
+	soft = sr__resource_build(&p->resource, &cfg);
+	if (soft == SR_ENOMEM) {
+		rc = soft;
+		goto fail;
+	}
+	sr__memory_reset();
+	rc = sr__exporters_start(p, &cfg);
+	if (rc == SR_ENOMEM)
+		goto fail;
+	if (rc && !soft)
+		soft = rc;
+	rc = sr__batches_init(p);
+	if (!rc)
+		rc = sr__exporters_launch(p);
+	if (!rc)
+		rc = sr__registry_init(p);
+	if (!rc)
+		rc = sr__drainer_start(p);
+	if (rc)
+		goto fail;
+	sr__g.have_final = false;
+	publish_globals(p);
+	save_config(&cfg);
+	return soft;
+
+fail:
+	/* Nothing was published; stop what started and free it all. */
+	if (p->drainer_started)
+		sr__drainer_stop(p, 0);
+	sr__exporters_stop(p, 0);
+	pipeline_free(p);
+	return rc;
+}
+
+SR_API int sr_init(const sr_config_t *cfg)
+{
+	int rc;
+
+	pthread_mutex_lock(&sr__g.lifecycle_lock);
+	rc = init_locked(cfg);
+	pthread_mutex_unlock(&sr__g.lifecycle_lock);
+	return rc;
+}
+
+SR_API int sr_init_from_env(void)
+{
+	sr_config_t cfg;
+	int env_rc, rc;
+	char msg[256];
+
+	sr_config_init(&cfg);
+	env_rc = sr_config_from_env(&cfg);
+	snprintf(msg, sizeof(msg), "%s", sr_last_error());
+	rc = sr_init(&cfg);
+	if (rc == 0 && env_rc) {
+		/* Running, with the bad variable ignored: report it. */
+		sr__set_error(env_rc, "%s", msg);
+		return env_rc;
+	}
+	return rc;
+}
+
+SR_API bool sr_is_running(void)
+{
+	return ck_pr_load_int(&sr__g.running) != 0;
+}
+
+SR_API int sr_thread_register(void)
+{
+	struct sr__pipeline *p;
+	int rc = 0;
+
+	urcu_bp_read_lock();
+	p = rcu_dereference(sr__g.pipe);
+	if (!p)
+		rc = SR_ESTATE;
+	else if (!sr__thread_get(p))
+		rc = SR_ELIMIT;
+	urcu_bp_read_unlock();
+	return rc;
+}
+
+/* ---- flush and shutdown --------------------------------------------- */
+
+static int flush_locked(struct sr__pipeline *p, uint64_t deadline,
+			uint64_t *pending)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000ull),
+			       (long)(deadline % 1000000000ull) };
+	uint64_t gen;
+	int rc = 0;
+
+	pthread_mutex_lock(&p->ctl_lock);
+	gen = p->flush_req + 1;
+	ck_pr_store_64(&p->flush_req, gen);
+	while (!(ck_pr_load_64(&p->flush_seen) >= gen &&
+		 sr__exporters_flushed(p, gen))) {
+		if (pthread_cond_timedwait(&p->ctl_cv, &p->ctl_lock, &ts) != 0 &&
+		    sr__mono_ns() >= deadline) {
+			rc = SR_ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->ctl_lock);
+	if (pending)
+		*pending = rc ? sr__rings_pending_spans(p) +
+					sr__batches_pending_spans(p)
+			      : 0;
+	return rc;
+}
+
+SR_API int sr_flush(uint32_t timeout_ms, uint64_t *pending)
+{
+	struct sr__pipeline *p;
+	int rc;
+
+	if (pending)
+		*pending = 0;
+	pthread_mutex_lock(&sr__g.lifecycle_lock);
+	p = sr__g.pipe;
+	rc = p ? flush_locked(p, sr__mono_ns() + timeout_ms * 1000000ull, pending)
+	       : SR_ESTATE;
+	pthread_mutex_unlock(&sr__g.lifecycle_lock);
+	return rc;
+}
+
+void sr__stats_keep_exporters(struct sr__pipeline *p);
+
+static int shutdown_locked(uint64_t deadline, uint64_t *lost)
+{
+	struct sr__pipeline *p = sr__g.pipe;
+	sr_stats_t st;
+
+	if (!p)
+		return SR_ESTATE;
+	flush_locked(p, deadline, NULL);
+
+	ck_pr_store_int(&sr__g.running, 0);
+	rcu_assign_pointer(sr__g.pipe, NULL);
+	urcu_bp_synchronize_rcu(); /* no hot-path call still holds p */
+
+	sr__drainer_stop(p, deadline);
+	p->shutdown_deadline_ns = deadline;
+	sr__exporters_stop(p, deadline);
+
+	sr__stats_collect(p, &st);
+	if (p->leaked) {
+		/* Batches still held by a stuck exporter never finish. */
+		st.dropped_shutdown += sr__batches_pending_spans(p);
+	}
+	sr__g.final_stats = st;
+	sr__g.have_final = true;
+	sr__stats_keep_exporters(p);
+	if (lost)
+		*lost = st.dropped_shutdown;
+	if (!p->leaked)
+		pipeline_free(p);
+	sr__registry_forget_thread();
+	return st.dropped_shutdown ? SR_ETIMEDOUT : 0;
+}
+
+SR_API int sr_shutdown(uint32_t timeout_ms, uint64_t *lost)
+{
+	int rc;
+
+	if (lost)
+		*lost = 0;
+	pthread_mutex_lock(&sr__g.lifecycle_lock);
+	rc = shutdown_locked(sr__mono_ns() + timeout_ms * 1000000ull, lost);
+	pthread_mutex_unlock(&sr__g.lifecycle_lock);
+	return rc;
+}
+
+/* ---- fork ----------------------------------------------------------- */
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&sr__g.lifecycle_lock);
+	urcu_bp_before_fork();
+}
+
+static void fork_parent(void)
+{
+	urcu_bp_after_fork_parent();
+	pthread_mutex_unlock(&sr__g.lifecycle_lock);
+}
+
+static void fork_child(void)
+{
+	bool was_running = sr__g.pipe != NULL;
+
+	urcu_bp_after_fork_child();
+	/* Abandon the parent's pipeline (see the file comment). */
+	ck_pr_store_int(&sr__g.running, 0);
+	sr__g.pipe = NULL;
+	sr__registry_forget_thread();
+	sr__memory_after_fork_child();
+	if (was_running)
+		init_locked(&saved_cfg);
+	pthread_mutex_unlock(&sr__g.lifecycle_lock);
+}
+
+__attribute__((constructor)) static void install_fork_handlers(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

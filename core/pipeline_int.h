@@ -1,0 +1,250 @@
+/*
+ * pipeline_int.h - the running pipeline: thread nodes with their rings,
+ * the overflow pool, batches, exporter workers, and the drainer.
+ *
+ * Everything here is allocated by sr_init() and freed by sr_shutdown();
+ * nothing is allocated in between (thread registration takes a
+ * preallocated node), so the pipeline's memory is fixed and reported in
+ * sr_stats.pipeline_bytes:
+ *
+ *   max_threads * (ring_records * 256 B + node)       rings
+ *   overflow_records * 320 B                          overflow pool
+ *   nbatches * batch_records * 256 B (+ index)        batches
+ *   nexporters * (queue + decode scratch)             exporter workers
+ *
+ * Lifetimes and who may touch what:
+ *   - Application threads touch only their own node (ring producer side,
+ *     counters) and the overflow pool, always inside an RCU read-side
+ *     critical section (urcu-bp), so sr_shutdown() can wait them out
+ *     with synchronize_rcu() before freeing.
+ *   - The drainer thread is the only ring consumer and the only writer of
+ *     the registry list besides registering threads; list changes happen
+ *     under `registry_lock`; readers walk it under RCU.
+ *   - Exporter workers touch batches handed to them and their own queue.
+ */
+#ifndef SR_PIPELINE_INT_H
+#define SR_PIPELINE_INT_H
+
+#include <ck_stack.h>
+#include <urcu-bp.h>
+#include <urcu/rculist.h>
+
+#include "../ringbuf/ring_int.h"
+#include "spanring_int.h"
+
+/*
+ * Per-thread counters.  Single writer (the owning thread): plain add,
+ * then ck_pr_store_64 so a reader never sees a torn value; readers
+ * (stats) ck_pr_load_64.  Never contended: one cache line per thread.
+ * Counters are cumulative over every owner a node ever had, so stats sum
+ * all nodes and nothing is lost when a thread exits.
+ */
+struct sr__tcounters {
+	_Alignas(64) uint64_t started;
+	uint64_t sampled;
+	uint64_t recorded;
+	uint64_t ring_full;
+	uint64_t limits;
+	uint64_t shutdown;
+	uint64_t attrs_dropped;
+	uint64_t events_dropped;
+	uint64_t links_dropped;
+	uint64_t strings_truncated;
+	uint64_t overflow_exhausted;
+};
+
+#define SR__BUMP(field) ck_pr_store_64(&(field), (field) + 1)
+#define SR__ADD(field, n) ck_pr_store_64(&(field), (field) + (n))
+
+/* One registered thread: a ring and its counters. */
+struct sr__thread {
+	struct sr__ring ring;            /* owner produces, drainer consumes */
+	struct sr__tcounters c;          /* owner writes                     */
+
+	/* Registry (written under registry_lock; list walked under RCU). */
+	_Alignas(64) struct cds_list_head node;
+	struct sr__thread *next_free;    /* free list, under registry_lock   */
+	uint64_t tid;                    /* owner's OS tid, set at register  */
+	uint32_t index;
+	int orphaned;   /* owner's exit: ck_pr_store_int after its last commit;
+	                   drainer: ck_pr_load_int then fence_load, then peek  */
+	int reclaiming; /* drainer only                                      */
+	uint32_t hw_peak; /* high water of earlier owners: drainer stores,
+	                     stats load                                      */
+};
+
+/* Overflow chunk: one continuation record for spans bigger than an
+ * sr_span_t holds inline.  Taken and returned with ck_stack's
+ * generation-counted MPMC pop (no ABA), only on that slow path. */
+struct sr__chunk {
+	ck_stack_entry_t entry;
+	struct sr__chunk *next;          /* next chunk of the same span      */
+	_Alignas(64) struct sr__record rec;
+};
+
+/* A batch: contiguous copies of whole spans' records. */
+struct sr__batch {
+	struct sr__record *records;      /* cap_records                     */
+	uint32_t *first;                 /* first record of each span        */
+	uint64_t *tids;                  /* thread that ended each span      */
+	uint32_t nspans, nrecords;
+	uint64_t opened_ns;              /* monotonic time of the first span */
+	uint64_t seq;
+
+	/* Shared by the exporter workers holding it (ck_pr atomics). */
+	int refs;
+	int any_ok;
+	int any_failed;
+	uint32_t min_rejected;
+	struct sr__batch *next_free;     /* under batch_lock                 */
+	int outstanding;                 /* under batch_lock                 */
+};
+
+/* Decode scratch: sized for the largest span the limits allow. */
+struct sr__scratch {
+	sr_attr_view_t *attrs;
+	sr_event_view_t *events;
+	sr_link_view_t *links;
+	uint32_t cap;                    /* entries in each array            */
+};
+
+/* What an exporter sees as sr_batch_t: the batch plus its worker's
+ * scratch, so several workers can decode one batch at once. */
+struct sr_batch {
+	struct sr__batch *b;
+	struct sr__scratch *scratch;
+	const struct sr__pipeline *pipe;
+};
+
+/* One running exporter and its worker thread. */
+struct sr__exporter {
+	const sr_exporter_ops_t *ops;
+	void *state;
+	char name[32];
+	pthread_t thread;
+	bool thread_started;
+	bool hung;                       /* abandoned at shutdown           */
+
+	/* Batch queue from the drainer: under `lock`. */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct sr__batch **queue;
+	uint32_t qcap, qhead, qcount;
+	bool stop;                       /* shutdown: finish or drop queue   */
+	uint64_t flush_req;              /* flush generation to honour       */
+	uint64_t flush_done;             /* written under pipe->ctl_lock     */
+
+	struct sr_batch view;            /* worker only                      */
+	struct sr__scratch scratch;
+
+	/* Stats: worker (and drainer for queue_full) with ck_pr_add_64. */
+	uint64_t st_batches, st_ok, st_failed, st_queue_full;
+};
+
+#define SR__MAX_EXPORTERS 16
+
+struct sr__pipeline {
+	sr_config_t cfg;                 /* validated copy                   */
+	uint32_t gen;
+
+	/* Thread nodes: one array, max_threads long. */
+	struct sr__thread *threads;
+	struct sr__record *ring_mem;
+	struct cds_list_head active;     /* RCU list of registered nodes     */
+	struct sr__thread *free_threads; /* under registry_lock              */
+	pthread_mutex_t registry_lock;
+	uint32_t rings_in_use;           /* under registry_lock; stats load  */
+
+	/* Overflow pool. */
+	_Alignas(16) ck_stack_t overflow;
+	struct sr__chunk *chunks;
+
+	/* Batches. */
+	struct sr__batch *batches;
+	struct sr__record *batch_mem;
+	uint32_t nbatches, batch_records, batch_spans;
+	struct sr__batch *free_batches;  /* under batch_lock                 */
+	pthread_mutex_t batch_lock;
+	struct sr__batch *cur;           /* drainer only                     */
+	uint64_t batch_seq;              /* drainer only                     */
+
+	struct sr__exporter exporters[SR__MAX_EXPORTERS];
+	uint32_t nexporters;
+
+	struct sr__resource resource;
+
+	/* Drainer. */
+	pthread_t drainer;
+	bool drainer_started;
+	int drainer_stop;                /* ck_pr: shutdown writes, drainer reads */
+	uint64_t shutdown_deadline_ns;   /* monotonic; set before drainer_stop */
+
+	/* Flush protocol, under ctl_lock (see lifecycle.c). */
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t ctl_cv;
+	uint64_t flush_req;              /* flushers bump                   */
+	uint64_t flush_seen;             /* drainer: passes done for this gen */
+
+	/* Pipeline-level counters: ck_pr_add_64 from any thread. */
+	uint64_t exported, batches_sent;
+	uint64_t dropped_queue_full, dropped_exporter, dropped_shutdown;
+	uint64_t dropped_limits_global;  /* spans with no node (max_threads) */
+	uint64_t started_global, sampled_global;
+	uint64_t scope_errors;
+
+	uint64_t bytes;                  /* pipeline memory, fixed at init  */
+	bool leaked;                     /* a stuck exporter kept it alive  */
+};
+
+/* registry.c */
+int sr__registry_init(struct sr__pipeline *p);
+struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p);
+void sr__registry_reclaim(struct sr__pipeline *p, struct sr__thread **v,
+			  uint32_t n);
+void sr__registry_forget_thread(void);
+extern SR__TLS struct sr__thread *sr__tls_thread;
+extern SR__TLS uint32_t sr__tls_gen;
+
+/* Hot path: this thread's node in the running pipeline, or NULL (limit).
+ * Call inside an RCU read-side critical section. */
+static inline struct sr__thread *sr__thread_get(struct sr__pipeline *p)
+{
+	if (SR__LIKELY(sr__tls_gen == p->gen))
+		return sr__tls_thread;
+	return sr__thread_get_slow(p);
+}
+
+/* overflow.c */
+struct sr__chunk *sr__chunk_get(struct sr__pipeline *p);
+void sr__chunk_put(struct sr__pipeline *p, struct sr__chunk *c);
+
+/* batch.c */
+int sr__batches_init(struct sr__pipeline *p);
+struct sr__batch *sr__batch_take(struct sr__pipeline *p);
+void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
+		       int result, uint64_t rejected, bool shutdown);
+void sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b);
+uint64_t sr__batches_pending_spans(struct sr__pipeline *p);
+int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
+		     uint64_t *bytes);
+void sr__scratch_free(struct sr__scratch *s);
+
+/* exporter_worker.c */
+int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg);
+int sr__exporters_launch(struct sr__pipeline *p);
+void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns);
+void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen);
+bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen);
+
+/* drainer.c */
+int sr__drainer_start(struct sr__pipeline *p);
+void sr__drainer_stop(struct sr__pipeline *p, uint64_t deadline_ns);
+uint64_t sr__rings_pending_spans(struct sr__pipeline *p);
+
+/* stats.c */
+void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);
+
+/* Monotonic ns, for deadlines (not span timestamps). */
+uint64_t sr__mono_ns(void);
+
+#endif /* SR_PIPELINE_INT_H */
