@@ -1,0 +1,725 @@
+/*
+ * demo.c - spanring-demo: a simulated multi-threaded HTTP server, traced.
+ *
+ * Each server thread serves --requests requests, picked at random:
+ *
+ *   GET /api/users/{id}   cache.get -> (miss) SELECT users -> render
+ *   GET /api/search       SELECT products (long copied statement) -> render
+ *   POST /api/orders      accepted here, finished on an order worker
+ *
+ * Every request is a root SERVER span with children carrying attributes
+ * and events; some fail (database timeouts, payment gateway errors) and
+ * end with status ERROR and an exception event.  Orders show the
+ * cross-thread pattern of an event-driven server: the "acceptor" (a
+ * server thread) starts the request span inside a heap-allocated request
+ * struct, stores the span's sr_context_t next to it and queues the
+ * struct; an order worker takes it, starts its own spans with that
+ * context as explicit parent, and finally ends the request span itself.
+ * Workers also commit orders in groups, with a span that links to each
+ * order's request (links, not parents: one span, many causes).
+ *
+ * Both API styles are used as a real service would: SR_SPAN_AUTO (span +
+ * scope closed at block exit) for straight-line handlers, explicit
+ * start/scope/end where a span outlives a block.
+ *
+ * Configuration comes from the environment (sr_init_from_env(): the
+ * OTEL_* variables; the default exporter is "console", which prints the
+ * span trees to stdout).  At the end the demo flushes, shuts down with
+ * a deadline and prints what happened to every span.  Exit status: 0,
+ * 1 on bad usage or a pipeline that would not start, 2 if the accounting
+ * does not add up (sampled != exported + dropped, or the library counted
+ * a different number of started spans than the demo started).
+ */
+#include <spanring/spanring.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ORDER_QUEUE_SIZE 64
+#define COMMIT_GROUP 8       /* orders per orders.commit span            */
+#define SHUTDOWN_DEADLINE_MS 10000
+#define MAX_EXPORTERS 32
+
+struct options {
+	unsigned threads;
+	unsigned requests;
+	unsigned work_us;    /* mean simulated work per operation, us */
+	bool json;
+};
+
+static struct options opt = { .threads = 4, .requests = 50, .work_us = 100 };
+static const sr_tracer_t *tracer;
+static atomic_uint_fast64_t spans_started; /* the demo's own count */
+
+/* A thread's simulation state: its random stream and span count. */
+struct actor {
+	uint64_t rng;
+	uint64_t spans;
+};
+
+static uint64_t rnd(struct actor *a)
+{
+	uint64_t z = (a->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned percent(struct actor *a)
+{
+	return (unsigned)(rnd(a) % 100);
+}
+
+/* Simulated I/O: sleep 0..2x the mean. */
+static void work(struct actor *a, unsigned mean_us)
+{
+	struct timespec ts;
+	uint64_t ns;
+
+	if (mean_us == 0)
+		return;
+	ns = (rnd(a) % (2 * (uint64_t)mean_us + 1)) * 1000;
+	ts.tv_sec = (time_t)(ns / 1000000000);
+	ts.tv_nsec = (long)(ns % 1000000000);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the order queue: acceptors -> order workers ----------------------- */
+
+struct order_req {
+	sr_span_t span;      /* "POST /api/orders": started by the acceptor,
+	                        ended by the worker that answers            */
+	sr_context_t ctx;    /* span's context: the workers' explicit parent */
+	uint64_t order_id;
+	uint64_t accepted_ns;
+	unsigned items;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty, not_full;
+	struct order_req *slot[ORDER_QUEUE_SIZE];
+	unsigned head, count;
+	bool closed;
+} orders = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.not_empty = PTHREAD_COND_INITIALIZER,
+	.not_full = PTHREAD_COND_INITIALIZER,
+};
+
+/* Blocks while full: back-pressure on the acceptors, as a real server's
+ * bounded work queue would apply. */
+static void order_push(struct order_req *o)
+{
+	pthread_mutex_lock(&orders.lock);
+	while (orders.count == ORDER_QUEUE_SIZE)
+		pthread_cond_wait(&orders.not_full, &orders.lock);
+	orders.slot[(orders.head + orders.count) % ORDER_QUEUE_SIZE] = o;
+	orders.count++;
+	pthread_cond_signal(&orders.not_empty);
+	pthread_mutex_unlock(&orders.lock);
+}
+
+/* NULL once the queue is closed and empty. */
+static struct order_req *order_pop(void)
+{
+	struct order_req *o = NULL;
+
+	pthread_mutex_lock(&orders.lock);
+	while (orders.count == 0 && !orders.closed)
+		pthread_cond_wait(&orders.not_empty, &orders.lock);
+	if (orders.count) {
+		o = orders.slot[orders.head];
+		orders.head = (orders.head + 1) % ORDER_QUEUE_SIZE;
+		orders.count--;
+		pthread_cond_signal(&orders.not_full);
+	}
+	pthread_mutex_unlock(&orders.lock);
+	return o;
+}
+
+static void order_close(void)
+{
+	pthread_mutex_lock(&orders.lock);
+	orders.closed = true;
+	pthread_cond_broadcast(&orders.not_empty);
+	pthread_mutex_unlock(&orders.lock);
+}
+
+/* ---- request handling (runs with the request span current) -------------- */
+
+/* A cache lookup: SR_SPAN_AUTO ends the span at return. */
+static bool cache_get(struct actor *a, const char *key)
+{
+	bool hit = percent(a) < 55;
+	SR_SPAN_AUTO(s, tracer, "cache.get", SR_KIND_CLIENT);
+
+	a->spans++;
+	sr_span_set_str_static(&s.span, "db.system", "redis");
+	sr_span_set_str(&s.span, "cache.key", key);
+	sr_span_set_bool(&s.span, "cache.hit", hit);
+	work(a, opt.work_us / 4);
+	return hit;
+}
+
+/* A database call, with the explicit API: 0, or -1 after a timeout. */
+static int db_query(struct actor *a, const char *name, const char *stmt,
+		    int64_t *rows)
+{
+	sr_span_t s;
+	unsigned wait_us = (unsigned)(rnd(a) % 300);
+	sr_attr_t pool[] = {
+		SR_ATTR_INT_("db.client.connection.wait_us", wait_us),
+		SR_ATTR_STR_STATIC_("db.client.connection.pool.name", "main"),
+	};
+
+	sr_span_start(&s, tracer, name, SR_KIND_CLIENT);
+	a->spans++;
+	sr_span_set_str_static(&s, "db.system", "postgresql");
+	sr_span_set_str(&s, "db.statement", stmt); /* built per request: copied */
+	sr_span_set_str_static(&s, "server.address", "db-primary.internal");
+	sr_span_set_int(&s, "server.port", 5432);
+	sr_span_add_event(&s, "connection.acquired", 0, pool, 2);
+	work(a, opt.work_us);
+	if (percent(a) < 5) {
+		sr_span_record_error(&s, "QueryCanceled",
+				     "canceling statement due to statement "
+				     "timeout");
+		sr_span_end(&s);
+		return -1;
+	}
+	*rows = (int64_t)(rnd(a) % 40);
+	sr_span_set_int(&s, "db.response.returned_rows", *rows);
+	sr_span_end(&s);
+	return 0;
+}
+
+static void render(struct actor *a, const char *template, int64_t items)
+{
+	SR_SPAN_AUTO(s, tracer, "render", SR_KIND_INTERNAL);
+
+	a->spans++;
+	sr_span_set_str_static(&s.span, "template", template);
+	sr_span_set_int(&s.span, "render.items", items);
+	sr_span_set_int(&s.span, "http.response.body.size",
+			512 + (int64_t)(rnd(a) % 8192));
+	work(a, opt.work_us / 2);
+}
+
+static void set_response(sr_span_t *span, int status, const char *error)
+{
+	sr_span_set_int(span, "http.response.status_code", status);
+	/* Server spans: only 5xx is an error (OpenTelemetry HTTP semconv). */
+	if (status >= 500)
+		sr_span_set_status(span, SR_STATUS_ERROR, error);
+}
+
+static void get_user(struct actor *a)
+{
+	uint64_t id = rnd(a) % 100000;
+	char path[48], key[32], stmt[96];
+	int status = 200;
+	int64_t rows = 1;
+	SR_SPAN_AUTO(req, tracer, "GET /api/users/{id}", SR_KIND_SERVER);
+
+	a->spans++;
+	snprintf(path, sizeof(path), "/api/users/%" PRIu64, id);
+	snprintf(key, sizeof(key), "user:%" PRIu64, id);
+	snprintf(stmt, sizeof(stmt),
+		 "SELECT id, name, email FROM users WHERE id = %" PRIu64, id);
+	sr_span_set_str_static(&req.span, "http.request.method", "GET");
+	sr_span_set_str_static(&req.span, "http.route", "/api/users/{id}");
+	sr_span_set_str(&req.span, "url.path", path);
+
+	if (!cache_get(a, key)) {
+		if (db_query(a, "SELECT users", stmt, &rows) != 0)
+			status = 503;
+		else if (rows == 0)
+			status = 404;
+	}
+	if (status == 200)
+		render(a, "user.html", 1);
+	set_response(&req.span, status, "database unavailable");
+}
+
+static void search(struct actor *a)
+{
+	static const char *const terms[] = { "lamp", "desk", "chair",
+					     "monitor arm", "cable tray" };
+	const char *q = terms[rnd(a) % 5];
+	char query[64], stmt[256];
+	int status = 200;
+	int64_t rows = 0;
+	SR_SPAN_AUTO(req, tracer, "GET /api/search", SR_KIND_SERVER);
+
+	a->spans++;
+	snprintf(query, sizeof(query), "q=%s", q);
+	snprintf(stmt, sizeof(stmt),
+		 "SELECT p.id, p.title, p.price FROM products p JOIN stock s "
+		 "ON s.product_id = p.id WHERE s.available > 0 AND "
+		 "p.search @@ plainto_tsquery('%s') ORDER BY rank DESC "
+		 "LIMIT 20", q);
+	sr_span_set_str_static(&req.span, "http.request.method", "GET");
+	sr_span_set_str_static(&req.span, "http.route", "/api/search");
+	sr_span_set_str(&req.span, "url.query", query);
+
+	if (db_query(a, "SELECT products", stmt, &rows) != 0) {
+		status = 503;
+	} else {
+		if (rows > 20) {
+			sr_attr_t why[] = { SR_ATTR_INT_("search.hits", rows),
+					    SR_ATTR_INT_("search.shown", 20) };
+			sr_span_add_event(&req.span, "results.truncated", 0,
+					  why, 2);
+			rows = 20;
+		}
+		render(a, "search.html", rows);
+	}
+	set_response(&req.span, status, "search backend unavailable");
+}
+
+static void validate_order(struct actor *a, unsigned items)
+{
+	SR_SPAN_AUTO(s, tracer, "order.validate", SR_KIND_INTERNAL);
+
+	a->spans++;
+	sr_span_set_int(&s.span, "order.items", items);
+	work(a, opt.work_us / 4);
+}
+
+/* The acceptor half of POST /api/orders: the request struct, with its
+ * span and context, leaves this thread through the queue. */
+static void accept_order(struct actor *a)
+{
+	/* sr_span_t is 64-byte aligned: plain malloc would not do. */
+	size_t size = (sizeof(struct order_req) + 63) & ~(size_t)63;
+	struct order_req *o = aligned_alloc(64, size);
+	sr_scope_t scope;
+
+	if (!o)
+		return;
+	o->order_id = rnd(a) % 1000000;
+	o->items = 1 + (unsigned)(rnd(a) % 5);
+	sr_span_start_ex(&o->span, tracer, "POST /api/orders", SR_KIND_SERVER,
+			 NULL, 0, SR_SPAN_ROOT);
+	a->spans++;
+	sr_span_set_str_static(&o->span, "http.request.method", "POST");
+	sr_span_set_str_static(&o->span, "http.route", "/api/orders");
+	sr_span_set_str_static(&o->span, "url.path", "/api/orders");
+	sr_span_set_int(&o->span, "order.id", (int64_t)o->order_id);
+
+	scope = sr_scope_enter(&o->span);
+	validate_order(a, o->items);
+	sr_scope_exit(scope);
+
+	o->ctx = sr_span_context(&o->span);
+	o->accepted_ns = sr_now_ns();
+	sr_span_add_event(&o->span, "order.queued", o->accepted_ns, NULL, 0);
+	order_push(o);
+	/* From here `o`, and the span in it, belong to an order worker. */
+}
+
+/* ---- order workers ------------------------------------------------------ */
+
+static int charge_payment(struct actor *a, uint64_t order_id)
+{
+	SR_SPAN_AUTO(s, tracer, "payment.charge", SR_KIND_CLIENT);
+	unsigned p = percent(a);
+
+	a->spans++;
+	sr_span_set_str_static(&s.span, "http.request.method", "POST");
+	sr_span_set_str_static(&s.span, "server.address", "payments.example");
+	sr_span_set_int(&s.span, "order.id", (int64_t)order_id);
+	work(a, opt.work_us * 2);
+	if (p < 6) {
+		sr_span_set_int(&s.span, "http.response.status_code", 504);
+		sr_span_record_error(&s.span, "GatewayTimeout",
+				     "payment gateway did not answer in time");
+		return 502;
+	}
+	if (p < 10) {
+		/* A client span's 4xx is an error for the caller. */
+		sr_span_set_int(&s.span, "http.response.status_code", 402);
+		sr_span_set_status(&s.span, SR_STATUS_ERROR, "card declined");
+		return 402;
+	}
+	sr_span_set_int(&s.span, "http.response.status_code", 200);
+	return 201;
+}
+
+static void process_order(struct actor *a, struct order_req *o)
+{
+	sr_span_t proc;
+	sr_scope_t scope;
+	char stmt[128];
+	int64_t rows;
+	int status;
+
+	/* Explicit parent: the context that came with the request. */
+	sr_span_start_ex(&proc, tracer, "order.process", SR_KIND_CONSUMER,
+			 &o->ctx, 0, 0);
+	a->spans++;
+	sr_span_set_int(&proc, "order.id", (int64_t)o->order_id);
+	sr_span_set_int(&proc, "order.queue_wait_us",
+			(int64_t)((sr_now_ns() - o->accepted_ns) / 1000));
+
+	scope = sr_scope_enter(&proc);
+	snprintf(stmt, sizeof(stmt),
+		 "UPDATE stock SET reserved = reserved + %u WHERE order_id = "
+		 "%" PRIu64, o->items, o->order_id);
+	if (db_query(a, "UPDATE stock", stmt, &rows) != 0)
+		status = 503;
+	else
+		status = charge_payment(a, o->order_id);
+	sr_scope_exit(scope);
+	sr_span_end(&proc);
+
+	/* Answer the request: the span the acceptor started ends here, on
+	 * this thread. */
+	set_response(&o->span, status, status == 503 ? "stock unavailable"
+						     : "payment failed");
+	sr_span_end(&o->span);
+}
+
+/* One span for a group of orders, linked to each order's request. */
+static void commit_orders(struct actor *a, const sr_context_t *ctx,
+			  const uint64_t *ids, unsigned n)
+{
+	sr_span_t s;
+
+	sr_span_start_ex(&s, tracer, "orders.commit", SR_KIND_INTERNAL, NULL, 0,
+			 SR_SPAN_ROOT);
+	a->spans++;
+	sr_span_set_int(&s, "orders.count", n);
+	for (unsigned i = 0; i < n; i++) {
+		sr_attr_t attr = SR_ATTR_INT_("order.id", (int64_t)ids[i]);
+
+		sr_span_add_link(&s, &ctx[i], &attr, 1);
+	}
+	work(a, opt.work_us);
+	sr_span_end(&s);
+}
+
+static void *order_worker(void *arg)
+{
+	struct actor a = { .rng = (uint64_t)(uintptr_t)arg * 7919 + 1 };
+	sr_context_t ctx[COMMIT_GROUP];
+	uint64_t ids[COMMIT_GROUP];
+	unsigned n = 0;
+	struct order_req *o;
+
+	while ((o = order_pop()) != NULL) {
+		process_order(&a, o);
+		ctx[n] = o->ctx;
+		ids[n] = o->order_id;
+		free(o);
+		if (++n == COMMIT_GROUP) {
+			commit_orders(&a, ctx, ids, n);
+			n = 0;
+		}
+	}
+	if (n)
+		commit_orders(&a, ctx, ids, n);
+	atomic_fetch_add(&spans_started, a.spans);
+	return NULL;
+}
+
+static void *server_thread(void *arg)
+{
+	struct actor a = { .rng = (uint64_t)(uintptr_t)arg * 104729 + 17 };
+
+	for (unsigned i = 0; i < opt.requests; i++) {
+		unsigned p = percent(&a);
+
+		if (p < 25)
+			accept_order(&a);
+		else if (p < 40)
+			search(&a);
+		else
+			get_user(&a);
+	}
+	atomic_fetch_add(&spans_started, a.spans);
+	return NULL;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: spanring-demo [--threads N] [--requests N] [--work-us N] [--json]\n"
+"\n"
+"Simulates a multi-threaded HTTP server traced with spanring, then prints\n"
+"what happened to every span.\n"
+"\n"
+"  --threads N    server threads (default 4); N/2 order workers run too\n"
+"  --requests N   requests per server thread (default 50)\n"
+"  --work-us N    mean simulated I/O per operation in microseconds\n"
+"                 (default 100; 0 measures the tracing pipeline alone)\n"
+"  --json         print the final sr_stats as one JSON object, last line\n"
+"  --help         this text\n"
+"\n"
+"Configured by the environment, e.g.\n"
+"  OTEL_TRACES_EXPORTER=console|memory|none|...  (default console)\n"
+"  OTEL_TRACES_SAMPLER=always_on|traceidratio|parentbased_always_on|...\n"
+"  OTEL_SERVICE_NAME, OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_EXPORT_BATCH_SIZE\n"
+"  SPANRING_CONSOLE_OUTPUT=stdout|stderr|<path>, NO_COLOR\n");
+}
+
+static int parse_uint(const char *flag, const char *v, unsigned lo,
+		      unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = v ? strtoul(v, &end, 10) : 0;
+	if (!v || !*v || *v == '-' || *end || errno || n < lo || n > hi) {
+		fprintf(stderr, "spanring-demo: %s expects a number in %u..%u\n",
+			flag, lo, hi);
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		unsigned lo, hi;
+		unsigned *out;
+	} nums[] = {
+		{ "--threads", 1, 1024, &opt.threads },
+		{ "--requests", 1, 100000000, &opt.requests },
+		{ "--work-us", 0, 1000000, &opt.work_us },
+	};
+
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		bool matched = false;
+
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strcmp(arg, "--json") == 0) {
+			opt.json = true;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+			size_t len = strlen(nums[k].name);
+			const char *v;
+
+			if (strncmp(arg, nums[k].name, len) != 0)
+				continue;
+			if (arg[len] == '=')
+				v = arg + len + 1;
+			else if (arg[len] == '\0')
+				v = ++i < argc ? argv[i] : NULL;
+			else
+				continue;
+			if (parse_uint(nums[k].name, v, nums[k].lo, nums[k].hi,
+				       nums[k].out) != 0)
+				return -1;
+			matched = true;
+			break;
+		}
+		if (!matched) {
+			fprintf(stderr, "spanring-demo: unknown argument '%s'\n",
+				arg);
+			usage(stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static uint64_t dropped_total(const sr_stats_t *st)
+{
+	return st->dropped_ring_full + st->dropped_limits +
+	       st->dropped_queue_full + st->dropped_exporter +
+	       st->dropped_shutdown;
+}
+
+static int run_threads(unsigned n, void *(*fn)(void *), pthread_t *tids,
+		       uintptr_t seed_base)
+{
+	for (unsigned i = 0; i < n; i++) {
+		int rc = pthread_create(&tids[i], NULL, fn,
+					(void *)(seed_base + i));
+		if (rc) {
+			fprintf(stderr, "spanring-demo: pthread_create: %s\n",
+				strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned nworkers;
+	pthread_t *servers, *workers;
+	sr_exporter_stats_t ex[MAX_EXPORTERS];
+	uint32_t nex = 0;
+	sr_stats_t st = { .size = sizeof(st) };
+	uint64_t pending = 0, lost = 0, demo_spans, dropped;
+	double t0, t1, t2, t3;
+	int rc, flush_rc, shutdown_rc, status = 0;
+
+	if (parse_args(argc, argv) != 0)
+		return 1;
+	nworkers = opt.threads / 2 ? opt.threads / 2 : 1;
+
+	rc = sr_init_from_env();
+	if (!sr_is_running()) {
+		fprintf(stderr, "spanring-demo: the pipeline did not start: %s%s%s\n",
+			sr_strerror(rc), *sr_last_error() ? ": " : "",
+			sr_last_error());
+		return 1;
+	}
+	if (rc != 0)
+		fprintf(stderr, "spanring-demo: warning: %s%s%s (running anyway)\n",
+			sr_strerror(rc), *sr_last_error() ? ": " : "",
+			sr_last_error());
+	tracer = sr_tracer_get("spanring-demo", sr_version());
+
+	servers = calloc(opt.threads, sizeof(*servers));
+	workers = calloc(nworkers, sizeof(*workers));
+	if (!servers || !workers) {
+		fprintf(stderr, "spanring-demo: out of memory\n");
+		return 1;
+	}
+
+	t0 = mono_s();
+	if (run_threads(nworkers, order_worker, workers, 1000) != 0 ||
+	    run_threads(opt.threads, server_thread, servers, 1) != 0)
+		return 1;
+	for (unsigned i = 0; i < opt.threads; i++)
+		pthread_join(servers[i], NULL);
+	order_close();
+	for (unsigned i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	t1 = mono_s();
+
+	flush_rc = sr_flush(SHUTDOWN_DEADLINE_MS, &pending);
+	t2 = mono_s();
+	/* Exporter counters: read while running, again after shutdown if
+	 * the library still has them. */
+	while (nex < MAX_EXPORTERS && sr_stats_exporter(nex, &ex[nex]) == 0)
+		nex++;
+	shutdown_rc = sr_shutdown(SHUTDOWN_DEADLINE_MS, &lost);
+	t3 = mono_s();
+	for (uint32_t i = 0; i < nex; i++) {
+		sr_exporter_stats_t after;
+
+		if (sr_stats_exporter(i, &after) == 0)
+			ex[i] = after;
+	}
+	rc = sr_stats_get(&st);
+	free(servers);
+	free(workers);
+	if (rc != 0) {
+		fprintf(stderr, "spanring-demo: sr_stats_get after shutdown: %s\n",
+			sr_strerror(rc));
+		return 2;
+	}
+
+	demo_spans = atomic_load(&spans_started);
+	dropped = dropped_total(&st);
+	printf("\nspanring-demo %s: %u server thread%s x %u requests, %u order "
+	       "worker%s\n", sr_version(), opt.threads,
+	       opt.threads == 1 ? "" : "s", opt.requests, nworkers,
+	       nworkers == 1 ? "" : "s");
+	printf("  wall %.3f s for the requests (+%.3f s flush, +%.3f s "
+	       "shutdown), %.0f spans/s\n", t1 - t0, t2 - t1, t3 - t2,
+	       t1 > t0 ? (double)st.started / (t1 - t0) : 0.0);
+	printf("  spans   started %" PRIu64 " (demo started %" PRIu64
+	       ")  sampled %" PRIu64 "  exported %" PRIu64 "  in %" PRIu64
+	       " batches\n", st.started, demo_spans, st.sampled, st.exported,
+	       st.batches);
+	printf("  dropped %" PRIu64 ": ring_full %" PRIu64 "  limits %" PRIu64
+	       "  queue_full %" PRIu64 "  exporter %" PRIu64 "  shutdown %"
+	       PRIu64 "\n", dropped, st.dropped_ring_full, st.dropped_limits,
+	       st.dropped_queue_full, st.dropped_exporter, st.dropped_shutdown);
+	if (st.attrs_dropped || st.events_dropped || st.links_dropped ||
+	    st.strings_truncated)
+		printf("  limits  attrs dropped %" PRIu64 "  events %" PRIu64
+		       "  links %" PRIu64 "  strings truncated %" PRIu64 "\n",
+		       st.attrs_dropped, st.events_dropped, st.links_dropped,
+		       st.strings_truncated);
+	if (nex == 0)
+		printf("  exporters: none running\n");
+	for (uint32_t i = 0; i < nex; i++)
+		printf("  exporter %-8s ok %" PRIu64 "  failed %" PRIu64
+		       "  queue_full %" PRIu64 "  (%" PRIu64 " batches)\n",
+		       ex[i].name ? ex[i].name : "?", ex[i].spans_ok,
+		       ex[i].spans_failed, ex[i].spans_queue_full,
+		       ex[i].batches);
+	printf("  memory  %.1f MiB of pipeline memory, fixed at init (%" PRIu32
+	       " rings x %" PRIu32 " records, %" PRIu64 " bytes); ring "
+	       "high-water %" PRIu32 " records\n",
+	       (double)st.pipeline_bytes / (1024.0 * 1024.0), st.rings_total,
+	       st.ring_records, st.pipeline_bytes, st.ring_high_water);
+	printf("  flush   %s", flush_rc == 0 ? "complete" : sr_strerror(flush_rc));
+	if (flush_rc == SR_ETIMEDOUT)
+		printf(" (%" PRIu64 " spans pending)", pending);
+	printf("; shutdown %s, %" PRIu64 " spans lost\n",
+	       shutdown_rc == 0 ? "clean" : sr_strerror(shutdown_rc), lost);
+
+	if (st.sampled != st.exported + dropped) {
+		printf("  ACCOUNTING BROKEN: sampled %" PRIu64 " != exported %"
+		       PRIu64 " + dropped %" PRIu64 "\n", st.sampled,
+		       st.exported, dropped);
+		status = 2;
+	} else {
+		printf("  accounting: sampled %" PRIu64 " = exported %" PRIu64
+		       " + dropped %" PRIu64 "\n", st.sampled, st.exported,
+		       dropped);
+	}
+	if (st.started != demo_spans) {
+		printf("  ACCOUNTING BROKEN: the library counted %" PRIu64
+		       " started spans, the demo started %" PRIu64 "\n",
+		       st.started, demo_spans);
+		status = 2;
+	}
+
+	if (opt.json) {
+		char small[1024], *buf = small;
+		int len = sr_stats_to_json(&st, small, sizeof(small));
+
+		if (len >= (int)sizeof(small)) {
+			buf = malloc((size_t)len + 1);
+			if (!buf)
+				return 1;
+			sr_stats_to_json(&st, buf, (size_t)len + 1);
+		}
+		if (len < 0) {
+			fprintf(stderr, "spanring-demo: sr_stats_to_json: %s\n",
+				sr_strerror(len));
+			return 2;
+		}
+		printf("%s\n", buf);
+		if (buf != small)
+			free(buf);
+	}
+	fflush(stdout);
+	return status;
+}

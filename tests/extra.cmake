@@ -1,0 +1,2 @@
+# Extra test definitions, one include per area.
+include(${CMAKE_CURRENT_SOURCE_DIR}/demo.cmake)
