@@ -47,8 +47,7 @@ int sr__batches_init(struct sr__pipeline *p)
 	rec_bytes = (size_t)p->nbatches * p->batch_records *
 		    sizeof(struct sr__record);
 	p->batch_mem = sr__alloc(rec_bytes, 64);
-	idx_bytes = (size_t)p->nbatches * p->batch_spans *
-		    (sizeof(uint32_t) + sizeof(uint64_t));
+	idx_bytes = (size_t)p->nbatches * p->batch_spans * sizeof(uint32_t);
 	if (!p->batches || !p->batch_mem)
 		return SR_ENOMEM;
 	p->bytes += sizeof(*p->batches) * p->nbatches + rec_bytes + idx_bytes;
@@ -59,8 +58,7 @@ int sr__batches_init(struct sr__pipeline *p)
 
 		b->records = p->batch_mem + (size_t)i * p->batch_records;
 		b->first = sr__alloc(p->batch_spans * sizeof(uint32_t), 64);
-		b->tids = sr__alloc(p->batch_spans * sizeof(uint64_t), 64);
-		if (!b->first || !b->tids)
+		if (!b->first)
 			return SR_ENOMEM;
 		b->next_free = p->free_batches;
 		p->free_batches = b;
@@ -302,7 +300,7 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	memcpy(out->trace_id, h->trace_id, 16);
 	memcpy(out->span_id, h->span_id, 8);
 	memcpy(out->parent_span_id, h->parent_span_id, 8);
-	out->trace_flags = h->trace_flags;
+	out->trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
 	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;
 	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
@@ -314,7 +312,7 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	out->tracer = tr;
 	out->scope_name = cstr(tr ? tr->name : "");
 	out->scope_version = cstr(tr ? tr->version : "");
-	out->thread_id = b->tids[i];
+	out->thread_id = h->tid;
 	out->attrs = sc->attrs;
 	out->events = sc->events;
 	out->links = sc->links;

@@ -21,8 +21,6 @@
 
 #include "pipeline_int.h"
 
-#define RECLAIM_MAX 64
-
 /* Move the published spans of one ring into batches (or count them
  * dropped when `discard`).  Returns the records consumed. */
 static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
@@ -34,10 +32,10 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 	while (done < avail) {
 		const struct sr__span_header *h =
 			(const void *)sr__ring_at(&t->ring, head + done)->bytes;
-		uint32_t nrec = h->nrecords;
+		uint32_t nrec = sr__records_for_slots(h->nslots);
 		struct sr__batch *b = p->cur;
 
-		if (nrec == 0 || nrec > avail - done) {
+		if (nrec > avail - done) {
 			/* Cannot happen with a well-formed producer; never
 			 * read past what was published. */
 			done = avail;
@@ -61,7 +59,6 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			b->opened_ns = now;
 		}
 		b->first[b->nspans] = b->nrecords;
-		b->tids[b->nspans] = t->tid;
 		for (uint32_t k = 0; k < nrec; k++)
 			memcpy(&b->records[b->nrecords + k],
 			       sr__ring_at(&t->ring, head + done + k),
@@ -75,30 +72,26 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 	return done;
 }
 
-/* One pass over every ring.  Collects drained rings of exited threads. */
-static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
-			  struct sr__thread **reclaim, uint32_t *nreclaim)
+/* One pass over every ring; rings of exited threads, once empty, go
+ * back to the free list. */
+static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now)
 {
 	struct sr__thread *t;
 	uint32_t did = 0;
 
 	urcu_bp_read_lock();
 	cds_list_for_each_entry_rcu(t, &p->active, node) {
-		/* Read the orphan flag before draining: everything the
-		 * thread published before exiting is then visible. */
-		int orphaned = ck_pr_load_int(&t->orphaned);
+		/* Read the state before draining: everything an exited
+		 * owner published is then visible to this pass. */
+		int state = ck_pr_load_int(&t->state);
 
 		ck_pr_fence_load();
-		SR_TSAN_ACQUIRE(&t->orphaned);
+		SR_TSAN_ACQUIRE(&t->state);
+		if (state == SR__NODE_FREE)
+			continue;
 		did += drain_ring(p, t, discard, now);
-		if (orphaned && !t->reclaiming && *nreclaim < RECLAIM_MAX) {
-			uint32_t head;
-
-			if (sr__ring_peek_sc(&t->ring, &head) == 0) {
-				t->reclaiming = 1;
-				reclaim[(*nreclaim)++] = t;
-			}
-		}
+		if (state == SR__NODE_ORPHAN)
+			sr__registry_release(p, t);
 	}
 	urcu_bp_read_unlock();
 	return did;
@@ -112,10 +105,33 @@ static void flush_cur(struct sr__pipeline *p)
 	}
 }
 
+/* Sleep up to pause_ns unless woken (by an exiting thread). */
+static void idle(struct sr__pipeline *p, uint64_t pause_ns)
+{
+	uint64_t until = sr__mono_ns() + pause_ns;
+	struct timespec ts = { (time_t)(until / 1000000000ull),
+			       (long)(until % 1000000000ull) };
+
+	pthread_mutex_lock(&p->wake_lock);
+	if (!p->wake_pending)
+		pthread_cond_timedwait(&p->wake_cv, &p->wake_lock, &ts);
+	p->wake_pending = false;
+	pthread_mutex_unlock(&p->wake_lock);
+}
+
+/* Thread exit (never the hot path): drain my ring soon so the node comes
+ * back for the next thread. */
+void sr__drainer_wake(struct sr__pipeline *p)
+{
+	pthread_mutex_lock(&p->wake_lock);
+	p->wake_pending = true;
+	pthread_cond_signal(&p->wake_cv);
+	pthread_mutex_unlock(&p->wake_lock);
+}
+
 static void *drainer_main(void *arg)
 {
 	struct sr__pipeline *p = arg;
-	struct sr__thread *reclaim[RECLAIM_MAX];
 	uint64_t last_cal = sr__mono_ns(), pause_ns = 0;
 	const uint64_t max_pause = (uint64_t)p->cfg.drainer_max_sleep_us * 1000;
 	const uint64_t delay = (uint64_t)p->cfg.schedule_delay_ms * 1000000;
@@ -125,14 +141,13 @@ static void *drainer_main(void *arg)
 		int stop = ck_pr_load_int(&p->drainer_stop);
 		uint64_t req = ck_pr_load_64(&p->flush_req);
 		uint64_t now, seen;
-		uint32_t nreclaim = 0, did;
+		uint32_t did;
 		bool discard;
 
 		ck_pr_fence_load(); /* requests before the rings they cover */
 		now = sr__mono_ns();
 		discard = stop && now >= p->shutdown_deadline_ns;
-		did = drain_all(p, discard, now, reclaim, &nreclaim);
-		sr__registry_reclaim(p, reclaim, nreclaim);
+		did = drain_all(p, discard, now);
 
 		seen = ck_pr_load_64(&p->flush_seen);
 		if (stop || req > seen ||
@@ -158,8 +173,7 @@ static void *drainer_main(void *arg)
 		pause_ns = pause_ns ? pause_ns * 2 : 1000;
 		if (pause_ns > max_pause)
 			pause_ns = max_pause;
-		struct timespec ts = { 0, (long)pause_ns };
-		nanosleep(&ts, NULL);
+		idle(p, pause_ns);
 	}
 	/* A batch taken but left empty goes back to the pool. */
 	if (p->cur) {
@@ -173,6 +187,13 @@ static void *drainer_main(void *arg)
 
 int sr__drainer_start(struct sr__pipeline *p)
 {
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&p->wake_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	if (pthread_create(&p->drainer, NULL, drainer_main, p) != 0)
 		return sr__set_error(SR_ENOMEM, "cannot start the drainer thread");
 	p->drainer_started = true;
@@ -189,6 +210,7 @@ void sr__drainer_stop(struct sr__pipeline *p, uint64_t deadline_ns)
 	p->shutdown_deadline_ns = deadline_ns;
 	ck_pr_fence_store();
 	ck_pr_store_int(&p->drainer_stop, 1);
+	sr__drainer_wake(p);
 	pthread_join(p->drainer, NULL);
 	p->drainer_started = false;
 }

@@ -78,7 +78,6 @@ static void pipeline_free(struct sr__pipeline *p)
 	if (p->batches) {
 		for (uint32_t i = 0; i < p->nbatches; i++) {
 			sr__free(p->batches[i].first, p->batch_spans * sizeof(uint32_t));
-			sr__free(p->batches[i].tids, p->batch_spans * sizeof(uint64_t));
 		}
 		sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
 					       sizeof(struct sr__record));
@@ -123,6 +122,9 @@ static void publish_globals(struct sr__pipeline *p)
 	sr__g.limits.value_len = c->attr_value_length_limit;
 	sr__g.limits.max_slots =
 		SR__HEAD_SLOTS + (c->max_span_records - 1) * SR__CONT_SLOTS;
+	sr__g.limits.inline_slots = sr__g.limits.max_slots - 1 < 14
+					    ? sr__g.limits.max_slots - 1
+					    : 14;
 	sr__g.gen = p->gen;
 	rcu_assign_pointer(sr__g.pipe, p);
 	/* Everything above before `running`; a span that sees running = 1

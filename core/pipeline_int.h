@@ -56,6 +56,8 @@ struct sr__tcounters {
 #define SR__BUMP(field) ck_pr_store_64(&(field), (field) + 1)
 #define SR__ADD(field, n) ck_pr_store_64(&(field), (field) + (n))
 
+enum { SR__NODE_FREE = 0, SR__NODE_ACTIVE = 1, SR__NODE_ORPHAN = 2 };
+
 /* One registered thread: a ring and its counters. */
 struct sr__thread {
 	struct sr__ring ring;            /* owner produces, drainer consumes */
@@ -64,11 +66,15 @@ struct sr__thread {
 	/* Registry (written under registry_lock; list walked under RCU). */
 	_Alignas(64) struct cds_list_head node;
 	struct sr__thread *next_free;    /* free list, under registry_lock   */
-	uint64_t tid;                    /* owner's OS tid, set at register  */
+	uint64_t tid;                    /* owner's OS tid: set at registration
+	                                    (ck_pr_store), read by the owner
+	                                    and by stats (ck_pr_load)         */
 	uint32_t index;
-	int orphaned;   /* owner's exit: ck_pr_store_int after its last commit;
-	                   drainer: ck_pr_load_int then fence_load, then peek  */
-	int reclaiming; /* drainer only                                      */
+	int state;      /* SR__NODE_*: FREE->ACTIVE under registry_lock;
+	                   ACTIVE->ORPHAN by the owner's exit (fence_store,
+	                   ck_pr_store_int after its last commit); readers
+	                   ck_pr_load_int then fence_load before the ring   */
+	int linked;     /* on the RCU list (never leaves it), registry_lock */
 	uint32_t hw_peak; /* high water of earlier owners: drainer stores,
 	                     stats load                                      */
 };
@@ -86,7 +92,6 @@ struct sr__chunk {
 struct sr__batch {
 	struct sr__record *records;      /* cap_records                     */
 	uint32_t *first;                 /* first record of each span        */
-	uint64_t *tids;                  /* thread that ended each span      */
 	uint32_t nspans, nrecords;
 	uint64_t opened_ns;              /* monotonic time of the first span */
 	uint64_t seq;
@@ -150,7 +155,8 @@ struct sr__pipeline {
 	/* Thread nodes: one array, max_threads long. */
 	struct sr__thread *threads;
 	struct sr__record *ring_mem;
-	struct cds_list_head active;     /* RCU list of registered nodes     */
+	struct cds_list_head active;     /* RCU list of nodes ever used      */
+	uint32_t nlinked;                /* nodes on it, registry_lock       */
 	struct sr__thread *free_threads; /* under registry_lock              */
 	pthread_mutex_t registry_lock;
 	uint32_t rings_in_use;           /* under registry_lock; stats load  */
@@ -177,6 +183,9 @@ struct sr__pipeline {
 	pthread_t drainer;
 	bool drainer_started;
 	int drainer_stop;                /* ck_pr: shutdown writes, drainer reads */
+	pthread_mutex_t wake_lock;       /* drainer's idle wait; exiting threads */
+	pthread_cond_t wake_cv;          /* signal it so their rings come back */
+	bool wake_pending;               /* soon (under wake_lock)            */
 	uint64_t shutdown_deadline_ns;   /* monotonic; set before drainer_stop */
 
 	/* Flush protocol, under ctl_lock (see lifecycle.c). */
@@ -199,8 +208,7 @@ struct sr__pipeline {
 /* registry.c */
 int sr__registry_init(struct sr__pipeline *p);
 struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p);
-void sr__registry_reclaim(struct sr__pipeline *p, struct sr__thread **v,
-			  uint32_t n);
+void sr__registry_release(struct sr__pipeline *p, struct sr__thread *t);
 void sr__registry_forget_thread(void);
 extern SR__TLS struct sr__thread *sr__tls_thread;
 extern SR__TLS uint32_t sr__tls_gen;
@@ -240,6 +248,7 @@ bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen);
 int sr__drainer_start(struct sr__pipeline *p);
 void sr__drainer_stop(struct sr__pipeline *p, uint64_t deadline_ns);
 uint64_t sr__rings_pending_spans(struct sr__pipeline *p);
+void sr__drainer_wake(struct sr__pipeline *p);
 
 /* stats.c */
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);

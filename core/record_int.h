@@ -49,13 +49,14 @@
 #define SR__HEAD_SLOTS 6u   /* slots in record 0                         */
 #define SR__CONT_SLOTS 8u   /* slots in each continuation record          */
 #define SR__INLINE_STR 8u   /* string bytes that fit in an item's first slot */
-#define SR__MAX_SPAN_RECORDS 255u  /* header.nrecords is a byte           */
+#define SR__MAX_SPAN_RECORDS 255u
 
 /* header.bits */
 #define SR__HB_KIND_MASK 0x07u    /* sr_span_kind_t                       */
 #define SR__HB_STATUS_SHIFT 3u    /* 2 bits: sr_status_code_t             */
 #define SR__HB_STATUS_MASK 0x18u
 #define SR__HB_PARENT_REMOTE 0x20u
+#define SR__HB_SAMPLED 0x40u      /* W3C sampled flag of the span         */
 
 struct sr__span_header {
 	uint8_t trace_id[16];
@@ -64,12 +65,11 @@ struct sr__span_header {
 	uint64_t start_ns;
 	uint64_t end_ns;
 	const char *name;       /* static name; NULL when a NAME item follows */
-	uint16_t tracer;        /* index into the tracer table               */
-	uint8_t bits;           /* kind, status, parent_remote               */
-	uint8_t trace_flags;
-	uint8_t nrecords;       /* records of this span, head included       */
-	uint8_t reserved;
-	uint16_t nslots;        /* slots used in the item stream              */
+	uint32_t tid;           /* OS id of the thread that ended the span    */
+	uint16_t nslots;        /* slots used in the item stream; the span
+	                           takes sr__records_for_slots(nslots) records */
+	uint8_t tracer;         /* index into the tracer table (< 256)        */
+	uint8_t bits;           /* kind, status, parent_remote, sampled       */
 };
 
 enum sr__item_kind {

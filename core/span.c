@@ -112,21 +112,22 @@ SR_API void sr_span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 	}
 	sr__new_span_id_inline(h->span_id);
 	sampled = sr__sample(&sr__g.sampler, h->trace_id, par);
-	h->trace_flags = sampled ? SR_TRACE_FLAG_SAMPLED : 0;
 	s->gen = sr__g.gen;
 	s->ended = 0;
 	if (!sampled) {
+		h->bits = 0;
 		s->state = SPAN_CTX;
 		return;
 	}
 	s->state = SPAN_REC;
 	h->start_ns = start_ns ? start_ns : sr__now_inline();
 	h->name = name ? name : "";
-	h->tracer = tracer ? tracer->index : 0;
+	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	h->bits = (uint8_t)((kind >= SR_KIND_INTERNAL && kind <= SR_KIND_CONSUMER
 				     ? kind
 				     : SR_KIND_INTERNAL) |
-			    (s->remote_parent ? SR__HB_PARENT_REMOTE : 0));
+			    (s->remote_parent ? SR__HB_PARENT_REMOTE : 0) |
+			    SR__HB_SAMPLED);
 	h->nslots = 0;
 	s->chunk_first = s->chunk_last = NULL;
 	s->nchunks = 0;
@@ -164,14 +165,17 @@ static unsigned char *stream_byte(struct sr__span *s, uint32_t pos)
 	return c->rec.bytes + pos % SR__RECORD_SIZE;
 }
 
-/* Slow path of item_alloc: the span needs overflow chunks. */
-static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n)
+/* Slow path of item_alloc: the span needs overflow chunks, or is at its
+ * size limit.  One slot below max_slots is kept for the DROPPED item,
+ * which passes `last` to use it. */
+static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
+					bool last)
 {
 	struct sr__span_header *h = HDR(s);
 	struct sr__pipeline *p;
 	uint32_t need = h->nslots + n;
 
-	if (need > sr__g.limits.max_slots)
+	if (need > sr__g.limits.max_slots - (last ? 0 : 1))
 		return NULL;
 	/* The pipeline cannot be freed under us: it is only freed after
 	 * sr_shutdown's grace period, and a span of an old generation never
@@ -211,12 +215,12 @@ static inline struct sr__item *item_alloc(struct sr__span *s, uint32_t n)
 	struct sr__span_header *h = HDR(s);
 	uint32_t at = h->nslots;
 
-	if (SR__LIKELY(at + n <= SR__INLINE_SLOTS)) {
+	if (SR__LIKELY(at + n <= sr__g.limits.inline_slots)) {
 		h->nslots = (uint16_t)(at + n);
 		return (struct sr__item *)(void *)(s->rec + SR__HEADER_SIZE +
 						   at * SR__SLOT_SIZE);
 	}
-	return item_alloc_slow(s, n);
+	return item_alloc_slow(s, n, false);
 }
 
 /* Copy a string into the item that starts at stream slot `at` (bytes from
@@ -602,7 +606,7 @@ static void write_records(struct sr__thread *t, struct sr__span *s,
 static void add_dropped_item(struct sr__span *s)
 {
 	struct sr__dropped_item *d =
-		(struct sr__dropped_item *)(void *)item_alloc(s, 1);
+		(struct sr__dropped_item *)(void *)item_alloc_slow(s, 1, true);
 
 	if (!d)
 		return;
@@ -665,7 +669,7 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 		goto out;
 	}
 	nrec = sr__records_for_slots(h->nslots);
-	h->nrecords = (uint8_t)nrec;
+	h->tid = (uint32_t)t->tid;
 	if (SR__UNLIKELY(!sr__ring_reserve_sp(&t->ring, nrec, &first))) {
 		SR__BUMP(t->c.ring_full);
 		give_back_chunks(p, s);
@@ -697,7 +701,7 @@ SR_API sr_context_t sr_span_context(const sr_span_t *sp)
 		return c;
 	memcpy(c.trace_id, h->trace_id, 16);
 	memcpy(c.span_id, h->span_id, 8);
-	c.trace_flags = h->trace_flags;
+	c.trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
 	c.state_[0] = s->state_words[0];
 	c.state_[1] = s->state_words[1];
 	return c;

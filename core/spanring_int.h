@@ -102,6 +102,8 @@ struct sr__limits {
 	uint32_t attrs, events, links, event_attrs, link_attrs;
 	uint32_t value_len;
 	uint32_t max_slots;     /* slots a span may use (max_span_records) */
+	uint32_t inline_slots;  /* slots the fast path may use: min(14,
+	                           max_slots - 1), the last is for DROPPED  */
 };
 
 struct sr__clock_params {

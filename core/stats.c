@@ -94,13 +94,17 @@ SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
 		return SR_ESTATE;
 	}
 	cds_list_for_each_entry_rcu(t, &p->active, node) {
+		int state = ck_pr_load_int(&t->state);
+
+		if (state == SR__NODE_FREE)
+			continue;
 		sr_ring_stats_t rs = {
 			.ring_index = t->index,
 			.capacity = t->ring.capacity,
 			.used = sr__ring_used(&t->ring),
 			.high_water = ck_pr_load_32(&t->ring.high_water),
 			.thread_id = t->tid,
-			.orphaned = ck_pr_load_int(&t->orphaned) != 0,
+			.orphaned = state == SR__NODE_ORPHAN,
 		};
 		cb(&rs, ud);
 	}

@@ -1,25 +1,41 @@
 /*
- * registry.c - which threads have rings: lazy registration, exit, reclaim.
+ * registry.c - which threads have rings: lazy registration, exit, reuse.
  *
- * All nodes (a ring each) are preallocated at sr_init(); a thread takes a
- * free node at its first span and returns it, indirectly, when it exits:
+ * All nodes (a ring each) are preallocated at sr_init().  A node's life:
  *
- *   free list --(first span: registry_lock)--> active RCU list
- *   active    --(thread exit: orphaned = 1)--> drainer drains it empty
- *   drained   --(drainer: unlink, synchronize_rcu)--> free list
+ *   FREE --(a thread's first span, registry_lock)--> ACTIVE
+ *   ACTIVE --(owner exits: store-release)--> ORPHAN
+ *   ORPHAN, ring drained empty --> FREE       (drainer, registry_lock)
+ *   ORPHAN --> ACTIVE  (a registering thread that found no FREE node
+ *                       adopts it, undrained records and all)
  *
- * The grace period matters because stats readers walk the active list
- * under RCU and may still hold the node.  The exiting thread itself never
- * touches the node again after setting `orphaned`.
+ * A node joins the RCU list the first time it is used and never leaves
+ * it, so the list only ever grows (by max_threads at most) and reuse needs
+ * no grace period: walkers (drainer, stats) never see a node unlinked and
+ * relinked under them.  The ring is not reset on reuse: its indices run
+ * freely and an empty ring is a valid ring for the next owner, which also
+ * keeps the drainer's view of the indices consistent if it peeks at the
+ * same moment.
+ *
+ * Emptiness of an orphaned ring is judged from c_head == p_tail: the
+ * drainer releases records only after copying them, so once the two are
+ * equal it is done with every record the old owner wrote.
+ *
+ * Adoption is what makes heavy thread churn lossless: threads exit and
+ * new ones start faster than one drainer pass (which a busy machine may
+ * not even schedule for a while), so a new thread must not depend on the
+ * drainer having emptied an old ring.  The ring is SPSC in time: the dead
+ * producer's last commit happens-before its orphan store, which
+ * happens-before the adopter's acquire load of it.  Records carry the
+ * id of the thread that wrote them, so mixed owners in one ring export
+ * correctly.
  *
  * Thread exit is seen through a pthread key destructor (the only portable
  * hook); it runs while the thread's TLS is still valid.  A thread that
  * records again after its destructor ran (from another destructor)
- * registers anew.
- *
- * Past max_threads, sr__thread_get_slow() returns NULL and the span is
- * counted as dropped (limits); the thread retries at its next span, so it
- * gets a ring as soon as one is reclaimed.
+ * registers anew.  Past max_threads live threads, sr__thread_get_slow()
+ * returns NULL and the span is counted as dropped (limits); the thread
+ * retries at its next span.
  */
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -40,9 +56,10 @@ static void on_thread_exit(void *arg)
 	urcu_bp_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p && sr__tls_gen == p->gen && sr__tls_thread) {
-		SR_TSAN_RELEASE(&sr__tls_thread->orphaned);
-		ck_pr_fence_store(); /* last commit before the orphan flag */
-		ck_pr_store_int(&sr__tls_thread->orphaned, 1);
+		SR_TSAN_RELEASE(&sr__tls_thread->state);
+		ck_pr_fence_store(); /* last commit before the state change */
+		ck_pr_store_int(&sr__tls_thread->state, SR__NODE_ORPHAN);
+		sr__drainer_wake(p);
 	}
 	urcu_bp_read_unlock();
 	sr__tls_thread = NULL;
@@ -75,6 +92,16 @@ int sr__registry_init(struct sr__pipeline *p)
 	return 0;
 }
 
+/* Any thread: true if `t` is orphaned and the drainer is done with it. */
+static bool orphan_drained(struct sr__thread *t)
+{
+	if (ck_pr_load_int(&t->state) != SR__NODE_ORPHAN)
+		return false;
+	ck_pr_fence_load();
+	SR_TSAN_ACQUIRE(&t->state);
+	return ck_pr_load_32(&t->ring.c_head) == ck_pr_load_32(&t->ring.p_tail);
+}
+
 /* Called inside an RCU read-side critical section (the hot path's). */
 struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p)
 {
@@ -85,11 +112,38 @@ struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p)
 	if (t) {
 		p->free_threads = t->next_free;
 		t->next_free = NULL;
-		t->tid = (uint64_t)syscall(SYS_gettid);
-		t->orphaned = 0;
-		t->reclaiming = 0;
 		p->rings_in_use++;
-		cds_list_add_tail_rcu(&t->node, &p->active);
+		ck_pr_store_64(&t->tid, (uint64_t)syscall(SYS_gettid));
+	} else {
+		/* No free node: adopt the emptiest orphan (see the file
+		 * comment). */
+		uint32_t best = UINT32_MAX;
+
+		for (uint32_t i = 0; i < p->nlinked; i++) {
+			struct sr__thread *o = &p->threads[i];
+			uint32_t used;
+
+			if (ck_pr_load_int(&o->state) != SR__NODE_ORPHAN)
+				continue;
+			ck_pr_fence_load(); /* pairs with on_thread_exit */
+			SR_TSAN_ACQUIRE(&o->state);
+			used = sr__ring_used(&o->ring);
+			if (used < best) {
+				best = used;
+				t = o;
+			}
+		}
+		if (t)
+			ck_pr_store_64(&t->tid, (uint64_t)syscall(SYS_gettid));
+	}
+	if (t) {
+		SR_TSAN_ACQUIRE(&t->ring.c_head);
+		ck_pr_store_int(&t->state, SR__NODE_ACTIVE);
+		if (!t->linked) {
+			t->linked = 1;
+			p->nlinked++;
+			cds_list_add_tail_rcu(&t->node, &p->active);
+		}
 	}
 	pthread_mutex_unlock(&p->registry_lock);
 	if (!t)
@@ -100,33 +154,19 @@ struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p)
 	return t;
 }
 
-/*
- * Drainer: give back drained nodes of exited threads.  Not inside a
- * read-side critical section (synchronize_rcu would deadlock with itself).
- */
-void sr__registry_reclaim(struct sr__pipeline *p, struct sr__thread **v,
-			  uint32_t n)
+/* Drainer: `t` was orphaned and its ring is now empty: back to FREE. */
+void sr__registry_release(struct sr__pipeline *p, struct sr__thread *t)
 {
-	if (!n)
-		return;
 	pthread_mutex_lock(&p->registry_lock);
-	for (uint32_t i = 0; i < n; i++)
-		cds_list_del_rcu(&v[i]->node);
-	pthread_mutex_unlock(&p->registry_lock);
+	if (orphan_drained(t)) {
+		uint32_t hw = ck_pr_load_32(&t->ring.high_water);
 
-	urcu_bp_synchronize_rcu(); /* stats readers are done with them */
-
-	pthread_mutex_lock(&p->registry_lock);
-	for (uint32_t i = 0; i < n; i++) {
-		/* The ring is empty; reset indices for the next owner. */
-		struct sr__ring *r = &v[i]->ring;
-		uint32_t hw = ck_pr_load_32(&r->high_water);
-
-		if (hw > v[i]->hw_peak)
-			ck_pr_store_32(&v[i]->hw_peak, hw);
-		sr__ring_init(r, r->records, r->capacity);
-		v[i]->next_free = p->free_threads;
-		p->free_threads = v[i];
+		if (hw > t->hw_peak)
+			ck_pr_store_32(&t->hw_peak, hw);
+		ck_pr_store_32(&t->ring.high_water, 0);
+		ck_pr_store_int(&t->state, SR__NODE_FREE);
+		t->next_free = p->free_threads;
+		p->free_threads = t;
 		p->rings_in_use--;
 	}
 	pthread_mutex_unlock(&p->registry_lock);

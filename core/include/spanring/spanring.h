@@ -517,6 +517,7 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
 
 #include <spanring/exporter.h>
 #include <spanring/macros.h>
+#include <spanring/otlp.h>
 #include <spanring/propagation.h>
 
 #endif /* SPANRING_H */
