@@ -9,5 +9,6 @@ const sr_exporter_ops_t *const sr__builtin_exporters[] = {
 	&sr__exporter_none,
 	&sr__exporter_console,
 	&sr__exporter_memory,
+	&sr__exporter_otlp,
 	NULL,
 };

@@ -15,6 +15,7 @@
 extern const sr_exporter_ops_t sr__exporter_none;
 extern const sr_exporter_ops_t sr__exporter_console;
 extern const sr_exporter_ops_t sr__exporter_memory;
+extern const sr_exporter_ops_t sr__exporter_otlp;
 
 /* NULL-terminated list of the built-ins, in builtin.c. */
 extern const sr_exporter_ops_t *const sr__builtin_exporters[];

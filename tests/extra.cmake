@@ -1,2 +1,3 @@
 # Extra test definitions, one include per area.
 include(${CMAKE_CURRENT_SOURCE_DIR}/demo.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/otlp.cmake)

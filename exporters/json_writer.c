@@ -1,0 +1,413 @@
+/*
+ * json_writer.c - growable buffer, UTF-8 sanitising and the streaming JSON
+ * writer declared in json_writer_int.h.
+ *
+ * Speed comes from two habits: every value reserves its worst case once and
+ * then writes unchecked, and strings are scanned 8 bytes at a time for the
+ * few bytes that need work (controls, '"', '\\', non-ASCII); runs of plain
+ * bytes are copied with memcpy.  Invalid UTF-8 is replaced per the Unicode
+ * "maximal subpart" practice (Unicode 15, section 3.9, U+FFFD substitution),
+ * the same rule browsers and most JSON libraries follow, so counts agree
+ * with what a receiver would see.
+ *
+ * Left out: no locale dependence except snprintf("%.17g") for doubles, which
+ * the library never runs under a locale with a decimal comma (C locale is
+ * the default for a process that does not call setlocale; documented).
+ */
+#include "json_writer_int.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <spanring/spanring.h>
+
+/* ---- buffer ----------------------------------------------------------- */
+
+int sr__buf_grow(struct sr__buf *b, size_t extra)
+{
+	size_t need = b->len + extra;
+	size_t cap = b->cap ? b->cap : 4096;
+
+	if (need < b->len)
+		return SR_ENOMEM; /* overflow */
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2)
+			return SR_ENOMEM;
+		cap *= 2;
+	}
+	char *p = realloc(b->data, cap);
+	if (!p)
+		return SR_ENOMEM;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+void sr__buf_free(struct sr__buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ---- UTF-8 ------------------------------------------------------------ */
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+static inline uint64_t load8(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return x;
+}
+
+/*
+ * Length of the UTF-8 sequence at p (p[0] >= 0x80) and whether it is well
+ * formed (Unicode Table 3-7).  When it is not, the length is that of the
+ * maximal subpart: the lead byte plus the continuation bytes that were
+ * still acceptable, at least 1.
+ */
+static inline size_t utf8_seq(const uint8_t *p, size_t n, bool *ok)
+{
+	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
+	size_t need;
+
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0;      /* no overlong forms               */
+		else if (c == 0xED)
+			hi = 0x9F;      /* no surrogates                   */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;      /* nothing above U+10FFFF          */
+	} else {
+		*ok = false;
+		return 1;
+	}
+	for (size_t i = 1; i <= need; i++) {
+		if (i >= n || p[i] < lo || p[i] > hi) {
+			*ok = false;
+			return i;
+		}
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	*ok = true;
+	return need + 1;
+}
+
+size_t sr__utf8_scan(const char *s, size_t n, size_t *out_len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, bad = 0, len = n;
+
+	while (i < n) {
+		if (i + 8 <= n && (load8(s + i) & HIGHS) == 0) {
+			i += 8;
+			continue;
+		}
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		bool ok;
+		size_t k = utf8_seq(p + i, n - i, &ok);
+		if (!ok) {
+			bad++;
+			len = len - k + SR__UTF8_REPL_LEN;
+		}
+		i += k;
+	}
+	*out_len = len;
+	return bad;
+}
+
+static const char repl[SR__UTF8_REPL_LEN] = { (char)0xEF, (char)0xBF,
+					      (char)0xBD };
+
+/* Copy the sequence at p (p[0] >= 0x80) or its replacement to *d; returns
+ * the input bytes consumed and counts a replacement in *bad. */
+static inline size_t copy_seq(char **d, const uint8_t *p, size_t n,
+			      uint64_t *bad)
+{
+	bool ok;
+	size_t k = utf8_seq(p, n, &ok);
+
+	if (ok) {
+		memcpy(*d, p, k);
+		*d += k;
+	} else {
+		memcpy(*d, repl, SR__UTF8_REPL_LEN);
+		*d += SR__UTF8_REPL_LEN;
+		(*bad)++;
+	}
+	return k;
+}
+
+size_t sr__utf8_copy_sanitised(char *dst, const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	char *d = dst;
+	size_t i = 0;
+	uint64_t bad = 0;
+
+	while (i < n) {
+		if (p[i] < 0x80)
+			*d++ = (char)p[i++];
+		else
+			i += copy_seq(&d, p + i, n - i, &bad);
+	}
+	return (size_t)(d - dst);
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+void sr__jw_init(struct sr__jw *w, struct sr__buf *out)
+{
+	w->out = out;
+	w->has_elem = 0;
+	w->depth = 0;
+	w->after_key = false;
+	w->oom = false;
+	w->invalid_utf8 = 0;
+}
+
+/* Reserve n bytes; on failure mark the writer and return false. */
+static inline bool jw_room(struct sr__jw *w, size_t n)
+{
+	if (__builtin_expect(sr__buf_reserve(w->out, n) == 0, 1))
+		return true;
+	w->oom = true;
+	return false;
+}
+
+/* Separator before a value or key at the current depth.  Needs 1 byte of
+ * reserved room. */
+static inline void jw_sep(struct sr__jw *w)
+{
+	uint64_t bit = 1ull << w->depth;
+
+	if (w->after_key) {
+		w->after_key = false;
+		return;
+	}
+	if (w->has_elem & bit)
+		w->out->data[w->out->len++] = ',';
+	w->has_elem |= bit;
+}
+
+static void jw_open(struct sr__jw *w, char c)
+{
+	if (!jw_room(w, 2))
+		return;
+	jw_sep(w);
+	w->out->data[w->out->len++] = c;
+	assert(w->depth + 1 < SR__JW_MAX_DEPTH);
+	w->depth++;
+	w->has_elem &= ~(1ull << w->depth);
+}
+
+static void jw_close(struct sr__jw *w, char c)
+{
+	if (!jw_room(w, 1))
+		return;
+	w->out->data[w->out->len++] = c;
+	assert(w->depth > 0);
+	w->depth--;
+}
+
+void sr__jw_obj_begin(struct sr__jw *w) { jw_open(w, '{'); }
+void sr__jw_obj_end(struct sr__jw *w) { jw_close(w, '}'); }
+void sr__jw_arr_begin(struct sr__jw *w) { jw_open(w, '['); }
+void sr__jw_arr_end(struct sr__jw *w) { jw_close(w, ']'); }
+
+/* True if any of the 8 bytes needs escaping or is non-ASCII. */
+static inline bool needs_work8(uint64_t x)
+{
+	uint64_t ctl = (x - ONES * 0x20) & ~x & HIGHS;         /* < 0x20 */
+	uint64_t q = x ^ (ONES * '"');
+	uint64_t bs = x ^ (ONES * '\\');
+	q = (q - ONES) & ~q & HIGHS;
+	bs = (bs - ONES) & ~bs & HIGHS;
+	return (ctl | q | bs | (x & HIGHS)) != 0;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+/* Escaped, sanitised body of a string (no quotes) at d; room for 6n
+ * reserved.  Returns the new end. */
+static char *jw_escape(struct sr__jw *w, char *d, const char *s, size_t n)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t run = i;
+		while (run + 8 <= n && !needs_work8(load8(s + run)))
+			run += 8;
+		while (run < n && p[run] >= 0x20 && p[run] < 0x80 &&
+		       p[run] != '"' && p[run] != '\\')
+			run++;
+		memcpy(d, s + i, run - i);
+		d += run - i;
+		i = run;
+		if (i == n)
+			break;
+		uint8_t c = p[i];
+		if (c >= 0x80) {
+			i += copy_seq(&d, p + i, n - i, &w->invalid_utf8);
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '"': *d++ = '"'; break;
+		case '\\': *d++ = '\\'; break;
+		case '\n': *d++ = 'n'; break;
+		case '\r': *d++ = 'r'; break;
+		case '\t': *d++ = 't'; break;
+		case '\b': *d++ = 'b'; break;
+		case '\f': *d++ = 'f'; break;
+		default:
+			*d++ = 'u';
+			*d++ = '0';
+			*d++ = '0';
+			*d++ = hexd[c >> 4];
+			*d++ = hexd[c & 15];
+		}
+		i++;
+	}
+	return d;
+}
+
+static void jw_string(struct sr__jw *w, const char *s, size_t n, bool key)
+{
+	if (n > (SIZE_MAX - 8) / 6 || !jw_room(w, 6 * n + 4))
+		return;
+	jw_sep(w);
+	char *d = w->out->data + w->out->len;
+	*d++ = '"';
+	d = jw_escape(w, d, s, n);
+	*d++ = '"';
+	if (key) {
+		*d++ = ':';
+		w->after_key = true;
+	}
+	w->out->len = (size_t)(d - w->out->data);
+}
+
+void sr__jw_key(struct sr__jw *w, const char *k, size_t n)
+{
+	jw_string(w, k, n, true);
+}
+
+void sr__jw_str(struct sr__jw *w, const char *s, size_t n)
+{
+	jw_string(w, s, n, false);
+}
+
+size_t sr__u64_to_dec(char *dst, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* sign + 20 digits + 2 quotes + separator */
+static void jw_number(struct sr__jw *w, uint64_t mag, bool neg, bool quoted)
+{
+	if (!jw_room(w, 24))
+		return;
+	jw_sep(w);
+	char *d = w->out->data + w->out->len;
+	if (quoted)
+		*d++ = '"';
+	if (neg)
+		*d++ = '-';
+	d += sr__u64_to_dec(d, mag);
+	if (quoted)
+		*d++ = '"';
+	w->out->len = (size_t)(d - w->out->data);
+}
+
+/* |v| without overflow for INT64_MIN. */
+static inline uint64_t mag64(int64_t v)
+{
+	return v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+}
+
+void sr__jw_int(struct sr__jw *w, int64_t v) { jw_number(w, mag64(v), v < 0, false); }
+void sr__jw_uint(struct sr__jw *w, uint64_t v) { jw_number(w, v, false, false); }
+void sr__jw_int_str(struct sr__jw *w, int64_t v) { jw_number(w, mag64(v), v < 0, true); }
+void sr__jw_uint_str(struct sr__jw *w, uint64_t v) { jw_number(w, v, false, true); }
+
+void sr__jw_double(struct sr__jw *w, double v)
+{
+	char tmp[32];
+	int n;
+
+	if (isnan(v)) {
+		sr__jw_str(w, "NaN", 3);
+		return;
+	}
+	if (isinf(v)) {
+		if (v > 0)
+			sr__jw_str(w, "Infinity", 8);
+		else
+			sr__jw_str(w, "-Infinity", 9);
+		return;
+	}
+	/* Shortest of the two precisions that reads back exactly. */
+	n = snprintf(tmp, sizeof(tmp), "%.15g", v);
+	if (strtod(tmp, NULL) != v)
+		n = snprintf(tmp, sizeof(tmp), "%.17g", v);
+	sr__jw_raw(w, tmp, (size_t)n);
+}
+
+void sr__jw_bool(struct sr__jw *w, bool v)
+{
+	if (v)
+		sr__jw_raw(w, "true", 4);
+	else
+		sr__jw_raw(w, "false", 5);
+}
+
+void sr__jw_null(struct sr__jw *w) { sr__jw_raw(w, "null", 4); }
+
+void sr__jw_hex(struct sr__jw *w, const uint8_t *p, size_t n)
+{
+	if (!jw_room(w, 2 * n + 3))
+		return;
+	jw_sep(w);
+	char *d = w->out->data + w->out->len;
+	*d++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		*d++ = hexd[p[i] >> 4];
+		*d++ = hexd[p[i] & 15];
+	}
+	*d++ = '"';
+	w->out->len = (size_t)(d - w->out->data);
+}
+
+void sr__jw_raw(struct sr__jw *w, const char *json, size_t n)
+{
+	if (!jw_room(w, n + 1))
+		return;
+	jw_sep(w);
+	sr__buf_put(w->out, json, n);
+}

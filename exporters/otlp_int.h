@@ -1,0 +1,169 @@
+/*
+ * otlp_int.h - OTLP trace encoders (protobuf and JSON) shared by the OTLP
+ * exporter, its tests and its benchmark.
+ *
+ * An encoder turns spans into one ExportTraceServiceRequest body.  It is
+ * fed one span at a time (sr_batch_span() views are only valid until the
+ * next call, so nothing may be kept by pointer) and writes each span at
+ * once, in its final wire form, into one reusable buffer ("area"):
+ *
+ *   area:  [ headroom ][ span 0 ][ span 1 ] ... [ span n-1 ]
+ *                    ^ request prefix (resource, scope) written here
+ *                      at finish, right-aligned against span 0
+ *
+ * When every span of the batch comes from one instrumentation scope (the
+ * usual case) the body is the area itself: the prefix fills the headroom
+ * and nothing is copied.  With several scopes, finish() gathers the spans
+ * of each scope, in order of first appearance, into a second buffer (one
+ * memcpy per span).  Spans keep their batch order within a scope.  The
+ * pipeline has one resource, so a request holds one ResourceSpans.
+ *
+ * No per-span allocation: the buffers grow to the largest batch seen and
+ * are then reused; each span reserves its worst-case size once and is
+ * written without bounds checks.
+ *
+ * Left out: schema_url (spanring has none), link trace_state (links carry
+ * none in sr_link_view_t), array/kvlist/bytes attribute values (the API has
+ * none).
+ */
+#ifndef SR_OTLP_INT_H
+#define SR_OTLP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <spanring/spanring.h>
+
+#include "json_writer_int.h"
+
+enum sr__otlp_format {
+	SR__OTLP_PROTOBUF = 0,
+	SR__OTLP_JSON = 1
+};
+
+/* OTLP Span.flags bits above the W3C trace flags (trace.proto SpanFlags). */
+#define SR__OTLP_FLAG_HAS_IS_REMOTE 0x100u
+#define SR__OTLP_FLAG_IS_REMOTE 0x200u
+
+/* One encoded span in the area. */
+struct sr__otlp_ref {
+	uint32_t group;         /* index into groups                        */
+	uint32_t off;           /* first byte (JSON: after the comma)        */
+	uint32_t len;
+};
+
+/* One instrumentation scope seen in the batch. */
+struct sr__otlp_group {
+	const sr_tracer_t *tracer; /* NULL: matched by name/version bytes  */
+	uint32_t scope_off;     /* encoded scope in enc->scopes              */
+	uint32_t scope_len;
+	uint32_t key_off;       /* raw name\0version for NULL-tracer match  */
+	uint32_t key_len;
+	uint64_t span_bytes;    /* sum of the group's span entries           */
+	uint32_t spans;
+};
+
+struct sr__otlp_enc {
+	enum sr__otlp_format format;
+	struct sr__buf area;    /* headroom + span entries                   */
+	struct sr__buf out;     /* assembled body for multi-scope batches    */
+	struct sr__buf resource;/* encoded Resource message (cached)         */
+	struct sr__buf scopes;  /* encoded scopes + group keys, per batch    */
+	struct sr__buf refs;    /* struct sr__otlp_ref[], per batch          */
+	struct sr__otlp_group *groups; /* grows by doubling                   */
+	uint32_t ngroups;
+	uint32_t groups_cap;
+	uint32_t last_group;
+	uint16_t group_of_tracer[SR_MAX_TRACERS]; /* tracer index -> group+1 */
+	const sr_attr_view_t *res_attrs; /* cache key of `resource`          */
+	uint32_t res_count;
+	size_t headroom;        /* prefix room before span 0                 */
+	size_t nspans;
+	uint64_t invalid_utf8;  /* strings sanitised, this batch             */
+	int err;                /* first error of this batch (SR_ENOMEM)    */
+};
+
+int sr__otlp_enc_init(struct sr__otlp_enc *e, enum sr__otlp_format f);
+void sr__otlp_enc_free(struct sr__otlp_enc *e);
+
+/* Start a request for spans of this resource (borrowed; re-encoded only
+ * when the pointer or count changes). */
+int sr__otlp_enc_begin(struct sr__otlp_enc *e, const sr_attr_view_t *res,
+		       uint32_t nres);
+/* Append one span (borrowed; fully copied before return). */
+int sr__otlp_enc_add(struct sr__otlp_enc *e, const sr_span_data_t *s);
+/* The body; valid until the next begin().  0 or SR_ENOMEM. */
+int sr__otlp_enc_finish(struct sr__otlp_enc *e, const char **body,
+			size_t *len);
+
+/* begin + add each + finish: the entry point for tests and benchmarks that
+ * build span arrays by hand. */
+int sr__otlp_encode(struct sr__otlp_enc *e, const sr_attr_view_t *res,
+		    uint32_t nres, const sr_span_data_t *spans, size_t n,
+		    const char **body, size_t *len);
+
+/* ---- per-format pieces (otlp_proto.c, otlp_json.c) -------------------
+ * Each appends to `out` and adds the strings it had to sanitise to *bad.
+ * 0 or SR_ENOMEM. */
+
+/* Resource message body (proto) / "resource" object (JSON). */
+int sr__otlp_pb_resource(struct sr__buf *out, const sr_attr_view_t *a,
+			 uint32_t n, uint64_t *bad);
+int sr__otlp_json_resource(struct sr__buf *out, const sr_attr_view_t *a,
+			   uint32_t n, uint64_t *bad);
+/* InstrumentationScope message body / "scope" object. */
+int sr__otlp_pb_scope(struct sr__buf *out, sr_str_t name, sr_str_t version,
+		      uint64_t *bad);
+int sr__otlp_json_scope(struct sr__buf *out, sr_str_t name, sr_str_t version,
+			uint64_t *bad);
+/* One span entry: proto = ScopeSpans.spans field (tag, length, Span);
+ * JSON = the span object.  Sets the entry's offset and length in `out`. */
+int sr__otlp_pb_span(struct sr__buf *out, const sr_span_data_t *s,
+		     uint64_t *bad, size_t *off, size_t *len);
+int sr__otlp_json_span(struct sr__buf *out, const sr_span_data_t *s,
+		       uint64_t *bad, size_t *off, size_t *len);
+
+/* Request framing around the groups, see otlp_encode.c. */
+size_t sr__otlp_pb_prefix_max(size_t res_len, size_t scope_len);
+size_t sr__otlp_json_prefix_max(size_t res_len, size_t scope_len);
+
+/* ---- responses ------------------------------------------------------- */
+
+/*
+ * Parse an ExportTraceServiceResponse (protobuf or JSON) for
+ * partial_success.rejected_spans and error_message.  Returns 0 (fields
+ * absent means 0 rejected), or SR_EINVAL for a malformed body.  `msg`
+ * receives up to msg_len-1 bytes of error_message (may be NULL).
+ */
+int sr__otlp_parse_response(enum sr__otlp_format f, const char *body,
+			    size_t len, uint64_t *rejected, char *msg,
+			    size_t msg_len);
+int sr__otlp_pb_parse_response(const char *body, size_t len,
+			       uint64_t *rejected, char *msg, size_t msg_len);
+int sr__otlp_json_parse_response(const char *body, size_t len,
+				 uint64_t *rejected, char *msg,
+				 size_t msg_len);
+
+/* protobuf varint size of v (1..10). */
+static inline size_t sr__pb_varint_size(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static inline char *sr__pb_put_varint(char *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (char)v;
+	return p;
+}
+
+#endif /* SR_OTLP_INT_H */
