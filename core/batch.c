@@ -17,7 +17,8 @@
  * (minus the fewest spans an exporter that delivered it saw rejected,
  * which count as dropped_exporter); else if any exporter failed it,
  * dropped_exporter; else if shutdown discarded it, dropped_shutdown;
- * else (no queue had room) dropped_queue_full.
+ * else dropped_queue_full (no exporter is running: none could be
+ * created).
  */
 #include <string.h>
 
@@ -150,9 +151,28 @@ void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
 	}
 }
 
-/* Drainer: hand a filled batch to every exporter's queue. */
-void sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
+/*
+ * Drainer: hand a filled batch to every exporter whose queue has room.
+ * If no queue has room, nothing happens and false is returned: the
+ * drainer keeps the batch and the records stay in the rings (back-
+ * pressure, never a wait).  If only some queues are full, those exporters
+ * miss this batch (counted in their spans_queue_full) and the rest get
+ * it: a stalled exporter cannot hold up the others.  Only the drainer
+ * pushes, so a queue seen with room still has room when pushed to.
+ */
+bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 {
+	bool room = p->nexporters == 0;
+
+	for (uint32_t i = 0; i < p->nexporters && !room; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		pthread_mutex_lock(&e->lock);
+		room = !e->stop && e->qcount < e->qcap;
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (!room)
+		return false;
 	b->seq = ++p->batch_seq;
 	ck_pr_store_int(&b->refs, (int)(p->nexporters + 1)); /* +1: ours */
 	for (uint32_t i = 0; i < p->nexporters; i++) {
@@ -174,6 +194,7 @@ void sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 	}
 	ck_pr_inc_64(&p->batches_sent);
 	sr__batch_release(p, b, 1, 0, false);
+	return true;
 }
 
 uint64_t sr__batches_pending_spans(struct sr__pipeline *p)

@@ -11,10 +11,12 @@
  * added latency of a span is one maximum pause; the ring must hold what
  * a thread records in that time (ring_records / max span rate).
  *
- * When no empty batch is left (every exporter's queue is full), spans are
- * taken off the ring and counted as dropped_queue_full rather than left
- * there, so a slow exporter shows up as its own counter and the rings
- * keep their room for bursts.
+ * When no empty batch is left (the exporters hold them all), the drainer
+ * leaves the remaining records in their rings and comes back later: the
+ * rings are the queue that absorbs a burst or a slow export, and when
+ * they fill, producers drop and count (ring_full) without waiting.  A
+ * flush completes only after a pass that found a batch for every record
+ * that was waiting.
  */
 #include <string.h>
 #include <time.h>
@@ -22,9 +24,10 @@
 #include "pipeline_int.h"
 
 /* Move the published spans of one ring into batches (or count them
- * dropped when `discard`).  Returns the records consumed. */
+ * dropped when `discard`).  Returns the records consumed; sets *starved
+ * when it had to leave records behind for want of a batch. */
 static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
-			   bool discard, uint64_t now)
+			   bool discard, uint64_t now, bool *starved)
 {
 	uint32_t head, avail = sr__ring_peek_sc(&t->ring, &head);
 	uint32_t done = 0;
@@ -48,13 +51,14 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		}
 		if (!b || b->nspans == p->batch_spans ||
 		    b->nrecords + nrec > p->batch_records) {
-			if (b && b->nspans)
-				sr__batch_dispatch(p, b);
+			if (b && b->nspans && !sr__batch_dispatch(p, b)) {
+				*starved = true; /* every queue is full */
+				break;
+			}
 			b = p->cur = sr__batch_take(p);
 			if (!b) {
-				ck_pr_inc_64(&p->dropped_queue_full);
-				done += nrec;
-				continue;
+				*starved = true;
+				break;
 			}
 			b->opened_ns = now;
 		}
@@ -74,7 +78,8 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 
 /* One pass over every ring; rings of exited threads, once empty, go
  * back to the free list. */
-static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now)
+static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
+			  bool *starved)
 {
 	struct sr__thread *t;
 	uint32_t did = 0;
@@ -89,7 +94,7 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now)
 		SR_TSAN_ACQUIRE(&t->state);
 		if (state == SR__NODE_FREE)
 			continue;
-		did += drain_ring(p, t, discard, now);
+		did += drain_ring(p, t, discard, now, starved);
 		if (state == SR__NODE_ORPHAN)
 			sr__registry_release(p, t);
 	}
@@ -97,12 +102,15 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now)
 	return did;
 }
 
-static void flush_cur(struct sr__pipeline *p)
+/* Hand over the open batch; false if every queue is full (kept). */
+static bool flush_cur(struct sr__pipeline *p)
 {
 	if (p->cur && p->cur->nspans) {
-		sr__batch_dispatch(p, p->cur);
+		if (!sr__batch_dispatch(p, p->cur))
+			return false;
 		p->cur = NULL;
 	}
+	return true;
 }
 
 /* Sleep up to pause_ns unless woken (by an exiting thread). */
@@ -142,32 +150,59 @@ static void *drainer_main(void *arg)
 		uint64_t req = ck_pr_load_64(&p->flush_req);
 		uint64_t now, seen;
 		uint32_t did;
-		bool discard;
+		bool discard, starved = false;
 
 		ck_pr_fence_load(); /* requests before the rings they cover */
 		now = sr__mono_ns();
 		discard = stop && now >= p->shutdown_deadline_ns;
-		did = drain_all(p, discard, now);
+		did = drain_all(p, discard, now, &starved);
+		if (stop) {
+			/* Final pass: keep handing over until the rings are
+			 * empty or the deadline passes; then what is left is
+			 * lost and counted. */
+			starved = !flush_cur(p) || starved;
+			while (starved && sr__mono_ns() < p->shutdown_deadline_ns) {
+				struct timespec ts = { 0, 1000000 };
+
+				nanosleep(&ts, NULL);
+				starved = false;
+				drain_all(p, false, sr__mono_ns(), &starved);
+				starved = !flush_cur(p) || starved;
+			}
+			if (starved) {
+				if (p->cur) {
+					ck_pr_add_64(&p->dropped_shutdown, p->cur->nspans);
+					p->cur->nspans = 0;
+				}
+				drain_all(p, true, now, &starved);
+			}
+			break;
+		}
 
 		seen = ck_pr_load_64(&p->flush_seen);
-		if (stop || req > seen ||
-		    (p->cur && p->cur->nspans && now - p->cur->opened_ns >= delay))
-			flush_cur(p);
-		if (req > seen) {
+		if ((req > seen ||
+		     (p->cur && p->cur->nspans && now - p->cur->opened_ns >= delay)) &&
+		    !flush_cur(p))
+			starved = true;
+		if (req > seen && !starved) {
 			pthread_mutex_lock(&p->ctl_lock);
 			ck_pr_store_64(&p->flush_seen, req);
 			pthread_cond_broadcast(&p->ctl_cv);
 			pthread_mutex_unlock(&p->ctl_lock);
 			sr__exporters_request_flush(p, req);
 		}
-		if (stop)
-			break;
 		if (now - last_cal >= 1000000000ull) {
 			sr__clock_recalibrate();
 			last_cal = now;
 		}
-		if (did) {
+		if (did || starved) {
+			/* Busy, or waiting for a batch: look again soon. */
 			pause_ns = 0;
+			if (starved) {
+				struct timespec ts = { 0, 50000 };
+
+				nanosleep(&ts, NULL);
+			}
 			continue;
 		}
 		pause_ns = pause_ns ? pause_ns * 2 : 1000;

@@ -75,14 +75,12 @@ static void pipeline_free(struct sr__pipeline *p)
 {
 	const sr_config_t *c = &p->cfg;
 
-	if (p->batches) {
-		for (uint32_t i = 0; i < p->nbatches; i++) {
+	if (p->batches)
+		for (uint32_t i = 0; i < p->nbatches; i++)
 			sr__free(p->batches[i].first, p->batch_spans * sizeof(uint32_t));
-		}
-		sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
-					       sizeof(struct sr__record));
-		sr__free(p->batches, sizeof(*p->batches) * p->nbatches);
-	}
+	sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
+				       sizeof(struct sr__record));
+	sr__free(p->batches, sizeof(*p->batches) * p->nbatches);
 	sr__free(p->chunks, sizeof(*p->chunks) * c->overflow_records);
 	sr__free(p->ring_mem, ring_bytes(c));
 	sr__free(p->threads, sizeof(*p->threads) * c->max_threads);

@@ -231,7 +231,7 @@ int sr__batches_init(struct sr__pipeline *p);
 struct sr__batch *sr__batch_take(struct sr__pipeline *p);
 void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
 		       int result, uint64_t rejected, bool shutdown);
-void sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b);
+bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b);
 uint64_t sr__batches_pending_spans(struct sr__pipeline *p);
 int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
 		     uint64_t *bytes);
