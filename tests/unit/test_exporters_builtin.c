@@ -387,6 +387,101 @@ static void console_output_selection(void **state)
 	assert_int_equal(access(out_path, F_OK), 0); /* created, appended to */
 }
 
+/* Deeper than the indentation cap: the depth is printed instead. */
+static void console_caps_indentation(void **state)
+{
+	enum { DEPTH = 40 };
+	sr_span_t spans[DEPTH];
+	sr_scope_t scopes[DEPTH];
+	char *text, *lines[DEPTH + 4], expect[128];
+	int n;
+
+	setenv("SPANRING_CONSOLE_OUTPUT", out_path, 1);
+	assert_int_equal(sr_test_init_memory(console_one_batch), 0);
+	for (int i = 0; i < DEPTH; i++) {
+		sr_span_start(&spans[i], NULL, "level", SR_KIND_INTERNAL);
+		scopes[i] = sr_scope_enter(&spans[i]);
+	}
+	for (int i = DEPTH - 1; i >= 0; i--) {
+		assert_int_equal(sr_scope_exit(scopes[i]), 0);
+		sr_span_end(&spans[i]);
+	}
+	finish();
+
+	text = slurp(out_path, NULL);
+	n = split_lines(text, lines, DEPTH + 4);
+	assert_int_equal(n, DEPTH + 1);
+	assert_int_equal(find_line(lines, n, "level  INTERNAL "), 1);
+	/* Line i+1 holds depth i: 2*min(i, 32) spaces, then the marker. */
+	assert_true(strncmp(lines[33], "                                "
+				       "                                level  ",
+			    71) == 0);
+	snprintf(expect, sizeof(expect), "%64s[depth 39] level  INTERNAL ", "");
+	assert_true(strncmp(lines[DEPTH], expect, strlen(expect)) == 0);
+	free(text);
+}
+
+static void console_big_ring(sr_config_t *cfg)
+{
+	console_one_batch(cfg);
+	cfg->ring_records = 8192;
+	cfg->overflow_records = 8192;
+}
+
+/* A batch whose text is larger than the output buffer (escaping makes
+ * each value's text 4x its bytes) goes out in several writes, with
+ * nothing lost or cut. */
+static void console_large_batch_is_complete(void **state)
+{
+	enum { SPANS = 500, VLEN = 250 };
+	char value[VLEN + 1], expect[4 * VLEN + 8], *text, **lines;
+	sr_span_t s;
+	size_t len;
+	int n;
+
+	memset(value, 1, VLEN);
+	value[VLEN] = '\0';
+	strcpy(expect, "=\"");
+	for (int i = 0; i < VLEN; i++)
+		strcat(expect, "\\x01");
+	strcat(expect, "\"");
+	setenv("SPANRING_CONSOLE_OUTPUT", out_path, 1);
+	assert_int_equal(sr_test_init_memory(console_big_ring), 0);
+	for (int i = 0; i < SPANS; i++) {
+		sr_span_start_ex(&s, NULL, "big", SR_KIND_INTERNAL, NULL, 0,
+				 SR_SPAN_ROOT);
+		sr_span_set_int(&s, "seq", i);
+		sr_span_set_str(&s, "a", value);
+		sr_span_set_str(&s, "b", value);
+		sr_span_set_str(&s, "c", value);
+		sr_span_end(&s);
+	}
+	{
+		sr_stats_t st = finish();
+
+		assert_int_equal(st.exported, SPANS);
+		/* At least one batch carried more than a buffer of text. */
+		assert_true(st.batches < SPANS * 3 * 4 * VLEN / (256 * 1024));
+	}
+
+	text = slurp(out_path, &len);
+	lines = calloc(2 * SPANS + 1, sizeof(*lines));
+	assert_non_null(lines);
+	n = split_lines(text, lines, 2 * SPANS + 1);
+	assert_int_equal(n, 2 * SPANS); /* one trace header per span */
+	for (int i = 0; i < SPANS; i++) {
+		char seq[32];
+
+		assert_true(strncmp(lines[2 * i], "trace ", 6) == 0);
+		assert_true(strncmp(lines[2 * i + 1], "big  INTERNAL ", 14) == 0);
+		snprintf(seq, sizeof(seq), " seq=%d ", i);
+		assert_non_null(strstr(lines[2 * i + 1], seq));
+		assert_non_null(strstr(lines[2 * i + 1], expect));
+	}
+	free(lines);
+	free(text);
+}
+
 /* ---- memory ------------------------------------------------------------- */
 
 static void memory_keeps_deep_copy_after_shutdown(void **state)
@@ -665,6 +760,8 @@ int main(void)
 		T(console_prints_tree_with_fields),
 		T(console_escapes_hostile_strings),
 		T(console_output_selection),
+		T(console_caps_indentation),
+		T(console_large_batch_is_complete),
 		T(memory_keeps_deep_copy_after_shutdown),
 		T(memory_capacity_overflow_counts_and_succeeds),
 		T(memory_rejects_bad_config),
