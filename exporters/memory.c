@@ -59,17 +59,17 @@ static struct {
 	.capacity = MEMORY_DEFAULT_CAPACITY,
 };
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
 /*
  * In the child of a fork() only the forking thread survives: the worker
  * may have held the lock or been half-way through an append.  No prepare
  * handler takes the lock before fork (it would order us against the
  * core's own fork handlers), so the child cannot trust the store and
  * starts with an empty one; the parent's blocks are left to the child's
- * copy of the heap.
+ * copy of the heap.  The core's fork child handler calls this before it
+ * restarts the pipeline (whose sr_init() takes the lock), so no order of
+ * atfork handlers can make the child wait on a lock of a dead thread.
  */
-static void memory_atfork_child(void)
+void sr__memory_after_fork_child(void)
 {
 	pthread_mutex_init(&store.lock, NULL);
 	store.spans = NULL;
@@ -77,11 +77,6 @@ static void memory_atfork_child(void)
 	store.alloc = 0;
 	store.overflow = 0;
 	store.instances = 0;
-}
-
-static void memory_register_atfork(void)
-{
-	pthread_atfork(NULL, NULL, memory_atfork_child);
 }
 
 /* ---- deep copy ------------------------------------------------------ */
@@ -351,7 +346,6 @@ static int memory_create(void *ud, const sr_config_t *cfg, void **state,
 			 "in 1..%u", env, MEMORY_MAX_CAPACITY);
 		return SR_EINVAL;
 	}
-	pthread_once(&atfork_once, memory_register_atfork);
 
 	pthread_mutex_lock(&store.lock);
 	if (store.instances) {
@@ -414,11 +408,3 @@ const sr_exporter_ops_t sr__exporter_memory = {
 	.flush = NULL,
 	.destroy = memory_destroy,
 };
-
-/* Core's fork child handler calls this before it re-initialises the
- * pipeline (which resets the store), so the order of atfork handlers
- * cannot make the child wait on a lock held by a thread of the parent. */
-void sr__memory_after_fork_child(void)
-{
-	memory_atfork_child();
-}

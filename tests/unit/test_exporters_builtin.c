@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exporters/exporter_int.h"
@@ -710,6 +711,47 @@ static void memory_concurrent_reader(void **state)
 		assert_true(sr_memory_get(i)->attrs[0].v.i == (int64_t)i);
 }
 
+/* The child of a fork starts with an empty store and a working memory
+ * exporter; the parent's store is untouched. */
+static void memory_store_after_fork(void **state)
+{
+	sr_span_t s;
+	pid_t pid;
+	int status = -1;
+
+	assert_int_equal(sr_test_init_memory(one_batch), 0);
+	for (int i = 0; i < 3; i++) {
+		sr_span_start(&s, NULL, "parent", SR_KIND_INTERNAL);
+		sr_span_end(&s);
+	}
+	assert_int_equal(sr_flush(10000, NULL), 0);
+	assert_int_equal(sr_memory_count(), 3);
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+
+		bad |= sr_memory_count() != 0;
+		sr_span_start(&s, NULL, "child", SR_KIND_INTERNAL);
+		sr_span_end(&s);
+		bad |= sr_flush(10000, NULL) != 0;
+		bad |= sr_memory_count() != 1;
+		bad |= sr_test_find_span("child") == NULL;
+		bad |= sr_shutdown(10000, NULL) != 0;
+		_exit(bad ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	sr_span_start(&s, NULL, "parent", SR_KIND_INTERNAL);
+	sr_span_end(&s);
+	finish();
+	assert_int_equal(sr_memory_count(), 4);
+	assert_null(sr_test_find_span("child"));
+}
+
 /* ---- none ---------------------------------------------------------------- */
 
 static void none_discards_but_counts_exported(void **state)
@@ -766,6 +808,7 @@ int main(void)
 		T(memory_capacity_overflow_counts_and_succeeds),
 		T(memory_rejects_bad_config),
 		T(memory_concurrent_reader),
+		T(memory_store_after_fork),
 		T(none_discards_but_counts_exported),
 #undef T
 	};
