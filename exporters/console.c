@@ -773,6 +773,7 @@ static int console_create(void *ud, const sr_config_t *cfg, void **state,
 			  char *err, size_t err_len)
 {
 	const char *where = getenv("SPANRING_CONSOLE_OUTPUT");
+	/* Index for a usual batch up front; bigger ones grow it on demand. */
 	uint32_t batch = cfg && cfg->max_export_batch_size
 				 ? cfg->max_export_batch_size
 				 : 512;
@@ -798,7 +799,8 @@ static int console_create(void *ud, const sr_config_t *cfg, void **state,
 	c->color = want_color(c->out);
 	c->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 	c->buf = malloc(OUT_BUF_SIZE);
-	if (!c->c_locale || !c->buf || reserve_nodes(c, batch) != 0) {
+	if (!c->c_locale || !c->buf ||
+	    reserve_nodes(c, batch < 4096 ? batch : 4096) != 0) {
 		console_destroy(c, 0);
 		return SR_ENOMEM;
 	}
