@@ -1,0 +1,324 @@
+/*
+ * bench_pipeline.cc - the pipeline as a whole, under load: what rate it
+ * sustains without dropping, and what happens to drops and memory past
+ * that.
+ *
+ *   BM_pipeline_sustained/P/R  P producer threads record the
+ *       BM_span_2attrs span into rings of R records, exporter `none`.
+ *       First a full-speed trial (drops at full speed), then a bisection
+ *       over paced rates for the highest with zero drops.  Each trial is
+ *       a fixed count of spans (rate x trial length), paced in bursts of
+ *       16 against the TSC; after it, sr_flush() and the drop counters
+ *       decide.  A trial whose producers could not reach the asked rate
+ *       is judged at the rate they reached.
+ *   BM_pipeline_overload  a fixed count of spans offered at 10x what the
+ *       exporter accepts: the exporter (`bench_slow`, registered here
+ *       through the public exporter API) takes batches at a set capacity
+ *       of spans/s, sleeping the rest, as a slow collector would.
+ *       Reported: drops by reason, sr_stats.pipeline_bytes (the memory
+ *       fixed at init) beside the rings' share computed from the config,
+ *       and the process RSS after init and after the load: growth under
+ *       overload must stay within the pipeline's fixed memory.
+ *
+ * Counters are reported on the single iteration (google-benchmark
+ * Iterations(1), manual time = the whole procedure).
+ *
+ * What this leaves out: real exporters (OTLP cost is measured by the
+ * server runs and by bench_otlp.cc where present).
+ */
+#include "harness.h"
+
+#include "core/record_int.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <x86intrin.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace {
+
+/* Trial length (seconds) and bisection steps; --quick runs shorten them
+ * through the environment so run.sh needs no second binary. */
+double trial_seconds()
+{
+	const char *q = getenv("SR_BENCH_QUICK");
+	return q && *q == '1' ? 0.05 : 0.25;
+}
+
+int bisect_steps()
+{
+	const char *q = getenv("SR_BENCH_QUICK");
+	return q && *q == '1' ? 2 : 7;
+}
+
+const sr_tracer_t *tracer()
+{
+	static const sr_tracer_t *t = sr_tracer_get("spanring-bench", "1");
+	return t;
+}
+
+inline void one_span()
+{
+	sr_span_t s;
+
+	sr_span_start(&s, tracer(), "GET /users", SR_KIND_SERVER);
+	sr_span_set_int(&s, "http.response.status_code", 200);
+	sr_span_set_str(&s, "http.request.method", "GET");
+	sr_span_end(&s);
+}
+
+/* Records `count` spans at `rate` spans/s (0: as fast as possible),
+ * starting at TSC `t0`.  Returns the TSC at the end. */
+uint64_t produce(uint64_t count, double rate, uint64_t t0)
+{
+	const double ticks_per_span = rate > 0 ? srb::tsc_per_ns() * 1e9 / rate : 0;
+	const uint64_t yield_ticks = (uint64_t)(srb::tsc_per_ns() * 20000);
+
+	for (uint64_t i = 0; i < count; i += 16) {
+		uint64_t n = count - i < 16 ? count - i : 16;
+
+		if (ticks_per_span > 0) {
+			uint64_t due = t0 + (uint64_t)(ticks_per_span * (double)i);
+			uint64_t now;
+
+			/* Early by more than ~20 us: give the core to the
+			 * drainer or an exporter worker (3 threads, 2 cores),
+			 * as an application between requests would. */
+			while ((now = __rdtsc()) < due) {
+				if (due - now > yield_ticks)
+					sched_yield();
+				else
+					_mm_pause();
+			}
+		}
+		for (uint64_t k = 0; k < n; k++)
+			one_span();
+	}
+	return __rdtsc();
+}
+
+struct trial {
+	double asked;     /* spans/s asked (0: full speed)      */
+	double achieved;  /* spans/s the producers reached      */
+	uint64_t spans;
+	uint64_t drops;
+	double seconds;
+};
+
+/* One trial with `producers` threads sharing `rate`; the spans a thread
+ * records are counted on that thread. */
+trial run_trial(int producers, double rate, uint64_t total)
+{
+	sr_stats_t a, b;
+	std::vector<std::thread> th;
+	std::atomic<int> ready{ 0 };
+	std::atomic<uint64_t> go{ 0 };
+	uint64_t per = total / (uint64_t)producers, start, end = 0;
+	std::vector<uint64_t> ends((size_t)producers);
+	trial t = { rate, 0, per * (uint64_t)producers, 0, 0 };
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	b = a;
+	sr_flush(10000, nullptr);
+	sr_stats_get(&a);
+	for (int p = 0; p < producers; p++)
+		th.emplace_back([&, p] {
+			sr_thread_register();
+			ready.fetch_add(1);
+			uint64_t t0;
+			while ((t0 = go.load()) == 0)
+				_mm_pause();
+			ends[(size_t)p] = produce(per, rate / producers, t0);
+		});
+	while (ready.load() != producers)
+		_mm_pause();
+	start = __rdtsc();
+	go.store(start);
+	for (std::thread &x : th)
+		x.join();
+	for (uint64_t e : ends)
+		end = e > end ? e : end;
+	sr_flush(10000, nullptr);
+	sr_stats_get(&b);
+	t.seconds = (double)(end - start) / srb::tsc_per_ns() / 1e9;
+	t.achieved = (double)t.spans / t.seconds;
+	t.drops = srb::dropped_total(b) - srb::dropped_total(a);
+	if (getenv("SR_BENCH_VERBOSE"))
+		fprintf(stderr,
+			"trial: producers %d asked %.0f reached %.0f spans %llu "
+			"ring_full %llu queue_full %llu limits %llu exporter %llu\n",
+			producers, rate, t.achieved, (unsigned long long)t.spans,
+			(unsigned long long)(b.dropped_ring_full - a.dropped_ring_full),
+			(unsigned long long)(b.dropped_queue_full - a.dropped_queue_full),
+			(unsigned long long)(b.dropped_limits - a.dropped_limits),
+			(unsigned long long)(b.dropped_exporter - a.dropped_exporter));
+	return t;
+}
+
+void start_pipeline(uint32_t ring_records, const char *exporters)
+{
+	sr_config_t cfg;
+
+	sr_config_init(&cfg);
+	cfg.exporters = exporters;
+	cfg.sampler = SR_SAMPLER_ALWAYS_ON;
+	cfg.ring_records = ring_records;
+	cfg.max_threads = 16;
+	srb::pipeline_start_cfg(cfg);
+}
+
+void BM_pipeline_sustained(benchmark::State &st)
+{
+	const int producers = (int)st.range(0);
+	const uint32_t ring = (uint32_t)st.range(1);
+	const double secs = trial_seconds();
+
+	for (auto _ : st) {
+		uint64_t c0 = __rdtsc();
+
+		start_pipeline(ring, "none");
+		/* Full speed: as many spans as a 2x-fast producer set would
+		 * make in one trial length at 10 M/s. */
+		trial full = run_trial(producers, 0, (uint64_t)(10e6 * secs));
+		double lo = 0, hi = full.achieved, best = 0;
+		int steps = 0;
+
+		if (full.drops == 0) {
+			best = full.achieved;
+		} else {
+			/* Bisect on the asked rate; judge at the reached one. */
+			while (steps++ < bisect_steps()) {
+				double mid = (lo + hi) / 2;
+				trial t = run_trial(producers, mid,
+						    (uint64_t)(mid * secs) + 1000);
+
+				if (t.drops == 0) {
+					lo = mid;
+					best = t.achieved < mid ? t.achieved : mid;
+				} else {
+					hi = mid;
+				}
+			}
+		}
+		srb::pipeline_stop();
+		st.SetIterationTime((double)(__rdtsc() - c0) / srb::tsc_per_ns() / 1e9);
+		st.counters["zero_drop_spans_per_s"] = best;
+		st.counters["full_speed_spans_per_s"] = full.achieved;
+		st.counters["full_speed_drop_ratio"] =
+			full.spans ? (double)full.drops / (double)full.spans : 0;
+		st.counters["full_speed_drops"] = (double)full.drops;
+		st.counters["producers"] = producers;
+		st.counters["ring_records"] = ring;
+	}
+}
+BENCHMARK(BM_pipeline_sustained)
+	->Args({ 1, srb::kRingRecords })
+	->Args({ 2, srb::kRingRecords })
+	->Args({ 1, 1024 })
+	->Iterations(1)
+	->UseManualTime()
+	->Unit(benchmark::kMillisecond);
+
+/* ---- overload ------------------------------------------------------- */
+
+constexpr double kSlowCapacity = 200000; /* spans/s the exporter takes */
+
+struct slow_state {
+	uint64_t spans;
+};
+
+int slow_create(void *, const sr_config_t *, void **state, char *, size_t)
+{
+	*state = calloc(1, sizeof(slow_state));
+	return *state ? 0 : SR_ENOMEM;
+}
+
+int slow_export(void *state, const sr_batch_t *batch, uint64_t *)
+{
+	size_t n = sr_batch_count(batch);
+	double s = (double)n / kSlowCapacity;
+	struct timespec ts = { (time_t)s, (long)((s - (double)(time_t)s) * 1e9) };
+
+	((slow_state *)state)->spans += n;
+	nanosleep(&ts, nullptr);
+	return 0;
+}
+
+void slow_destroy(void *state, uint32_t)
+{
+	free(state);
+}
+
+void register_slow()
+{
+	static bool done;
+	static const sr_exporter_ops_t ops = {
+		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "bench_slow",
+		slow_create, slow_export, nullptr, slow_destroy
+	};
+
+	if (!done) {
+		int rc = sr_exporter_register(&ops, nullptr);
+
+		if (rc != 0 && rc != SR_ESTATE) {
+			fprintf(stderr, "sr_exporter_register: %s\n", sr_strerror(rc));
+			exit(2);
+		}
+		done = true;
+	}
+}
+
+void BM_pipeline_overload(benchmark::State &st)
+{
+	const bool quick = getenv("SR_BENCH_QUICK") && *getenv("SR_BENCH_QUICK") == '1';
+	const double offered = 10 * kSlowCapacity;
+	const uint64_t count = quick ? 100000 : 1000000;
+
+	register_slow();
+	for (auto _ : st) {
+		sr_config_t cfg;
+		sr_stats_t s;
+		uint64_t rss0 = srb::rss_bytes(), rss1, rss2, c0 = __rdtsc();
+
+		sr_config_init(&cfg);
+		cfg.exporters = "bench_slow";
+		cfg.sampler = SR_SAMPLER_ALWAYS_ON;
+		cfg.ring_records = srb::kRingRecords;
+		cfg.max_threads = 16;
+		srb::pipeline_start_cfg(cfg);
+		rss1 = srb::rss_bytes();
+		trial t = run_trial(1, offered, count);
+		rss2 = srb::rss_bytes();
+		memset(&s, 0, sizeof(s));
+		s.size = sizeof(s);
+		sr_stats_get(&s);
+		srb::pipeline_stop();
+		st.SetIterationTime((double)(__rdtsc() - c0) / srb::tsc_per_ns() / 1e9);
+		st.counters["offered_spans_per_s"] = t.achieved;
+		st.counters["exporter_spans_per_s"] = kSlowCapacity;
+		st.counters["spans"] = (double)t.spans;
+		st.counters["dropped"] = (double)t.drops;
+		st.counters["dropped_ring_full"] = (double)s.dropped_ring_full;
+		st.counters["dropped_queue_full"] = (double)s.dropped_queue_full;
+		st.counters["exported"] = (double)s.exported;
+		st.counters["pipeline_bytes"] = (double)s.pipeline_bytes;
+		st.counters["ring_bytes_bound"] =
+			(double)cfg.max_threads * cfg.ring_records * SR__RECORD_SIZE;
+		st.counters["rss_init_growth_bytes"] = (double)(rss1 - rss0);
+		st.counters["rss_load_growth_bytes"] =
+			rss2 > rss1 ? (double)(rss2 - rss1) : 0;
+		st.counters["ring_high_water"] = s.ring_high_water;
+	}
+}
+BENCHMARK(BM_pipeline_overload)
+	->Iterations(1)
+	->UseManualTime()
+	->Unit(benchmark::kMillisecond);
+
+} // namespace

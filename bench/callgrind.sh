@@ -1,0 +1,92 @@
+#!/bin/sh
+# callgrind.sh - instructions per operation of every hot-path benchmark.
+#
+# usage: bench/callgrind.sh SPANRING_BENCH OUT_DIR [ITERS]
+#
+# For each operation `spanring-bench --sr-list-hot` names, runs
+#   valgrind --tool=callgrind --collect-atstart=no --separate-threads=yes \
+#     spanring-bench --sr-count=NAME --sr-iters=ITERS
+# which collects exactly ITERS operations on the main thread (between two
+# CALLGRIND_TOGGLE_COLLECT requests, after a warm-up; the drainer's
+# instructions land in other threads' files and are not counted).  The
+# same run of BM_empty (the loop with nothing in it) is the baseline:
+#   instructions/op = (Ir(NAME) - Ir(BM_empty)) / ITERS
+# Debian's google-benchmark has no hardware counters and this machine has
+# no PMU, so this is the instruction count we can trust.
+#
+# Writes OUT_DIR/callgrind.json:
+#   {"iters":N,"baseline_ir":B,"ops":{"NAME":{"ir":..,"ir_per_op":..,
+#     "spans_per_iter":..,"mallocs_per_op":..,"drops":..} | {"skipped":".."}}}
+# and for each operation OUT_DIR/NAME.annotate.txt: callgrind_annotate's
+# view divided by ITERS (instructions per operation, by function, self
+# and inclusive), the profile a missed target is reported with.
+set -eu
+
+bin=${1:?usage: callgrind.sh SPANRING_BENCH OUT_DIR [ITERS]}
+out=${2:?usage: callgrind.sh SPANRING_BENCH OUT_DIR [ITERS]}
+iters=${3:-200000}
+
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind missing: apt-get install valgrind" >&2; exit 2; }
+command -v jq >/dev/null || { echo "callgrind.sh: jq missing: apt-get install jq" >&2; exit 2; }
+mkdir -p "$out"
+
+run_one() {
+	rm -f "$out/$1.cg" "$out/$1.cg-"*
+	valgrind --tool=callgrind --collect-atstart=no --separate-threads=yes \
+		--callgrind-out-file="$out/$1.cg" \
+		"$bin" --sr-count="$1" --sr-iters="$iters" \
+		>"$out/$1.json" 2>"$out/$1.valgrind.log" || {
+		echo "callgrind.sh: $1 failed, see $out/$1.valgrind.log" >&2
+		return 1
+	}
+}
+
+# Ir collected on the main thread (file suffix -01).
+ir_of() {
+	awk '/^totals:/ { print $2; exit }' "$out/$1.cg-01"
+}
+
+# callgrind_annotate's function table, with counts divided by ITERS.
+annotate() {
+	for mode in no yes; do
+		if [ $mode = no ]; then echo "self instructions/op, by function"; else echo "inclusive instructions/op, by function"; fi
+		callgrind_annotate --inclusive=$mode --threshold=99 "$out/$1.cg-01" 2>/dev/null |
+			awk -v n="$iters" '
+				/file:function/ { on = 1; next }
+				on && /^-+$/ { if (seen) exit; next }
+				on && NF >= 3 {
+					v = $1; gsub(",", "", v)
+					fn = $0; sub(/^ *[0-9,]+ *\([^)]*\) */, "", fn)
+					sub(/ \[.*\]$/, "", fn); sub(/^[^ ]*:/, "", fn)
+					# the harness frames above the measured loop
+					if (fn ~ /^(main|\(below main\)|__libc_start|0x[0-9a-f]+$|count_mode|.*_count_\()/) next
+					if (v / n >= 0.5) printf "%10.1f  %s\n", v / n, fn
+					seen = 1
+				}' | head -n 16
+		echo
+	done
+}
+
+run_one BM_empty
+base=$(ir_of BM_empty)
+ops='{}'
+for name in $("$bin" --sr-list-hot); do
+	[ "$name" = BM_empty ] && continue
+	run_one "$name" || { ops=$(echo "$ops" | jq --arg n "$name" '.[$n] = {skipped: "callgrind run failed"}'); continue; }
+	if jq -e 'has("skipped")' "$out/$name.json" >/dev/null; then
+		ops=$(echo "$ops" | jq --arg n "$name" --slurpfile j "$out/$name.json" '.[$n] = {skipped: $j[0].skipped}')
+		continue
+	fi
+	ir=$(ir_of "$name")
+	annotate "$name" >"$out/$name.annotate.txt"
+	ops=$(echo "$ops" | jq --arg n "$name" --argjson ir "$ir" --argjson base "$base" \
+		--argjson iters "$iters" --slurpfile j "$out/$name.json" '
+		.[$n] = {ir: $ir, ir_per_op: (($ir - $base) / $iters),
+			 spans_per_iter: $j[0].spans_per_iter,
+			 mallocs_per_op: ($j[0].mallocs / $iters),
+			 drops: $j[0].drops}')
+	printf '%-24s %8.1f instructions/op\n' "$name" "$(echo "$ops" | jq --arg n "$name" '.[$n].ir_per_op')" >&2
+done
+jq -n --argjson iters "$iters" --argjson base "$base" --argjson ops "$ops" \
+	'{iters: $iters, baseline_ir: $base, baseline_ir_per_op: ($base / $iters), ops: $ops}' \
+	>"$out/callgrind.json"

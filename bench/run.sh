@@ -1,0 +1,336 @@
+#!/usr/bin/env bash
+# run.sh - the whole benchmark suite in one run, on this machine:
+# build (Release), google-benchmark hot path and pipeline, instruction
+# counts under callgrind, the HTTP server under wrk (tracing compiled
+# out / on into `none` / on into an exporter, interleaved), then
+# bench/results/<date>.json and docs/benchmarks.md.
+#
+# usage: bench/run.sh [--quick] [--build-dir DIR] [--no-build]
+#                     [--results FILE] [--docs FILE] [--no-report]
+#   --quick       every benchmark briefly (CI smoke); asserts nothing about
+#                 speed, only that every benchmark ran and produced numbers
+#   --build-dir   build here (default: <repo>/build-bench), or, with
+#                 --no-build, take the binaries already built here
+#   --results     where the JSON goes (default bench/results/<date>.json)
+#   --docs        the Markdown report (default docs/benchmarks.md; its SVG
+#                 plots go beside it, in <name>/ )
+#   --no-report   write the JSON only
+#
+# Needs (Debian): cmake, g++, libbenchmark-dev, valgrind, wrk, jq,
+# gnuplot-nox, liblttng-ust-dev and lttng-tools (for BM_lttng_2fields;
+# without lttng-sessiond that benchmark is skipped and says why).
+# The full run takes about 6-8 minutes on a 2-core machine.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+quick=0
+build=1
+report=1
+build_dir="$root/build-bench"
+date=$(date -u +%Y-%m-%dT%H%M%SZ)
+results=""
+docs="$root/docs/benchmarks.md"
+cmdline="bench/run.sh $*"
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) quick=1 ;;
+	--no-build) build=0 ;;
+	--no-report) report=0 ;;
+	--build-dir) build_dir=$2; shift ;;
+	--results) results=$2; shift ;;
+	--docs) docs=$2; shift ;;
+	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$results" ] || results="$root/bench/results/$date.json"
+
+need() {
+	command -v "$1" >/dev/null || { echo "run.sh: $1 not found: apt-get install $2" >&2; exit 2; }
+}
+need jq jq
+need valgrind valgrind
+need wrk wrk
+[ $report = 0 ] || need gnuplot gnuplot-nox
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/spanring-bench.XXXXXX")
+pids=()
+sessiond_pid=""
+lttng_session=""
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	if [ -n "$lttng_session" ]; then
+		lttng destroy "$lttng_session" >/dev/null 2>&1 || true
+	fi
+	if [ -n "$sessiond_pid" ]; then
+		kill "$sessiond_pid" 2>/dev/null || true
+		wait "$sessiond_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- build
+if [ $build = 1 ]; then
+	log "build (Release) in $build_dir"
+	cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+		-DSR_BUILD_BENCH=ON -DSR_BUILD_TESTS=OFF \
+		-DCMAKE_C_FLAGS=-g -DCMAKE_CXX_FLAGS=-g >"$work/cmake.log" 2>&1 ||
+		{ cat "$work/cmake.log" >&2; exit 1; }
+	cmake --build "$build_dir" -j"$(nproc)" --target spanring-bench \
+		spanring-bench-server spanring-bench-server-off >"$work/build.log" 2>&1 ||
+		{ tail -n 40 "$work/build.log" >&2; exit 1; }
+fi
+bench="$build_dir/bench/spanring-bench"
+server_on="$build_dir/bench/spanring-bench-server"
+server_off="$build_dir/bench/spanring-bench-server-off"
+for b in "$bench" "$server_on" "$server_off"; do
+	[ -x "$b" ] || { echo "run.sh: $b missing (build first or drop --no-build)" >&2; exit 2; }
+done
+
+# Two cores: wrk and the server get one each; the span benchmarks'
+# 2-thread runs need both, so they are not pinned.
+pin_client=()
+pin_server=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	pin_client=(taskset -c 0)
+	pin_server=(taskset -c 1)
+fi
+
+# ---------------------------------------------------------------- LTTng
+lttng_status="not attempted"
+lttng_setup() {
+	if ! command -v lttng >/dev/null || ! command -v lttng-sessiond >/dev/null; then
+		lttng_status="skipped: lttng-tools not installed (apt-get install lttng-tools)"
+		return
+	fi
+	export LTTNG_HOME="$work/lttng-home"
+	mkdir -p "$LTTNG_HOME"
+	if ! lttng list >/dev/null 2>&1; then
+		lttng-sessiond --no-kernel >"$work/sessiond.log" 2>&1 &
+		sessiond_pid=$!
+		local i
+		for i in $(seq 50); do
+			lttng list >/dev/null 2>&1 && break
+			kill -0 "$sessiond_pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if ! lttng list >/dev/null 2>&1; then
+			lttng_status="skipped: lttng-sessiond did not start ($(tail -n 1 "$work/sessiond.log" 2>/dev/null))"
+			kill "$sessiond_pid" 2>/dev/null || true
+			sessiond_pid=""
+			return
+		fi
+	fi
+	lttng_session="spanring-bench-$$"
+	if lttng create "$lttng_session" --snapshot >"$work/lttng.log" 2>&1 &&
+		lttng enable-event -u -s "$lttng_session" 'spanring_bench:*' >>"$work/lttng.log" 2>&1 &&
+		lttng start "$lttng_session" >>"$work/lttng.log" 2>&1; then
+		lttng_status="active: snapshot-mode session, event spanring_bench:*"
+	else
+		lttng_status="skipped: could not create the session ($(tail -n 1 "$work/lttng.log"))"
+		lttng destroy "$lttng_session" >/dev/null 2>&1 || true
+		lttng_session=""
+	fi
+}
+lttng_setup
+log "LTTng: $lttng_status"
+
+# ---------------------------------------------------------------- google-benchmark
+if [ $quick = 1 ]; then
+	export SR_BENCH_QUICK=1
+	gb_hot=(--benchmark_min_time=0.01 --benchmark_repetitions=1)
+	cg_iters=20000
+	rounds=1; duration=1; warmup=0; conns_list=(8)
+else
+	unset SR_BENCH_QUICK
+	gb_hot=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true)
+	cg_iters=200000
+	rounds=3; duration=5; warmup=1; conns_list=(8 64)
+fi
+
+log "hot path (google-benchmark)"
+"$bench" --benchmark_filter=-BM_pipeline "${gb_hot[@]}" \
+	--benchmark_format=console --benchmark_out_format=json \
+	--benchmark_out="$work/hot.json" >&2
+log "pipeline (google-benchmark)"
+"$bench" --benchmark_filter=BM_pipeline \
+	--benchmark_format=console --benchmark_out_format=json \
+	--benchmark_out="$work/pipeline.json" >&2
+
+log "instructions per op (callgrind, $cg_iters ops each)"
+"$root/bench/callgrind.sh" "$bench" "$work/callgrind" "$cg_iters"
+
+# The LTTng session is only needed by the two steps above.
+if [ -n "$lttng_session" ]; then
+	lttng destroy "$lttng_session" >/dev/null 2>&1 || true
+	lttng_session=""
+fi
+if [ -n "$sessiond_pid" ]; then
+	kill "$sessiond_pid" 2>/dev/null || true
+	wait "$sessiond_pid" 2>/dev/null || true
+	sessiond_pid=""
+fi
+
+# ---------------------------------------------------------------- server
+# Waits for a server's port file; prints the port.
+wait_port() {
+	local i
+	for i in $(seq 100); do
+		[ -s "$1" ] && { cat "$1"; return 0; }
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_server NAME BIN [VAR=VALUE...] [-- ARGS...]: starts it on a free
+# port, on the CPUs in srv_pin; sets $port and $spid.
+srv_pin=(${pin_server[@]+"${pin_server[@]}"})
+start_server() {
+	local name=$1 bin=$2 envs=() args=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	args=("$@")
+	rm -f "$work/$name.port" "$work/$name.stats"
+	env ${envs[@]+"${envs[@]}"} ${srv_pin[@]+"${srv_pin[@]}"} "$bin" ${args[@]+"${args[@]}"} \
+		--port 0 --port-file "$work/$name.port" \
+		--stats-file "$work/$name.stats" --max-seconds 600 \
+		>/dev/null 2>"$work/$name.err" &
+	spid=$!
+	pids+=("$spid")
+	port=$(wait_port "$work/$name.port") || {
+		echo "run.sh: server $name did not start:" >&2
+		cat "$work/$name.err" >&2
+		exit 1
+	}
+}
+
+stop_server() {
+	kill -TERM "$spid" 2>/dev/null || true
+	wait "$spid" 2>/dev/null || true
+}
+
+# The third variant: OTLP into a local sink when the otlp exporter is
+# built in, else the console exporter writing to /dev/null.
+sink_port=""
+if OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:9 \
+	"$server_on" --probe >/dev/null 2>&1; then
+	# The collector stands for another machine: it runs on wrk's core,
+	# not on the server's.
+	srv_pin=(${pin_client[@]+"${pin_client[@]}"})
+	start_server sink "$server_off" -- --sink
+	srv_pin=(${pin_server[@]+"${pin_server[@]}"})
+	sink_port=$port
+	sink_pid=$spid
+	exporter_variant=otlp
+	exporter_env=(OTEL_TRACES_EXPORTER=otlp
+		OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_port"
+		OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)
+else
+	exporter_variant=console
+	exporter_env=(OTEL_TRACES_EXPORTER=console)
+fi
+log "server: variants off, none, $exporter_variant; connections ${conns_list[*]}; $rounds round(s) of ${duration}s"
+
+variants=(off none "$exporter_variant")
+: >"$work/server.jsonl"
+url_path=/api/users/42
+for round in $(seq "$rounds"); do
+	for conns in "${conns_list[@]}"; do
+		# Rotate the order every round so drift hits every variant alike.
+		for k in 0 1 2; do
+			v=${variants[$(((k + round - 1) % 3))]}
+			case $v in
+			off) start_server "$v" "$server_off" ;;
+			none) start_server "$v" "$server_on" OTEL_TRACES_EXPORTER=none ;;
+			*) start_server "$v" "$server_on" "${exporter_env[@]}" ;;
+			esac
+			if [ "$warmup" -gt 0 ]; then
+				"${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" \
+					"http://127.0.0.1:$port$url_path" >/dev/null 2>&1 || true
+			fi
+			"${pin_client[@]}" wrk -t1 -c"$conns" -d"${duration}s" --latency \
+				-s "$root/bench/server/wrk_report.lua" \
+				"http://127.0.0.1:$port$url_path" >"$work/wrk.out" 2>&1 || {
+				cat "$work/wrk.out" >&2; exit 1; }
+			stop_server
+			line=$(grep '^{"requests"' "$work/wrk.out" | tail -n 1)
+			stats=$(cat "$work/$v.stats" 2>/dev/null || echo null)
+			jq -cn --arg v "$v" --argjson c "$conns" --argjson r "$round" \
+				--argjson w "$line" --argjson s "${stats:-null}" \
+				'{variant: $v, conns: $c, round: $r, wrk: $w, server: $s}' >>"$work/server.jsonl"
+			printf '   round %d c=%-3d %-8s %8.0f req/s  p50 %5d us  p99 %5d us  p99.9 %5d us\n' \
+				"$round" "$conns" "$v" \
+				"$(echo "$line" | jq '.requests / (.duration_us / 1e6)')" \
+				"$(echo "$line" | jq '.latency_us.p50')" \
+				"$(echo "$line" | jq '.latency_us.p99')" \
+				"$(echo "$line" | jq '.latency_us.p99_9')" >&2
+		done
+	done
+done
+sink_stats=null
+if [ -n "$sink_port" ]; then
+	spid=$sink_pid
+	stop_server
+	sink_stats=$(cat "$work/sink.stats" 2>/dev/null || echo null)
+fi
+
+# ---------------------------------------------------------------- results
+mkdir -p "$(dirname "$results")"
+jq -n \
+	--arg date "$date" --arg cmd "$cmdline" --argjson quick "$quick" \
+	--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+	--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
+	--arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
+	--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
+	--arg lttng "$lttng_status" --arg exporter_variant "$exporter_variant" \
+	--slurpfile hot "$work/hot.json" --slurpfile pipe "$work/pipeline.json" \
+	--slurpfile cg "$work/callgrind/callgrind.json" \
+	--slurpfile server "$work/server.jsonl" --argjson sink "$sink_stats" \
+	--argjson rounds "$rounds" --argjson duration "$duration" \
+	'{date: $date, command: $cmd, quick: ($quick == 1),
+	  commit: $commit, dirty: ($dirty != ""),
+	  machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
+		    context: $hot[0].context},
+	  lttng: $lttng,
+	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
+	  callgrind: $cg[0],
+	  server: {exporter_variant: $exporter_variant, rounds: $rounds,
+		   duration_s: $duration, runs: $server, sink: $sink}}' >"$results"
+for f in "$work"/callgrind/*.annotate.txt; do
+	[ -e "$f" ] || continue
+	n=$(basename "$f" .annotate.txt)
+	jq --arg n "$n" --rawfile t "$f" '.callgrind.ops[$n].annotate = $t' "$results" >"$work/r.json" &&
+		mv "$work/r.json" "$results"
+done
+log "results: $results"
+
+# Every benchmark must have produced numbers (skips must say why).
+missing=$(jq -r '
+	(.lttng | startswith("skipped")) as $lttng_skipped |
+	[.benchmarks[] | select(.error_occurred == true) | .run_name + ": " + .error_message] as $err |
+	[.benchmarks[].run_name] as $names |
+	(["BM_floor_tsc","BM_floor_ring","BM_span_bare","BM_span_2attrs","BM_span_8attrs_event",
+	  "BM_span_nested3","BM_span_unsampled","BM_span_uninit","BM_span_compiled_out",
+	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_overload"][] as $b |
+	 select([$names[] | startswith($b + "/")] | any | not) | "missing: " + $b),
+	($err[] | select($lttng_skipped and startswith("BM_lttng_2fields") | not) | "error: " + .),
+	(.callgrind.ops | to_entries[] | select(.value.skipped != null and (.key != "BM_lttng_2fields" or ($lttng_skipped | not))) |
+	 "callgrind: " + .key + ": " + .value.skipped)' "$results")
+if [ -n "$missing" ]; then
+	echo "$missing" >&2
+	exit 1
+fi
+
+if [ $report = 1 ]; then
+	"$root/bench/report.sh" "$results" "$docs"
+	log "report: $docs"
+fi
