@@ -169,6 +169,43 @@ static void out_hex(struct console *c, const uint8_t *b, size_t n)
 	}
 }
 
+static void out_u64(struct console *c, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_mem(c, tmp + i, sizeof(tmp) - i);
+}
+
+static void out_i64(struct console *c, int64_t v)
+{
+	if (v < 0) {
+		out_ch(c, '-');
+		out_u64(c, (uint64_t)0 - (uint64_t)v); /* INT64_MIN too */
+	} else {
+		out_u64(c, (uint64_t)v);
+	}
+}
+
+/* "<whole>.<frac>" with `digits` fraction digits (zero-padded). */
+static void out_frac(struct console *c, uint64_t whole, uint64_t frac,
+		     int digits)
+{
+	char tmp[3];
+
+	out_u64(c, whole);
+	out_ch(c, '.');
+	for (int i = digits - 1; i >= 0; i--) {
+		tmp[i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	out_mem(c, tmp, (size_t)digits);
+}
+
 static void out_indent(struct console *c, uint32_t depth)
 {
 	uint32_t shown = depth < INDENT_MAX ? depth : INDENT_MAX;
@@ -333,7 +370,7 @@ static void out_attrs(struct console *c, const sr_attr_view_t *a, uint32_t n)
 			out_str(c, a[i].v.b ? "true" : "false");
 			break;
 		case SR_ATTR_INT:
-			out_fmt(c, "%" PRId64, a[i].v.i);
+			out_i64(c, a[i].v.i);
 			break;
 		case SR_ATTR_DOUBLE:
 			out_double(c, a[i].v.d);
@@ -349,17 +386,28 @@ static void out_attrs(struct console *c, const sr_attr_view_t *a, uint32_t n)
 	}
 }
 
-/* ns as "850ns", "12.3µs", "2.41ms", "1.250s". */
+/* ns as "850ns", "12.3µs", "2.41ms", "1.250s", rounded to the digits
+ * shown; integer arithmetic, no printf on this per-span path. */
 static void out_duration(struct console *c, uint64_t ns)
 {
-	if (ns < 1000)
-		out_fmt(c, "%" PRIu64 "ns", ns);
-	else if (ns < 999950)
-		out_fmt(c, "%.1f\xc2\xb5s", (double)ns / 1e3);
-	else if (ns < 999995000)
-		out_fmt(c, "%.2fms", (double)ns / 1e6);
-	else
-		out_fmt(c, "%.3fs", (double)ns / 1e9);
+	uint64_t v;
+
+	if (ns < 1000) {
+		out_u64(c, ns);
+		out_mem(c, "ns", 2);
+	} else if (ns < 999950) {
+		v = (ns + 50) / 100;             /* tenths of a microsecond   */
+		out_frac(c, v / 10, v % 10, 1);
+		out_str(c, "\xc2\xb5s");
+	} else if (ns < 999995000) {
+		v = (ns + 5000) / 10000;         /* hundredths of a millisecond */
+		out_frac(c, v / 100, v % 100, 2);
+		out_mem(c, "ms", 2);
+	} else {
+		v = (ns + 500000) / 1000000;     /* milliseconds               */
+		out_frac(c, v / 1000, v % 1000, 3);
+		out_ch(c, 's');
+	}
 }
 
 static const char *kind_name(sr_span_kind_t k)
@@ -431,7 +479,8 @@ static void emit_span(struct console *c, const sr_span_data_t *s,
 	out_color(c, C_DIM);
 	out_str(c, " span=");
 	out_hex(c, s->span_id, 4);
-	out_fmt(c, " tid=%" PRIu64, s->thread_id);
+	out_str(c, " tid=");
+	out_u64(c, s->thread_id);
 	out_color(c, C_RESET);
 	out_attrs(c, s->attrs, s->attr_count);
 	out_dropped(c, "attrs", s->dropped_attr_count);
@@ -618,7 +667,9 @@ static void print_trace(struct console *c, const sr_batch_t *batch,
 	out_str(c, "trace ");
 	out_hex(c, c->nodes[g->first].trace_id, 16);
 	out_color(c, C_RESET);
-	out_fmt(c, "  %" PRIu32 " span%s\n", g->count, g->count == 1 ? "" : "s");
+	out_mem(c, "  ", 2);
+	out_u64(c, g->count);
+	out_str(c, g->count == 1 ? " span\n" : " spans\n");
 	for (uint32_t r = roots; r != NONE; r = c->nodes[r].sibling)
 		print_subtree(c, batch, r);
 
