@@ -1,4 +1,5 @@
 # Extra test definitions, one include per area.
 include(${CMAKE_CURRENT_SOURCE_DIR}/demo.cmake)
+include(${CMAKE_CURRENT_SOURCE_DIR}/fuzz_config.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/bench_smoke.cmake)
 include(${CMAKE_CURRENT_SOURCE_DIR}/otlp.cmake)

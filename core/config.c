@@ -1,0 +1,514 @@
+/*
+ * config.c - sr_config_t defaults, the environment overlay and the checks
+ * sr_init() applies before it sizes anything.
+ *
+ * Every numeric setting is one row of `u32_settings`: field, variables,
+ * default and bounds.  The same row drives sr_config_init(), the
+ * environment overlay and sr__config_validate(), so a bound cannot differ
+ * between a value set in code and one set in the environment.
+ *
+ * Environment rules follow the OpenTelemetry SDK configuration spec: an
+ * empty (or blank) variable is unset; an invalid value is reported and
+ * ignored, so that setting keeps its previous value while every other
+ * valid setting is still applied; enum values are case-insensitive; only
+ * "true" is true.  Model-specific limits take precedence over the generic
+ * ones (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT over OTEL_ATTRIBUTE_COUNT_LIMIT),
+ * and a generic limit also covers event and link attributes, as the OTel
+ * attribute-limits section asks.  Only the first problem is described in
+ * sr_last_error(); it is also what the call returns.
+ *
+ * Writes honour cfg->size: an application built against an older header
+ * (a shorter sr_config_t) never has bytes past its struct touched.
+ *
+ * Left out: OTel gives a count limit of 0 the meaning "keep none"; in
+ * sr_config_t 0 means "default", so 0 is rejected for those limits.  String
+ * values (service name, exporter list, resource attributes) are not
+ * copied: they point into the environment, as spanring.h says.
+ */
+#include "config_int.h"
+#include "spanring_int.h"
+
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define OFF(f) offsetof(sr_config_t, f)
+#define HAS(cfg, f) (OFF(f) + sizeof(((sr_config_t *)0)->f) <= (cfg)->size)
+
+#define DEFAULT_SAMPLER SR_SAMPLER_PARENTBASED_ALWAYS_ON
+#define DEFAULT_EXPORTERS "console"
+#define LIMIT_MAX 65535u /* counts and lengths: more than a span can hold */
+
+/* u32_setting.flags */
+#define F_POW2 0x1u     /* must be a power of two                          */
+#define F_CLAMP 0x2u    /* above max: use max (a big limit means "all")     */
+#define F_ZERO_MIN 0x4u /* 0 in the environment means min                   */
+
+struct u32_setting {
+	const char *field;    /* sr_config_t member, for messages             */
+	size_t off;
+	const char *env;      /* its variable                                  */
+	const char *generic;  /* consulted when `env` is unset or invalid      */
+	uint32_t def, min, max;
+	unsigned flags;
+};
+
+static const struct u32_setting u32_settings[] = {
+	{ "ring_records", OFF(ring_records), "SPANRING_RING_RECORDS", NULL,
+	  1024, SR__RING_RECORDS_MIN, SR__RING_RECORDS_MAX, F_POW2 },
+	{ "max_threads", OFF(max_threads), "SPANRING_MAX_THREADS", NULL,
+	  64, 1, SR__MAX_THREADS_MAX, 0 },
+	{ "overflow_records", OFF(overflow_records),
+	  "SPANRING_OVERFLOW_RECORDS", NULL, 4096, 1, 1u << 24, 0 },
+	{ "max_export_batch_size", OFF(max_export_batch_size),
+	  "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", NULL, 512, 1, 1u << 20, 0 },
+	{ "max_queue_size", OFF(max_queue_size), "OTEL_BSP_MAX_QUEUE_SIZE",
+	  NULL, 2048, 1, 1u << 20, 0 },
+	/* 0 asks for "export as soon as possible": the shortest delay. */
+	{ "schedule_delay_ms", OFF(schedule_delay_ms),
+	  "OTEL_BSP_SCHEDULE_DELAY", NULL, 5000, 1, UINT32_MAX, F_ZERO_MIN },
+	{ "export_timeout_ms", OFF(export_timeout_ms),
+	  "OTEL_BSP_EXPORT_TIMEOUT", NULL, 30000, 1, UINT32_MAX, 0 },
+	{ "attr_count_limit", OFF(attr_count_limit),
+	  "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
+	  128, 1, LIMIT_MAX, F_CLAMP },
+	{ "event_count_limit", OFF(event_count_limit),
+	  "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, F_CLAMP },
+	{ "link_count_limit", OFF(link_count_limit),
+	  "OTEL_SPAN_LINK_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, F_CLAMP },
+	{ "event_attr_count_limit", OFF(event_attr_count_limit),
+	  "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
+	  128, 1, LIMIT_MAX, F_CLAMP },
+	{ "link_attr_count_limit", OFF(link_attr_count_limit),
+	  "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
+	  128, 1, LIMIT_MAX, F_CLAMP },
+	{ "attr_value_length_limit", OFF(attr_value_length_limit),
+	  "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+	  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 4096, 1, LIMIT_MAX, F_CLAMP },
+	{ "max_span_records", OFF(max_span_records),
+	  "SPANRING_MAX_SPAN_RECORDS", NULL, 64, 1, SR__MAX_SPAN_RECORDS,
+	  F_CLAMP },
+	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
+	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 1000, 1, 1000000, F_CLAMP },
+};
+#define N_U32 (sizeof(u32_settings) / sizeof(u32_settings[0]))
+
+static inline uint32_t *u32_at(sr_config_t *cfg, const struct u32_setting *s)
+{
+	return (uint32_t *)(void *)((char *)cfg + s->off);
+}
+
+/* ---- first-error reporting -------------------------------------------- */
+
+struct report {
+	int err;
+	char msg[256];
+};
+
+static void note(struct report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Keep only the first problem: it is the one the call returns. */
+static void note(struct report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->err != 0)
+		return;
+	r->err = SR_EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+static int finish(const struct report *r)
+{
+	if (r->err == 0) {
+		sr__clear_error();
+		return 0;
+	}
+	return sr__set_error(r->err, "%s", r->msg);
+}
+
+/* Quote `len` bytes of an outside value for a message: at most 48 bytes,
+ * control bytes as '?', "..." when cut. */
+static const char *quote(char out[64], const char *v, size_t len)
+{
+	size_t n = len > 48 ? 48 : len, o = 0;
+
+	out[o++] = '\'';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)v[i];
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (n < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o++] = '\'';
+	out[o] = '\0';
+	return out;
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
+}
+
+const char *sr__env_get(const char *name, size_t *len)
+{
+	const char *v = getenv(name);
+	size_t n;
+
+	if (v == NULL)
+		return NULL;
+	while (is_blank(*v))
+		v++;
+	n = strlen(v);
+	while (n > 0 && is_blank(v[n - 1]))
+		n--;
+	if (n == 0)
+		return NULL;
+	if (len != NULL)
+		*len = n;
+	return v;
+}
+
+/* Decimal digits only (no sign, no base prefix); saturates at UINT64_MAX
+ * so that a huge value reads as "above the maximum". */
+static bool parse_u64(const char *v, size_t len, uint64_t *out)
+{
+	uint64_t x = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d = (unsigned)(unsigned char)v[i] - '0';
+		if (d > 9)
+			return false;
+		x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
+	}
+	*out = x;
+	return true;
+}
+
+enum u32_verdict { U32_OK, U32_LOW, U32_HIGH, U32_POW2 };
+
+/* Apply the setting's bounds to x (clamping where the row allows). */
+static enum u32_verdict check_u32(const struct u32_setting *s, uint64_t *x)
+{
+	if (*x < s->min)
+		return U32_LOW;
+	if (*x > s->max) {
+		if (!(s->flags & F_CLAMP))
+			return U32_HIGH;
+		*x = s->max;
+	}
+	if ((s->flags & F_POW2) && (*x & (*x - 1)) != 0)
+		return U32_POW2;
+	return U32_OK;
+}
+
+static const char *verdict_text(char buf[48], const struct u32_setting *s,
+				enum u32_verdict v)
+{
+	switch (v) {
+	case U32_LOW:
+		snprintf(buf, 48, "must be at least %u", s->min);
+		break;
+	case U32_HIGH:
+		snprintf(buf, 48, "must be at most %u", s->max);
+		break;
+	case U32_POW2:
+		snprintf(buf, 48, "not a power of two");
+		break;
+	default:
+		buf[0] = '\0';
+		break;
+	}
+	return buf;
+}
+
+/* One variable of one setting: true if it gave a value. */
+static bool env_u32_var(const struct u32_setting *s, const char *var,
+			uint32_t *out, struct report *r)
+{
+	char q[64], why[48];
+	size_t len;
+	const char *v = sr__env_get(var, &len);
+	uint64_t x;
+	enum u32_verdict verdict;
+
+	if (v == NULL)
+		return false;
+	if (!parse_u64(v, len, &x)) {
+		note(r, "%s=%s: not a non-negative integer", var,
+		     quote(q, v, len));
+		return false;
+	}
+	if (x == 0 && (s->flags & F_ZERO_MIN))
+		x = s->min;
+	verdict = check_u32(s, &x);
+	if (verdict != U32_OK) {
+		note(r, "%s=%s: %s", var, quote(q, v, len),
+		     verdict_text(why, s, verdict));
+		return false;
+	}
+	*out = (uint32_t)x;
+	return true;
+}
+
+int sr__env_u32(const char *name, uint32_t min, uint32_t max, uint32_t *out)
+{
+	const struct u32_setting s = { name, 0, name, NULL, 0, min, max, 0 };
+	struct report r = { 0 };
+	uint32_t x;
+
+	if (sr__env_get(name, NULL) == NULL)
+		return SR_ENOTFOUND;
+	if (!env_u32_var(&s, name, &x, &r))
+		return finish(&r);
+	*out = x;
+	return 0;
+}
+
+static int env_bool(const char *name, bool *out, struct report *r)
+{
+	char q[64];
+	size_t len;
+	const char *v = sr__env_get(name, &len);
+
+	if (v == NULL)
+		return SR_ENOTFOUND;
+	*out = len == 4 && strncasecmp(v, "true", 4) == 0;
+	if (!*out && !(len == 5 && strncasecmp(v, "false", 5) == 0))
+		note(r, "%s=%s: not true or false (taken as false)", name,
+		     quote(q, v, len));
+	return 0;
+}
+
+int sr__env_bool(const char *name, bool *out)
+{
+	struct report r = { 0 };
+	bool b;
+
+	if (env_bool(name, &b, &r) != 0)
+		return SR_ENOTFOUND;
+	*out = b;
+	return finish(&r);
+}
+
+/* strtod honours LC_NUMERIC, and an application may well have set a locale
+ * whose decimal point is ','; parse in the C locale instead. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+}
+
+/* A plain decimal number in [0, 1] ("0.25", "1", ".5", "5e-1"). */
+static bool parse_ratio(const char *v, size_t len, double *out)
+{
+	char buf[64], *end;
+	double d;
+
+	if (len >= sizeof(buf) || !(v[0] == '.' || (v[0] >= '0' && v[0] <= '9')))
+		return false;
+	/* Rules out inf, nan and hex floats, which strtod would take. */
+	if (strspn(v, "0123456789.eE+-") < len)
+		return false;
+	memcpy(buf, v, len);
+	buf[len] = '\0';
+	pthread_once(&c_locale_once, c_locale_init);
+	d = c_locale != (locale_t)0 ? strtod_l(buf, &end, c_locale)
+				    : strtod(buf, &end);
+	if (end != buf + len || !(d >= 0.0 && d <= 1.0))
+		return false;
+	*out = d;
+	return true;
+}
+
+static bool is_ratio_kind(sr_sampler_kind_t k)
+{
+	return k == SR_SAMPLER_TRACEIDRATIO ||
+	       k == SR_SAMPLER_PARENTBASED_TRACEIDRATIO;
+}
+
+/* ---- public ----------------------------------------------------------- */
+
+void sr_config_init(sr_config_t *cfg)
+{
+	if (cfg == NULL)
+		return;
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
+	cfg->exporters = DEFAULT_EXPORTERS;
+	cfg->sampler = DEFAULT_SAMPLER;
+	cfg->sampler_ratio = 1.0;
+	for (size_t i = 0; i < N_U32; i++)
+		*u32_at(cfg, &u32_settings[i]) = u32_settings[i].def;
+}
+
+static void env_sampler(sr_config_t *cfg, struct report *r)
+{
+	char q[64], name[32];
+	size_t len;
+	const char *v;
+	sr_sampler_kind_t kind;
+
+	if (!HAS(cfg, sampler))
+		return;
+	v = sr__env_get("OTEL_TRACES_SAMPLER", &len);
+	if (v != NULL) {
+		if (len < sizeof(name)) {
+			memcpy(name, v, len);
+			name[len] = '\0';
+		}
+		if (len < sizeof(name) && sr__sampler_parse(name, &kind) == 0)
+			cfg->sampler = kind;
+		else
+			note(r,
+			     "OTEL_TRACES_SAMPLER=%s: unknown sampler (always_on, "
+			     "always_off, traceidratio, parentbased_always_on, "
+			     "parentbased_always_off, parentbased_traceidratio)",
+			     quote(q, v, len));
+	}
+
+	/* The argument only means something to the ratio samplers. */
+	if (!HAS(cfg, sampler_ratio) || !is_ratio_kind(cfg->sampler))
+		return;
+	v = sr__env_get("OTEL_TRACES_SAMPLER_ARG", &len);
+	if (v != NULL && !parse_ratio(v, len, &cfg->sampler_ratio)) {
+		note(r, "OTEL_TRACES_SAMPLER_ARG=%s: not a number in [0,1] "
+			"(using 1.0)", quote(q, v, len));
+		cfg->sampler_ratio = 1.0; /* the OTel default for a bad arg */
+	}
+}
+
+int sr_config_from_env(sr_config_t *cfg)
+{
+	struct report r = { 0 };
+	char why[128], q[64];
+	size_t len;
+	const char *v;
+	bool disabled = false;
+
+	if (cfg == NULL)
+		return sr__set_error(SR_EINVAL, "sr_config_from_env: cfg is NULL");
+
+	for (size_t i = 0; i < N_U32; i++) {
+		const struct u32_setting *s = &u32_settings[i];
+		uint32_t x;
+
+		if (s->off + sizeof(uint32_t) > cfg->size)
+			continue;
+		if (env_u32_var(s, s->env, &x, &r) ||
+		    (s->generic != NULL && env_u32_var(s, s->generic, &x, &r)))
+			*u32_at(cfg, s) = x;
+	}
+
+	/* Strings are used as they are: they point into the environment. */
+	if (HAS(cfg, service_name) &&
+	    sr__env_get("OTEL_SERVICE_NAME", NULL) != NULL)
+		cfg->service_name = getenv("OTEL_SERVICE_NAME");
+	if (HAS(cfg, exporters) &&
+	    sr__env_get("OTEL_TRACES_EXPORTER", NULL) != NULL)
+		cfg->exporters = getenv("OTEL_TRACES_EXPORTER");
+	if (HAS(cfg, resource_attributes) &&
+	    (v = sr__env_get("OTEL_RESOURCE_ATTRIBUTES", &len)) != NULL) {
+		/* Kept even when an entry is bad: the resource skips only
+		 * the bad entries. */
+		cfg->resource_attributes = getenv("OTEL_RESOURCE_ATTRIBUTES");
+		if (sr__resource_attrs_check(cfg->resource_attributes, why,
+					     sizeof(why)) != 0)
+			note(&r, "OTEL_RESOURCE_ATTRIBUTES=%s: %s (skipped)",
+			     quote(q, v, len), why);
+	}
+
+	env_sampler(cfg, &r);
+
+	/* Last, so that it wins over OTEL_TRACES_EXPORTER and _SAMPLER. */
+	if (env_bool("OTEL_SDK_DISABLED", &disabled, &r) == 0 && disabled) {
+		if (HAS(cfg, exporters))
+			cfg->exporters = "none";
+		if (HAS(cfg, sampler))
+			cfg->sampler = SR_SAMPLER_ALWAYS_OFF;
+	}
+	return finish(&r);
+}
+
+/* ---- validation ------------------------------------------------------- */
+
+void sr__config_copy(sr_config_t *dst, const sr_config_t *src)
+{
+	size_t n = src->size < sizeof(*dst) ? src->size : sizeof(*dst);
+
+	sr_config_init(dst);
+	if (src->size == 0) {
+		dst->size = 0; /* never initialised: let validate say so */
+		return;
+	}
+	memcpy(dst, src, n);
+	dst->size = sizeof(*dst);
+}
+
+int sr__config_validate(sr_config_t *cfg)
+{
+	struct report r = { 0 };
+	char why[48];
+
+	if (cfg == NULL)
+		return sr__set_error(SR_EINVAL, "config is NULL");
+	if (cfg->size == 0)
+		return sr__set_error(SR_EINVAL, "config size is 0: initialise "
+						"it with sr_config_init()");
+
+	for (size_t i = 0; i < N_U32; i++) {
+		const struct u32_setting *s = &u32_settings[i];
+		uint32_t *f = u32_at(cfg, s);
+		uint64_t x = *f;
+		enum u32_verdict verdict;
+
+		if (x == 0)
+			x = s->def;
+		verdict = check_u32(s, &x);
+		if (verdict != U32_OK) {
+			note(&r, "%s=%u: %s", s->field, *f,
+			     verdict_text(why, s, verdict));
+			x = s->def;
+		}
+		*f = (uint32_t)x;
+	}
+
+	/* A span must fit in an empty ring, and a batch in a queue. */
+	if (cfg->max_span_records > cfg->ring_records)
+		cfg->max_span_records = cfg->ring_records;
+	if (cfg->max_export_batch_size > cfg->max_queue_size)
+		cfg->max_export_batch_size = cfg->max_queue_size;
+
+	if (cfg->exporters == NULL)
+		cfg->exporters = DEFAULT_EXPORTERS;
+	if ((unsigned)cfg->sampler > SR_SAMPLER_PARENTBASED_TRACEIDRATIO) {
+		note(&r, "sampler=%d: unknown sampler kind", (int)cfg->sampler);
+		cfg->sampler = DEFAULT_SAMPLER;
+	}
+	if (is_ratio_kind(cfg->sampler) &&
+	    !(cfg->sampler_ratio >= 0.0 && cfg->sampler_ratio <= 1.0)) {
+		note(&r, "sampler_ratio=%g: not in [0,1]", cfg->sampler_ratio);
+		cfg->sampler_ratio = 1.0;
+	}
+	if (cfg->allocator != NULL &&
+	    (cfg->allocator->alloc == NULL || cfg->allocator->free == NULL)) {
+		note(&r, "allocator: alloc and free must both be set");
+		cfg->allocator = NULL;
+	}
+	return finish(&r);
+}

@@ -1,0 +1,79 @@
+/*
+ * config_int.h - configuration checks and environment helpers shared by
+ * sr_init() and by exporters that read their own OTEL_* variables.
+ *
+ * Environment rules (the OpenTelemetry ones, applied everywhere):
+ *   - a variable that is unset, empty or only whitespace is unset;
+ *   - surrounding whitespace of numbers, booleans and names is ignored;
+ *   - a malformed value is reported (SR_EINVAL, variable and value named
+ *     in sr_last_error()) and ignored: the setting keeps its value.
+ */
+#ifndef SR_CONFIG_INT_H
+#define SR_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <spanring/spanring.h>
+
+/* Largest ring and the bounds sr__config_validate() enforces. */
+#define SR__RING_RECORDS_MIN 8u
+#define SR__RING_RECORDS_MAX (1u << 20)
+#define SR__MAX_THREADS_MAX (1u << 16)
+
+/*
+ * Copy an application's config into a full-size struct: the first
+ * min(src->size, sizeof *dst) bytes are copied and every field the
+ * application did not know about (it was built against an older header)
+ * gets its default.  dst->size becomes sizeof *dst.
+ */
+void sr__config_copy(sr_config_t *dst, const sr_config_t *src);
+
+/*
+ * Check and normalise a full-size config (see sr__config_copy) before the
+ * pipeline uses it.  Zero fields and a NULL exporter list get their
+ * defaults; limits beyond what a record can carry are clamped (counts and
+ * value length to 65535, max_span_records to [1, min(255, ring_records)],
+ * drainer_max_sleep_us to 1 s); max_export_batch_size is clamped to
+ * max_queue_size, as opentelemetry-go does.  Rejected with SR_EINVAL, the
+ * field and value named in sr_last_error(): cfg->size == 0, ring_records
+ * not a power of two in [8, 2^20], max_threads above 65536, batch or
+ * queue sizes above 2^20, overflow_records above 2^24, an unknown
+ * sampler, a ratio sampler whose ratio is not in [0,1], an allocator
+ * missing alloc or free.  Every field is checked; a rejected field is
+ * reset to its default and the first error is returned.  Not hot path.
+ */
+int sr__config_validate(sr_config_t *cfg);
+
+/* Trimmed value of an environment variable: NULL when it is unset, empty
+ * or blank; else *len receives the length without the trailing blanks.
+ * The pointer is into the environment. */
+const char *sr__env_get(const char *name, size_t *len);
+
+/*
+ * Read a non-negative decimal integer in [min, max] from `name`.
+ * 0 and *out set; SR_ENOTFOUND when unset (see sr__env_get), *out
+ * untouched; SR_EINVAL when malformed or out of range, *out untouched and
+ * sr_last_error() naming the variable and value.
+ */
+int sr__env_u32(const char *name, uint32_t min, uint32_t max,
+		uint32_t *out);
+
+/*
+ * Read an OTel boolean: true only for "true" (any case).  Anything else is
+ * false, and a value other than "false" also returns SR_EINVAL with an
+ * explanation in sr_last_error() (OTel asks for a warning).  SR_ENOTFOUND
+ * when unset, *out untouched.
+ */
+int sr__env_bool(const char *name, bool *out);
+
+/*
+ * Check an OTEL_RESOURCE_ATTRIBUTES-syntax list (resource.c) without
+ * building anything: 0, or SR_EINVAL with the first malformed entry
+ * described in why[] ("entry 'foo': no '='").  sr__resource_build()
+ * skips exactly the entries this rejects.
+ */
+int sr__resource_attrs_check(const char *attrs, char *why, size_t why_len);
+
+#endif /* SR_CONFIG_INT_H */
