@@ -23,7 +23,7 @@
 
 static uint64_t first_tsc, first_raw; /* long-baseline anchor           */
 
-#ifdef SR__HAVE_TSC
+#if defined(SR__HAVE_TSC) && !defined(SR__TSAN)
 static bool tsc_invariant(void)
 {
 	unsigned int a, b, c, d;
@@ -32,7 +32,9 @@ static bool tsc_invariant(void)
 		return false;
 	return (d & (1u << 8)) != 0;
 }
+#endif
 
+#ifdef SR__HAVE_TSC
 /* Read (tsc, clock) as a tight pair: the tsc taken mid-way. */
 static void pair(clockid_t id, uint64_t *tsc, uint64_t *ns)
 {

@@ -84,7 +84,7 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 	struct sr__thread *t;
 	uint32_t did = 0;
 
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &p->active, node) {
 		/* Read the state before draining: everything an exited
 		 * owner published is then visible to this pass. */
@@ -98,7 +98,7 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 		if (state == SR__NODE_ORPHAN)
 			sr__registry_release(p, t);
 	}
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	return did;
 }
 
@@ -154,14 +154,14 @@ static void *drainer_main(void *arg)
 
 		ck_pr_fence_load(); /* requests before the rings they cover */
 		now = sr__mono_ns();
-		discard = stop && now >= p->shutdown_deadline_ns;
+		discard = stop && now >= ck_pr_load_64(&p->shutdown_deadline_ns);
 		did = drain_all(p, discard, now, &starved);
 		if (stop) {
 			/* Final pass: keep handing over until the rings are
 			 * empty or the deadline passes; then what is left is
 			 * lost and counted. */
 			starved = !flush_cur(p) || starved;
-			while (starved && sr__mono_ns() < p->shutdown_deadline_ns) {
+			while (starved && sr__mono_ns() < ck_pr_load_64(&p->shutdown_deadline_ns)) {
 				struct timespec ts = { 0, 1000000 };
 
 				nanosleep(&ts, NULL);
@@ -229,7 +229,7 @@ int sr__drainer_start(struct sr__pipeline *p)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&p->wake_cv, &ca);
 	pthread_condattr_destroy(&ca);
-	if (pthread_create(&p->drainer, NULL, drainer_main, p) != 0)
+	if (sr__thread_start(&p->drainer, drainer_main, p) != 0)
 		return sr__set_error(SR_ENOMEM, "cannot start the drainer thread");
 	p->drainer_started = true;
 	return 0;
@@ -242,8 +242,8 @@ void sr__drainer_stop(struct sr__pipeline *p, uint64_t deadline_ns)
 {
 	if (!p->drainer_started)
 		return;
-	p->shutdown_deadline_ns = deadline_ns;
-	ck_pr_fence_store();
+	ck_pr_store_64(&p->shutdown_deadline_ns, deadline_ns);
+	ck_pr_fence_store(); /* the deadline before the stop flag */
 	ck_pr_store_int(&p->drainer_stop, 1);
 	sr__drainer_wake(p);
 	pthread_join(p->drainer, NULL);
@@ -255,9 +255,9 @@ uint64_t sr__rings_pending_spans(struct sr__pipeline *p)
 	struct sr__thread *t;
 	uint64_t n = 0;
 
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	cds_list_for_each_entry_rcu(t, &p->active, node)
 		n += sr__ring_used(&t->ring);
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	return n;
 }

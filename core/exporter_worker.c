@@ -148,7 +148,7 @@ static void *worker_main(void *arg)
 		e->qhead = (e->qhead + 1) % e->qcap;
 		e->qcount--;
 		/* At shutdown past the deadline, queued batches are dropped. */
-		drop = e->stop && sr__mono_ns() >= p->shutdown_deadline_ns;
+		drop = e->stop && sr__mono_ns() >= ck_pr_load_64(&p->shutdown_deadline_ns);
 		pthread_mutex_unlock(&e->lock);
 
 		if (drop) {
@@ -254,7 +254,7 @@ int sr__exporters_launch(struct sr__pipeline *p)
 		p->bytes += sizeof(*e->queue) * qcap;
 		e->view.scratch = &e->scratch;
 		e->view.pipe = p;
-		if (pthread_create(&e->thread, NULL, worker_main, e) != 0)
+		if (sr__thread_start(&e->thread, worker_main, e) != 0)
 			return sr__set_error(SR_ENOMEM, "cannot start exporter thread");
 		e->thread_started = true;
 	}

@@ -29,6 +29,7 @@
  * Lifecycle calls are serialised by sr__g.lifecycle_lock; sr_flush takes
  * it too, so a flush and a shutdown never interleave.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,18 +51,22 @@ static char *saved_strings[3];
 
 static void save_config(const sr_config_t *cfg)
 {
+	/* Copy first: in a fork child cfg is saved_cfg itself. */
+	char *copies[3] = {
+		cfg->service_name ? strdup(cfg->service_name) : NULL,
+		cfg->resource_attributes ? strdup(cfg->resource_attributes) : NULL,
+		cfg->exporters ? strdup(cfg->exporters) : NULL,
+	};
+	sr_config_t c = *cfg;
+
 	for (int i = 0; i < 3; i++) {
 		free(saved_strings[i]);
-		saved_strings[i] = NULL;
+		saved_strings[i] = copies[i];
 	}
-	saved_cfg = *cfg;
-	if (cfg->service_name)
-		saved_cfg.service_name = saved_strings[0] = strdup(cfg->service_name);
-	if (cfg->resource_attributes)
-		saved_cfg.resource_attributes = saved_strings[1] =
-			strdup(cfg->resource_attributes);
-	if (cfg->exporters)
-		saved_cfg.exporters = saved_strings[2] = strdup(cfg->exporters);
+	c.service_name = copies[0];
+	c.resource_attributes = copies[1];
+	c.exporters = copies[2];
+	saved_cfg = c;
 }
 
 /* ---- allocation of the pipeline ------------------------------------ */
@@ -239,13 +244,31 @@ SR_API int sr_thread_register(void)
 	struct sr__pipeline *p;
 	int rc = 0;
 
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (!p)
 		rc = SR_ESTATE;
 	else if (!sr__thread_get(p))
 		rc = SR_ELIMIT;
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
+	return rc;
+}
+
+/*
+ * Start one of the library's own threads (drainer, exporter workers) with
+ * every signal blocked, so the application's handlers never run on them
+ * and a write to a closed socket or pipe in an exporter returns EPIPE
+ * instead of killing the process with SIGPIPE.
+ */
+int sr__thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int rc;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 
@@ -309,7 +332,6 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	urcu_bp_synchronize_rcu(); /* no hot-path call still holds p */
 
 	sr__drainer_stop(p, deadline);
-	p->shutdown_deadline_ns = deadline;
 	sr__exporters_stop(p, deadline);
 
 	sr__stats_collect(p, &st);

@@ -26,8 +26,8 @@
 #define SR_PIPELINE_INT_H
 
 #include <ck_stack.h>
-#include <urcu-bp.h>
-#include <urcu/rculist.h>
+
+#include "rcu_int.h"
 
 #include "../ringbuf/ring_int.h"
 #include "spanring_int.h"
@@ -252,6 +252,9 @@ void sr__drainer_wake(struct sr__pipeline *p);
 
 /* stats.c */
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);
+
+/* lifecycle.c: start a library thread with all signals blocked. */
+int sr__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Monotonic ns, for deadlines (not span timestamps). */
 uint64_t sr__mono_ns(void);

@@ -180,17 +180,17 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 	/* The pipeline cannot be freed under us: it is only freed after
 	 * sr_shutdown's grace period, and a span of an old generation never
 	 * reaches here. */
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (!p || p->gen != s->gen) {
-		urcu_bp_read_unlock();
+		sr__rcu_read_unlock();
 		return NULL;
 	}
 	while (SR__INLINE_SLOTS + s->nchunks * SR__CONT_SLOTS < need) {
 		struct sr__chunk *c = sr__chunk_get(p);
 
 		if (!c) {
-			urcu_bp_read_unlock();
+			sr__rcu_read_unlock();
 			s->overflowed++;
 			return NULL;
 		}
@@ -202,7 +202,7 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 		s->chunk_last = c;
 		s->nchunks++;
 	}
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	h->nslots = (uint16_t)need;
 	return (struct sr__item *)(void *)stream_byte(
 		s, (need - n) * SR__SLOT_SIZE);
@@ -636,7 +636,7 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 			add_dropped_item(s);
 	}
 
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (SR__UNLIKELY(!p || p->gen != s->gen))
 		goto out; /* started in a pipeline that is gone */
@@ -681,7 +681,7 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 	if (SR__UNLIKELY(s->chunk_first))
 		give_back_chunks(p, s);
 out:
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 }
 
 SR_API void sr_span_end(sr_span_t *sp)

@@ -63,7 +63,7 @@ SR_API int sr_stats_get(sr_stats_t *out)
 
 	if (!out)
 		return SR_EINVAL;
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p)
 		sr__stats_collect(p, out);
@@ -75,7 +75,7 @@ SR_API int sr_stats_get(sr_stats_t *out)
 		out->scope_errors = sr__scope_errors();
 		rc = SR_ESTATE;
 	}
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	return rc;
 }
 
@@ -87,10 +87,10 @@ SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
 
 	if (!cb)
 		return SR_EINVAL;
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (!p) {
-		urcu_bp_read_unlock();
+		sr__rcu_read_unlock();
 		return SR_ESTATE;
 	}
 	cds_list_for_each_entry_rcu(t, &p->active, node) {
@@ -108,7 +108,7 @@ SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
 		};
 		cb(&rs, ud);
 	}
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	return 0;
 }
 
@@ -145,7 +145,7 @@ SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out)
 
 	if (!out)
 		return SR_EINVAL;
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p) {
 		if (index < p->nexporters)
@@ -157,7 +157,7 @@ SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out)
 	} else {
 		rc = SR_ENOTFOUND;
 	}
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	return rc;
 }
 

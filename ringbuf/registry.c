@@ -53,7 +53,7 @@ static void on_thread_exit(void *arg)
 	struct sr__pipeline *p;
 
 	(void)arg;
-	urcu_bp_read_lock();
+	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p && sr__tls_gen == p->gen && sr__tls_thread) {
 		SR_TSAN_RELEASE(&sr__tls_thread->state);
@@ -61,7 +61,7 @@ static void on_thread_exit(void *arg)
 		ck_pr_store_int(&sr__tls_thread->state, SR__NODE_ORPHAN);
 		sr__drainer_wake(p);
 	}
-	urcu_bp_read_unlock();
+	sr__rcu_read_unlock();
 	sr__tls_thread = NULL;
 	sr__tls_gen = 0;
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up and pass the tests.  Modes:
+#   scripts/test.sh          warnings-as-errors build, the whole ctest suite
+#   scripts/test.sh asan     the whole suite under AddressSanitizer + UBSan
+#   scripts/test.sh tsan     the concurrency-labelled tests under ThreadSanitizer
+# Build trees go to build/, build-asan/, build-tsan/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-default}
+./scripts/setup.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+case "$mode" in
+  default)
+    dir=build
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_WERROR=ON)
+    ctest_args=()
+    ;;
+  asan)
+    dir=build-asan
+    flags=(-DCMAKE_BUILD_TYPE=Debug -DSR_ASAN=ON -DSR_UBSAN=ON -DSR_WERROR=ON)
+    ctest_args=(-LE "bench|fuzz")
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    ;;
+  tsan)
+    dir=build-tsan
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_TSAN=ON -DSR_WERROR=ON)
+    ctest_args=(-L concurrency)
+    # Suppressions are listed, each with the reason it is not ours.
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+    ;;
+  *)
+    echo "usage: $0 [default|asan|tsan]" >&2
+    exit 2
+    ;;
+esac
+
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j "$jobs" 2>&1 | grep -E "warning|error" || true
+cmake --build "$dir" -j "$jobs" >/dev/null
+cd "$dir"
+ctest --output-on-failure -j "$jobs" "${ctest_args[@]}"

@@ -1,0 +1,28 @@
+# Build-level checks of the library as a user sees it: exported symbols,
+# the public header alone in C and C++, and an outside project finding the
+# installed library with find_package() and with pkg-config.
+
+add_test(NAME public_symbols_are_sr
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check_symbols.sh $<TARGET_FILE:spanring>)
+set_tests_properties(public_symbols_are_sr PROPERTIES LABELS "unit")
+
+add_test(NAME header_alone_c
+  COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Werror -pedantic
+          -I${PROJECT_SOURCE_DIR}/core/include -fsyntax-only
+          ${CMAKE_CURRENT_SOURCE_DIR}/header/header_alone.c)
+set_tests_properties(header_alone_c PROPERTIES LABELS "unit")
+
+include(CheckLanguage)
+check_language(CXX)
+if(CMAKE_CXX_COMPILER)
+  add_test(NAME header_alone_cxx
+    COMMAND ${CMAKE_CXX_COMPILER} -std=c++11 -Wall -Wextra -Werror -x c++
+            -I${PROJECT_SOURCE_DIR}/core/include -fsyntax-only
+            ${CMAKE_CURRENT_SOURCE_DIR}/header/header_alone.c)
+  set_tests_properties(header_alone_cxx PROPERTIES LABELS "unit")
+endif()
+
+add_test(NAME find_package_and_pkgconfig
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install/run.sh
+          ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/install/consumer)
+set_tests_properties(find_package_and_pkgconfig PROPERTIES LABELS "unit" TIMEOUT 300)
