@@ -221,7 +221,7 @@ fi
 
 	echo "## A real server"
 	echo
-	jqr '"`spanring-bench-server` (one epoll thread, HTTP/1.1 keep-alive; per request: extract the caller'"'"'s",
+	jqr '"`spanring-bench-server --poll` (one epoll thread polling, HTTP/1.1 keep-alive; per request: extract the caller'"'"'s",
 "traceparent, a SERVER span with four children, inject into the response) driven by",
 "`wrk -t1 -cN -d" + (.server.duration_s | tostring) + "s` on loopback, wrk and the server pinned to one core each; the three builds",
 "interleaved, " + (.server.rounds | tostring) + " round(s), order rotated each round; medians over rounds. `off`: built with",
@@ -235,6 +235,19 @@ fi
 	echo
 	echo "![server latency]($plots_rel/server_latency.svg)"
 	echo
+
+	others=$(jqr 'runs | to_entries | map(select(.key | test("^(BM_empty|BM_pipeline_[a-z]+|" + (hot_names | join("|")) + ")/") | not)) | length')
+	if [ "$others" -gt 0 ]; then
+		echo "## Other benchmarks in this run"
+		echo
+		echo "Benchmarks of other areas (\`bench/bench_*.cc\`), medians as above."
+		echo
+		echo "| benchmark | time | items/s | counters |"
+		echo "|---|---:|---:|---|"
+		jqr 'runs | to_entries | map(select(.key | test("^(BM_empty|BM_pipeline_[a-z]+|" + (hot_names | join("|")) + ")/") | not)) | .[] | .value as $b |
+			"| `\(.key)` | \(if ok($b) then ($b.real_time | f(2)) + " " + $b.time_unit else "skipped: " + ($b.error_message // "") end) | \(if ok($b) and $b.items_per_second != null then ($b.items_per_second / 1e6 | f(2)) + " M" else "" end) | \($b | to_entries | map(select(.key | test("/op$|_per_|bytes"))) | map(.key + "=" + (.value | f(3))) | join(", ")) |"'
+		echo
+	fi
 
 	echo "## Where the instructions go"
 	echo

@@ -248,10 +248,12 @@ for round in $(seq "$rounds"); do
 		# Rotate the order every round so drift hits every variant alike.
 		for k in 0 1 2; do
 			v=${variants[$(((k + round - 1) % 3))]}
+			# --poll for all three: see server.c (an idle vCPU's
+			# wake-up would otherwise favour the tracing builds).
 			case $v in
-			off) start_server "$v" "$server_off" ;;
-			none) start_server "$v" "$server_on" OTEL_TRACES_EXPORTER=none ;;
-			*) start_server "$v" "$server_on" "${exporter_env[@]}" ;;
+			off) start_server "$v" "$server_off" -- --poll ;;
+			none) start_server "$v" "$server_on" OTEL_TRACES_EXPORTER=none -- --poll ;;
+			*) start_server "$v" "$server_on" "${exporter_env[@]}" -- --poll ;;
 			esac
 			if [ "$warmup" -gt 0 ]; then
 				"${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" \

@@ -21,6 +21,13 @@
  * answering `Expect: 100-continue`), discards it, answers 200 with an
  * empty body, and counts requests and bytes.
  *
+ * `--poll` makes the loop poll (epoll_wait with a zero timeout, yielding
+ * the core when idle) instead of blocking.  bench/run.sh uses it for
+ * every variant: on a virtual machine an idle vCPU halts and waking it
+ * costs tens of microseconds, so a blocking server is faster whenever
+ * anything else keeps its core awake, such as the tracing build's drainer
+ * thread polling; polling takes that difference out of the comparison.
+ *
  * It stops on SIGINT/SIGTERM or after --max-seconds (default 900), so a
  * run that loses its driver still ends; on exit it prints the pipeline's
  * sr_stats as one JSON line on stderr (and into --stats-file).
@@ -33,6 +40,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -606,13 +614,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spanring-bench-server [--port N] [--port-file PATH]\n"
-		"           [--sink] [--probe] [--max-seconds N] [--stats-file PATH]\n"
+		"           [--sink] [--probe] [--poll] [--max-seconds N]\n"
+		"           [--stats-file PATH]\n"
 		"  --port N         listen on 127.0.0.1:N (0: any free port)\n"
 		"  --port-file P    write the bound port to P once listening\n"
 		"  --sink           accept and discard request bodies (a local\n"
 		"                   OTLP/HTTP receiver), answer 200\n"
 		"  --probe          start the tracing pipeline from the environment\n"
 		"                   and exit 0 if every exporter started, else 3\n"
+		"  --poll           poll for events, yielding when idle, instead of\n"
+		"                   blocking in epoll_wait\n"
 		"  --max-seconds N  stop after N seconds (default 900)\n");
 }
 
@@ -651,7 +662,7 @@ int main(int argc, char **argv)
 	const char *port_file = NULL, *stats_file = NULL;
 	int port = 0, bound = 0, lfd, ep;
 	long max_seconds = 900;
-	bool probe = false;
+	bool probe = false, poll = false;
 	uint64_t deadline;
 	struct sigaction sa;
 
@@ -663,6 +674,8 @@ int main(int argc, char **argv)
 			g_sink = true;
 		else if (strcmp(a, "--probe") == 0)
 			probe = true;
+		else if (strcmp(a, "--poll") == 0)
+			poll = true;
 		else if (strcmp(a, "--port") == 0 && v)
 			port = atoi(argv[++i]);
 		else if (strcmp(a, "--port-file") == 0 && v)
@@ -727,7 +740,10 @@ int main(int argc, char **argv)
 
 	while (!g_stop && mono_ns() < deadline) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(ep, evs, 64, 100);
+		int n = epoll_wait(ep, evs, 64, poll ? 0 : 100);
+
+		if (n == 0 && poll)
+			sched_yield();
 
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
