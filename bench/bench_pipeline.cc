@@ -258,13 +258,20 @@ void slow_destroy(void *state, uint32_t)
 void register_slow()
 {
 	static bool done;
-	static const sr_exporter_ops_t ops = {
-		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "bench_slow",
-		slow_create, slow_export, nullptr, slow_destroy
-	};
 
 	if (!done) {
-		int rc = sr_exporter_register(&ops, nullptr);
+		/* Zeroed, then the mandatory callbacks: optional ones the
+		 * table may gain stay NULL. */
+		sr_exporter_ops_t ops = {};
+		int rc;
+
+		ops.size = sizeof(ops);
+		ops.abi_version = SR_EXPORTER_ABI_VERSION;
+		ops.name = "bench_slow";
+		ops.create = slow_create;
+		ops.export_batch = slow_export;
+		ops.destroy = slow_destroy;
+		rc = sr_exporter_register(&ops, nullptr);
 
 		if (rc != 0 && rc != SR_ESTATE) {
 			fprintf(stderr, "sr_exporter_register: %s\n", sr_strerror(rc));

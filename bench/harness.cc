@@ -270,6 +270,19 @@ static int count_mode(const char *name, uint64_t iters)
 	return 0;
 }
 
+/* The "mallocs/op" columns claim zero only if counting works: allocate
+ * once through an opaque pointer and check the counter moved. */
+static bool malloc_counting_works()
+{
+	void *(*volatile alloc)(size_t) = malloc;
+	uint64_t before = sr_bench_thread_mallocs();
+	void *p = alloc(24);
+
+	benchmark::DoNotOptimize(p);
+	free(p);
+	return sr_bench_thread_mallocs() == before + 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *count = nullptr;
@@ -287,6 +300,11 @@ int main(int argc, char **argv)
 			return 0;
 		} else
 			rest.push_back(argv[i]);
+	}
+	if (!malloc_counting_works()) {
+		fprintf(stderr, "spanring-bench: malloc counting is not active "
+				"(malloc_count.c not linked first?)\n");
+		return 3;
 	}
 	if (count)
 		return count_mode(count, iters);
