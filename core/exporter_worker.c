@@ -283,6 +283,20 @@ bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen)
 	return true;
 }
 
+/* pthread_join with a CLOCK_MONOTONIC deadline (ns). */
+static int join_until(pthread_t t, uint64_t deadline_ns)
+{
+	uint64_t now = sr__mono_ns(), left = deadline_ns > now ? deadline_ns - now : 0;
+	struct timespec ts;
+
+	/* pthread_timedjoin_np takes CLOCK_REALTIME. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	left += (uint64_t)ts.tv_nsec;
+	ts.tv_sec += (time_t)(left / 1000000000ull);
+	ts.tv_nsec = (long)(left % 1000000000ull);
+	return pthread_timedjoin_np(t, NULL, &ts);
+}
+
 /* Stop workers (they finish their queues until the deadline, then drop
  * what is left) and destroy the instances. */
 void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns)
@@ -301,27 +315,26 @@ void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns)
 	}
 	for (uint32_t i = 0; i < p->nexporters; i++) {
 		struct sr__exporter *e = &p->exporters[i];
-		/* An exporter stuck past the deadline (plus its own export
-		 * timeout, which a well-behaved one honours) is abandoned:
-		 * the caller gets control back and the pipeline's memory is
-		 * leaked rather than freed under the stuck thread. */
-		uint64_t until = deadline_ns + (uint64_t)p->cfg.export_timeout_ms * 1000000ull;
-		struct timespec ts;
 
 		if (!e->thread_started)
 			continue;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		now = sr__mono_ns();
-		if (until > now) {
-			uint64_t ns = (uint64_t)ts.tv_nsec + (until - now);
-
-			ts.tv_sec += (time_t)(ns / 1000000000ull);
-			ts.tv_nsec = (long)(ns % 1000000000ull);
-		}
-		if (pthread_timedjoin_np(e->thread, NULL, &ts) != 0) {
-			pthread_detach(e->thread);
-			e->hung = true;
-			p->leaked = true;
+		/* Until the deadline the worker finishes its queue.  Past it,
+		 * an exporter that offers cancel() is asked to abort the call
+		 * in progress; one still stuck after its own export timeout is
+		 * abandoned: the caller gets control back and the pipeline's
+		 * memory is leaked rather than freed under the stuck thread. */
+		if (join_until(e->thread, deadline_ns) != 0) {
+			if (e->ops->size >= offsetof(sr_exporter_ops_t, cancel) +
+						   sizeof(e->ops->cancel) &&
+			    e->ops->cancel)
+				e->ops->cancel(e->state);
+			if (join_until(e->thread, sr__mono_ns() +
+							  (uint64_t)p->cfg.export_timeout_ms *
+								  1000000ull) != 0) {
+				pthread_detach(e->thread);
+				e->hung = true;
+				p->leaked = true;
+			}
 		}
 		e->thread_started = false;
 	}

@@ -503,6 +503,14 @@ static void otlp_destroy(void *state, uint32_t timeout_ms)
 	free(o);
 }
 
+/* Shutdown past its deadline: end the request or backoff in progress. */
+static void otlp_cancel(void *state)
+{
+	struct otlp *o = state;
+
+	sr__http_cancel(o->http);
+}
+
 const sr_exporter_ops_t sr__exporter_otlp = {
 	.size = sizeof(sr_exporter_ops_t),
 	.abi_version = SR_EXPORTER_ABI_VERSION,
@@ -511,4 +519,5 @@ const sr_exporter_ops_t sr__exporter_otlp = {
 	.export_batch = otlp_export,
 	.flush = NULL, /* synchronous: nothing is ever held back */
 	.destroy = otlp_destroy,
+	.cancel = otlp_cancel,
 };

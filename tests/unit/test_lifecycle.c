@@ -24,8 +24,9 @@ static struct {
 	pthread_cond_t cv;
 	int mode;           /* 0 ok, 1 fail, 2 reject half, 3 hang */
 	bool release;
+	bool cancelled;
 	uint64_t seen;
-} ctl = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, 0 };
+} ctl = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false, 0 };
 
 static int t_create(void *ud, const sr_config_t *c, void **st, char *e, size_t n)
 {
@@ -42,8 +43,10 @@ static int t_export(void *st, const sr_batch_t *b, uint64_t *rejected)
 	pthread_mutex_lock(&ctl.mu);
 	mode = ctl.mode;
 	ctl.seen += sr_batch_count(b);
-	while (mode == 3 && !ctl.release)
+	while (mode == 3 && !ctl.release && !ctl.cancelled)
 		pthread_cond_wait(&ctl.cv, &ctl.mu);
+	if (mode == 3 && ctl.cancelled)
+		mode = 1;
 	pthread_mutex_unlock(&ctl.mu);
 	if (mode == 1)
 		return SR_EIO;
@@ -54,9 +57,24 @@ static int t_export(void *st, const sr_batch_t *b, uint64_t *rejected)
 
 static void t_destroy(void *st, uint32_t t) { (void)st; (void)t; }
 
+static void t_cancel(void *st)
+{
+	(void)st;
+	pthread_mutex_lock(&ctl.mu);
+	ctl.cancelled = true;
+	pthread_cond_broadcast(&ctl.cv);
+	pthread_mutex_unlock(&ctl.mu);
+}
+
 static const sr_exporter_ops_t scripted = {
 	sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "scripted",
-	t_create, t_export, NULL, t_destroy,
+	t_create, t_export, NULL, t_destroy, NULL,
+};
+
+/* The same, with a cancel hook. */
+static const sr_exporter_ops_t cancellable = {
+	sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "cancellable",
+	t_create, t_export, NULL, t_destroy, t_cancel,
 };
 
 static void set_mode(int m)
@@ -64,6 +82,7 @@ static void set_mode(int m)
 	pthread_mutex_lock(&ctl.mu);
 	ctl.mode = m;
 	ctl.release = false;
+	ctl.cancelled = false;
 	ctl.seen = 0;
 	pthread_mutex_unlock(&ctl.mu);
 }
@@ -203,6 +222,35 @@ static void test_shutdown_deadline_with_stuck_exporter(void **state)
 	ctl.release = true;
 	pthread_cond_broadcast(&ctl.cv);
 	pthread_mutex_unlock(&ctl.mu);
+}
+
+static void use_cancellable(sr_config_t *c)
+{
+	use_scripted(c);
+	c->exporters = "cancellable";
+	c->export_timeout_ms = 60000; /* only cancel can end the hang soon */
+}
+
+static void test_shutdown_cancels_stuck_export(void **state)
+{
+	uint64_t lost = 0;
+	sr_stats_t st;
+
+	(void)state;
+	set_mode(3);
+	assert_int_equal(sr_test_init_memory(use_cancellable), 0);
+	spans(2000);
+	assert_int_equal(sr_shutdown(200, &lost), SR_ETIMEDOUT);
+	pthread_mutex_lock(&ctl.mu);
+	assert_true(ctl.cancelled);
+	pthread_mutex_unlock(&ctl.mu);
+	sr_stats_get(&st);
+	assert_int_equal(st.sampled, 2000);
+	/* The cancelled batch failed; the rest was lost to the deadline. */
+	assert_true(st.dropped_exporter > 0);
+	assert_int_equal(st.dropped_exporter + st.dropped_shutdown, 2000);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	set_mode(0);
 }
 
 static void test_exporter_failure_counted(void **state)
@@ -361,6 +409,7 @@ int main(void)
 		cmocka_unit_test(test_flush_exports_everything_ended_before),
 		cmocka_unit_test(test_shutdown_exports_everything),
 		cmocka_unit_test(test_shutdown_deadline_with_stuck_exporter),
+		cmocka_unit_test(test_shutdown_cancels_stuck_export),
 		cmocka_unit_test(test_exporter_failure_counted),
 		cmocka_unit_test(test_partial_rejection_counted),
 		cmocka_unit_test(test_unknown_exporter_reported_pipeline_runs),
@@ -370,7 +419,8 @@ int main(void)
 	};
 
 	sr_test_seed(0);
-	if (sr_exporter_register(&scripted, NULL) != 0)
+	if (sr_exporter_register(&scripted, NULL) != 0 ||
+	    sr_exporter_register(&cancellable, NULL) != 0)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

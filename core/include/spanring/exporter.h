@@ -13,11 +13,12 @@
  *
  * Callbacks, grouped as LTTng-UST groups its ring-buffer client callbacks:
  *   mandatory, slow path:  create, export_batch, destroy
- *   optional (may be NULL): flush
+ *   optional (may be NULL): flush, cancel
  * All callbacks of one instance run on that exporter's worker thread,
- * except create (on the sr_init() caller) and destroy (on the
- * sr_shutdown() caller after the worker stopped): no locking needed
- * inside an exporter.
+ * except create (on the sr_init() caller), destroy (on the sr_shutdown()
+ * caller after the worker stopped) and cancel (on the sr_shutdown()
+ * caller, concurrently, see below): no other locking is needed inside an
+ * exporter.
  */
 #ifndef SPANRING_EXPORTER_H
 #define SPANRING_EXPORTER_H
@@ -138,6 +139,13 @@ typedef struct sr_exporter_ops {
 
 	/* Release the instance; nothing else is called after it. */
 	void (*destroy)(void *state, uint32_t timeout_ms);
+
+	/* Optional (appended; give `size` accordingly).  Called by
+	 * sr_shutdown() from its own thread when the shutdown deadline has
+	 * passed while export_batch or flush is still running: make them
+	 * return promptly (abort the request, end a backoff wait).  Must be
+	 * safe to call concurrently with those two. */
+	void (*cancel)(void *state);
 } sr_exporter_ops_t;
 
 /*
