@@ -226,7 +226,10 @@ fi
 "`wrk -t1 -cN -d" + (.server.duration_s | tostring) + "s` on loopback, wrk and the server pinned to one core each; the three builds",
 "interleaved, " + (.server.rounds | tostring) + " round(s), order rotated each round; medians over rounds. `off`: built with",
 "`-DSR_COMPILED_OUT`; `none`: tracing on into the `none` exporter; `" + .server.exporter_variant + "`: tracing on into that",
-"exporter" + (if .server.exporter_variant == "otlp" then " (OTLP/HTTP to a local sink on loopback)" else " (its output to /dev/null)" end) + ".\n"'
+"exporter" + (if .server.exporter_variant == "otlp" then " (OTLP/HTTP to a local sink on loopback, on wrk'"'"'s core)" else " (its output to /dev/null)" end) + ".",
+"Every variant polls (epoll_wait with a zero timeout, yielding when idle): on a virtual machine a",
+"halted vCPU takes tens of µs to wake, which would favour whichever build keeps its core awake",
+"(the tracing builds, through the drainer'"'"'s polling).\n"'
 	echo "| connections | variant | requests/s | p50 (µs) | p99 (µs) | p99.9 (µs) | Δ p99 vs off | socket errors | spans exported / dropped |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 	jqr '(server_rows | map(select(.variant == "off")) | map({key: (.conns | tostring), value: .p99}) | from_entries) as $off |
