@@ -46,10 +46,10 @@ void sr__rng_reseed(struct sr__rng *r)
 
 void sr__new_trace_id(uint8_t out[16])
 {
-	sr__new_trace_id_inline(out);
+	sr__new_trace_id_from(sr__rng_get(), out);
 }
 
 void sr__new_span_id(uint8_t out[8])
 {
-	sr__new_span_id_inline(out);
+	sr__new_span_id_from(sr__rng_get(), out);
 }

@@ -23,31 +23,39 @@ struct sr__rng {
 extern SR__TLS struct sr__rng sr__tls_rng;
 void sr__rng_reseed(struct sr__rng *r);
 
-static inline uint64_t sr__rand64(void)
+/* This thread's generator, reseeded if the pipeline changed (init, fork
+ * child).  Call once per span, then draw with sr__rand64_from(). */
+static inline struct sr__rng *sr__rng_get(void)
 {
 	struct sr__rng *r = &sr__tls_rng;
-	unsigned __int128 m;
 
 	if (SR__UNLIKELY(r->gen != sr__g.gen))
 		sr__rng_reseed(r);
+	return r;
+}
+
+static inline uint64_t sr__rand64_from(struct sr__rng *r)
+{
+	unsigned __int128 m;
+
 	r->s += 0xa0761d6478bd642full;
 	m = (unsigned __int128)r->s * (r->s ^ 0xe7037ed1a0b428dbull);
 	return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
-static inline void sr__new_span_id_inline(uint8_t out[8])
+static inline void sr__new_span_id_from(struct sr__rng *r, uint8_t out[8])
 {
 	uint64_t v;
 
 	do
-		v = sr__rand64();
+		v = sr__rand64_from(r);
 	while (SR__UNLIKELY(v == 0));
 	memcpy(out, &v, 8);
 }
 
-static inline void sr__new_trace_id_inline(uint8_t out[16])
+static inline void sr__new_trace_id_from(struct sr__rng *r, uint8_t out[16])
 {
-	uint64_t hi = sr__rand64(), lo = sr__rand64();
+	uint64_t hi = sr__rand64_from(r), lo = sr__rand64_from(r);
 
 	if (SR__UNLIKELY((hi | lo) == 0))
 		lo = 1;

@@ -40,9 +40,9 @@
  * all nodes and nothing is lost when a thread exits.
  */
 struct sr__tcounters {
-	_Alignas(64) uint64_t started;
-	uint64_t sampled;
-	uint64_t recorded;
+	_Alignas(64) uint64_t unsampled; /* started = sampled + unsampled    */
+	uint64_t sampled;                /* recorded = sampled - ring_full
+	                                    - limits - shutdown              */
 	uint64_t ring_full;
 	uint64_t limits;
 	uint64_t shutdown;
@@ -221,6 +221,14 @@ static inline struct sr__thread *sr__thread_get(struct sr__pipeline *p)
 		return sr__tls_thread;
 	return sr__thread_get_slow(p);
 }
+
+/* span.c: this thread's tally of unsampled spans not yet on its node. */
+struct sr__unsampled_tally {
+	uint32_t gen;
+	uint32_t pending;
+};
+extern SR__TLS struct sr__unsampled_tally sr__tls_unsampled;
+void sr__unsampled_flush(void);
 
 /* overflow.c */
 struct sr__chunk *sr__chunk_get(struct sr__pipeline *p);

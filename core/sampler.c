@@ -37,7 +37,7 @@
  * name, kind or attributes.  The jaeger_remote and xray samplers are not
  * provided.
  */
-#include "spanring_int.h"
+#include "sampler_int.h"
 
 #include <string.h>
 #include <strings.h>
@@ -58,25 +58,6 @@ static const char *const sampler_names[] = {
 	[SR_SAMPLER_PARENTBASED_TRACEIDRATIO] = "parentbased_traceidratio",
 };
 #define NKINDS (sizeof(sampler_names) / sizeof(sampler_names[0]))
-
-static inline uint64_t load_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
 
 void sr__sampler_setup(struct sr__sampler *s, sr_sampler_kind_t kind,
 		       double ratio)
@@ -109,15 +90,7 @@ void sr__sampler_setup(struct sr__sampler *s, sr_sampler_kind_t kind,
 bool sr__sample(const struct sr__sampler *s, const uint8_t trace_id[16],
 		const sr_context_t *parent)
 {
-	/* Computed unconditionally: a load, a bswap and a compare are
-	 * cheaper than a branch that would skip them. */
-	bool root = (load_be64(trace_id + 8) >> 1) < s->bound;
-
-	if (s->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON && parent != NULL &&
-	    (load64(parent->trace_id) | load64(parent->trace_id + 8)) != 0 &&
-	    load64(parent->span_id) != 0)
-		return (parent->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0;
-	return root;
+	return sr__sample_inline(s, trace_id, parent);
 }
 
 const char *sr__sampler_name(sr_sampler_kind_t kind)

@@ -25,32 +25,41 @@
 #include "clock_int.h"
 #include "ids_int.h"
 #include "pipeline_int.h"
+#include "sampler_int.h"
 #include "scope_int.h"
 
 #define SR__INLINE_SLOTS 14u
 
-enum { SPAN_OFF = 0, SPAN_CTX = 1, SPAN_REC = 2 };
+/* Span states.  One byte, so every item call checks a single compare.
+ * DONE (ended) keeps the context readable, for links. */
+enum { SPAN_OFF = 0, SPAN_CTX = 1, SPAN_REC = 2, SPAN_DONE = 3 };
+
+/* Per-span bookkeeping reset at every sampled start (one memset). */
+struct sr__span_book {
+	struct sr__chunk *chunk_first, *chunk_last;
+	uint16_t nchunks;
+	uint16_t attrs, events, links;
+	uint16_t d_attrs, d_events, d_links;
+	uint8_t status_final;      /* OK was set: status is frozen          */
+	uint8_t dirty;             /* something was dropped or truncated    */
+	uint32_t truncated;        /* strings truncated in this span        */
+	uint32_t overflowed;       /* items lost to an empty overflow pool  */
+};
 
 /* The private layout of sr_span_t. */
 struct sr__span {
 	unsigned char rec[2 * SR__RECORD_SIZE]; /* header + 14 slots     */
 	uint64_t state_words[2];   /* trace state / baggage of the context */
-	struct sr__chunk *chunk_first, *chunk_last;
 	uint32_t gen;              /* pipeline generation at start          */
-	uint16_t nchunks;
-	uint16_t attrs, events, links;
-	uint16_t d_attrs, d_events, d_links;
 	uint8_t state;             /* SPAN_*                                */
-	uint8_t ended;
-	uint8_t status_final;      /* OK was set: status is frozen          */
 	uint8_t remote_parent;
-	uint32_t truncated;        /* strings truncated in this span        */
-	uint32_t overflowed;       /* items lost to an empty overflow pool  */
+	struct sr__span_book b;
 };
 _Static_assert(sizeof(struct sr__span) <= SR_SPAN_SIZE, "sr_span_t too small");
 _Static_assert(_Alignof(sr_span_t) >= 64, "sr_span_t alignment");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
+#define DROP(s, field) ((s)->b.field++, (s)->b.dirty = 1)
 #define HDR(s) ((struct sr__span_header *)(void *)(s)->rec)
 
 static inline bool id_nonzero(const uint8_t *p, size_t n)
@@ -76,19 +85,62 @@ SR_API bool sr_context_is_valid(const sr_context_t *ctx)
 
 static void add_tracestate(struct sr__span *s);
 
+/* Both start calls, inlined into each: `par` is NULL or a valid context. */
+static inline __attribute__((always_inline)) void
+span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
+	   sr_span_kind_t kind, const sr_context_t *par, uint64_t start_ns,
+	   unsigned flags)
+{
+	struct sr__span *s = S(sp);
+	struct sr__span_header *h = HDR(s);
+	struct sr__rng *rng = sr__rng_get();
+
+	if (par) {
+		memcpy(h->trace_id, par->trace_id, 16);
+		s->state_words[0] = par->state_[0];
+		s->state_words[1] = par->state_[1];
+		s->remote_parent = par->remote;
+	} else {
+		sr__new_trace_id_from(rng, h->trace_id);
+		s->state_words[0] = s->state_words[1] = 0;
+		s->remote_parent = 0;
+	}
+	sr__new_span_id_from(rng, h->span_id);
+	s->gen = sr__g.gen;
+	if (!sr__sample_inline(&sr__g.sampler, h->trace_id, par)) {
+		h->bits = 0;
+		s->state = SPAN_CTX;
+		return;
+	}
+	s->state = SPAN_REC;
+	if (par)
+		memcpy(h->parent_span_id, par->span_id, 8);
+	else
+		memset(h->parent_span_id, 0, 8);
+	h->start_ns = start_ns ? start_ns : sr__now_inline();
+	h->name = name ? name : "";
+	h->tracer = tracer ? (uint8_t)tracer->index : 0;
+	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
+						      : SR_KIND_INTERNAL) |
+			    (s->remote_parent ? SR__HB_PARENT_REMOTE : 0) |
+			    SR__HB_SAMPLED);
+	h->nslots = 0;
+	memset(&s->b, 0, sizeof(s->b));
+	if (SR__UNLIKELY(s->state_words[0]))
+		add_tracestate(s);
+	if (SR__UNLIKELY(flags & SR_SPAN_NAME_COPY))
+		sr_span_update_name(sp, name);
+}
+
 SR_API void sr_span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 			     const char *name, sr_span_kind_t kind,
 			     const sr_context_t *parent, uint64_t start_ns,
 			     unsigned flags)
 {
-	struct sr__span *s = S(sp);
-	struct sr__span_header *h = HDR(s);
 	const sr_context_t *par;
-	bool sampled;
 
 	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
-		s->state = SPAN_OFF;
-		s->ended = 0;
+		S(sp)->state = SPAN_OFF;
 		return;
 	}
 	if (flags & SR_SPAN_ROOT)
@@ -97,54 +149,17 @@ SR_API void sr_span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 		par = sr_context_is_valid(parent) ? parent : NULL;
 	else
 		par = sr__scope_top();
-
-	if (par) {
-		memcpy(h->trace_id, par->trace_id, 16);
-		memcpy(h->parent_span_id, par->span_id, 8);
-		s->state_words[0] = par->state_[0];
-		s->state_words[1] = par->state_[1];
-		s->remote_parent = par->remote;
-	} else {
-		sr__new_trace_id_inline(h->trace_id);
-		memset(h->parent_span_id, 0, 8);
-		s->state_words[0] = s->state_words[1] = 0;
-		s->remote_parent = 0;
-	}
-	sr__new_span_id_inline(h->span_id);
-	sampled = sr__sample(&sr__g.sampler, h->trace_id, par);
-	s->gen = sr__g.gen;
-	s->ended = 0;
-	if (!sampled) {
-		h->bits = 0;
-		s->state = SPAN_CTX;
-		return;
-	}
-	s->state = SPAN_REC;
-	h->start_ns = start_ns ? start_ns : sr__now_inline();
-	h->name = name ? name : "";
-	h->tracer = tracer ? (uint8_t)tracer->index : 0;
-	h->bits = (uint8_t)((kind >= SR_KIND_INTERNAL && kind <= SR_KIND_CONSUMER
-				     ? kind
-				     : SR_KIND_INTERNAL) |
-			    (s->remote_parent ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED);
-	h->nslots = 0;
-	s->chunk_first = s->chunk_last = NULL;
-	s->nchunks = 0;
-	s->attrs = s->events = s->links = 0;
-	s->d_attrs = s->d_events = s->d_links = 0;
-	s->status_final = 0;
-	s->truncated = s->overflowed = 0;
-	if (SR__UNLIKELY(s->state_words[0]))
-		add_tracestate(s);
-	if (SR__UNLIKELY(flags & SR_SPAN_NAME_COPY))
-		sr_span_update_name(sp, name);
+	span_start(sp, tracer, name, kind, par, start_ns, flags);
 }
 
 SR_API void sr_span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 			  const char *name, sr_span_kind_t kind)
 {
-	sr_span_start_ex(sp, tracer, name, kind, NULL, 0, 0);
+	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
+		S(sp)->state = SPAN_OFF;
+		return;
+	}
+	span_start(sp, tracer, name, kind, sr__scope_top(), 0, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -160,7 +175,7 @@ static unsigned char *stream_byte(struct sr__span *s, uint32_t pos)
 	if (pos < SR__INLINE_SLOTS * SR__SLOT_SIZE)
 		return s->rec + SR__HEADER_SIZE + pos;
 	pos -= SR__INLINE_SLOTS * SR__SLOT_SIZE;
-	for (c = s->chunk_first, k = pos / SR__RECORD_SIZE; k; k--)
+	for (c = s->b.chunk_first, k = pos / SR__RECORD_SIZE; k; k--)
 		c = c->next;
 	return c->rec.bytes + pos % SR__RECORD_SIZE;
 }
@@ -186,21 +201,21 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 		sr__rcu_read_unlock();
 		return NULL;
 	}
-	while (SR__INLINE_SLOTS + s->nchunks * SR__CONT_SLOTS < need) {
+	while (SR__INLINE_SLOTS + s->b.nchunks * SR__CONT_SLOTS < need) {
 		struct sr__chunk *c = sr__chunk_get(p);
 
 		if (!c) {
 			sr__rcu_read_unlock();
-			s->overflowed++;
+			DROP(s, overflowed);
 			return NULL;
 		}
 		c->next = NULL;
-		if (s->chunk_last)
-			s->chunk_last->next = c;
+		if (s->b.chunk_last)
+			s->b.chunk_last->next = c;
 		else
-			s->chunk_first = c;
-		s->chunk_last = c;
-		s->nchunks++;
+			s->b.chunk_first = c;
+		s->b.chunk_last = c;
+		s->b.nchunks++;
 	}
 	sr__rcu_read_unlock();
 	h->nslots = (uint16_t)need;
@@ -223,6 +238,24 @@ static inline struct sr__item *item_alloc(struct sr__span *s, uint32_t n)
 	return item_alloc_slow(s, n, false);
 }
 
+/* Copy 0..8 bytes without a memcpy call: overlapping fixed-size moves
+ * (the usual small-copy trick), never reading outside [src, src+len). */
+static inline void copy_small(char *dst, const char *src, size_t len)
+{
+	if (len >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, src, 4);
+		memcpy(&b, src + len - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + len - 4, &b, 4);
+	} else if (len) {
+		dst[0] = src[0];
+		dst[len / 2] = src[len / 2];
+		dst[len - 1] = src[len - 1];
+	}
+}
+
 /* Copy a string into the item that starts at stream slot `at` (bytes from
  * item->inl on, running into the following slots, possibly across into
  * overflow chunks, which are not contiguous with the inline slots). */
@@ -234,7 +267,7 @@ static void put_string(struct sr__span *s, uint32_t at, struct sr__item *it,
 
 	it->len = len;
 	if (SR__LIKELY(len <= SR__INLINE_STR)) {
-		memcpy(it->inl, v, len);
+		copy_small(it->inl, v, len);
 		return;
 	}
 	while (len) {
@@ -255,7 +288,7 @@ static void put_string(struct sr__span *s, uint32_t at, struct sr__item *it,
 static inline uint32_t clamp_len(struct sr__span *s, size_t len)
 {
 	if (SR__UNLIKELY(len > sr__g.limits.value_len)) {
-		s->truncated++;
+		DROP(s, truncated);
 		return sr__g.limits.value_len;
 	}
 	return (uint32_t)len;
@@ -299,12 +332,12 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 
 static inline void span_attr(struct sr__span *s, const sr_attr_t *a)
 {
-	if (SR__UNLIKELY(s->attrs >= sr__g.limits.attrs) ||
+	if (SR__UNLIKELY(s->b.attrs >= sr__g.limits.attrs) ||
 	    SR__UNLIKELY(!put_attr(s, a->key, a->type, a))) {
-		s->d_attrs++;
+		DROP(s, d_attrs);
 		return;
 	}
-	s->attrs++;
+	s->b.attrs++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -316,12 +349,12 @@ SR_API void sr_span_set_int(sr_span_t *sp, const char *key, int64_t v)
 	struct sr__span *s = S(sp);
 	struct sr__item *it;
 
-	if (s->state != SPAN_REC || s->ended)
+	if (s->state != SPAN_REC)
 		return;
 	/* Open-coded fast path of span_attr for the most common type. */
-	if (SR__UNLIKELY(s->attrs >= sr__g.limits.attrs) ||
+	if (SR__UNLIKELY(s->b.attrs >= sr__g.limits.attrs) ||
 	    SR__UNLIKELY(!(it = item_alloc(s, 1)))) {
-		s->d_attrs++;
+		DROP(s, d_attrs);
 		return;
 	}
 	it->kind = SR__ITEM_ATTR;
@@ -330,14 +363,14 @@ SR_API void sr_span_set_int(sr_span_t *sp, const char *key, int64_t v)
 	it->len = 0;
 	it->key = key;
 	it->v.i = v;
-	s->attrs++;
+	s->b.attrs++;
 }
 
 SR_API void sr_span_set_bool(sr_span_t *sp, const char *key, bool v)
 {
 	sr_attr_t a = SR_ATTR_BOOL_(key, v);
 
-	if (S(sp)->state == SPAN_REC && !S(sp)->ended)
+	if (S(sp)->state == SPAN_REC)
 		span_attr(S(sp), &a);
 }
 
@@ -345,7 +378,7 @@ SR_API void sr_span_set_double(sr_span_t *sp, const char *key, double v)
 {
 	sr_attr_t a = SR_ATTR_DOUBLE_(key, v);
 
-	if (S(sp)->state == SPAN_REC && !S(sp)->ended)
+	if (S(sp)->state == SPAN_REC)
 		span_attr(S(sp), &a);
 }
 
@@ -356,13 +389,13 @@ SR_API void sr_span_set_strn(sr_span_t *sp, const char *key, const char *v,
 	struct sr__item *it;
 	sr_attr_t a;
 
-	if (s->state != SPAN_REC || s->ended)
+	if (s->state != SPAN_REC)
 		return;
 	if (SR__LIKELY(len <= SR__INLINE_STR && len <= sr__g.limits.value_len &&
-		       s->attrs < sr__g.limits.attrs)) {
+		       s->b.attrs < sr__g.limits.attrs)) {
 		/* Short strings fit in the item itself. */
 		if (SR__UNLIKELY(!(it = item_alloc(s, 1)))) {
-			s->d_attrs++;
+			DROP(s, d_attrs);
 			return;
 		}
 		it->kind = SR__ITEM_ATTR;
@@ -371,8 +404,8 @@ SR_API void sr_span_set_strn(sr_span_t *sp, const char *key, const char *v,
 		it->key = key;
 		it->v.u = 0;
 		it->len = (uint32_t)len;
-		memcpy(it->inl, v, len);
-		s->attrs++;
+		copy_small(it->inl, v, len);
+		s->b.attrs++;
 		return;
 	}
 	a = SR_ATTR_STRN_(key, v, len);
@@ -381,7 +414,7 @@ SR_API void sr_span_set_strn(sr_span_t *sp, const char *key, const char *v,
 
 SR_API void sr_span_set_str(sr_span_t *sp, const char *key, const char *v)
 {
-	if (S(sp)->state != SPAN_REC || S(sp)->ended)
+	if (S(sp)->state != SPAN_REC)
 		return;
 	sr_span_set_strn(sp, key, v ? v : "", v ? strlen(v) : 0);
 }
@@ -391,7 +424,7 @@ SR_API void sr_span_set_str_static(sr_span_t *sp, const char *key,
 {
 	sr_attr_t a = SR_ATTR_STR_STATIC_(key, v ? v : "");
 
-	if (S(sp)->state == SPAN_REC && !S(sp)->ended)
+	if (S(sp)->state == SPAN_REC)
 		span_attr(S(sp), &a);
 }
 
@@ -399,7 +432,7 @@ SR_API void sr_span_set_attrs(sr_span_t *sp, const sr_attr_t *attrs, size_t n)
 {
 	struct sr__span *s = S(sp);
 
-	if (s->state != SPAN_REC || s->ended)
+	if (s->state != SPAN_REC)
 		return;
 	for (size_t i = 0; i < n; i++)
 		span_attr(s, &attrs[i]);
@@ -430,10 +463,10 @@ SR_API void sr_span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 	struct sr__item *it;
 	uint32_t dropped = 0;
 
-	if (s->state != SPAN_REC || s->ended)
+	if (s->state != SPAN_REC)
 		return;
-	if (s->events >= sr__g.limits.events || !(it = item_alloc(s, 1))) {
-		s->d_events++;
+	if (s->b.events >= sr__g.limits.events || !(it = item_alloc(s, 1))) {
+		DROP(s, d_events);
 		return;
 	}
 	/* Items never move once allocated (inline slots and chunks stay
@@ -445,7 +478,7 @@ SR_API void sr_span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 	it->count = put_owned_attrs(s, attrs, n, sr__g.limits.event_attrs,
 				    &dropped);
 	it->len = dropped;
-	s->events++;
+	s->b.events++;
 }
 
 SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
@@ -456,11 +489,11 @@ SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
 	uint32_t dropped = 0;
 	uint16_t kept;
 
-	if (s->state != SPAN_REC || s->ended || !sr_context_is_valid(ctx))
+	if (s->state != SPAN_REC || !sr_context_is_valid(ctx))
 		return;
-	if (s->links >= sr__g.limits.links ||
+	if (s->b.links >= sr__g.limits.links ||
 	    !(li = (struct sr__link_item *)item_alloc(s, 1))) {
-		s->d_links++;
+		DROP(s, d_links);
 		return;
 	}
 	li->kind = SR__ITEM_LINK;
@@ -470,7 +503,7 @@ SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
 	kept = put_owned_attrs(s, attrs, n, sr__g.limits.link_attrs, &dropped);
 	li->count = kept;
 	li->dropped_attrs = dropped;
-	s->links++;
+	s->b.links++;
 }
 
 /* A copied string as its own item (name, status message). */
@@ -480,7 +513,7 @@ static void put_string_item(struct sr__span *s, uint8_t kind, const char *v)
 	struct sr__item *it = item_alloc(s, sr__str_slots(len));
 
 	if (!it) {
-		s->d_attrs++;
+		DROP(s, d_attrs);
 		return;
 	}
 	it->kind = kind;
@@ -497,14 +530,14 @@ SR_API void sr_span_set_status(sr_span_t *sp, sr_status_code_t code,
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
 
-	if (s->state != SPAN_REC || s->ended || s->status_final)
+	if (s->state != SPAN_REC || s->b.status_final)
 		return;
 	if (code == SR_STATUS_UNSET)
 		return; /* OTel: setting Unset is ignored */
 	h->bits = (uint8_t)((h->bits & ~SR__HB_STATUS_MASK) |
 			    ((unsigned)code << SR__HB_STATUS_SHIFT));
 	if (code == SR_STATUS_OK)
-		s->status_final = 1;
+		s->b.status_final = 1;
 	else if (message && *message)
 		put_string_item(s, SR__ITEM_STATUS_MSG, message);
 }
@@ -515,7 +548,7 @@ SR_API void sr_span_record_error(sr_span_t *sp, const char *type,
 	sr_attr_t a[2];
 	size_t n = 0;
 
-	if (S(sp)->state != SPAN_REC || S(sp)->ended)
+	if (S(sp)->state != SPAN_REC)
 		return;
 	if (type)
 		a[n++] = SR_ATTR_STR_("exception.type", type);
@@ -529,7 +562,7 @@ SR_API void sr_span_update_name(sr_span_t *sp, const char *name)
 {
 	struct sr__span *s = S(sp);
 
-	if (s->state != SPAN_REC || s->ended)
+	if (s->state != SPAN_REC)
 		return;
 	/* The last NAME item wins at decode time. */
 	HDR(s)->name = NULL;
@@ -553,13 +586,13 @@ static void add_tracestate(struct sr__span *s)
 
 static void give_back_chunks(struct sr__pipeline *p, struct sr__span *s)
 {
-	struct sr__chunk *c = s->chunk_first, *next;
+	struct sr__chunk *c = s->b.chunk_first, *next;
 
 	for (; c; c = next) {
 		next = c->next;
 		sr__chunk_put(p, c);
 	}
-	s->chunk_first = s->chunk_last = NULL;
+	s->b.chunk_first = s->b.chunk_last = NULL;
 }
 
 /* Copy `bytes` (a multiple of 64 or the whole record) cache line by line:
@@ -569,8 +602,12 @@ static inline void copy_lines(void *dst, const void *src, uint32_t bytes)
 	unsigned char *d = dst;
 	const unsigned char *sr = src;
 
-	for (uint32_t i = 0; i < bytes; i += 64)
-		__builtin_memcpy(d + i, sr + i, 64);
+	switch (bytes >> 6) { /* 1..4 lines, unrolled */
+	case 4: __builtin_memcpy(d + 192, sr + 192, 64); /* fall through */
+	case 3: __builtin_memcpy(d + 128, sr + 128, 64); /* fall through */
+	case 2: __builtin_memcpy(d + 64, sr + 64, 64);   /* fall through */
+	default: __builtin_memcpy(d, sr, 64);
+	}
 }
 
 static void write_records(struct sr__thread *t, struct sr__span *s,
@@ -594,7 +631,7 @@ static void write_records(struct sr__thread *t, struct sr__span *s,
 	slots = slots > SR__CONT_SLOTS ? slots - SR__CONT_SLOTS : 0;
 	/* Chunk k is record 2 + k of the span. */
 	first += 2;
-	for (struct sr__chunk *c = s->chunk_first; slots; c = c->next) {
+	for (struct sr__chunk *c = s->b.chunk_first; slots; c = c->next) {
 		uint32_t k = slots >= SR__CONT_SLOTS ? SR__CONT_SLOTS : slots;
 
 		copy_lines(sr__ring_at(&t->ring, first++), c->rec.bytes,
@@ -612,9 +649,60 @@ static void add_dropped_item(struct sr__span *s)
 		return;
 	memset(d, 0, sizeof(*d));
 	d->kind = SR__ITEM_DROPPED;
-	d->attrs = s->d_attrs;
-	d->events = s->d_events;
-	d->links = s->d_links;
+	d->attrs = s->b.d_attrs;
+	d->events = s->b.d_events;
+	d->links = s->b.d_links;
+}
+
+/*
+ * Unsampled spans are counted in a per-thread tally that reaches the
+ * thread's node only every SR__UNSAMPLED_BATCH spans (or with its next
+ * sampled span, or at a stats call or exit on that thread), so an
+ * unsampled span never enters the RCU read side.  `started` in a stats
+ * snapshot can lag by less than that many spans per thread.
+ */
+#define SR__UNSAMPLED_BATCH 64
+SR__TLS struct sr__unsampled_tally sr__tls_unsampled;
+
+/* Inside the read side: move this thread's tally to node `t` of `p`. */
+static inline void unsampled_to_node(struct sr__pipeline *p,
+				     struct sr__thread *t)
+{
+	struct sr__unsampled_tally *u = &sr__tls_unsampled;
+
+	if (u->pending && u->gen == p->gen) {
+		if (t)
+			SR__ADD(t->c.unsampled, u->pending);
+		else
+			ck_pr_add_64(&p->started_global, u->pending);
+	}
+	u->pending = 0;
+}
+
+void sr__unsampled_flush(void)
+{
+	struct sr__pipeline *p;
+
+	if (!sr__tls_unsampled.pending)
+		return;
+	sr__rcu_read_lock();
+	p = rcu_dereference(sr__g.pipe);
+	if (p && p->gen == sr__tls_unsampled.gen)
+		unsampled_to_node(p, sr__thread_get(p));
+	sr__tls_unsampled.pending = 0;
+	sr__rcu_read_unlock();
+}
+
+static void end_unsampled(const struct sr__span *s)
+{
+	struct sr__unsampled_tally *u = &sr__tls_unsampled;
+
+	if (SR__UNLIKELY(u->gen != s->gen)) {
+		sr__unsampled_flush();
+		u->gen = s->gen;
+	}
+	if (SR__UNLIKELY(++u->pending >= SR__UNSAMPLED_BATCH))
+		sr__unsampled_flush();
 }
 
 SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
@@ -624,44 +712,42 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 	struct sr__pipeline *p;
 	struct sr__thread *t;
 	uint32_t nrec, first;
+	uint64_t now;
 
-	if (s->state == SPAN_OFF || s->ended)
+	if (s->state != SPAN_REC) {
+		if (s->state == SPAN_CTX) {
+			s->state = SPAN_DONE;
+			end_unsampled(s);
+		}
 		return;
-	s->ended = 1;
-	if (s->state == SPAN_REC) {
-		uint64_t now = end_ns ? end_ns : sr__now_inline();
-
-		h->end_ns = now >= h->start_ns ? now : h->start_ns;
-		if (SR__UNLIKELY(s->d_attrs | s->d_events | s->d_links))
-			add_dropped_item(s);
 	}
+	s->state = SPAN_DONE;
+	now = end_ns ? end_ns : sr__now_inline();
+	h->end_ns = now >= h->start_ns ? now : h->start_ns;
+	if (SR__UNLIKELY(s->b.d_attrs | s->b.d_events | s->b.d_links))
+		add_dropped_item(s);
 
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (SR__UNLIKELY(!p || p->gen != s->gen))
 		goto out; /* started in a pipeline that is gone */
 	t = sr__thread_get(p);
+	if (SR__UNLIKELY(sr__tls_unsampled.pending))
+		unsampled_to_node(p, t);
 	if (SR__UNLIKELY(!t)) {
 		/* No ring for this thread (max_threads): count globally. */
-		ck_pr_inc_64(&p->started_global);
-		if (s->state == SPAN_REC) {
-			ck_pr_inc_64(&p->sampled_global);
-			ck_pr_inc_64(&p->dropped_limits_global);
-			give_back_chunks(p, s);
-		}
+		ck_pr_inc_64(&p->sampled_global);
+		ck_pr_inc_64(&p->dropped_limits_global);
+		give_back_chunks(p, s);
 		goto out;
 	}
-	SR__BUMP(t->c.started);
-	if (s->state != SPAN_REC)
-		goto out;
 	SR__BUMP(t->c.sampled);
-	if (SR__UNLIKELY(s->d_attrs | s->d_events | s->d_links | s->truncated |
-			 s->overflowed)) {
-		SR__ADD(t->c.attrs_dropped, s->d_attrs);
-		SR__ADD(t->c.events_dropped, s->d_events);
-		SR__ADD(t->c.links_dropped, s->d_links);
-		SR__ADD(t->c.strings_truncated, s->truncated);
-		SR__ADD(t->c.overflow_exhausted, s->overflowed);
+	if (SR__UNLIKELY(s->b.dirty)) {
+		SR__ADD(t->c.attrs_dropped, s->b.d_attrs);
+		SR__ADD(t->c.events_dropped, s->b.d_events);
+		SR__ADD(t->c.links_dropped, s->b.d_links);
+		SR__ADD(t->c.strings_truncated, s->b.truncated);
+		SR__ADD(t->c.overflow_exhausted, s->b.overflowed);
 	}
 	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
 		SR__BUMP(t->c.shutdown);
@@ -677,8 +763,7 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 	}
 	write_records(t, s, first, nrec);
 	sr__ring_commit_sp(&t->ring, nrec);
-	SR__BUMP(t->c.recorded);
-	if (SR__UNLIKELY(s->chunk_first))
+	if (SR__UNLIKELY(s->b.chunk_first))
 		give_back_chunks(p, s);
 out:
 	sr__rcu_read_unlock();
@@ -711,6 +796,6 @@ SR_API bool sr_span_is_recording(const sr_span_t *sp)
 {
 	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
 
-	return s->state == SPAN_REC && !s->ended &&
+	return s->state == SPAN_REC &&
 	       ck_pr_load_int(&sr__g.running);
 }

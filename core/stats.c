@@ -24,9 +24,13 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		uint32_t hw = ck_pr_load_32(&p->threads[i].ring.high_water);
 		uint32_t peak = ck_pr_load_32(&p->threads[i].hw_peak);
 
-		o->started += ck_pr_load_64(&c->started);
+		o->started += ck_pr_load_64(&c->unsampled) +
+			      ck_pr_load_64(&c->sampled);
 		o->sampled += ck_pr_load_64(&c->sampled);
-		o->recorded += ck_pr_load_64(&c->recorded);
+		o->recorded += ck_pr_load_64(&c->sampled) -
+			       ck_pr_load_64(&c->ring_full) -
+			       ck_pr_load_64(&c->limits) -
+			       ck_pr_load_64(&c->shutdown);
 		o->dropped_ring_full += ck_pr_load_64(&c->ring_full);
 		o->dropped_limits += ck_pr_load_64(&c->limits);
 		o->dropped_shutdown += ck_pr_load_64(&c->shutdown);
@@ -40,7 +44,8 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		if (hw > o->ring_high_water)
 			o->ring_high_water = hw;
 	}
-	o->started += ck_pr_load_64(&p->started_global);
+	o->started += ck_pr_load_64(&p->started_global) +
+		      ck_pr_load_64(&p->sampled_global);
 	o->sampled += ck_pr_load_64(&p->sampled_global);
 	o->dropped_limits += ck_pr_load_64(&p->dropped_limits_global);
 	o->exported = ck_pr_load_64(&p->exported);
@@ -63,6 +68,7 @@ SR_API int sr_stats_get(sr_stats_t *out)
 
 	if (!out)
 		return SR_EINVAL;
+	sr__unsampled_flush(); /* this thread's own tally is exact */
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p)

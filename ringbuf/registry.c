@@ -53,6 +53,7 @@ static void on_thread_exit(void *arg)
 	struct sr__pipeline *p;
 
 	(void)arg;
+	sr__unsampled_flush();
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p && sr__tls_gen == p->gen && sr__tls_thread) {

@@ -1,0 +1,55 @@
+/*
+ * sampler_int.h - the head-sampling decision, inline for the hot path.
+ *
+ * traceidratio follows opentelemetry-go: bytes 8..15 of the trace id read
+ * big-endian, shifted right by one, sampled when below
+ * floor(ratio * 2^63) (the bound sr__sampler_setup() computes), so a trace
+ * kept at a lower ratio is kept at every higher one.  The parent-based
+ * samplers follow a valid parent's sampled flag (remote and local alike,
+ * the OTel defaults) and fall back to the root rule without one.
+ */
+#ifndef SR_SAMPLER_INT_H
+#define SR_SAMPLER_INT_H
+
+#include <string.h>
+
+#include "spanring_int.h"
+
+static inline uint64_t sr__load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline uint64_t sr__load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* `parent` is NULL or a context already known to be valid, or any
+ * context (validity is checked here too: cheap, and sr__sample's callers
+ * outside the hot path may pass anything). */
+static inline bool sr__sample_inline(const struct sr__sampler *s,
+				     const uint8_t trace_id[16],
+				     const sr_context_t *parent)
+{
+	/* Computed unconditionally: a load, a bswap and a compare are
+	 * cheaper than a branch that would skip them. */
+	bool root = (sr__load_be64(trace_id + 8) >> 1) < s->bound;
+
+	if (s->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON && parent != NULL &&
+	    (sr__load64(parent->trace_id) | sr__load64(parent->trace_id + 8)) != 0 &&
+	    sr__load64(parent->span_id) != 0)
+		return (parent->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0;
+	return root;
+}
+
+#endif /* SR_SAMPLER_INT_H */
