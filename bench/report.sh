@@ -245,10 +245,10 @@ fi
 		echo
 		echo "Benchmarks of other areas (\`bench/bench_*.cc\`), medians as above."
 		echo
-		echo "| benchmark | time | items/s | counters |"
-		echo "|---|---:|---:|---|"
-		jqr 'runs | to_entries | map(select(.key | test("^(BM_empty|BM_pipeline_[a-z]+|" + (hot_names | join("|")) + ")/") | not)) | .[] | .value as $b |
-			"| `\(.key)` | \(if ok($b) then ($b.real_time | f(2)) + " " + $b.time_unit else "skipped: " + ($b.error_message // "") end) | \(if ok($b) and $b.items_per_second != null then ($b.items_per_second / 1e6 | f(2)) + " M" else "" end) | \($b | to_entries | map(select(.key | test("/op$|_per_|bytes"))) | map(.key + "=" + (.value | f(3))) | join(", ")) |"'
+		echo "| benchmark | time | items/s | instructions/op | counters |"
+		echo "|---|---:|---:|---:|---|"
+		jqr '. as $all | runs | to_entries | map(select(.key | test("^(BM_empty|BM_pipeline_[a-z]+|" + (hot_names | join("|")) + ")/") | not)) | .[] | .value as $b |
+			"| `\(.key)` | \(if ok($b) then ($b.real_time | f(2)) + " " + $b.time_unit else "skipped: " + ($b.error_message // "") end) | \(if ok($b) and $b.items_per_second != null and $b.items_per_second > 0 then ($b.items_per_second / 1e6 | f(2)) + " M" else "" end) | \(if (.key | test("threads:")) then "" else $all | ir($b.run_name | sub("/real_time$"; "")) | f(0) end) | \($b | to_entries | map(select(.key != "items_per_second" and (.key | test("/op$|_per_|bytes")))) | map(.key + "=" + (.value | f(3))) | join(", ")) |"'
 		echo
 	fi
 
