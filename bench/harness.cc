@@ -226,7 +226,7 @@ SRB_HOT(BM_empty, bm_empty_setup, srb::nothing)
 static int count_mode(const char *name, uint64_t iters)
 {
 	const srb::hot_op *op = srb::find_hot(name);
-	const uint64_t chunk = srb::kRingRecords / 8;
+	const uint64_t chunk = srb::kQuiesceEvery;
 	uint64_t warm = iters / 10 + 1000, m0, m1, d0 = 0, d1 = 0;
 	sr_stats_t st;
 	char json[2048] = "{}";
