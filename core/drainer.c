@@ -85,7 +85,7 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 	uint32_t did = 0;
 
 	sr__rcu_read_lock();
-	cds_list_for_each_entry_rcu(t, &p->active, node) {
+	SR__FOREACH_THREAD(p, t, it) {
 		/* Read the state before draining: everything an exited
 		 * owner published is then visible to this pass. */
 		int state = ck_pr_load_int(&t->state);
@@ -256,7 +256,7 @@ uint64_t sr__rings_pending_spans(struct sr__pipeline *p)
 	uint64_t n = 0;
 
 	sr__rcu_read_lock();
-	cds_list_for_each_entry_rcu(t, &p->active, node)
+	SR__FOREACH_THREAD(p, t, it)
 		n += sr__ring_used(&t->ring);
 	sr__rcu_read_unlock();
 	return n;

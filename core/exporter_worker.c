@@ -168,6 +168,13 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&e->lock);
 	}
 	pthread_mutex_unlock(&e->lock);
+	if (!ck_pr_cas_int(&e->fate, SR__FATE_RUNNING, SR__FATE_EXITED)) {
+		/* sr_shutdown() gave up on us and returned: clean up our own
+		 * instance, and the pipeline if we are the last one out. */
+		e->ops->destroy(e->state, 0);
+		e->state = NULL;
+		sr__pipeline_unref(p);
+	}
 	urcu_bp_unregister_thread();
 	return NULL;
 }
@@ -283,6 +290,21 @@ bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen)
 	return true;
 }
 
+/* Pipeline free: the queues and scratch (after every worker is gone). */
+void sr__exporters_free(struct sr__pipeline *p)
+{
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		if (e->queue)
+			sr__free(e->queue, sizeof(*e->queue) * e->qcap);
+		e->queue = NULL;
+		sr__scratch_free(&e->scratch);
+		pthread_mutex_destroy(&e->lock);
+		pthread_cond_destroy(&e->cv);
+	}
+}
+
 /* pthread_join with a CLOCK_MONOTONIC deadline (ns). */
 static int join_until(pthread_t t, uint64_t deadline_ns)
 {
@@ -331,9 +353,17 @@ void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns)
 			if (join_until(e->thread, sr__mono_ns() +
 							  (uint64_t)p->cfg.export_timeout_ms *
 								  1000000ull) != 0) {
-				pthread_detach(e->thread);
-				e->hung = true;
-				p->leaked = true;
+				ck_pr_inc_int(&p->refs);
+				if (ck_pr_cas_int(&e->fate, SR__FATE_RUNNING,
+						  SR__FATE_ABANDONED)) {
+					pthread_detach(e->thread);
+					e->hung = true;
+					p->leaked = true;
+				} else {
+					/* It finished just now after all. */
+					ck_pr_dec_int(&p->refs);
+					pthread_join(e->thread, NULL);
+				}
 			}
 		}
 		e->thread_started = false;
@@ -348,11 +378,5 @@ void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns)
 
 		e->ops->destroy(e->state, (uint32_t)left_ms);
 		e->state = NULL;
-		if (e->queue)
-			sr__free(e->queue, sizeof(*e->queue) * e->qcap);
-		e->queue = NULL;
-		sr__scratch_free(&e->scratch);
-		pthread_mutex_destroy(&e->lock);
-		pthread_cond_destroy(&e->cv);
 	}
 }

@@ -86,11 +86,28 @@ static void pipeline_free(struct sr__pipeline *p)
 	sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
 				       sizeof(struct sr__record));
 	sr__free(p->batches, sizeof(*p->batches) * p->nbatches);
+	sr__exporters_free(p);
 	sr__free(p->chunks, sizeof(*p->chunks) * c->overflow_records);
 	sr__free(p->ring_mem, ring_bytes(c));
 	sr__free(p->threads, sizeof(*p->threads) * c->max_threads);
 	sr__resource_free(&p->resource);
 	sr__free(p, sizeof(*p));
+}
+
+/*
+ * Normally shutdown holds the only reference.  An exporter abandoned past
+ * the deadline holds one more until it finally returns, so its thread
+ * never runs on freed memory, and the memory is not leaked for good.
+ */
+void sr__pipeline_unref(struct sr__pipeline *p)
+{
+	bool zero;
+
+	ck_pr_dec_int_zero(&p->refs, &zero);
+	if (!zero)
+		return;
+	/* Exporters abandoned at shutdown destroyed their own instance. */
+	pipeline_free(p);
 }
 
 static int pipeline_alloc(struct sr__pipeline *p)
@@ -160,6 +177,7 @@ static int init_locked(const sr_config_t *user)
 	if (!p)
 		return sr__set_error(SR_ENOMEM, "cannot allocate the pipeline");
 	p->cfg = cfg;
+	p->refs = 1;
 	if (++gen_counter == 0)
 		gen_counter = 1;
 	p->gen = gen_counter;
@@ -345,8 +363,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	sr__stats_keep_exporters(p);
 	if (lost)
 		*lost = st.dropped_shutdown;
-	if (!p->leaked)
-		pipeline_free(p);
+	sr__pipeline_unref(p); /* freed now, or by the last stuck exporter */
 	sr__registry_forget_thread();
 	return st.dropped_shutdown ? SR_ETIMEDOUT : 0;
 }

@@ -129,6 +129,9 @@ struct sr__exporter {
 	pthread_t thread;
 	bool thread_started;
 	bool hung;                       /* abandoned at shutdown           */
+	int fate;       /* SR__FATE_*: shutdown CASes RUNNING->ABANDONED when
+	                   it gives up on the worker, the worker CASes
+	                   RUNNING->EXITED on its way out; the loser adapts */
 
 	/* Batch queue from the drainer: under `lock`. */
 	pthread_mutex_t lock;
@@ -145,6 +148,8 @@ struct sr__exporter {
 	/* Stats: worker (and drainer for queue_full) with ck_pr_add_64. */
 	uint64_t st_batches, st_ok, st_failed, st_queue_full;
 };
+
+enum { SR__FATE_RUNNING = 0, SR__FATE_ABANDONED = 1, SR__FATE_EXITED = 2 };
 
 #define SR__MAX_EXPORTERS 16
 
@@ -203,7 +208,20 @@ struct sr__pipeline {
 
 	uint64_t bytes;                  /* pipeline memory, fixed at init  */
 	bool leaked;                     /* a stuck exporter kept it alive  */
+	int refs;       /* 1 (shutdown's) + abandoned workers still running;
+	                   ck_pr_dec_int_zero: the last one frees the pipeline */
 };
+
+/*
+ * Walk the registry under RCU.  Unlike cds_list_for_each_entry_rcu this
+ * never forms an sr__thread pointer from the list head itself (which is
+ * not inside one): that would be undefined behaviour UBSan rightly flags.
+ */
+#define SR__FOREACH_THREAD(p, t, it)                                        \
+	for (struct cds_list_head *it = rcu_dereference((p)->active.next);  \
+	     it != &(p)->active &&                                           \
+	     ((t) = caa_container_of(it, struct sr__thread, node), 1);       \
+	     it = rcu_dereference(it->next))
 
 /* registry.c */
 int sr__registry_init(struct sr__pipeline *p);
@@ -249,6 +267,7 @@ void sr__scratch_free(struct sr__scratch *s);
 int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg);
 int sr__exporters_launch(struct sr__pipeline *p);
 void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns);
+void sr__exporters_free(struct sr__pipeline *p);
 void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen);
 bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen);
 
@@ -257,6 +276,9 @@ int sr__drainer_start(struct sr__pipeline *p);
 void sr__drainer_stop(struct sr__pipeline *p, uint64_t deadline_ns);
 uint64_t sr__rings_pending_spans(struct sr__pipeline *p);
 void sr__drainer_wake(struct sr__pipeline *p);
+
+/* lifecycle.c: drop a reference; the last one frees the pipeline. */
+void sr__pipeline_unref(struct sr__pipeline *p);
 
 /* stats.c */
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);

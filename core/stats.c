@@ -99,7 +99,7 @@ SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
 		sr__rcu_read_unlock();
 		return SR_ESTATE;
 	}
-	cds_list_for_each_entry_rcu(t, &p->active, node) {
+	SR__FOREACH_THREAD(p, t, it) {
 		int state = ck_pr_load_int(&t->state);
 
 		if (state == SR__NODE_FREE)

@@ -49,6 +49,15 @@ extern "C" {
 #define SR_API
 #endif
 
+/* C11 and C++11 spellings of the same two keywords. */
+#ifdef __cplusplus
+#define SR_STATIC_ASSERT(c, m) static_assert(c, m)
+#define SR_ALIGNAS(n) alignas(n)
+#else
+#define SR_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#define SR_ALIGNAS(n) _Alignas(n)
+#endif
+
 /* Version string "MAJOR.MINOR.PATCH" of the library actually linked. */
 SR_API const char *sr_version(void);
 
@@ -169,7 +178,9 @@ SR_API int sr_config_from_env(sr_config_t *cfg);
  * exporter names are unknown or fail to start, the pipeline still starts
  * with the rest and the first error is returned (and described by
  * sr_last_error()); the pipeline is running whenever the return value is
- * 0 or SR_ENOTFOUND or SR_EIO.  Not thread-safe against sr_shutdown().
+ * 0, SR_ENOTFOUND or SR_EIO (an exporter), or SR_EINVAL from a malformed
+ * resource attribute entry (skipped); sr_is_running() tells for sure.
+ * Other SR_EINVAL (a bad config field) and SR_ENOMEM leave it stopped.
  */
 SR_API int sr_init(const sr_config_t *cfg);
 
@@ -239,7 +250,7 @@ typedef struct sr_context {
 	uint64_t state_[2];    /* trace state and baggage references        */
 } sr_context_t;
 
-_Static_assert(sizeof(sr_context_t) == 48, "sr_context_t is ABI");
+SR_STATIC_ASSERT(sizeof(sr_context_t) == 48, "sr_context_t is ABI");
 
 SR_API bool sr_context_is_valid(const sr_context_t *ctx);
 static inline bool sr_context_is_sampled(const sr_context_t *ctx)
@@ -277,7 +288,7 @@ typedef enum sr_status_code {   /* numeric values are OTLP's */
  */
 #define SR_SPAN_SIZE 576
 typedef struct sr_span {
-	_Alignas(64) unsigned char opaque_[SR_SPAN_SIZE];
+	SR_ALIGNAS(64) unsigned char opaque_[SR_SPAN_SIZE];
 } sr_span_t;
 
 /* Attribute value types. */
