@@ -22,6 +22,7 @@
  */
 #include <string.h>
 
+#include "clock_int.h"
 #include "pipeline_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -327,8 +328,15 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
 					 SR__HB_STATUS_SHIFT);
 	out->name = cstr(h->name);
-	out->start_ns = h->start_ns;
-	out->end_ns = h->end_ns;
+	if (h->bits & SR__HB_TSC) {
+		out->start_ns = sr__tsc_to_ns(h->start_ns);
+		out->end_ns = sr__tsc_to_ns(h->end_ns);
+		if (out->end_ns < out->start_ns)
+			out->end_ns = out->start_ns;
+	} else {
+		out->start_ns = h->start_ns;
+		out->end_ns = h->end_ns;
+	}
 	tr = sr__tracer_at(h->tracer);
 	out->tracer = tr;
 	out->scope_name = cstr(tr ? tr->name : "");
@@ -368,7 +376,7 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 			sr_event_view_t *e = &sc->events[out->event_count++];
 
 			e->name = cstr(it->key);
-			e->ts_ns = it->v.u;
+			e->ts_ns = it->vtype == 1 ? sr__tsc_to_ns(it->v.u) : it->v.u;
 			e->attrs = owned + nowned;
 			e->attr_count = 0;
 			e->dropped_attr_count = it->len;

@@ -33,25 +33,51 @@ static inline uint64_t sr__realtime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Convert a TSC reading to epoch ns with the current calibration.  The
+ * reading may predate the current anchor (spans are converted when they
+ * are exported, after the drainer may have re-anchored): signed delta. */
+static inline uint64_t sr__tsc_to_ns(uint64_t tsc)
+{
+	struct sr__clock_params c;
+	unsigned int v;
+	__int128 d;
+
+	do {
+		v = ck_sequence_read_begin(&sr__g.clock_seq);
+		c = sr__g.clock;
+	} while (ck_sequence_read_retry(&sr__g.clock_seq, v));
+	d = (__int128)((int64_t)(tsc - c.tsc_base)) * (__int128)c.mult;
+	return c.ns_base + (uint64_t)(int64_t)(d >> c.shift);
+}
+
+/*
+ * Span timestamps on the hot path: a raw TSC reading when the TSC clock
+ * is in use (converted to ns when the span is exported: no seqlock and no
+ * multiply per span), else epoch ns.  sr__stamp_is_tsc() tells which.
+ */
+static inline bool sr__stamp_is_tsc(void)
+{
+#ifdef SR__HAVE_TSC
+	return sr__g.clock.use_tsc != 0;
+#else
+	return false;
+#endif
+}
+
+static inline uint64_t sr__stamp(void)
+{
+#ifdef SR__HAVE_TSC
+	if (SR__LIKELY(sr__g.clock.use_tsc))
+		return __rdtsc();
+#endif
+	return sr__realtime_ns();
+}
+
 static inline uint64_t sr__now_inline(void)
 {
 #ifdef SR__HAVE_TSC
-	if (SR__LIKELY(sr__g.clock.use_tsc)) {
-		struct sr__clock_params c;
-		unsigned int v;
-		uint64_t tsc;
-
-		do {
-			v = ck_sequence_read_begin(&sr__g.clock_seq);
-			c = sr__g.clock;
-		} while (ck_sequence_read_retry(&sr__g.clock_seq, v));
-		tsc = __rdtsc();
-		if (SR__UNLIKELY(tsc < c.tsc_base))
-			return c.ns_base;
-		return c.ns_base +
-		       (uint64_t)(((unsigned __int128)(tsc - c.tsc_base) *
-				   c.mult) >> c.shift);
-	}
+	if (SR__LIKELY(sr__g.clock.use_tsc))
+		return sr__tsc_to_ns(__rdtsc());
 #endif
 	return sr__realtime_ns();
 }

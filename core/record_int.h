@@ -25,9 +25,9 @@
  *   ATTR       key (static), vtype, value; copied strings keep `len`
  *              bytes starting at `inl` and running on into the next
  *              slots: an item takes 1 + ceil(max(0, len - 8) / 32) slots.
- *   EVENT      key = name (static), v.u = timestamp ns, count = number
- *              of ATTR items that follow and belong to it, len = dropped
- *              attribute count.
+ *   EVENT      key = name (static), v.u = timestamp (ns, or TSC when
+ *              vtype is 1), count = number of ATTR items that follow
+ *              and belong to it, len = dropped attribute count.
  *   LINK       (sr__link_item layout), count = ATTR items that follow.
  *   NAME       copied span name (string layout as ATTR).
  *   STATUS_MSG copied status message (string layout as ATTR).
@@ -57,6 +57,8 @@
 #define SR__HB_STATUS_MASK 0x18u
 #define SR__HB_PARENT_REMOTE 0x20u
 #define SR__HB_SAMPLED 0x40u      /* W3C sampled flag of the span         */
+#define SR__HB_TSC 0x80u          /* start/end (and events with vtype 1)
+                                     are raw TSC readings, not ns        */
 
 struct sr__span_header {
 	uint8_t trace_id[16];

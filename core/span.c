@@ -94,6 +94,7 @@ span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
 	struct sr__rng *rng = sr__rng_get();
+	unsigned tsc = 0;
 
 	if (par) {
 		memcpy(h->trace_id, par->trace_id, 16);
@@ -117,13 +118,18 @@ span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 		memcpy(h->parent_span_id, par->span_id, 8);
 	else
 		memset(h->parent_span_id, 0, 8);
-	h->start_ns = start_ns ? start_ns : sr__now_inline();
+	if (SR__LIKELY(!start_ns)) {
+		h->start_ns = sr__stamp();
+		tsc = sr__stamp_is_tsc() ? SR__HB_TSC : 0;
+	} else {
+		h->start_ns = start_ns;
+	}
 	h->name = name ? name : "";
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
 						      : SR_KIND_INTERNAL) |
 			    (s->remote_parent ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED);
+			    SR__HB_SAMPLED | tsc);
 	h->nslots = 0;
 	memset(&s->b, 0, sizeof(s->b));
 	if (SR__UNLIKELY(s->state_words[0]))
@@ -474,7 +480,12 @@ SR_API void sr_span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 	it->kind = SR__ITEM_EVENT;
 	it->vtype = 0;
 	it->key = name ? name : "";
-	it->v.u = ts_ns ? ts_ns : sr__now_inline();
+	if (!ts_ns && (HDR(s)->bits & SR__HB_TSC)) {
+		it->v.u = sr__stamp(); /* same clock as the span's own times */
+		it->vtype = 1;
+	} else {
+		it->v.u = ts_ns ? ts_ns : sr__now_inline();
+	}
 	it->count = put_owned_attrs(s, attrs, n, sr__g.limits.event_attrs,
 				    &dropped);
 	it->len = dropped;
@@ -705,16 +716,74 @@ static void end_unsampled(const struct sr__span *s)
 		sr__unsampled_flush();
 }
 
+/* End time when it is not a plain TSC reading: an explicit time on one
+ * side, or no TSC clock.  Settles both times on ns. */
+static __attribute__((noinline)) uint64_t end_time_slow(struct sr__span *s,
+							 uint64_t end_ns)
+{
+	struct sr__span_header *h = HDR(s);
+
+	if (h->bits & SR__HB_TSC) {
+		h->start_ns = sr__tsc_to_ns(h->start_ns);
+		h->bits &= (uint8_t)~SR__HB_TSC;
+	}
+	return end_ns ? end_ns : sr__now_inline();
+}
+
+/* Every case but the common one, inside the read side: no node yet (or
+ * none left), a pending unsampled tally, drops to count, shutdown in
+ * progress, overflow chunks.  p is the live pipeline of s->gen. */
+static __attribute__((noinline)) void end_slow(struct sr__pipeline *p,
+					       struct sr__span *s)
+{
+	struct sr__span_header *h = HDR(s);
+	struct sr__thread *t = sr__thread_get(p);
+	uint32_t nrec, first;
+
+	if (sr__tls_unsampled.pending)
+		unsampled_to_node(p, t);
+	if (!t) {
+		/* No ring for this thread (max_threads): count globally. */
+		ck_pr_inc_64(&p->sampled_global);
+		ck_pr_inc_64(&p->dropped_limits_global);
+		give_back_chunks(p, s);
+		return;
+	}
+	SR__BUMP(t->c.sampled);
+	if (s->b.dirty) {
+		SR__ADD(t->c.attrs_dropped, s->b.d_attrs);
+		SR__ADD(t->c.events_dropped, s->b.d_events);
+		SR__ADD(t->c.links_dropped, s->b.d_links);
+		SR__ADD(t->c.strings_truncated, s->b.truncated);
+		SR__ADD(t->c.overflow_exhausted, s->b.overflowed);
+	}
+	if (!ck_pr_load_int(&sr__g.running)) {
+		SR__BUMP(t->c.shutdown);
+		give_back_chunks(p, s);
+		return;
+	}
+	nrec = sr__records_for_slots(h->nslots);
+	h->tid = (uint32_t)t->tid;
+	if (!sr__ring_reserve_sp(&t->ring, nrec, &first)) {
+		SR__BUMP(t->c.ring_full);
+		give_back_chunks(p, s);
+		return;
+	}
+	write_records(t, s, first, nrec);
+	sr__ring_commit_sp(&t->ring, nrec);
+	give_back_chunks(p, s);
+}
+
 SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 {
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
 	struct sr__pipeline *p;
 	struct sr__thread *t;
-	uint32_t nrec, first;
+	uint32_t first;
 	uint64_t now;
 
-	if (s->state != SPAN_REC) {
+	if (SR__UNLIKELY(s->state != SPAN_REC)) {
 		if (s->state == SPAN_CTX) {
 			s->state = SPAN_DONE;
 			end_unsampled(s);
@@ -722,7 +791,9 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 		return;
 	}
 	s->state = SPAN_DONE;
-	now = end_ns ? end_ns : sr__now_inline();
+	now = SR__LIKELY((h->bits & SR__HB_TSC) && !end_ns)
+		      ? sr__stamp()
+		      : end_time_slow(s, end_ns);
 	h->end_ns = now >= h->start_ns ? now : h->start_ns;
 	if (SR__UNLIKELY(s->b.d_attrs | s->b.d_events | s->b.d_links))
 		add_dropped_item(s);
@@ -731,40 +802,23 @@ SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
 	p = rcu_dereference(sr__g.pipe);
 	if (SR__UNLIKELY(!p || p->gen != s->gen))
 		goto out; /* started in a pipeline that is gone */
-	t = sr__thread_get(p);
-	if (SR__UNLIKELY(sr__tls_unsampled.pending))
-		unsampled_to_node(p, t);
-	if (SR__UNLIKELY(!t)) {
-		/* No ring for this thread (max_threads): count globally. */
-		ck_pr_inc_64(&p->sampled_global);
-		ck_pr_inc_64(&p->dropped_limits_global);
-		give_back_chunks(p, s);
-		goto out;
+	t = sr__tls_thread;
+	/* The common case: registered, nothing to count but the span, the
+	 * span fits in the two inline records, and the ring has room. */
+	if (SR__LIKELY(sr__tls_gen == p->gen && !(sr__tls_unsampled.pending |
+						   s->b.dirty) &&
+		       !s->b.chunk_first && ck_pr_load_int(&sr__g.running))) {
+		uint32_t nrec = h->nslots <= SR__HEAD_SLOTS ? 1 : 2;
+
+		h->tid = (uint32_t)t->tid;
+		if (SR__LIKELY(sr__ring_reserve_sp(&t->ring, nrec, &first))) {
+			write_records(t, s, first, nrec);
+			sr__ring_commit_sp(&t->ring, nrec);
+			SR__BUMP(t->c.sampled);
+			goto out;
+		}
 	}
-	SR__BUMP(t->c.sampled);
-	if (SR__UNLIKELY(s->b.dirty)) {
-		SR__ADD(t->c.attrs_dropped, s->b.d_attrs);
-		SR__ADD(t->c.events_dropped, s->b.d_events);
-		SR__ADD(t->c.links_dropped, s->b.d_links);
-		SR__ADD(t->c.strings_truncated, s->b.truncated);
-		SR__ADD(t->c.overflow_exhausted, s->b.overflowed);
-	}
-	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
-		SR__BUMP(t->c.shutdown);
-		give_back_chunks(p, s);
-		goto out;
-	}
-	nrec = sr__records_for_slots(h->nslots);
-	h->tid = (uint32_t)t->tid;
-	if (SR__UNLIKELY(!sr__ring_reserve_sp(&t->ring, nrec, &first))) {
-		SR__BUMP(t->c.ring_full);
-		give_back_chunks(p, s);
-		goto out;
-	}
-	write_records(t, s, first, nrec);
-	sr__ring_commit_sp(&t->ring, nrec);
-	if (SR__UNLIKELY(s->b.chunk_first))
-		give_back_chunks(p, s);
+	end_slow(p, s);
 out:
 	sr__rcu_read_unlock();
 }
