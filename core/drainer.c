@@ -63,10 +63,17 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			b->opened_ns = now;
 		}
 		b->first[b->nspans] = b->nrecords;
-		for (uint32_t k = 0; k < nrec; k++)
-			memcpy(&b->records[b->nrecords + k],
-			       sr__ring_at(&t->ring, head + done + k),
-			       SR__RECORD_SIZE);
+		if (nrec == 1) {
+			/* Most spans: copy only the cache lines in use. */
+			uint32_t used = SR__HEADER_SIZE + h->nslots * SR__SLOT_SIZE;
+
+			memcpy(&b->records[b->nrecords], h, (used + 63) & ~63u);
+		} else {
+			for (uint32_t k = 0; k < nrec; k++)
+				memcpy(&b->records[b->nrecords + k],
+				       sr__ring_at(&t->ring, head + done + k),
+				       SR__RECORD_SIZE);
+		}
 		b->nrecords += nrec;
 		b->nspans++;
 		done += nrec;
