@@ -47,20 +47,28 @@ ir_of() {
 }
 
 # callgrind_annotate's function table, with counts divided by ITERS.
+# Self: one row per function and source file, so code inlined from
+# ids_int.h or clock_int.h shows apart from the function that inlined it.
+# Inclusive: one row per function (its entry in its object file).
 annotate() {
 	for mode in no yes; do
-		if [ $mode = no ]; then echo "self instructions/op, by function"; else echo "inclusive instructions/op, by function"; fi
+		if [ $mode = no ]; then echo "self instructions/op, by source file:function"; else echo "inclusive instructions/op, by function"; fi
 		callgrind_annotate --inclusive=$mode --threshold=99 "$out/$1.cg-01" 2>/dev/null |
-			awk -v n="$iters" '
+			awk -v n="$iters" -v incl=$mode '
 				/file:function/ { on = 1; next }
 				on && /^-+$/ { if (seen) exit; next }
 				on && NF >= 3 {
 					v = $1; gsub(",", "", v)
-					fn = $0; sub(/^ *[0-9,]+ *\([^)]*\) */, "", fn)
-					sub(/ \[.*\]$/, "", fn); sub(/^[^ ]*:/, "", fn)
+					row = $0; sub(/^ *[0-9,]+ *\([^)]*\) */, "", row)
+					own = row ~ / \[[^]]*\]$/
+					sub(/ \[[^]]*\]$/, "", row)
+					file = row; sub(/:.*$/, "", file); sub(/^.*\//, "", file)
+					fn = row; sub(/^[^ ]*:/, "", fn)
 					# the harness frames above the measured loop
 					if (fn ~ /^(main|\(below main\)|__libc_start|0x[0-9a-f]+$|count_mode|.*_count_\()/) next
-					if (v / n >= 0.5) printf "%10.1f  %s\n", v / n, fn
+					if (incl == "yes" && !own) next
+					label = (incl == "yes" || file == "???") ? fn : file ":" fn
+					if (v / n >= 0.5) printf "%10.1f  %s\n", v / n, label
 					seen = 1
 				}' | head -n 16
 		echo

@@ -75,7 +75,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '== %s\n' "$*" >&2; }
+SECONDS=0
+log() { printf '== [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # ---------------------------------------------------------------- build
 if [ $build = 1 ]; then
@@ -315,7 +316,7 @@ for f in "$work"/callgrind/*.annotate.txt; do
 	jq --arg n "$n" --rawfile t "$f" '.callgrind.ops[$n].annotate = $t' "$results" >"$work/r.json" &&
 		mv "$work/r.json" "$results"
 done
-log "results: $results"
+log "results: $results (suite took ${SECONDS}s)"
 
 # Every benchmark must have produced numbers (skips must say why).
 missing=$(jq -r '
