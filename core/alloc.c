@@ -15,6 +15,7 @@
  *
  * Linking jemalloc into the library itself would replace malloc in every
  * application that embeds us; a tracer has no business doing that.
+ * -DSR_WITH_JEMALLOC=OFF leaves the probe out entirely.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -50,6 +51,7 @@ static int je_flags(size_t align)
 
 static void je_probe(void)
 {
+#ifdef SR_HAVE_JEMALLOC
 	static bool probed;
 	mallctl_fn mallctl;
 	size_t sz = sizeof(unsigned);
@@ -66,6 +68,7 @@ static void je_probe(void)
 		return;
 	je.ok = true;
 	snprintf(je.name, sizeof(je.name), "jemalloc arena %u", je.arena);
+#endif /* built with -DSR_WITH_JEMALLOC=OFF: always libc */
 }
 
 void sr__alloc_configure(const sr_allocator_t *a)

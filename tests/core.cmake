@@ -29,3 +29,13 @@ add_test(NAME find_package_and_pkgconfig
           ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/install/consumer)
 set_tests_properties(find_package_and_pkgconfig PROPERTIES LABELS "unit" TIMEOUT 300)
 endif()
+
+# The same allocator test in a process that runs on jemalloc: the
+# pipeline must take an arena of its own there.
+if(SR_WITH_JEMALLOC AND NOT SR_ASAN AND NOT SR_TSAN)
+  add_executable(test_alloc_jemalloc ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_alloc.c)
+  target_compile_definitions(test_alloc_jemalloc PRIVATE SR_TEST_EXPECT_JEMALLOC)
+  target_link_libraries(test_alloc_jemalloc PRIVATE sr_testutil PkgConfig::JEMALLOC)
+  add_test(NAME test_alloc_jemalloc COMMAND test_alloc_jemalloc)
+  set_tests_properties(test_alloc_jemalloc PROPERTIES LABELS "unit")
+endif()
