@@ -77,12 +77,28 @@ void set_quiesce(void (*fn)())
 	g_quiesce = fn;
 }
 
+static void add_used(const sr_ring_stats_t *r, void *ud)
+{
+	*(uint64_t *)ud += r->used;
+}
+
+/* Until the drainer has taken everything out of the rings (bounded at
+ * 10 s: a stuck drainer must not hang the run).  Cheap when nothing was
+ * recorded, as for unsampled spans. */
 void quiesce()
 {
-	if (g_quiesce)
+	if (g_quiesce) {
 		g_quiesce();
-	else if (sr_is_running())
-		sr_flush(10000, nullptr);
+		return;
+	}
+	for (int i = 0; i < 200000 && sr_is_running(); i++) {
+		uint64_t used = 0;
+		struct timespec ts = { 0, 50000 };
+
+		if (sr_stats_foreach_ring(add_used, &used) != 0 || used == 0)
+			return;
+		nanosleep(&ts, nullptr);
+	}
 }
 
 /* Drops so far, from the benchmark's own counter or the pipeline. */

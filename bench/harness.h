@@ -83,9 +83,9 @@ uint64_t dropped_total(const sr_stats_t &st);
  * here for the probes; NULL: read sr_stats. */
 void set_extra_drops(uint64_t (*fn)());
 
-/* Waits until every recorded span has been consumed, outside the
- * counted window of --sr-count (so its count is the path that records,
- * not the one that drops).  Default: sr_flush() when running. */
+/* Waits until every recorded span has been consumed, outside the timed
+ * and counted windows (so they cover the path that records, not the one
+ * that drops).  Default: until the pipeline's rings are empty. */
 void set_quiesce(void (*fn)());
 void quiesce();
 

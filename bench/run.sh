@@ -153,7 +153,7 @@ if [ $quick = 1 ]; then
 else
 	unset SR_BENCH_QUICK
 	gb_hot=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true)
-	cg_iters=200000
+	cg_iters=100000
 	# Short interleaved rounds: neighbours' load comes in bursts, and
 	# many short rounds spread it over the variants more evenly.
 	rounds=5; duration=3; warmup=1; conns_list=(8 64)
