@@ -150,7 +150,7 @@ static int load(const char *path, struct span *s, int max)
 		}
 		if (k)
 			continue;
-		snprintf(s[n].name, sizeof(s[n].name), "%s", line);
+		snprintf(s[n].name, sizeof(s[n].name), "%.63s", line);
 		snprintf(s[n].trace, sizeof(s[n].trace), "%s", fields[1]);
 		snprintf(s[n].id, sizeof(s[n].id), "%s", fields[2]);
 		snprintf(s[n].parent, sizeof(s[n].parent), "%s", fields[3]);

@@ -39,6 +39,7 @@
 #include "prop_int.h"
 
 #include <errno.h>
+#include <ck_pr.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -287,7 +288,7 @@ uint64_t sr__arena_put(enum sr__arena_kind kind, const void *data,
 	 * our CAS read of the epoch) before the relaxed stores below, for a
 	 * reader that reads one of them and then fences (acquire) and
 	 * rechecks the generation.  The classic seqlock writer barrier. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	ck_pr_fence_release();
 	__atomic_store_n(&dst[0],
 			 (uint64_t)len | ((uint64_t)kind << 32) |
 				 ((uint64_t)(e & 0xffffff) << 40),
@@ -352,7 +353,7 @@ int sr__arena_get(uint64_t ref, enum sr__arena_kind kind, void *buf,
 	 * life of the segment, the raise of its generation is visible now
 	 * (pairs with the writer's release fence in sr__arena_put).  The
 	 * checksum catches a writer of an older life that stored late. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	ck_pr_fence_acquire();
 	if (__atomic_load_n(&a->gen[s], __ATOMIC_RELAXED) != e ||
 	    checksum(dst, len, ((uint64_t)e << 32) ^ off ^ (uint64_t)len) !=
 		    sum)

@@ -440,6 +440,44 @@ static void test_tracer_scope_exported(void **state)
 	assert_true(d->thread_id != 0);
 }
 
+static void count_rings(const sr_ring_stats_t *r, void *ud)
+{
+	sr_ring_stats_t *last = ud;
+
+	*last = *r;
+	last->ring_index++; /* reused as a call counter below */
+}
+
+static void test_ring_stats_and_json(void **state)
+{
+	sr_ring_stats_t seen;
+	sr_stats_t st;
+	char json[1024];
+
+	(void)state;
+	assert_int_equal(sr_thread_register(), 0);
+	for (int i = 0; i < 10; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, NULL, "r", SR_KIND_INTERNAL);
+		sr_span_end(&s);
+	}
+	flush();
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(sr_stats_foreach_ring(count_rings, &seen), 0);
+	assert_true(seen.ring_index >= 1);
+	assert_int_equal(seen.capacity, 1024);
+	assert_true(seen.high_water >= 1 && seen.high_water <= 10);
+	assert_true(seen.thread_id != 0);
+	assert_false(seen.orphaned);
+	sr_stats_get(&st);
+	assert_int_equal(st.rings_in_use, 1);
+	assert_true(st.ring_high_water >= 1);
+	assert_true(sr_stats_to_json(&st, json, sizeof(json)) < (int)sizeof(json));
+	assert_non_null(strstr(json, "\"dropped\":{\"ring_full\":0"));
+	assert_non_null(strstr(json, "\"exported\":10"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +495,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsampled_span_keeps_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_span_macro_ends_and_restores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tracer_scope_exported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ring_stats_and_json, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
