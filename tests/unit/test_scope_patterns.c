@@ -381,26 +381,30 @@ static void fiber_main(void)
 	swapcontext(&f->uc, &sched_uc);
 }
 
+/* Out of line: getcontext returns twice, keep no loop state around it. */
+static __attribute__((noinline)) void fiber_init(struct fiber *f, int i)
+{
+	memset(&f->scopes, 0, sizeof(f->scopes));
+	f->id = i;
+	f->done = false;
+	f->mismatches = 0;
+	f->scope_rc = 0;
+	snprintf(f->name, sizeof(f->name), "fiber-%d", i);
+	getcontext(&f->uc);
+	f->uc.uc_stack.ss_sp = f->stack;
+	f->uc.uc_stack.ss_size = sizeof(f->stack);
+	f->uc.uc_link = &sched_uc;
+	makecontext(&f->uc, fiber_main, 0);
+}
+
 static void run_fibers(uint64_t seed0)
 {
 	/* volatile: live across swapcontext, which returns twice. */
 	volatile uint64_t seed = seed0;
 	volatile int left = FIBERS;
 
-	for (int i = 0; i < FIBERS; i++) {
-		struct fiber *f = &fibers[i];
-		memset(&f->scopes, 0, sizeof(f->scopes));
-		f->id = i;
-		f->done = false;
-		f->mismatches = 0;
-		f->scope_rc = 0;
-		snprintf(f->name, sizeof(f->name), "fiber-%d", i);
-		getcontext(&f->uc);
-		f->uc.uc_stack.ss_sp = f->stack;
-		f->uc.uc_stack.ss_size = sizeof(f->stack);
-		f->uc.uc_link = &sched_uc;
-		makecontext(&f->uc, fiber_main, 0);
-	}
+	for (int i = 0; i < FIBERS; i++)
+		fiber_init(&fibers[i], i);
 	/* The scheduler has a scope of its own that fibers must not see
 	 * (and must not disturb). */
 	while (left) {
