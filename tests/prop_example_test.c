@@ -94,8 +94,10 @@ static void cleanup(void)
 		kill(front_pid, SIGTERM);
 	if (back_pid > 0)
 		kill(back_pid, SIGTERM);
-	reap(front_pid, 3000);
-	reap(back_pid, 3000);
+	/* They flush their pipeline and write their spans on SIGTERM;
+	 * a sanitizer build may take a few seconds for that. */
+	reap(front_pid, 8000);
+	reap(back_pid, 8000);
 	front_pid = back_pid = -1;
 }
 

@@ -14,4 +14,4 @@ target_link_libraries(prop_example_test PRIVATE spanring_static ${SR_PRIVATE_LIB
 add_test(NAME prop_example_two_process
   COMMAND prop_example_test $<TARGET_FILE:prop-front> $<TARGET_FILE:prop-back>)
 set_tests_properties(prop_example_two_process PROPERTIES LABELS "unit;example"
-  TIMEOUT 60)
+  TIMEOUT 120)
