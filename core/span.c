@@ -138,34 +138,50 @@ span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 		sr_span_update_name(sp, name);
 }
 
+/* A context without ids (say, extracted from a request that carried
+ * only baggage) cannot be a parent, but its baggage still belongs to the
+ * new root span. */
+static __attribute__((noinline)) void keep_baggage(sr_span_t *sp,
+						   const sr_context_t *c)
+{
+	S(sp)->state_words[1] = c->state_[1];
+}
+
 SR_API void sr_span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 			     const char *name, sr_span_kind_t kind,
 			     const sr_context_t *parent, uint64_t start_ns,
 			     unsigned flags)
 {
-	const sr_context_t *par;
+	const sr_context_t *par, *given;
 
 	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
 		S(sp)->state = SPAN_OFF;
 		return;
 	}
-	if (flags & SR_SPAN_ROOT)
-		par = NULL;
-	else if (parent)
-		par = sr_context_is_valid(parent) ? parent : NULL;
-	else
-		par = sr__scope_top();
+	given = (flags & SR_SPAN_ROOT) ? NULL : parent ? parent : sr__scope_top();
+	par = given && sr_context_is_valid(given) ? given : NULL;
 	span_start(sp, tracer, name, kind, par, start_ns, flags);
+	if (SR__UNLIKELY(given && !par && given->state_[1]))
+		keep_baggage(sp, given);
 }
 
 SR_API void sr_span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 			  const char *name, sr_span_kind_t kind)
 {
+	const sr_context_t *top;
+
 	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
 		S(sp)->state = SPAN_OFF;
 		return;
 	}
-	span_start(sp, tracer, name, kind, sr__scope_top(), 0, 0);
+	top = sr__scope_top();
+	if (SR__LIKELY(!top || sr_context_is_valid(top))) {
+		span_start(sp, tracer, name, kind, top, 0, 0);
+		return;
+	}
+	span_start(sp, tracer, name, kind, NULL, 0, 0);
+	if (top->state_[1])
+		keep_baggage(sp, top);
 }
 
 /* ------------------------------------------------------------------ */

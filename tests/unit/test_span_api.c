@@ -440,6 +440,33 @@ static void test_tracer_scope_exported(void **state)
 	assert_true(d->thread_id != 0);
 }
 
+static void test_baggage_only_parent_starts_root_with_its_baggage(void **state)
+{
+	sr_context_t only_baggage, c;
+	sr_span_t s;
+
+	(void)state;
+	memset(&only_baggage, 0, sizeof(only_baggage));
+	only_baggage.state_[1] = 0x1234; /* a baggage reference, no ids */
+	sr_span_start_ex(&s, NULL, "root-with-baggage", SR_KIND_SERVER,
+			 &only_baggage, 0, 0);
+	c = sr_span_context(&s);
+	assert_true(sr_context_is_valid(&c));
+	assert_int_equal(c.state_[1], 0x1234);
+	sr_span_end(&s);
+	/* The same through the current scope. */
+	sr_scope_t sc = sr_scope_enter_ctx(&only_baggage);
+	sr_span_start(&s, NULL, "scoped", SR_KIND_INTERNAL);
+	sr_scope_exit(sc);
+	c = sr_span_context(&s);
+	assert_true(sr_context_is_valid(&c));
+	assert_int_equal(c.state_[1], 0x1234);
+	sr_span_end(&s);
+	flush();
+	static const uint8_t zero[8];
+	assert_memory_equal(sr_test_find_span("scoped")->parent_span_id, zero, 8);
+}
+
 static void count_rings(const sr_ring_stats_t *r, void *ud)
 {
 	sr_ring_stats_t *last = ud;
@@ -496,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_auto_span_macro_ends_and_restores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tracer_scope_exported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_stats_and_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_baggage_only_parent_starts_root_with_its_baggage, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
