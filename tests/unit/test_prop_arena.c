@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <ck_pr.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,7 +179,7 @@ static void *reader(void *arg)
 		c.state_[0] = __atomic_load_n(&s->ref, __ATOMIC_RELAXED);
 		t = __atomic_load_n(&s->t, __ATOMIC_RELAXED);
 		n = __atomic_load_n(&s->n, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		ck_pr_fence_acquire();
 		q2 = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
 		if (q1 != q2)
 			continue;
