@@ -43,6 +43,10 @@ struct sr__global sr__g = {
 	.lifecycle_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
+/* Mirror of sr__g.running for the inline fast paths in spanring.h:
+ * written with it (lifecycle lock held), read by applications. */
+SR_API int sr__active;
+
 static uint32_t gen_counter;  /* under lifecycle_lock */
 
 /* Copy of the running configuration for the fork child, strings owned. */
@@ -151,6 +155,7 @@ static void publish_globals(struct sr__pipeline *p)
 	 * sees the sampler, limits and generation of this pipeline. */
 	ck_pr_fence_store();
 	ck_pr_store_int(&sr__g.running, 1);
+	ck_pr_store_int(&sr__active, 1);
 }
 
 static int init_locked(const sr_config_t *user)
@@ -346,6 +351,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 		return SR_ESTATE;
 	flush_locked(p, deadline, NULL);
 
+	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
 	rcu_assign_pointer(sr__g.pipe, NULL);
 	urcu_bp_synchronize_rcu(); /* no hot-path call still holds p */
@@ -401,6 +407,7 @@ static void fork_child(void)
 
 	urcu_bp_after_fork_child();
 	/* Abandon the parent's pipeline (see the file comment). */
+	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();

@@ -49,14 +49,18 @@ struct sr__span_book {
 /* The private layout of sr_span_t. */
 struct sr__span {
 	unsigned char rec[2 * SR__RECORD_SIZE]; /* header + 14 slots     */
-	uint64_t state_words[2];   /* trace state / baggage of the context */
-	uint32_t gen;              /* pipeline generation at start          */
-	uint8_t state;             /* SPAN_*                                */
+	uint8_t state;             /* SPAN_*; public offset, see spanring.h */
 	uint8_t remote_parent;
+	uint32_t gen;              /* pipeline generation at start          */
+	uint64_t state_words[2];   /* trace state / baggage of the context */
 	struct sr__span_book b;
 };
 _Static_assert(sizeof(struct sr__span) <= SR_SPAN_SIZE, "sr_span_t too small");
 _Static_assert(_Alignof(sr_span_t) >= 64, "sr_span_t alignment");
+_Static_assert(offsetof(struct sr__span, state) == SR__SPAN_STATE_AT,
+	       "the inline fast paths in spanring.h read the state here");
+_Static_assert(SPAN_CTX == SR__SPAN_CONTEXT && SPAN_REC == SR__SPAN_RECORDING,
+	       "spanring.h state values");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
 #define DROP(s, field) ((s)->b.field++, (s)->b.dirty = 1)
@@ -147,7 +151,7 @@ static __attribute__((noinline)) void keep_baggage(sr_span_t *sp,
 	S(sp)->state_words[1] = c->state_[1];
 }
 
-SR_API void sr_span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
+SR_API void sr__span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 			     const char *name, sr_span_kind_t kind,
 			     const sr_context_t *parent, uint64_t start_ns,
 			     unsigned flags)
@@ -165,7 +169,7 @@ SR_API void sr_span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 		keep_baggage(sp, given);
 }
 
-SR_API void sr_span_start(sr_span_t *sp, const sr_tracer_t *tracer,
+SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 			  const char *name, sr_span_kind_t kind)
 {
 	const sr_context_t *top;
@@ -366,7 +370,7 @@ static inline void span_attr(struct sr__span *s, const sr_attr_t *a)
 /* Attributes, events, links, status, name                             */
 /* ------------------------------------------------------------------ */
 
-SR_API void sr_span_set_int(sr_span_t *sp, const char *key, int64_t v)
+SR_API void sr__span_set_int(sr_span_t *sp, const char *key, int64_t v)
 {
 	struct sr__span *s = S(sp);
 	struct sr__item *it;
@@ -388,7 +392,7 @@ SR_API void sr_span_set_int(sr_span_t *sp, const char *key, int64_t v)
 	s->b.attrs++;
 }
 
-SR_API void sr_span_set_bool(sr_span_t *sp, const char *key, bool v)
+SR_API void sr__span_set_bool(sr_span_t *sp, const char *key, bool v)
 {
 	sr_attr_t a = SR_ATTR_BOOL_(key, v);
 
@@ -396,7 +400,7 @@ SR_API void sr_span_set_bool(sr_span_t *sp, const char *key, bool v)
 		span_attr(S(sp), &a);
 }
 
-SR_API void sr_span_set_double(sr_span_t *sp, const char *key, double v)
+SR_API void sr__span_set_double(sr_span_t *sp, const char *key, double v)
 {
 	sr_attr_t a = SR_ATTR_DOUBLE_(key, v);
 
@@ -404,7 +408,7 @@ SR_API void sr_span_set_double(sr_span_t *sp, const char *key, double v)
 		span_attr(S(sp), &a);
 }
 
-SR_API void sr_span_set_strn(sr_span_t *sp, const char *key, const char *v,
+SR_API void sr__span_set_strn(sr_span_t *sp, const char *key, const char *v,
 			     size_t len)
 {
 	struct sr__span *s = S(sp);
@@ -434,14 +438,14 @@ SR_API void sr_span_set_strn(sr_span_t *sp, const char *key, const char *v,
 	span_attr(s, &a);
 }
 
-SR_API void sr_span_set_str(sr_span_t *sp, const char *key, const char *v)
+SR_API void sr__span_set_str(sr_span_t *sp, const char *key, const char *v)
 {
 	if (S(sp)->state != SPAN_REC)
 		return;
 	sr_span_set_strn(sp, key, v ? v : "", v ? strlen(v) : 0);
 }
 
-SR_API void sr_span_set_str_static(sr_span_t *sp, const char *key,
+SR_API void sr__span_set_str_static(sr_span_t *sp, const char *key,
 				   const char *v)
 {
 	sr_attr_t a = SR_ATTR_STR_STATIC_(key, v ? v : "");
@@ -478,7 +482,7 @@ static uint16_t put_owned_attrs(struct sr__span *s, const sr_attr_t *attrs,
 	return kept;
 }
 
-SR_API void sr_span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
+SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 			      const sr_attr_t *attrs, size_t n)
 {
 	struct sr__span *s = S(sp);
@@ -790,7 +794,7 @@ static __attribute__((noinline)) void end_slow(struct sr__pipeline *p,
 	give_back_chunks(p, s);
 }
 
-SR_API void sr_span_end_at(sr_span_t *sp, uint64_t end_ns)
+SR_API void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
 {
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
@@ -839,7 +843,7 @@ out:
 	sr__rcu_read_unlock();
 }
 
-SR_API void sr_span_end(sr_span_t *sp)
+SR_API void sr__span_end(sr_span_t *sp)
 {
 	sr_span_end_at(sp, 0);
 }

@@ -341,43 +341,129 @@ static inline size_t sr__strlen(const char *s)
 #define SR_SPAN_NAME_COPY 0x2u  /* copy `name` instead of keeping the pointer */
 
 /*
+ * Inline fast paths.  The span calls below are static inline wrappers
+ * that test, without a call, whether there is anything to do: a program
+ * whose pipeline is not running pays a load and a branch per call, and an
+ * unsampled span skips its attribute calls entirely.  The work is done by
+ * the sr__span_* entry points (exported: they are ABI, not API; call the
+ * sr_span_* names).  SR__SPAN_STATE_AT is the one byte of sr_span_t the
+ * wrappers read; the library asserts it at build time.
+ */
+#define SR__SPAN_STATE_AT 512
+#define SR__SPAN_CONTEXT 1      /* started, not sampled: context only */
+#define SR__SPAN_RECORDING 2    /* sampled and open                   */
+#if defined(__GNUC__) || defined(__clang__)
+#define SR__EXPECT(x, v) __builtin_expect((x), (v))
+#else
+#define SR__EXPECT(x, v) (x)
+#endif
+
+/* Non-zero while a pipeline runs.  Written by the library only. */
+extern SR_API int sr__active;
+
+SR_API void sr__span_start(sr_span_t *span, const sr_tracer_t *tracer,
+			   const char *name, sr_span_kind_t kind);
+SR_API void sr__span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
+			      const char *name, sr_span_kind_t kind,
+			      const sr_context_t *parent, uint64_t start_ns,
+			      unsigned flags);
+SR_API void sr__span_set_bool(sr_span_t *span, const char *key, bool v);
+SR_API void sr__span_set_int(sr_span_t *span, const char *key, int64_t v);
+SR_API void sr__span_set_double(sr_span_t *span, const char *key, double v);
+SR_API void sr__span_set_str(sr_span_t *span, const char *key, const char *v);
+SR_API void sr__span_set_strn(sr_span_t *span, const char *key,
+			      const char *v, size_t len);
+SR_API void sr__span_set_str_static(sr_span_t *span, const char *key,
+				    const char *v);
+SR_API void sr__span_add_event(sr_span_t *span, const char *name,
+			       uint64_t ts_ns, const sr_attr_t *attrs, size_t n);
+SR_API void sr__span_end(sr_span_t *span);
+SR_API void sr__span_end_at(sr_span_t *span, uint64_t end_ns);
+
+static inline bool sr__span_recording(const sr_span_t *span)
+{
+	return SR__EXPECT(span->opaque_[SR__SPAN_STATE_AT] == SR__SPAN_RECORDING, 1);
+}
+
+/*
  * Start a span named `name` (static) with the current active span of this
  * thread as parent, or as a root if there is none.  Hot path: no lock,
  * no syscall, no allocation.  `tracer` may be NULL (default tracer).
  */
-SR_API void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
-			  const char *name, sr_span_kind_t kind);
+static inline void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
+				 const char *name, sr_span_kind_t kind)
+{
+	if (SR__EXPECT(sr__active, 1))
+		sr__span_start(span, tracer, name, kind);
+	else
+		span->opaque_[SR__SPAN_STATE_AT] = 0;
+}
 
 /*
  * Full form.  `parent` (borrowed): NULL means the current active span;
- * a zeroed context means root (as does SR_SPAN_ROOT).  `start_ns`: ns
- * since the epoch, 0 for now.  A remote or local parent's sampled flag
- * feeds the parent-based samplers.
+ * a context without ids means root (as does SR_SPAN_ROOT; its baggage is
+ * kept).  `start_ns`: ns since the epoch, 0 for now.  A remote or local
+ * parent's sampled flag feeds the parent-based samplers.
  */
-SR_API void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
-			     const char *name, sr_span_kind_t kind,
-			     const sr_context_t *parent, uint64_t start_ns,
-			     unsigned flags);
+static inline void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
+				    const char *name, sr_span_kind_t kind,
+				    const sr_context_t *parent,
+				    uint64_t start_ns, unsigned flags)
+{
+	if (SR__EXPECT(sr__active, 1))
+		sr__span_start_ex(span, tracer, name, kind, parent, start_ns, flags);
+	else
+		span->opaque_[SR__SPAN_STATE_AT] = 0;
+}
 
 /* Attributes.  Keys static.  sr_span_set_str copies (truncating past
  * attr_value_length_limit); _static keeps the pointer.  Setting a key
  * twice keeps the last value. */
-SR_API void sr_span_set_bool(sr_span_t *span, const char *key, bool v);
-SR_API void sr_span_set_int(sr_span_t *span, const char *key, int64_t v);
-SR_API void sr_span_set_double(sr_span_t *span, const char *key, double v);
-SR_API void sr_span_set_str(sr_span_t *span, const char *key, const char *v);
-SR_API void sr_span_set_strn(sr_span_t *span, const char *key,
-			     const char *v, size_t len);
-SR_API void sr_span_set_str_static(sr_span_t *span, const char *key,
-				   const char *v);
+static inline void sr_span_set_bool(sr_span_t *span, const char *key, bool v)
+{
+	if (sr__span_recording(span))
+		sr__span_set_bool(span, key, v);
+}
+static inline void sr_span_set_int(sr_span_t *span, const char *key, int64_t v)
+{
+	if (sr__span_recording(span))
+		sr__span_set_int(span, key, v);
+}
+static inline void sr_span_set_double(sr_span_t *span, const char *key, double v)
+{
+	if (sr__span_recording(span))
+		sr__span_set_double(span, key, v);
+}
+static inline void sr_span_set_str(sr_span_t *span, const char *key,
+				   const char *v)
+{
+	if (sr__span_recording(span))
+		sr__span_set_str(span, key, v);
+}
+static inline void sr_span_set_strn(sr_span_t *span, const char *key,
+				    const char *v, size_t len)
+{
+	if (sr__span_recording(span))
+		sr__span_set_strn(span, key, v, len);
+}
+static inline void sr_span_set_str_static(sr_span_t *span, const char *key,
+					  const char *v)
+{
+	if (sr__span_recording(span))
+		sr__span_set_str_static(span, key, v);
+}
 SR_API void sr_span_set_attrs(sr_span_t *span, const sr_attr_t *attrs,
 			      size_t n);
 
 /* Event `name` (static) at `ts_ns` (0: now) with attributes (borrowed;
  * string values copied or kept per their type). */
-SR_API void sr_span_add_event(sr_span_t *span, const char *name,
-			      uint64_t ts_ns, const sr_attr_t *attrs,
-			      size_t n);
+static inline void sr_span_add_event(sr_span_t *span, const char *name,
+				     uint64_t ts_ns, const sr_attr_t *attrs,
+				     size_t n)
+{
+	if (sr__span_recording(span))
+		sr__span_add_event(span, name, ts_ns, attrs, n);
+}
 
 /* Link to another span's context (borrowed). */
 SR_API void sr_span_add_link(sr_span_t *span, const sr_context_t *ctx,
@@ -398,8 +484,17 @@ SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 
 /* End at now, or at `end_ns` (clamped to >= start).  Writes the span to
  * the ring of the calling thread; a second end is ignored. */
-SR_API void sr_span_end(sr_span_t *span);
-SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
+static inline void sr_span_end(sr_span_t *span)
+{
+	/* CONTEXT or RECORDING: 1 or 2; not started, or ended: 0 or 3. */
+	if (SR__EXPECT(((span->opaque_[SR__SPAN_STATE_AT] + 1u) & 2u) != 0, 1))
+		sr__span_end(span);
+}
+static inline void sr_span_end_at(sr_span_t *span, uint64_t end_ns)
+{
+	if (SR__EXPECT(((span->opaque_[SR__SPAN_STATE_AT] + 1u) & 2u) != 0, 1))
+		sr__span_end_at(span, end_ns);
+}
 
 /* The span's context (valid even when unsampled or not running). */
 SR_API sr_context_t sr_span_context(const sr_span_t *span);
