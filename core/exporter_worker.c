@@ -190,7 +190,15 @@ static int start_one(struct sr__pipeline *p, const char *name, size_t len,
 
 	if (len == 0)
 		return 0;
-	ops = lookup(name, len, &ud);
+	/* "plugin:<path>" names a shared object to load (exporters/plugin.c)
+	 * instead of a built-in or registered exporter. */
+	if (len > 7 && !memcmp(name, "plugin:", 7)) {
+		ops = sr__plugin_load(name, len, &ud, err, sizeof(err));
+		if (!ops)
+			return sr__set_error(SR_EIO, "%s", err);
+	} else {
+		ops = lookup(name, len, &ud);
+	}
 	if (!ops)
 		return sr__set_error(SR_ENOTFOUND,
 				     "OTEL_TRACES_EXPORTER/exporters='%.*s': "
@@ -202,7 +210,11 @@ static int start_one(struct sr__pipeline *p, const char *name, size_t len,
 	e = &p->exporters[p->nexporters];
 	memset(e, 0, sizeof(*e));
 	e->ops = ops;
-	snprintf(e->name, sizeof(e->name), "%.*s", (int)len, name);
+	/* A plugin goes by its own name, not its (long) path. */
+	if (len > 7 && !memcmp(name, "plugin:", 7))
+		snprintf(e->name, sizeof(e->name), "%s", ops->name);
+	else
+		snprintf(e->name, sizeof(e->name), "%.*s", (int)len, name);
 	rc = ops->create(ud, cfg, &e->state, err, sizeof(err));
 	if (rc)
 		return sr__set_error(rc < 0 ? rc : SR_EIO, "exporter '%s': %s",

@@ -33,6 +33,7 @@
  * instrumentation scope and trace state; a tree across batches (use a
  * longer OTEL_BSP_SCHEDULE_DELAY to get bigger batches).
  */
+#include "exp_util_int.h"
 #include "exporter_int.h"
 
 #include <errno.h>
@@ -410,18 +411,6 @@ static void out_duration(struct console *c, uint64_t ns)
 	}
 }
 
-static const char *kind_name(sr_span_kind_t k)
-{
-	switch (k) {
-	case SR_KIND_INTERNAL: return "INTERNAL";
-	case SR_KIND_SERVER: return "SERVER";
-	case SR_KIND_CLIENT: return "CLIENT";
-	case SR_KIND_PRODUCER: return "PRODUCER";
-	case SR_KIND_CONSUMER: return "CONSUMER";
-	}
-	return "UNSPECIFIED";
-}
-
 static void out_dropped(struct console *c, const char *what, uint32_t n)
 {
 	if (n) {
@@ -453,7 +442,7 @@ static void emit_span(struct console *c, const sr_span_data_t *s,
 	out_color(c, C_RESET);
 	out_mem(c, "  ", 2);
 	out_color(c, C_CYAN);
-	out_str(c, kind_name(s->kind));
+	out_str(c, sr__exp_kind_name(s->kind));
 	out_color(c, C_RESET);
 	out_ch(c, ' ');
 	out_duration(c, s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0);

@@ -1,0 +1,221 @@
+/*
+ * exp5_testutil.h - helpers for the tests of the zipkin, file, chrome,
+ * plugin and fan-out exporters: temporary directories, reading files back,
+ * counting spans in OTLP/JSON lines and Zipkin bodies with a real JSON
+ * parser (jansson), producer threads, per-exporter stats by name.
+ *
+ * Header-only (static functions) so each test links only what it uses.
+ */
+#ifndef SR_EXP5_TESTUTIL_H
+#define SR_EXP5_TESTUTIL_H
+
+#include <ftw.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <spanring/spanring.h>
+
+#include "testutil.h"
+
+/* A fresh directory under $TMPDIR (or the system's temporary directory)
+ * in out; 0 or -1. */
+static inline int exp5_mkdtemp(char *out, size_t len, const char *tag)
+{
+	const char *base = getenv("TMPDIR");
+
+	snprintf(out, len, "%s/spanring-%s-XXXXXX",
+		 base && *base ? base : P_tmpdir, tag);
+	return mkdtemp(out) ? 0 : -1;
+}
+
+static int exp5_rm_one(const char *p, const struct stat *sb, int flag,
+		       struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static inline void exp5_rmtree(const char *dir)
+{
+	nftw(dir, exp5_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Whole file, NUL-terminated, malloc'd; NULL if it cannot be read. */
+static inline char *exp5_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0, got;
+
+	if (!f)
+		return NULL;
+	do {
+		if (n + 65536 + 1 > cap) {
+			char *nb = realloc(buf, cap = 2 * (n + 65536 + 1));
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		got = fread(buf + n, 1, 65536, f);
+		n += got;
+	} while (got > 0);
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
+/* Spans in one OTLP/JSON ExportTraceServiceRequest; -1 if malformed. */
+static inline long exp5_otlp_spans(json_t *root)
+{
+	json_t *rss = json_object_get(root, "resourceSpans");
+	long n = 0;
+
+	if (!json_is_array(rss))
+		return -1;
+	for (size_t i = 0; i < json_array_size(rss); i++) {
+		json_t *sss = json_object_get(json_array_get(rss, i), "scopeSpans");
+
+		if (!json_is_array(sss))
+			return -1;
+		for (size_t j = 0; j < json_array_size(sss); j++) {
+			json_t *sp = json_object_get(json_array_get(sss, j), "spans");
+
+			if (!json_is_array(sp))
+				return -1;
+			n += (long)json_array_size(sp);
+		}
+	}
+	return n;
+}
+
+/* What a file of OTLP/JSON lines holds. */
+struct exp5_lines {
+	long lines;      /* complete lines (ending in '\n')                */
+	long bad;        /* lines that are not one OTLP/JSON request       */
+	long spans;      /* spans in the good lines                        */
+	bool partial;    /* the file ends with an unterminated line        */
+};
+
+static inline int exp5_scan_lines(const char *path, struct exp5_lines *out)
+{
+	size_t len;
+	char *buf = exp5_read_file(path, &len), *p, *nl;
+
+	memset(out, 0, sizeof(*out));
+	if (!buf)
+		return -1;
+	for (p = buf; p < buf + len; p = nl + 1) {
+		json_error_t err;
+		json_t *root;
+		long n;
+
+		nl = memchr(p, '\n', (size_t)(buf + len - p));
+		if (!nl) {
+			out->partial = true;
+			break;
+		}
+		out->lines++;
+		root = json_loadb(p, (size_t)(nl - p), 0, &err);
+		n = root ? exp5_otlp_spans(root) : -1;
+		if (n < 0)
+			out->bad++;
+		else
+			out->spans += n;
+		json_decref(root);
+	}
+	free(buf);
+	return 0;
+}
+
+/* Per-exporter counters of the running (or last) pipeline by name. */
+static inline int exp5_exporter_stats(const char *name, sr_exporter_stats_t *out)
+{
+	for (uint32_t i = 0; sr_stats_exporter(i, out) == 0; i++)
+		if (out->name && strcmp(out->name, name) == 0)
+			return 0;
+	return -1;
+}
+
+/* Producer threads: each ends `spans` spans named "op" with two
+ * attributes. */
+struct exp5_producer {
+	pthread_t t;
+	int id;
+	int spans;
+};
+
+static void *exp5_produce(void *arg)
+{
+	struct exp5_producer *p = arg;
+	const sr_tracer_t *tr = sr_tracer_get("exp5-test", "1.0");
+
+	for (int i = 0; i < p->spans; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, tr, "op", SR_KIND_SERVER);
+		sr_span_set_int(&s, "i", i);
+		sr_span_set_int(&s, "producer", p->id);
+		sr_span_end(&s);
+	}
+	return NULL;
+}
+
+/* Run n producers of `spans` spans each to completion. */
+static inline void exp5_produce_all(int n, int spans)
+{
+	struct exp5_producer p[16];
+
+	for (int i = 0; i < n && i < 16; i++) {
+		p[i] = (struct exp5_producer){ .id = i, .spans = spans };
+		pthread_create(&p[i].t, NULL, exp5_produce, &p[i]);
+	}
+	for (int i = 0; i < n && i < 16; i++)
+		pthread_join(p[i].t, NULL);
+}
+
+#ifdef assert_true /* cmocka tests only */
+/*
+ * sr_init() through sr_test_init_memory(tweak), whose exporter list holds
+ * the exporter under test and "memory", with var=value: it must fail with
+ * an error naming `var` and containing `needle`, and the pipeline must run
+ * with the memory exporter alone.  var gets its previous value back.
+ */
+static inline void exp5_expect_create_error(void (*tweak)(sr_config_t *),
+					    const char *var, const char *value,
+					    const char *needle)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	const char *old = getenv(var);
+	char *saved = old ? strdup(old) : NULL;
+	int rc;
+
+	setenv(var, value, 1);
+	rc = sr_test_init_memory(tweak);
+	printf("%s=%s -> %s: %s\n", var, value, sr_strerror(rc), sr_last_error());
+	assert_int_not_equal(rc, 0);
+	assert_true(sr_is_running());
+	assert_non_null(strstr(sr_last_error(), var));
+	assert_non_null(strstr(sr_last_error(), needle));
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.exporters, 1);
+	sr_shutdown(1000, NULL);
+	if (saved)
+		setenv(var, saved, 1);
+	else
+		unsetenv(var);
+	free(saved);
+}
+#endif
+
+#endif /* SR_EXP5_TESTUTIL_H */
