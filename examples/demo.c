@@ -22,14 +22,21 @@
  * scope closed at block exit) for straight-line handlers, explicit
  * start/scope/end where a span outlives a block.
  *
- * Configuration comes from the environment (sr_init_from_env(): the
- * OTEL_* variables; the default exporter is "console", which prints the
- * span trees to stdout).  At the end the demo flushes, shuts down with
- * a deadline and prints what happened to every span.  Exit status: 0,
+ * Configuration comes from the environment (the OTEL_* variables, as
+ * sr_init_from_env() reads them), except that when OTEL_TRACES_EXPORTER
+ * is unset the demo uses the "file" exporter, so a first run needs no
+ * collector: the traces land in spanring-traces.jsonl (OTLP/JSON, one
+ * request per line) and the summary says how many lines were added.
+ * Threads are named ("server-1", "orders-1") and stay alive until the
+ * demo has flushed, as a server's threads live until shutdown; the
+ * "chrome" exporter names each thread's track after them.  At the end
+ * the demo flushes, shuts down with a deadline and prints what happened
+ * to every span.  Exit status: 0,
  * 1 on bad usage or a pipeline that would not start, 2 if the accounting
  * does not add up (sampled != exported + dropped, or the library counted
  * a different number of started spans than the demo started).
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <spanring/spanring.h>
 
 #include <errno.h>
@@ -39,12 +46,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define ORDER_QUEUE_SIZE 64
 #define COMMIT_GROUP 8       /* orders per orders.commit span            */
 #define SHUTDOWN_DEADLINE_MS 10000
 #define MAX_EXPORTERS 32
+#define DEFAULT_EXPORTER "file"
+#define FILE_DEFAULT_PATH "spanring-traces.jsonl"   /* the file exporter's */
+#define CHROME_DEFAULT_PATH "spanring-trace.json"   /* the chrome exporter's */
 
 struct options {
 	unsigned threads;
@@ -160,6 +171,57 @@ static void order_close(void)
 	orders.closed = true;
 	pthread_cond_broadcast(&orders.not_empty);
 	pthread_mutex_unlock(&orders.lock);
+}
+
+/* ---- thread lifetime: until main has flushed ------------------------------ */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	unsigned servers_done, workers_done;
+	bool release;
+} life = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cv = PTHREAD_COND_INITIALIZER,
+};
+
+/* Report this thread's work done and stay alive until main releases
+ * every thread (after its flush). */
+static void done_then_wait(bool server)
+{
+	pthread_mutex_lock(&life.lock);
+	if (server)
+		life.servers_done++;
+	else
+		life.workers_done++;
+	pthread_cond_broadcast(&life.cv);
+	while (!life.release)
+		pthread_cond_wait(&life.cv, &life.lock);
+	pthread_mutex_unlock(&life.lock);
+}
+
+static void wait_done(const unsigned *counter, unsigned n)
+{
+	pthread_mutex_lock(&life.lock);
+	while (*counter < n)
+		pthread_cond_wait(&life.cv, &life.lock);
+	pthread_mutex_unlock(&life.lock);
+}
+
+static void release_threads(void)
+{
+	pthread_mutex_lock(&life.lock);
+	life.release = true;
+	pthread_cond_broadcast(&life.cv);
+	pthread_mutex_unlock(&life.lock);
+}
+
+static void name_thread(const char *prefix, unsigned n)
+{
+	char name[16]; /* the kernel keeps 15 bytes */
+
+	snprintf(name, sizeof(name), "%s-%u", prefix, n);
+	pthread_setname_np(pthread_self(), name);
 }
 
 /* ---- request handling (runs with the request span current) -------------- */
@@ -424,6 +486,7 @@ static void *order_worker(void *arg)
 	unsigned n = 0;
 	struct order_req *o;
 
+	name_thread("orders", (unsigned)((uintptr_t)arg - 1000 + 1));
 	while ((o = order_pop()) != NULL) {
 		process_order(&a, o);
 		ctx[n] = o->ctx;
@@ -437,6 +500,7 @@ static void *order_worker(void *arg)
 	if (n)
 		commit_orders(&a, ctx, ids, n);
 	atomic_fetch_add(&spans_started, a.spans);
+	done_then_wait(false);
 	return NULL;
 }
 
@@ -444,6 +508,7 @@ static void *server_thread(void *arg)
 {
 	struct actor a = { .rng = (uint64_t)(uintptr_t)arg * 104729 + 17 };
 
+	name_thread("server", (unsigned)(uintptr_t)arg);
 	for (unsigned i = 0; i < opt.requests; i++) {
 		unsigned p = percent(&a);
 
@@ -455,6 +520,7 @@ static void *server_thread(void *arg)
 			get_user(&a);
 	}
 	atomic_fetch_add(&spans_started, a.spans);
+	done_then_wait(true);
 	return NULL;
 }
 
@@ -476,7 +542,11 @@ static void usage(FILE *f)
 "  --help         this text\n"
 "\n"
 "Configured by the environment, e.g.\n"
-"  OTEL_TRACES_EXPORTER=console|memory|none|...  (default console)\n"
+"  OTEL_TRACES_EXPORTER=file|console|otlp|zipkin|chrome|none|plugin:<path>,...\n"
+"                 (several at once, comma-separated; default here: file)\n"
+"  SPANRING_FILE_PATH (default " FILE_DEFAULT_PATH "),\n"
+"  SPANRING_CHROME_PATH (default " CHROME_DEFAULT_PATH "),\n"
+"  OTEL_EXPORTER_ZIPKIN_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT\n"
 "  OTEL_TRACES_SAMPLER=always_on|traceidratio|parentbased_always_on|...\n"
 "  OTEL_SERVICE_NAME, OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_EXPORT_BATCH_SIZE\n"
 "  SPANRING_CONSOLE_OUTPUT=stdout|stderr|<path>, NO_COLOR\n");
@@ -558,6 +628,73 @@ static uint64_t dropped_total(const sr_stats_t *st)
 	       st->dropped_shutdown;
 }
 
+/* True if `name` is unset, empty or blank (the OpenTelemetry rule). */
+static bool env_unset(const char *name)
+{
+	const char *v = getenv(name);
+
+	return !v || v[strspn(v, " \t")] == '\0';
+}
+
+/* A file's identity and size before the run, to count the lines the run
+ * added to it. */
+struct file_mark {
+	const char *path;
+	bool existed;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+};
+
+static void file_mark(struct file_mark *m, const char *var, const char *def)
+{
+	struct stat st;
+
+	m->path = env_unset(var) ? def : getenv(var);
+	m->existed = stat(m->path, &st) == 0;
+	if (m->existed) {
+		m->dev = st.st_dev;
+		m->ino = st.st_ino;
+		m->size = st.st_size;
+	}
+}
+
+/* Newlines the run added to the file: after the old end if it is still
+ * the same file, else in all of it (it was created or replaced by a
+ * rotation).  -1 if it cannot be read.  *replaced tells which. */
+static long long lines_added(const struct file_mark *m, bool *replaced)
+{
+	struct stat st;
+	char buf[65536];
+	long long n = 0;
+	size_t got;
+	FILE *f;
+
+	if (stat(m->path, &st) != 0 || !(f = fopen(m->path, "rb")))
+		return -1;
+	*replaced = !m->existed || st.st_dev != m->dev || st.st_ino != m->ino ||
+		    st.st_size < m->size;
+	if (!*replaced && fseeko(f, m->size, SEEK_SET) != 0) {
+		fclose(f);
+		return -1;
+	}
+	while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + got - p)));
+		     p++)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static const sr_exporter_stats_t *find_exporter(const sr_exporter_stats_t *ex,
+						uint32_t n, const char *name)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ex[i].name && strcmp(ex[i].name, name) == 0)
+			return &ex[i];
+	return NULL;
+}
+
 static int run_threads(unsigned n, void *(*fn)(void *), pthread_t *tids,
 		       uintptr_t seed_base)
 {
@@ -581,14 +718,25 @@ int main(int argc, char **argv)
 	uint32_t nex = 0;
 	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t pending = 0, lost = 0, demo_spans, dropped;
+	struct file_mark file_before;
+	const sr_exporter_stats_t *fx;
+	sr_config_t cfg;
 	double t0, t1, t2, t3;
-	int rc, flush_rc, shutdown_rc, status = 0;
+	int rc, env_rc, flush_rc, shutdown_rc, status = 0;
 
 	if (parse_args(argc, argv) != 0)
 		return 1;
 	nworkers = opt.threads / 2 ? opt.threads / 2 : 1;
 
-	rc = sr_init_from_env();
+	/* sr_init_from_env(), with the file exporter as the default sink. */
+	sr_config_init(&cfg);
+	env_rc = sr_config_from_env(&cfg);
+	if (env_unset("OTEL_TRACES_EXPORTER"))
+		cfg.exporters = DEFAULT_EXPORTER;
+	file_mark(&file_before, "SPANRING_FILE_PATH", FILE_DEFAULT_PATH);
+	rc = sr_init(&cfg);
+	if (rc == 0)
+		rc = env_rc;
 	if (!sr_is_running()) {
 		fprintf(stderr, "spanring-demo: the pipeline did not start: %s%s%s\n",
 			sr_strerror(rc), *sr_last_error() ? ": " : "",
@@ -612,15 +760,18 @@ int main(int argc, char **argv)
 	if (run_threads(nworkers, order_worker, workers, 1000) != 0 ||
 	    run_threads(opt.threads, server_thread, servers, 1) != 0)
 		return 1;
-	for (unsigned i = 0; i < opt.threads; i++)
-		pthread_join(servers[i], NULL);
+	wait_done(&life.servers_done, opt.threads);
 	order_close();
-	for (unsigned i = 0; i < nworkers; i++)
-		pthread_join(workers[i], NULL);
+	wait_done(&life.workers_done, nworkers);
 	t1 = mono_s();
 
 	flush_rc = sr_flush(SHUTDOWN_DEADLINE_MS, &pending);
 	t2 = mono_s();
+	release_threads();
+	for (unsigned i = 0; i < opt.threads; i++)
+		pthread_join(servers[i], NULL);
+	for (unsigned i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
 	/* Exporter counters: read while running, again after shutdown if
 	 * the library still has them. */
 	while (nex < MAX_EXPORTERS && sr_stats_exporter(nex, &ex[nex]) == 0)
@@ -678,6 +829,28 @@ int main(int argc, char **argv)
 	       "high-water %" PRIu32 " records\n",
 	       (double)st.pipeline_bytes / (1024.0 * 1024.0), st.rings_total,
 	       st.ring_records, st.pipeline_bytes, st.ring_high_water);
+	if ((fx = find_exporter(ex, nex, "file")) != NULL) {
+		bool replaced = false;
+		long long lines = lines_added(&file_before, &replaced);
+
+		/* One line per batch: fewer lines than batches written means
+		 * the exporter rotated the file during the run. */
+		if (lines < 0)
+			printf("  traces  %s: cannot read it back\n", file_before.path);
+		else
+			printf("  traces  %lld line%s of OTLP/JSON (one request per "
+			       "line) %s %s%s\n", lines, lines == 1 ? "" : "s",
+			       replaced ? "in" : "appended to", file_before.path,
+			       fx->spans_failed == 0 && (uint64_t)lines < fx->batches
+				       ? " (rotated at SPANRING_FILE_MAX_BYTES: "
+					 "older lines in .1, .2, ...)"
+				       : "");
+	}
+	if (find_exporter(ex, nex, "chrome"))
+		printf("  timeline %s: open it in https://ui.perfetto.dev or "
+		       "chrome://tracing\n",
+		       env_unset("SPANRING_CHROME_PATH") ? CHROME_DEFAULT_PATH
+							 : getenv("SPANRING_CHROME_PATH"));
 	printf("  flush   %s", flush_rc == 0 ? "complete" : sr_strerror(flush_rc));
 	if (flush_rc == SR_ETIMEDOUT)
 		printf(" (%" PRIu64 " spans pending)", pending);

@@ -1,7 +1,9 @@
 # exporters5.cmake - what the tests of the zipkin, file, chrome and plugin
 # exporters and of fan-out need beyond sr_testutil: the test receiver and
 # jansson (both from otlp.cmake, included before this file), the Zipkin
-# golden body and the plugins that must fail to load.
+# golden body, the plugins that must fail to load, and the ctest checks of
+# spanring-demo with these exporters (demo_exporters_check.c, which starts
+# a Zipkin-style receiver, runs the demo and reads back every output).
 
 foreach(t test_zipkin test_file_exporter test_chrome test_fanout test_plugin)
   if(TARGET ${t})
@@ -40,3 +42,33 @@ if(TARGET test_plugin)
     SR_PLUGIN_NEWER="$<TARGET_FILE:sr_broken_plugin_newer>")
 endif()
 
+# spanring-demo with the exporters of this area (demo_exporters_check.c):
+#   demo_exporters      zipkin,file,chrome from one run, each output read back
+#   demo_chrome_tracks  the Chrome trace parses and has one named track per
+#                       worker thread
+#   demo_default_file   no OTEL_TRACES_EXPORTER: the file exporter, in the
+#                       working directory
+#   demo_plugin         the example plugin through the shared library
+add_executable(demo_exporters_check
+  ${CMAKE_CURRENT_SOURCE_DIR}/exporters5/demo_exporters_check.c)
+target_include_directories(demo_exporters_check PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(demo_exporters_check PRIVATE _GNU_SOURCE)
+target_link_libraries(demo_exporters_check PRIVATE sr_receiver spanring
+  PkgConfig::JANSSON)
+add_dependencies(demo_exporters_check spanring-demo spanring_example_plugin)
+foreach(mode all chrome default)
+  set(name demo_${mode})
+  if(mode STREQUAL "all")
+    set(name demo_exporters)
+  elseif(mode STREQUAL "chrome")
+    set(name demo_chrome_tracks)
+  elseif(mode STREQUAL "default")
+    set(name demo_default_file)
+  endif()
+  add_test(NAME ${name} COMMAND demo_exporters_check
+    $<TARGET_FILE:spanring-demo> ${mode})
+  set_tests_properties(${name} PROPERTIES LABELS "demo" TIMEOUT 120)
+endforeach()
+add_test(NAME demo_plugin COMMAND demo_exporters_check
+  $<TARGET_FILE:spanring-demo> plugin $<TARGET_FILE:spanring_example_plugin>)
+set_tests_properties(demo_plugin PROPERTIES LABELS "demo" TIMEOUT 120)
