@@ -151,7 +151,8 @@ fi
 "| date (UTC) | " + .date + (if .quick then " (**--quick**: smoke run, numbers are not meaningful)" else "" end) + " |",
 "| commit | " + .commit + (if .dirty then " (with uncommitted changes)" else "" end) + " |",
 "| machine | " + .machine.cpu + ", " + (.machine.cpus | tostring) + " CPUs, Linux " + .machine.kernel + " |",
-"| load average at start | " + ((.machine.context.load_avg // []) | map(. * 100 | round / 100 | tostring) | join(", ")) + " (other work on the machine shows here) |",
+"| load average (1, 5, 15 min) | at start " + (.machine.load_start // "?") + "; at end " + (.machine.load_end // "?") + (if ([(.machine.load_start // "0"), (.machine.load_end // "0")] | map(split(" ")[0] | tonumber) | max) > (.machine.cpus / 2) then " — **other work shared the machine during this run: times and latency percentiles are inflated by it; instruction counts are not**" else "" end) + " |",
+"| suite duration | " + ((.seconds // 0) | tostring) + " s |",
 "| LTTng-UST | " + .lttng + " |",
 "| server exporter variant | " + .server.exporter_variant + " |",
 ""'

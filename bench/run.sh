@@ -76,6 +76,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SECONDS=0
+load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
 log() { printf '== [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # ---------------------------------------------------------------- build
@@ -289,8 +290,10 @@ if [ -n "$sink_port" ]; then
 fi
 
 # ---------------------------------------------------------------- results
+load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
 mkdir -p "$(dirname "$results")"
 jq -n \
+	--arg load_start "$load_start" --arg load_end "$load_end" --argjson seconds "$SECONDS" \
 	--arg date "$date" --arg cmd "$cmdline" --argjson quick "$quick" \
 	--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
@@ -304,7 +307,9 @@ jq -n \
 	'{date: $date, command: $cmd, quick: ($quick == 1),
 	  commit: $commit, dirty: ($dirty != ""),
 	  machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
+		    load_start: $load_start, load_end: $load_end,
 		    context: $hot[0].context},
+	  seconds: $seconds,
 	  lttng: $lttng,
 	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
 	  callgrind: $cg[0],
