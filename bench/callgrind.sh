@@ -49,7 +49,8 @@ ir_of() {
 # callgrind_annotate's function table, with counts divided by ITERS.
 # Self: one row per function and source file, so code inlined from
 # ids_int.h or clock_int.h shows apart from the function that inlined it.
-# Inclusive: one row per function (its entry in its object file).
+# Inclusive: one row per function, the row of its entry (tagged with its
+# object file); rows of code inlined into it are parts of that one.
 annotate() {
 	for mode in no yes; do
 		if [ $mode = no ]; then echo "self instructions/op, by source file:function"; else echo "inclusive instructions/op, by function"; fi
@@ -64,13 +65,15 @@ annotate() {
 					sub(/ \[[^]]*\]$/, "", row)
 					file = row; sub(/:.*$/, "", file); sub(/^.*\//, "", file)
 					fn = row; sub(/^[^ ]*:/, "", fn)
+					seen = 1
 					# the harness frames above the measured loop
 					if (fn ~ /^(main|\(below main\)|__libc_start|0x[0-9a-f]+$|count_mode|.*_count_\()/) next
 					if (incl == "yes" && !own) next
 					label = (incl == "yes" || file == "???") ? fn : file ":" fn
-					if (v / n >= 0.5) printf "%10.1f  %s\n", v / n, label
-					seen = 1
-				}' | head -n 16
+					sum[label] += v
+				}
+				END { for (l in sum) if (sum[l] / n >= 0.5) printf "%10.1f  %s\n", sum[l] / n, l }' |
+			sort -rn | head -n 20
 		echo
 	done
 }
