@@ -28,10 +28,16 @@ typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
 typedef void *(*mallocx_fn)(size_t, int);
 typedef void (*dallocx_fn)(void *, int);
 
-/* Written by sr_init() under the lifecycle lock, before any allocation of
- * that pipeline; read by the same control paths. */
-static sr_allocator_t custom;
-static bool have_custom;
+/* The choice for the next pipeline: written by sr_init() under the
+ * lifecycle lock.  Each pipeline keeps a copy (sr__alloc_capture) and
+ * frees through it (sr__alloc_use), because an exporter abandoned at
+ * shutdown may free its pipeline later, on its own thread, after another
+ * sr_init() chose a different allocator. */
+static struct sr__alloc_choice cur;
+static __thread const struct sr__alloc_choice *override;
+
+/* Set once, by the first probe (under the lifecycle lock, before any
+ * pipeline exists); read-only afterwards. */
 static struct {
 	mallocx_fn mallocx;
 	dallocx_fn dallocx;
@@ -71,18 +77,33 @@ static void je_probe(void)
 #endif /* built with -DSR_WITH_JEMALLOC=OFF: always libc */
 }
 
+static const struct sr__alloc_choice *choice(void)
+{
+	return override ? override : &cur;
+}
+
 void sr__alloc_configure(const sr_allocator_t *a)
 {
-	have_custom = a && a->alloc && a->free;
-	if (have_custom)
-		custom = *a;
+	cur.have_custom = a && a->alloc && a->free;
+	if (cur.have_custom)
+		cur.custom = *a;
 	else
 		je_probe();
 }
 
+void sr__alloc_capture(struct sr__alloc_choice *out)
+{
+	*out = cur;
+}
+
+void sr__alloc_use(const struct sr__alloc_choice *c)
+{
+	override = c;
+}
+
 const char *sr__alloc_name(void)
 {
-	if (have_custom)
+	if (choice()->have_custom)
 		return "custom";
 	return je.ok ? je.name : "libc";
 }
@@ -91,10 +112,12 @@ void *sr__alloc(size_t size, size_t align)
 {
 	void *p = NULL;
 
+	const struct sr__alloc_choice *c = choice();
+
 	if (align < sizeof(void *))
 		align = sizeof(void *);
-	if (have_custom) {
-		p = custom.alloc(custom.ud, size, align);
+	if (c->have_custom) {
+		p = c->custom.alloc(c->custom.ud, size, align);
 		if (p)
 			memset(p, 0, size);
 		return p;
@@ -109,10 +132,12 @@ void *sr__alloc(size_t size, size_t align)
 
 void sr__free(void *ptr, size_t size)
 {
+	const struct sr__alloc_choice *c = choice();
+
 	if (!ptr)
 		return;
-	if (have_custom)
-		custom.free(custom.ud, ptr, size);
+	if (c->have_custom)
+		c->custom.free(c->custom.ud, ptr, size);
 	else if (je.ok)
 		je.dallocx(ptr, 1 << 8 /* TCACHE_NONE */);
 	else

@@ -83,6 +83,10 @@ static size_t ring_bytes(const sr_config_t *c)
 static void pipeline_free(struct sr__pipeline *p)
 {
 	const sr_config_t *c = &p->cfg;
+	struct sr__alloc_choice alloc = p->alloc;
+
+	/* Free with the allocator this pipeline was made with (see alloc.c). */
+	sr__alloc_use(&alloc);
 
 	if (p->batches)
 		for (uint32_t i = 0; i < p->nbatches; i++)
@@ -96,6 +100,7 @@ static void pipeline_free(struct sr__pipeline *p)
 	sr__free(p->threads, sizeof(*p->threads) * c->max_threads);
 	sr__resource_free(&p->resource);
 	sr__free(p, sizeof(*p));
+	sr__alloc_use(NULL);
 }
 
 /*
@@ -183,6 +188,7 @@ static int init_locked(const sr_config_t *user)
 		return sr__set_error(SR_ENOMEM, "cannot allocate the pipeline");
 	p->cfg = cfg;
 	p->refs = 1;
+	sr__alloc_capture(&p->alloc);
 	if (++gen_counter == 0)
 		gen_counter = 1;
 	p->gen = gen_counter;

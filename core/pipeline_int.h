@@ -207,6 +207,7 @@ struct sr__pipeline {
 	uint64_t scope_errors;
 
 	uint64_t bytes;                  /* pipeline memory, fixed at init  */
+	struct sr__alloc_choice alloc;   /* where that memory came from     */
 	bool leaked;                     /* a stuck exporter kept it alive  */
 	int refs;       /* 1 (shutdown's) + abandoned workers still running;
 	                   ck_pr_dec_int_zero: the last one frees the pipeline */

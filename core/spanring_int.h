@@ -46,6 +46,14 @@ void sr__clear_error(void);
 void *sr__alloc(size_t size, size_t align);
 void sr__free(void *ptr, size_t size);
 void sr__alloc_configure(const sr_allocator_t *a);
+struct sr__alloc_choice {
+	sr_allocator_t custom;
+	bool have_custom;
+};
+void sr__alloc_capture(struct sr__alloc_choice *out);
+/* Make this thread allocate and free through `c` (NULL: the current
+ * choice again). */
+void sr__alloc_use(const struct sr__alloc_choice *c);
 const char *sr__alloc_name(void); /* "jemalloc arena 7", "libc", "custom" */
 
 /* ---- clock (clock.c) ------------------------------------------------- */

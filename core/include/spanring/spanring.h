@@ -127,7 +127,8 @@ typedef struct sr_config {
 	const char *resource_attributes;  /* OTEL_RESOURCE_ATTRIBUTES k=v,.. */
 
 	/* Exporters: comma-separated names ("console,memory").  Built in:
-	 * none, console, memory, plus any registered with
+	 * none, console, memory, otlp, zipkin, file, chrome; "plugin:<path>"
+	 * loads a shared object; plus any registered with
 	 * sr_exporter_register().  OTEL_TRACES_EXPORTER. Default "console". */
 	const char *exporters;
 
@@ -177,10 +178,12 @@ SR_API int sr_config_from_env(sr_config_t *cfg);
  * one worker thread per exporter.  SR_ESTATE if already running.  If some
  * exporter names are unknown or fail to start, the pipeline still starts
  * with the rest and the first error is returned (and described by
- * sr_last_error()); the pipeline is running whenever the return value is
- * 0, SR_ENOTFOUND or SR_EIO (an exporter), or SR_EINVAL from a malformed
- * resource attribute entry (skipped); sr_is_running() tells for sure.
- * Other SR_EINVAL (a bad config field) and SR_ENOMEM leave it stopped.
+ * sr_last_error()); an exporter that is unknown (SR_ENOTFOUND) or whose
+ * settings are wrong (SR_EINVAL, SR_EIO: the variable and value are
+ * named) is left out and the pipeline runs with the others, as it does
+ * past a malformed resource attribute entry (SR_EINVAL, entry skipped).
+ * A bad config field (SR_EINVAL) or SR_ENOMEM leaves it stopped.
+ * sr_is_running() tells which.
  */
 SR_API int sr_init(const sr_config_t *cfg);
 
