@@ -160,7 +160,7 @@ static void golden_body(void **state)
 	struct sr__zipkin_enc e;
 	sr_span_data_t sp[5];
 	const char *body;
-	size_t len, glen, j = 0;
+	size_t len, glen = 0, j = 0;
 	char *golden = exp5_read_file(SR_ZIPKIN_GOLDEN, &glen);
 	json_error_t jerr;
 	json_t *root;
