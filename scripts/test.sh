@@ -3,7 +3,9 @@
 #   scripts/test.sh          warnings-as-errors build, the whole ctest suite
 #   scripts/test.sh asan     the whole suite under AddressSanitizer + UBSan
 #   scripts/test.sh tsan     the concurrency-labelled tests under ThreadSanitizer
-# Build trees go to build/, build-asan/, build-tsan/.
+#   scripts/test.sh fuzz     libFuzzer targets (clang): replay each seed corpus,
+#                            then fuzz each parser for 20 s
+# Build trees go to build/, build-asan/, build-tsan/, build-fuzz/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-default}
@@ -30,8 +32,14 @@ case "$mode" in
     # Suppressions are listed, each with the reason it is not ours.
     export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
     ;;
+  fuzz)
+    dir=build-fuzz
+    export CC=clang
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_BUILD_FUZZ=ON)
+    ctest_args=(-L fuzz)
+    ;;
   *)
-    echo "usage: $0 [default|asan|tsan]" >&2
+    echo "usage: $0 [default|asan|tsan|fuzz]" >&2
     exit 2
     ;;
 esac
