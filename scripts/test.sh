@@ -5,7 +5,9 @@
 #   scripts/test.sh tsan     the concurrency-labelled tests under ThreadSanitizer
 #   scripts/test.sh fuzz     libFuzzer targets (clang): replay each seed corpus,
 #                            then fuzz each parser for 20 s
-# Build trees go to build/, build-asan/, build-tsan/, build-fuzz/.
+#   scripts/test.sh bench    the benchmark suite's smoke run (bench/run.sh
+#                            --quick): every benchmark briefly, no speed checks
+# Build trees go to build/, build-asan/, build-tsan/, build-fuzz/, build-bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-default}
@@ -38,8 +40,13 @@ case "$mode" in
     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_BUILD_FUZZ=ON)
     ctest_args=(-L fuzz)
     ;;
+  bench)
+    dir=build-bench
+    flags=(-DCMAKE_BUILD_TYPE=Release -DSR_BUILD_BENCH=ON)
+    ctest_args=(-L bench)
+    ;;
   *)
-    echo "usage: $0 [default|asan|tsan|fuzz]" >&2
+    echo "usage: $0 [default|asan|tsan|fuzz|bench]" >&2
     exit 2
     ;;
 esac
