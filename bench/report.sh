@@ -78,9 +78,9 @@ jqr() { jq -r "$defs $1" "$in"; }
 # ---------------------------------------------------------------- plots
 # ns/op, one thread.
 jqr 'runs as $r | hot_names[] | select(ns(one($r; .)) != null) | "\(. | sub("^BM_"; ""))\t\(ns(one($r; .)))"' >"$tmp/nsop.dat"
-# Throughput 1 vs 2 threads, M spans/s.
-jqr 'runs as $r | hot_names[] | select(ips(one($r; .)) != null and . != "BM_span_compiled_out") |
-	"\(. | sub("^BM_"; ""))\t\(ips(one($r; .)) / 1e6)\t\((ips(two($r; .)) // 0) / 1e6)"' >"$tmp/scale.dat"
+# Scaling: throughput with 2 threads / with 1.
+jqr 'runs as $r | hot_names[] | select(ips(one($r; .)) != null and ips(two($r; .)) != null and . != "BM_span_compiled_out") |
+	"\(. | sub("^BM_"; ""))\t\(ratio(ips(two($r; .)); ips(one($r; .))))"' >"$tmp/scale.dat"
 # Server latency by percentile: for each variant at the largest connection count.
 big=$(jqr '[.server.runs[].conns] | max // 0')
 for v in $(jqr '[.server.runs[].variant] | unique | .[]'); do
@@ -107,16 +107,18 @@ EOF
 	gnuplot <<EOF
 set terminal svg size 760,420 dynamic font "sans,11" background rgb "white"
 set output "$plots/scaling.svg"
-set title "Throughput, 1 vs 2 threads (M ops/s, wall clock)"
-set style data histograms
-set style histogram clustered gap 1
+set title "Scaling: throughput with 2 threads / with 1 (2 = linear)"
 set style fill solid 0.8 border -1
+set boxwidth 0.6
 set xtics rotate by -35 noenhanced
-set ylabel "M ops/s"
+set ylabel "2-thread / 1-thread throughput"
+set yrange [0:*]
+set offsets 0, 0, 0.3, 0
 set grid ytics
-set key top left
-plot "$tmp/scale.dat" using 2:xtic(1) title "1 thread" lc rgb "#3b6ea8", \
-     "" using 3 title "2 threads" lc rgb "#d9822b"
+set key noenhanced horizontal tmargin center
+plot "$tmp/scale.dat" using 0:2:xtic(1) with boxes title "measured" lc rgb "#3b6ea8", \
+     1.8 with lines dt 2 lc rgb "#d9822b" title "target for span_2attrs (1.8)", \
+     2 with lines lc rgb "#888888" title "linear"
 EOF
 	plotcmd=""
 	for f in "$tmp"/lat_*.dat; do
