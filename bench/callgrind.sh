@@ -18,8 +18,8 @@
 #   {"iters":N,"baseline_ir":B,"ops":{"NAME":{"ir":..,"ir_per_op":..,
 #     "spans_per_iter":..,"mallocs_per_op":..,"drops":..} | {"skipped":".."}}}
 # and for each operation OUT_DIR/NAME.annotate.txt: callgrind_annotate's
-# view divided by ITERS (instructions per operation, by function, self
-# and inclusive), the profile a missed target is reported with.
+# view divided by ITERS (instructions per operation, by source file and
+# function), the profile a missed target is reported with.
 set -eu
 
 bin=${1:?usage: callgrind.sh SPANRING_BENCH OUT_DIR [ITERS]}
@@ -46,36 +46,28 @@ ir_of() {
 	awk '/^totals:/ { print $2; exit }' "$out/$1.cg-01"
 }
 
-# callgrind_annotate's function table, with counts divided by ITERS.
-# Self: one row per function and source file, so code inlined from
-# ids_int.h or clock_int.h shows apart from the function that inlined it.
-# Inclusive: one row per function, the row of its entry (tagged with its
-# object file); rows of code inlined into it are parts of that one.
+# callgrind_annotate's self-cost table, divided by ITERS: one row per
+# function and source file, so code inlined from ids_int.h or clock_int.h
+# shows apart from the function that inlined it, and the rows add up to
+# the total.  (No inclusive view: with that much inlining, callgrind's
+# inclusive rows describe fragments of functions, not whole calls.)
 annotate() {
-	for mode in no yes; do
-		if [ $mode = no ]; then echo "self instructions/op, by source file:function"; else echo "inclusive instructions/op, by function"; fi
-		callgrind_annotate --inclusive=$mode --threshold=99 "$out/$1.cg-01" 2>/dev/null |
-			awk -v n="$iters" -v incl=$mode '
-				/file:function/ { on = 1; next }
-				on && /^-+$/ { if (seen) exit; next }
-				on && NF >= 3 {
-					v = $1; gsub(",", "", v)
-					row = $0; sub(/^ *[0-9,]+ *\([^)]*\) */, "", row)
-					own = row ~ / \[[^]]*\]$/
-					sub(/ \[[^]]*\]$/, "", row)
-					file = row; sub(/:.*$/, "", file); sub(/^.*\//, "", file)
-					fn = row; sub(/^[^ ]*:/, "", fn)
-					seen = 1
-					# the harness frames above the measured loop
-					if (fn ~ /^(main|\(below main\)|__libc_start|0x[0-9a-f]+$|count_mode|.*_count_\()/) next
-					if (incl == "yes" && !own) next
-					label = (incl == "yes" || file == "???") ? fn : file ":" fn
-					sum[label] += v
-				}
-				END { for (l in sum) if (sum[l] / n >= 0.5) printf "%10.1f  %s\n", sum[l] / n, l }' |
-			sort -rn | head -n 20
-		echo
-	done
+	echo "self instructions/op, by source file:function"
+	callgrind_annotate --inclusive=no --threshold=99 "$out/$1.cg-01" 2>/dev/null |
+		awk -v n="$iters" '
+			/file:function/ { on = 1; next }
+			on && /^-+$/ { if (seen) exit; next }
+			on && NF >= 3 {
+				v = $1; gsub(",", "", v)
+				row = $0; sub(/^ *[0-9,]+ *\([^)]*\) */, "", row)
+				sub(/ \[[^]]*\]$/, "", row)
+				file = row; sub(/:.*$/, "", file); sub(/^.*\//, "", file)
+				fn = row; sub(/^[^ ]*:/, "", fn)
+				seen = 1
+				sum[file == "???" ? fn : file ":" fn] += v
+			}
+			END { for (l in sum) if (sum[l] / n >= 0.5) printf "%10.1f  %s\n", sum[l] / n, l }' |
+		sort -rn | head -n 24
 }
 
 run_one BM_empty

@@ -258,7 +258,7 @@ fi
 	echo "## Where the instructions go"
 	echo
 	echo "\`callgrind_annotate\` of the counted loops, divided by the operation count (instructions per"
-	echo "operation, by function). Shown for every benchmark whose target was missed, and for"
+	echo "operation, by source file and function, self cost: the rows add up to the total). Shown for every benchmark whose target was missed, and for"
 	echo "\`BM_span_2attrs\` always."
 	echo
 	for n in $(jqr '[targets[] | select(.ok | not) | .t | capture("(?<b>BM_span_[a-z0-9_]+)").b] + ["BM_span_2attrs"] | unique | .[]'); do
