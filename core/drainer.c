@@ -4,12 +4,16 @@
  * Loop: walk the registry (RCU read side), move whole spans from each
  * ring into the current batch, hand the batch to the exporters when it is
  * full or older than schedule_delay_ms, give back rings of exited
- * threads, answer flush requests, and keep the clock calibrated.  When a
- * pass finds nothing it sleeps, doubling the pause up to
- * drainer_max_sleep_us; any work resets it.  Producers never wake the
- * drainer (that would be a syscall on the hot path), so the worst-case
- * added latency of a span is one maximum pause; the ring must hold what
- * a thread records in that time (ring_records / max span rate).
+ * threads, answer flush requests, and keep the clock calibrated.
+ *
+ * Polling adapts to how full the rings were: a pass that found the
+ * fullest ring under a quarter full (light load, or none) is followed by
+ * the longest pause, drainer_max_sleep_us, so at a server's usual rates
+ * the drainer wakes about a thousand times a second and takes almost no
+ * CPU from the application; fuller rings shorten the pause, and past half
+ * full it does not pause at all.  Producers never wake the drainer (that
+ * would be a syscall on the hot path), so a ring must hold what its
+ * thread records in one maximum pause (ring_records / span rate).
  *
  * When no empty batch is left (the exporters hold them all), the drainer
  * leaves the remaining records in their rings and comes back later: the
@@ -86,7 +90,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 /* One pass over every ring; rings of exited threads, once empty, go
  * back to the free list. */
 static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
-			  bool *starved)
+			  bool *starved, uint32_t *fullest)
 {
 	struct sr__thread *t;
 	uint32_t did = 0;
@@ -101,6 +105,12 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 		SR_TSAN_ACQUIRE(&t->state);
 		if (state == SR__NODE_FREE)
 			continue;
+		{
+			uint32_t head, waiting = sr__ring_peek_sc(&t->ring, &head);
+
+			if (waiting > *fullest)
+				*fullest = waiting;
+		}
 		did += drain_ring(p, t, discard, now, starved);
 		if (state == SR__NODE_ORPHAN)
 			sr__registry_release(p, t);
@@ -156,13 +166,13 @@ static void *drainer_main(void *arg)
 		int stop = ck_pr_load_int(&p->drainer_stop);
 		uint64_t req = ck_pr_load_64(&p->flush_req);
 		uint64_t now, seen;
-		uint32_t did;
+		uint32_t did, fullest = 0;
 		bool discard, starved = false;
 
 		ck_pr_fence_load(); /* requests before the rings they cover */
 		now = sr__mono_ns();
 		discard = stop && now >= ck_pr_load_64(&p->shutdown_deadline_ns);
-		did = drain_all(p, discard, now, &starved);
+		did = drain_all(p, discard, now, &starved, &fullest);
 		if (stop) {
 			/* Final pass: keep handing over until the rings are
 			 * empty or the deadline passes; then what is left is
@@ -173,7 +183,7 @@ static void *drainer_main(void *arg)
 
 				nanosleep(&ts, NULL);
 				starved = false;
-				drain_all(p, false, sr__mono_ns(), &starved);
+				drain_all(p, false, sr__mono_ns(), &starved, &fullest);
 				starved = !flush_cur(p) || starved;
 			}
 			if (starved) {
@@ -181,7 +191,7 @@ static void *drainer_main(void *arg)
 					ck_pr_add_64(&p->dropped_shutdown, p->cur->nspans);
 					p->cur->nspans = 0;
 				}
-				drain_all(p, true, now, &starved);
+				drain_all(p, true, now, &starved, &fullest);
 			}
 			break;
 		}
@@ -202,19 +212,25 @@ static void *drainer_main(void *arg)
 			sr__clock_recalibrate();
 			last_cal = now;
 		}
-		if (did || starved) {
-			/* Busy, or waiting for a batch: look again soon. */
-			pause_ns = 0;
-			if (starved) {
-				struct timespec ts = { 0, 50000 };
+		if (starved) {
+			/* Waiting for an exporter to give a batch back. */
+			struct timespec ts = { 0, 50000 };
 
-				nanosleep(&ts, NULL);
-			}
+			nanosleep(&ts, NULL);
 			continue;
 		}
-		pause_ns = pause_ns ? pause_ns * 2 : 1000;
-		if (pause_ns > max_pause)
-			pause_ns = max_pause;
+		if (did) {
+			/* Pause by how full the fullest ring was (see top). */
+			uint32_t cap = p->cfg.ring_records;
+
+			if (fullest * 2 >= cap)
+				continue;
+			pause_ns = fullest * 4 >= cap ? max_pause / 8 : max_pause;
+		} else {
+			pause_ns = pause_ns ? pause_ns * 2 : 1000;
+			if (pause_ns > max_pause)
+				pause_ns = max_pause;
+		}
 		idle(p, pause_ns);
 	}
 	/* A batch taken but left empty goes back to the pool. */
