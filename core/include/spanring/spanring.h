@@ -440,8 +440,9 @@ static inline void sr_span_set_double(sr_span_t *span, const char *key, double v
 static inline void sr_span_set_str(sr_span_t *span, const char *key,
 				   const char *v)
 {
+	/* strlen here, where a literal's length is a constant. */
 	if (sr__span_recording(span))
-		sr__span_set_str(span, key, v);
+		sr__span_set_strn(span, key, v ? v : "", v ? sr__strlen(v) : 0);
 }
 static inline void sr_span_set_strn(sr_span_t *span, const char *key,
 				    const char *v, size_t len)
