@@ -1,16 +1,12 @@
 /*
  * context.c - small helpers on the context value.
  */
+#include "propagation/prop_int.h" /* sr__hex_encode */
 #include "spanring_int.h"
 
 static void hex(const uint8_t *in, size_t n, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
+	sr__hex_encode(in, n, out);
 	out[2 * n] = '\0';
 }
 

@@ -61,6 +61,7 @@
 #include <unistd.h>
 
 #include "../core/config_int.h"
+#include "../core/propagation/prop_int.h" /* sr__hex_encode */
 #include "exp_util_int.h"
 #include "exporter_int.h"
 #include "json_writer_int.h"
@@ -325,13 +326,9 @@ static void put_span_args(struct sr__jw *w, const sr_span_data_t *s)
 /* The async id: "0x" and the span id in hex. */
 static void put_id(struct sr__jw *w, const uint8_t id[8])
 {
-	static const char hexd[] = "0123456789abcdef";
 	char tmp[18] = "0x";
 
-	for (int i = 0; i < 8; i++) {
-		tmp[2 + 2 * i] = hexd[id[i] >> 4];
-		tmp[3 + 2 * i] = hexd[id[i] & 15];
-	}
+	sr__hex_encode(id, 8, tmp + 2);
 	KEY(w, "id");
 	sr__jw_str(w, tmp, sizeof(tmp));
 }

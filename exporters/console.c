@@ -33,6 +33,7 @@
  * instrumentation scope and trace state; a tree across batches (use a
  * longer OTEL_BSP_SCHEDULE_DELAY to get bigger batches).
  */
+#include "../core/propagation/prop_int.h" /* sr__hex_encode */
 #include "exp_util_int.h"
 #include "exporter_int.h"
 
@@ -162,11 +163,14 @@ static void out_color(struct console *c, const char *code)
 
 static void out_hex(struct console *c, const uint8_t *b, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
+	char tmp[64];
 
-	for (size_t i = 0; i < n; i++) {
-		out_ch(c, digits[b[i] >> 4]);
-		out_ch(c, digits[b[i] & 15]);
+	for (size_t i = 0; i < n; i += 32) {
+		size_t k = n - i < 32 ? n - i : 32;
+
+		sr__hex_encode(b + i, k, tmp);
+		for (size_t j = 0; j < 2 * k; j++)
+			out_ch(c, tmp[j]);
 	}
 }
 

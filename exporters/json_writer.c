@@ -14,6 +14,7 @@
  * the library never runs under a locale with a decimal comma (C locale is
  * the default for a process that does not call setlocale; documented).
  */
+#include "../core/propagation/prop_int.h" /* sr__hex_encode */
 #include "json_writer_int.h"
 
 #include <assert.h>
@@ -396,10 +397,8 @@ void sr__jw_hex(struct sr__jw *w, const uint8_t *p, size_t n)
 	jw_sep(w);
 	char *d = w->out->data + w->out->len;
 	*d++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		*d++ = hexd[p[i] >> 4];
-		*d++ = hexd[p[i] & 15];
-	}
+	sr__hex_encode(p, n, d);
+	d += 2 * n;
 	*d++ = '"';
 	w->out->len = (size_t)(d - w->out->data);
 }
