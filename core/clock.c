@@ -103,11 +103,6 @@ void sr__clock_recalibrate(void)
 #endif
 }
 
-uint64_t sr__now(void)
-{
-	return sr__now_inline();
-}
-
 SR_API uint64_t sr_now_ns(void)
 {
 	return sr__now_inline();

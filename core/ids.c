@@ -43,13 +43,3 @@ void sr__rng_reseed(struct sr__rng *r)
 	r->s = mix(process_seed ^ mix(t + 0x9e3779b97f4a7c15ull));
 	r->gen = sr__g.gen;
 }
-
-void sr__new_trace_id(uint8_t out[16])
-{
-	sr__new_trace_id_from(sr__rng_get(), out);
-}
-
-void sr__new_span_id(uint8_t out[8])
-{
-	sr__new_span_id_from(sr__rng_get(), out);
-}

@@ -42,9 +42,10 @@
 struct sr__tcounters {
 	_Alignas(64) uint64_t unsampled; /* started = sampled + unsampled    */
 	uint64_t sampled;                /* recorded = sampled - ring_full
-	                                    - limits - shutdown              */
+	                                    - shutdown (a thread without a
+	                                    node counts in the pipeline's
+	                                    dropped_limits_global)           */
 	uint64_t ring_full;
-	uint64_t limits;
 	uint64_t shutdown;
 	uint64_t attrs_dropped;
 	uint64_t events_dropped;
@@ -94,7 +95,6 @@ struct sr__batch {
 	uint32_t *first;                 /* first record of each span        */
 	uint32_t nspans, nrecords;
 	uint64_t opened_ns;              /* monotonic time of the first span */
-	uint64_t seq;
 
 	/* Shared by the exporter workers holding it (ck_pr atomics). */
 	int refs;
@@ -177,7 +177,6 @@ struct sr__pipeline {
 	struct sr__batch *free_batches;  /* under batch_lock                 */
 	pthread_mutex_t batch_lock;
 	struct sr__batch *cur;           /* drainer only                     */
-	uint64_t batch_seq;              /* drainer only                     */
 
 	struct sr__exporter exporters[SR__MAX_EXPORTERS];
 	uint32_t nexporters;
@@ -283,6 +282,7 @@ void sr__pipeline_unref(struct sr__pipeline *p);
 
 /* stats.c */
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);
+void sr__stats_keep_exporters(struct sr__pipeline *p); /* at shutdown */
 
 /* lifecycle.c: start a library thread with all signals blocked. */
 int sr__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);

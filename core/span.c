@@ -438,13 +438,6 @@ SR_API void sr__span_set_strn(sr_span_t *sp, const char *key, const char *v,
 	span_attr(s, &a);
 }
 
-SR_API void sr__span_set_str(sr_span_t *sp, const char *key, const char *v)
-{
-	if (S(sp)->state != SPAN_REC)
-		return;
-	sr_span_set_strn(sp, key, v ? v : "", v ? strlen(v) : 0);
-}
-
 SR_API void sr__span_set_str_static(sr_span_t *sp, const char *key,
 				   const char *v)
 {

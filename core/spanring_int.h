@@ -64,8 +64,6 @@ void sr__clock_recalibrate(void); /* drainer, about once a second        */
 /* ---- ids (ids.c) ----------------------------------------------------- */
 
 void sr__ids_seed(void);       /* at init: new process-wide seed          */
-void sr__new_trace_id(uint8_t out[16]);
-void sr__new_span_id(uint8_t out[8]);
 
 /* ---- sampler (sampler.c) -------------------------------------------- */
 
@@ -142,7 +140,5 @@ struct sr__global {
 };
 extern struct sr__global sr__g;
 
-/* Hot-path clock read (inline for speed, see clock.c). */
-uint64_t sr__now(void);
 
 #endif /* SR_SPANRING_INT_H */

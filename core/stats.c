@@ -29,10 +29,8 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		o->sampled += ck_pr_load_64(&c->sampled);
 		o->recorded += ck_pr_load_64(&c->sampled) -
 			       ck_pr_load_64(&c->ring_full) -
-			       ck_pr_load_64(&c->limits) -
 			       ck_pr_load_64(&c->shutdown);
 		o->dropped_ring_full += ck_pr_load_64(&c->ring_full);
-		o->dropped_limits += ck_pr_load_64(&c->limits);
 		o->dropped_shutdown += ck_pr_load_64(&c->shutdown);
 		o->attrs_dropped += ck_pr_load_64(&c->attrs_dropped);
 		o->events_dropped += ck_pr_load_64(&c->events_dropped);

@@ -373,7 +373,6 @@ SR_API void sr__span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
 SR_API void sr__span_set_bool(sr_span_t *span, const char *key, bool v);
 SR_API void sr__span_set_int(sr_span_t *span, const char *key, int64_t v);
 SR_API void sr__span_set_double(sr_span_t *span, const char *key, double v);
-SR_API void sr__span_set_str(sr_span_t *span, const char *key, const char *v);
 SR_API void sr__span_set_strn(sr_span_t *span, const char *key,
 			      const char *v, size_t len);
 SR_API void sr__span_set_str_static(sr_span_t *span, const char *key,
