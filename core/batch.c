@@ -94,10 +94,9 @@ static void finalize(struct sr__pipeline *p, struct sr__batch *b,
 	uint64_t n = b->nspans;
 
 	if (ck_pr_load_int(&b->any_ok)) {
+		/* Set, and <= n, by the release that set any_ok. */
 		uint32_t rej = ck_pr_load_32(&b->min_rejected);
 
-		if (rej == UINT32_MAX || rej > n)
-			rej = rej == UINT32_MAX ? 0 : (uint32_t)n;
 		ck_pr_add_64(&p->exported, n - rej);
 		ck_pr_add_64(&p->dropped_exporter, rej);
 	} else if (ck_pr_load_int(&b->any_failed)) {
@@ -120,7 +119,7 @@ static void finalize(struct sr__pipeline *p, struct sr__batch *b,
 
 /*
  * Worker (or drainer): drop one reference.  result: 0 delivered (with
- * `rejected` spans refused), < 0 failed, > 0 not attempted (queue full or
+ * `rejected` <= nspans spans refused), < 0 failed, > 0 not attempted (queue full or
  * shutdown).
  */
 void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
@@ -130,8 +129,7 @@ void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
 
 	if (result == 0) {
 		uint32_t cur = ck_pr_load_32(&b->min_rejected);
-		uint32_t rej = rejected > UINT32_MAX - 1 ? UINT32_MAX - 1
-							  : (uint32_t)rejected;
+		uint32_t rej = (uint32_t)rejected; /* caller keeps it <= nspans */
 
 		while (rej < cur &&
 		       !ck_pr_cas_32_value(&b->min_rejected, cur, rej, &cur))
@@ -174,7 +172,6 @@ bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 	}
 	if (!room)
 		return false;
-	b->seq = ++p->batch_seq;
 	ck_pr_store_int(&b->refs, (int)(p->nexporters + 1)); /* +1: ours */
 	for (uint32_t i = 0; i < p->nexporters; i++) {
 		struct sr__exporter *e = &p->exporters[i];
@@ -402,15 +399,17 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 			break;
 		}
 		case SR__ITEM_NAME:
-			out->name.ptr = it->inl;
-			out->name.len = it->len;
+		case SR__ITEM_STATUS_MSG: {
+			/* A copied string, laid out as an ATTR's value. */
+			sr_str_t *dst = it->kind == SR__ITEM_NAME
+						? &out->name
+						: &out->status_message;
+
+			dst->ptr = it->inl;
+			dst->len = it->len;
 			j += sr__str_slots(it->len);
 			break;
-		case SR__ITEM_STATUS_MSG:
-			out->status_message.ptr = it->inl;
-			out->status_message.len = it->len;
-			j += sr__str_slots(it->len);
-			break;
+		}
 		case SR__ITEM_TRACESTATE:
 			if (!sr__tracestate_resolve(it->v.u, &out->trace_state))
 				out->trace_state = cstr("");

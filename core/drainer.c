@@ -29,12 +29,17 @@
 
 /* Move the published spans of one ring into batches (or count them
  * dropped when `discard`).  Returns the records consumed; sets *starved
- * when it had to leave records behind for want of a batch. */
+ * when it had to leave records behind for want of a batch, and raises
+ * *fullest to the records it found waiting. */
 static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
-			   bool discard, uint64_t now, bool *starved)
+			   bool discard, uint64_t now, bool *starved,
+			   uint32_t *fullest)
 {
 	uint32_t head, avail = sr__ring_peek_sc(&t->ring, &head);
 	uint32_t done = 0;
+
+	if (avail > *fullest)
+		*fullest = avail;
 
 	while (done < avail) {
 		const struct sr__span_header *h =
@@ -105,13 +110,7 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 		SR_TSAN_ACQUIRE(&t->state);
 		if (state == SR__NODE_FREE)
 			continue;
-		{
-			uint32_t head, waiting = sr__ring_peek_sc(&t->ring, &head);
-
-			if (waiting > *fullest)
-				*fullest = waiting;
-		}
-		did += drain_ring(p, t, discard, now, starved);
+		did += drain_ring(p, t, discard, now, starved, fullest);
 		if (state == SR__NODE_ORPHAN)
 			sr__registry_release(p, t);
 	}

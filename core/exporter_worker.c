@@ -157,9 +157,11 @@ static void *worker_main(void *arg)
 			e->view.b = b;
 			rc = e->ops->export_batch(e->state, &e->view, &rejected);
 			ck_pr_inc_64(&e->st_batches);
+			if (rejected > b->nspans)
+				rejected = b->nspans;
 			if (rc == 0) {
-				ck_pr_add_64(&e->st_ok, b->nspans - (rejected > b->nspans ? b->nspans : rejected));
-				ck_pr_add_64(&e->st_failed, rejected > b->nspans ? b->nspans : rejected);
+				ck_pr_add_64(&e->st_ok, b->nspans - rejected);
+				ck_pr_add_64(&e->st_failed, rejected);
 			} else {
 				ck_pr_add_64(&e->st_failed, b->nspans);
 			}

@@ -346,8 +346,6 @@ SR_API int sr_flush(uint32_t timeout_ms, uint64_t *pending)
 	return rc;
 }
 
-void sr__stats_keep_exporters(struct sr__pipeline *p);
-
 static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 {
 	struct sr__pipeline *p = sr__g.pipe;

@@ -93,14 +93,22 @@ int sr__registry_init(struct sr__pipeline *p)
 	return 0;
 }
 
-/* Any thread: true if `t` is orphaned and the drainer is done with it. */
-static bool orphan_drained(struct sr__thread *t)
+/* Any thread: true if `t`'s owner has exited; its last commit is then
+ * visible (pairs with on_thread_exit). */
+static bool orphaned(struct sr__thread *t)
 {
 	if (ck_pr_load_int(&t->state) != SR__NODE_ORPHAN)
 		return false;
 	ck_pr_fence_load();
 	SR_TSAN_ACQUIRE(&t->state);
-	return ck_pr_load_32(&t->ring.c_head) == ck_pr_load_32(&t->ring.p_tail);
+	return true;
+}
+
+/* Any thread: true if `t` is orphaned and the drainer is done with it. */
+static bool orphan_drained(struct sr__thread *t)
+{
+	return orphaned(t) &&
+	       ck_pr_load_32(&t->ring.c_head) == ck_pr_load_32(&t->ring.p_tail);
 }
 
 /* Called inside an RCU read-side critical section (the hot path's). */
@@ -124,10 +132,8 @@ struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p)
 			struct sr__thread *o = &p->threads[i];
 			uint32_t used;
 
-			if (ck_pr_load_int(&o->state) != SR__NODE_ORPHAN)
+			if (!orphaned(o))
 				continue;
-			ck_pr_fence_load(); /* pairs with on_thread_exit */
-			SR_TSAN_ACQUIRE(&o->state);
 			used = sr__ring_used(&o->ring);
 			if (used < best) {
 				best = used;
