@@ -29,7 +29,6 @@
  * Lifecycle calls are serialised by sr__g.lifecycle_lock; sr_flush takes
  * it too, so a flush and a shutdown never interleave.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,24 +279,6 @@ SR_API int sr_thread_register(void)
 	else if (!sr__thread_get(p))
 		rc = SR_ELIMIT;
 	sr__rcu_read_unlock();
-	return rc;
-}
-
-/*
- * Start one of the library's own threads (drainer, exporter workers) with
- * every signal blocked, so the application's handlers never run on them
- * and a write to a closed socket or pipe in an exporter returns EPIPE
- * instead of killing the process with SIGPIPE.
- */
-int sr__thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(t, NULL, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;
 }
 
