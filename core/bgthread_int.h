@@ -1,0 +1,58 @@
+/*
+ * bgthread_int.h - the library's own threads (the drainer, one worker per
+ * exporter): how they are started, named, placed and prioritised.
+ *
+ * Placement and priority come from SPANRING_BACKGROUND_CPUS, _SCHED and
+ * _NICE (docs/architecture.md, "Background threads"), read and checked
+ * by sr__config_validate() at sr_init(), so a bad value fails sr_init()
+ * with the variable and value named before any thread starts.
+ */
+#ifndef SR_BGTHREAD_INT_H
+#define SR_BGTHREAD_INT_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum sr__bg_sched {
+	SR__BG_SCHED_INHERIT = 0, /* unset: the creating thread's policy    */
+	SR__BG_SCHED_NORMAL,      /* SCHED_OTHER                            */
+	SR__BG_SCHED_BATCH,       /* SCHED_BATCH: no wake-up preemption     */
+	SR__BG_SCHED_IDLE         /* SCHED_IDLE: runs when nothing else can */
+};
+
+/* Settings for the background threads; all zero = inherit everything. */
+struct sr__bg_opts {
+	bool cpus_set;
+	cpu_set_t cpus;          /* online CPUs only (checked)              */
+	char cpus_text[48];      /* the value as given, for messages        */
+	enum sr__bg_sched sched;
+	bool nice_set;
+	int nice;                /* [0, 19]                                 */
+};
+
+/*
+ * Settings that threads started from now on get.  Called by
+ * sr__config_validate() under sr__g.lifecycle_lock; read by
+ * sr__thread_start*() which only run inside sr_init(), under the same
+ * lock, so plain stores and loads suffice.
+ */
+void sr__bg_configure(const struct sr__bg_opts *o);
+
+/*
+ * Start a library thread named `name` (at most 15 bytes are kept; the
+ * kernel's limit) with every signal blocked, then place and prioritise it
+ * as configured before `fn` runs.  Returns pthread_create's result.  If
+ * the kernel refuses a setting (a cpuset changed since sr_init() checked
+ * the CPUs, RLIMIT_NICE, ...), the thread runs with what it inherited,
+ * the failure is counted (sr__bg_apply_failures) and described on stderr.
+ * Waits until the new thread has applied its settings.  Not hot path.
+ */
+int sr__thread_start_named(pthread_t *t, const char *name,
+			   void *(*fn)(void *), void *arg);
+
+/* Settings the kernel refused since the process started (see above). */
+uint64_t sr__bg_apply_failures(void);
+
+#endif /* SR_BGTHREAD_INT_H */
