@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "../exporters/exporter_int.h"
+#include "bgthread_int.h"
 #include "pipeline_int.h"
 
 /* ---- registry of selectable exporters ------------------------------- */
@@ -265,6 +266,7 @@ int sr__exporters_launch(struct sr__pipeline *p)
 
 	for (uint32_t i = 0; i < p->nexporters; i++) {
 		struct sr__exporter *e = &p->exporters[i];
+		char tname[16]; /* the kernel keeps 15 bytes of a name */
 
 		pthread_mutex_init(&e->lock, NULL);
 		pthread_cond_init(&e->cv, NULL);
@@ -275,7 +277,8 @@ int sr__exporters_launch(struct sr__pipeline *p)
 		p->bytes += sizeof(*e->queue) * qcap;
 		e->view.scratch = &e->scratch;
 		e->view.pipe = p;
-		if (sr__thread_start(&e->thread, worker_main, e) != 0)
+		snprintf(tname, sizeof(tname), "sr-exp-%s", e->name);
+		if (sr__thread_start_named(&e->thread, tname, worker_main, e) != 0)
 			return sr__set_error(SR_ENOMEM, "cannot start exporter thread");
 		e->thread_started = true;
 	}
