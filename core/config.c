@@ -25,6 +25,7 @@
  * values (service name, exporter list, resource attributes) are not
  * copied: they point into the environment, as spanring.h says.
  */
+#include "bgthread_int.h"
 #include "config_int.h"
 #include "spanring_int.h"
 
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define OFF(f) offsetof(sr_config_t, f)
 #define HAS(cfg, f) (OFF(f) + sizeof(((sr_config_t *)0)->f) <= (cfg)->size)
@@ -445,6 +447,158 @@ int sr_config_from_env(sr_config_t *cfg)
 	return finish(&r);
 }
 
+/* ---- background threads (bgthread.c) ----------------------------------- */
+
+/*
+ * A CPU list as Linux writes one ("0-3,6"): decimal CPU numbers and
+ * inclusive ranges, comma-separated, each below CPU_SETSIZE.  False with
+ * the first problem in why[].
+ */
+static bool parse_cpulist(const char *v, size_t len, cpu_set_t *set,
+			  char *why, size_t why_len)
+{
+	size_t i = 0;
+
+	CPU_ZERO(set);
+	while (i < len) {
+		uint64_t lo, hi;
+		size_t a = i, b;
+
+		while (i < len && v[i] != ',' && v[i] != '-')
+			i++;
+		if (!parse_u64(v + a, i - a, &lo)) {
+			snprintf(why, why_len, "'%.*s' is not a CPU number",
+				 (int)(i - a), v + a);
+			return false;
+		}
+		hi = lo;
+		if (i < len && v[i] == '-') {
+			b = ++i;
+			while (i < len && v[i] != ',')
+				i++;
+			if (!parse_u64(v + b, i - b, &hi) || hi < lo) {
+				snprintf(why, why_len,
+					 "'%.*s' is not a range N-M with N <= M",
+					 (int)(i - a), v + a);
+				return false;
+			}
+		}
+		if (hi >= CPU_SETSIZE) {
+			snprintf(why, why_len, "CPU %llu is above %d",
+				 (unsigned long long)hi, CPU_SETSIZE - 1);
+			return false;
+		}
+		for (uint64_t c = lo; c <= hi; c++)
+			CPU_SET((int)c, set);
+		if (i < len && ++i == len) { /* skip ','; one may not end it */
+			snprintf(why, why_len, "ends with ','");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The CPUs that exist now (/sys/.../online, else 0..nprocs-1), and that
+ * list as text for messages. */
+static void online_cpus(cpu_set_t *set, char *text, size_t text_len)
+{
+	char buf[256], why[64];
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	long nprocs;
+
+	if (f)
+		fclose(f);
+	while (n > 0 && is_blank(buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	if (n > 0 && parse_cpulist(buf, n, set, why, sizeof(why))) {
+		snprintf(text, text_len, "%.60s", buf); /* a long list: cut */
+		return;
+	}
+	nprocs = sysconf(_SC_NPROCESSORS_CONF);
+	if (nprocs < 1)
+		nprocs = 1;
+	if (nprocs > CPU_SETSIZE)
+		nprocs = CPU_SETSIZE;
+	CPU_ZERO(set);
+	for (long c = 0; c < nprocs; c++)
+		CPU_SET((int)c, set);
+	snprintf(text, text_len, "0-%ld", nprocs - 1);
+}
+
+/*
+ * SPANRING_BACKGROUND_CPUS, _SCHED and _NICE into *o.  Unlike the OTel
+ * variables, a bad value here fails sr_init() (through
+ * sr__config_validate): an application that asked to keep the library
+ * off its hot cores would rather not start than find the drainer there.
+ */
+static void env_background(struct sr__bg_opts *o, struct report *r)
+{
+	static const struct u32_setting nice_row = {
+		"SPANRING_BACKGROUND_NICE", 0, "SPANRING_BACKGROUND_NICE", NULL,
+		0, 0, 19, 0
+	};
+	static const struct {
+		const char *name;
+		enum sr__bg_sched sched;
+	} scheds[] = {
+		{ "inherit", SR__BG_SCHED_INHERIT }, { "normal", SR__BG_SCHED_NORMAL },
+		{ "batch", SR__BG_SCHED_BATCH },     { "idle", SR__BG_SCHED_IDLE },
+	};
+	char q[64], why[96], online_text[64];
+	cpu_set_t online, missing;
+	size_t len;
+	const char *v;
+	uint32_t nice;
+
+	memset(o, 0, sizeof(*o));
+	v = sr__env_get("SPANRING_BACKGROUND_CPUS", &len);
+	if (v != NULL) {
+		if (!parse_cpulist(v, len, &o->cpus, why, sizeof(why))) {
+			note(r, "SPANRING_BACKGROUND_CPUS=%s: %s (expected a CPU "
+				"list such as 0-3,6)", quote(q, v, len), why);
+		} else {
+			online_cpus(&online, online_text, sizeof(online_text));
+			CPU_AND(&missing, &o->cpus, &online);
+			CPU_XOR(&missing, &missing, &o->cpus);
+			if (CPU_COUNT(&missing) == 0) {
+				o->cpus_set = true;
+				snprintf(o->cpus_text, sizeof(o->cpus_text), "%.*s",
+					 (int)len, v);
+			} else {
+				int c = 0;
+
+				while (!CPU_ISSET(c, &missing))
+					c++;
+				note(r, "SPANRING_BACKGROUND_CPUS=%s: CPU %d is not "
+					"online (online: %s)", quote(q, v, len), c,
+				     online_text);
+			}
+		}
+	}
+
+	v = sr__env_get("SPANRING_BACKGROUND_SCHED", &len);
+	if (v != NULL) {
+		size_t i;
+
+		for (i = 0; i < sizeof(scheds) / sizeof(scheds[0]); i++)
+			if (strlen(scheds[i].name) == len &&
+			    strncasecmp(scheds[i].name, v, len) == 0)
+				break;
+		if (i < sizeof(scheds) / sizeof(scheds[0]))
+			o->sched = scheds[i].sched;
+		else
+			note(r, "SPANRING_BACKGROUND_SCHED=%s: unknown class "
+				"(inherit, normal, batch, idle)", quote(q, v, len));
+	}
+
+	if (env_u32_var(&nice_row, nice_row.env, &nice, r)) {
+		o->nice_set = true;
+		o->nice = (int)nice;
+	}
+}
+
 /* ---- validation ------------------------------------------------------- */
 
 void sr__config_copy(sr_config_t *dst, const sr_config_t *src)
@@ -462,6 +616,7 @@ void sr__config_copy(sr_config_t *dst, const sr_config_t *src)
 
 int sr__config_validate(sr_config_t *cfg)
 {
+	struct sr__bg_opts bg;
 	struct report r = { 0 };
 	char why[48];
 
@@ -510,5 +665,7 @@ int sr__config_validate(sr_config_t *cfg)
 		note(&r, "allocator: alloc and free must both be set");
 		cfg->allocator = NULL;
 	}
+	env_background(&bg, &r);
+	sr__bg_configure(&bg);
 	return finish(&r);
 }

@@ -42,7 +42,14 @@ void sr__config_copy(sr_config_t *dst, const sr_config_t *src);
  * queue sizes above 2^20, overflow_records above 2^24, an unknown
  * sampler, a ratio sampler whose ratio is not in [0,1], an allocator
  * missing alloc or free.  Every field is checked; a rejected field is
- * reset to its default and the first error is returned.  Not hot path.
+ * reset to its default and the first error is returned.
+ *
+ * It also reads SPANRING_BACKGROUND_CPUS, _SCHED and _NICE (placement of
+ * the library's own threads; sr_config_t has no fields for them) and
+ * hands them to bgthread.c for the threads sr_init() starts next.  Bad
+ * values are rejected the same way: a syntax error, a CPU that is not
+ * online, an unknown class, a nice value outside [0, 19].  Call it under
+ * the lifecycle lock.  Not hot path.
  */
 int sr__config_validate(sr_config_t *cfg);
 
