@@ -201,9 +201,13 @@ fi
 
 	echo "## Pipeline under load"
 	echo
-	echo "\`BM_pipeline_sustained/P/R\`: P producer threads record the \`BM_span_2attrs\` span into rings of R"
+	echo "\`BM_pipeline_sustained/P/R/B\`: P producer threads record the \`BM_span_2attrs\` span into rings of R"
 	echo "records, exporter \`none\`; the highest paced rate with zero drops (bisection), and what"
-	echo "happens at full speed."
+	echo "happens at full speed. B is how a paced producer waits for its schedule: 0, idle (more than"
+	echo "100 µs ahead, it sleeps, as an application thread waiting for work does; then it records what"
+	echo "is due as fast as it can); 1, busy (it spins, as a CPU-bound application: with P = 2 both cores"
+	echo "are always taken, and the drainer runs only when the scheduler preempts a producer, which can"
+	echo "take a whole tick). Rows without B come from runs that had busy pacing only."
 	echo
 	echo "| run | zero-drop rate (spans/s) | full speed (spans/s) | dropped at full speed |"
 	echo "|---|---:|---:|---:|"
@@ -232,7 +236,15 @@ fi
 "exporter" + (if .server.exporter_variant == "otlp" then " (OTLP/HTTP to a local sink on loopback, on wrk'"'"'s core)" else " (its output to /dev/null)" end) + ".",
 "Every variant polls (epoll_wait with a zero timeout, yielding when idle): on a virtual machine a",
 "halted vCPU takes tens of µs to wake, which would favour whichever build keeps its core awake",
-"(the tracing builds, through the drainer'"'"'s polling).\n"'
+"(the tracing builds, through the drainer'"'"'s polling).",
+"The traced variants'"'"' library threads (drainer, exporter worker): " +
+(if .server.background == null then "inherited the server'"'"'s pinning (same core)."
+ else "`SPANRING_BACKGROUND_CPUS=" + .server.background.cpus + "`, `SPANRING_BACKGROUND_SCHED=" + .server.background.sched + "`" +
+  (if .server.background.cpus == "inherit" then " (on the server'"'"'s core)."
+   else ": the request loop has its core to itself, and their work is charged to wrk'"'"'s core." end) end),
+"wrk is a closed loop at saturation (each connection sends its next request when the last is answered),",
+"so latency percentiles follow the server'"'"'s CPU time per request: within 3 % on p99 means tracing adds",
+"at most about 3 % to it. The spans exported and dropped are sums over all rounds.\n"'
 	echo "| connections | variant | requests/s | p50 (µs) | p99 (µs) | p99.9 (µs) | Δ p99 vs off | socket errors | spans exported / dropped |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 	jqr '(server_rows | map(select(.variant == "off")) | map({key: (.conns | tostring), value: .p99}) | from_entries) as $off |

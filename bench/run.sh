@@ -7,6 +7,8 @@
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--no-build]
 #                     [--results FILE] [--docs FILE] [--no-report]
+#                     [--only server] [--rounds N]
+#                     [--bg-cpus LIST|inherit] [--bg-sched CLASS]
 #   --quick       every benchmark briefly (CI smoke); asserts nothing about
 #                 speed, only that every benchmark ran and produced numbers
 #   --build-dir   build here (default: <repo>/build-bench), or, with
@@ -15,6 +17,17 @@
 #   --docs        the Markdown report (default docs/benchmarks.md; its SVG
 #                 plots go beside it, in <name>/ )
 #   --no-report   write the JSON only
+#   --only server the server runs alone (JSON and a summary on stderr, no
+#                 Markdown report): for repeating the latency comparison
+#   --rounds N    interleaved server rounds (default 5, --quick 1)
+#   --bg-cpus     where the traced server's library threads (drainer,
+#                 exporter worker) run: SPANRING_BACKGROUND_CPUS, default
+#                 wrk's core (0), the stand-in for a housekeeping core;
+#                 "inherit" leaves them on the server's core
+#   --bg-sched    their SPANRING_BACKGROUND_SCHED (default normal; inherit,
+#                 batch, idle).  Not idle: wrk keeps core 0 busy, and an
+#                 idle-class drainer there hardly runs (half the spans
+#                 dropped when measured); normal takes the few % it needs
 #
 # Needs (Debian): cmake, g++, libbenchmark-dev, valgrind, wrk, jq,
 # gnuplot-nox, liblttng-ust-dev and lttng-tools (for BM_lttng_2fields;
@@ -31,6 +44,10 @@ date=$(date -u +%Y-%m-%dT%H%M%SZ)
 results=""
 docs="$root/docs/benchmarks.md"
 cmdline="bench/run.sh $*"
+only=""
+rounds_opt=""
+bg_cpus=0
+bg_sched=normal
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,12 +57,19 @@ while [ $# -gt 0 ]; do
 	--build-dir) build_dir=$2; shift ;;
 	--results) results=$2; shift ;;
 	--docs) docs=$2; shift ;;
-	-h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+	--only) only=$2; shift
+		[ "$only" = server ] || { echo "run.sh: --only takes: server" >&2; exit 2; } ;;
+	--rounds) rounds_opt=$2; shift ;;
+	--bg-cpus) bg_cpus=$2; shift ;;
+	--bg-sched) bg_sched=$2; shift ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
 done
 [ -n "$results" ] || results="$root/bench/results/$date.json"
+# The Markdown report needs every part of the suite.
+[ -z "$only" ] || report=0
 
 need() {
 	command -v "$1" >/dev/null || { echo "run.sh: $1 not found: apt-get install $2" >&2; exit 2; }
@@ -142,8 +166,10 @@ lttng_setup() {
 		lttng_session=""
 	fi
 }
-lttng_setup
-log "LTTng: $lttng_status"
+if [ -z "$only" ]; then
+	lttng_setup
+	log "LTTng: $lttng_status"
+fi
 
 # ---------------------------------------------------------------- google-benchmark
 if [ $quick = 1 ]; then
@@ -159,7 +185,9 @@ else
 	# many short rounds spread it over the variants more evenly.
 	rounds=5; duration=3; warmup=1; conns_list=(8 64)
 fi
+[ -z "$rounds_opt" ] || rounds=$rounds_opt
 
+if [ -z "$only" ]; then
 log "hot path (google-benchmark)"
 "$bench" --benchmark_filter=-BM_pipeline "${gb_hot[@]}" \
 	--benchmark_format=console --benchmark_out_format=json \
@@ -182,6 +210,7 @@ if [ -n "$sessiond_pid" ]; then
 	wait "$sessiond_pid" 2>/dev/null || true
 	sessiond_pid=""
 fi
+fi # -z "$only"
 
 # ---------------------------------------------------------------- server
 # Waits for a server's port file; prints the port.
@@ -242,7 +271,18 @@ else
 	exporter_variant=console
 	exporter_env=(OTEL_TRACES_EXPORTER=console)
 fi
-log "server: variants off, none, $exporter_variant; connections ${conns_list[*]}; $rounds round(s) of ${duration}s"
+# The traced server's library threads (drainer, exporter worker) would
+# inherit its pinning and share core 1 with the request loop, where CFS
+# wake-up preemption lets them cut into requests.  A latency-sensitive
+# deployment keeps them off the hot core: here on wrk's core, standing in
+# for a housekeeping core.  Their work is still done, on the other core,
+# and charged to the traced variants (wrk loses that time); the spans
+# exported and dropped per run show whether they kept up.
+[ ${#pin_client[@]} -gt 0 ] || bg_cpus=inherit
+bg_env=()
+[ "$bg_cpus" = inherit ] || bg_env+=(SPANRING_BACKGROUND_CPUS="$bg_cpus")
+[ "$bg_sched" = inherit ] || bg_env+=(SPANRING_BACKGROUND_SCHED="$bg_sched")
+log "server: variants off, none, $exporter_variant; connections ${conns_list[*]}; $rounds round(s) of ${duration}s; library threads: CPUs $bg_cpus, class $bg_sched"
 
 variants=(off none "$exporter_variant")
 : >"$work/server.jsonl"
@@ -256,8 +296,10 @@ for round in $(seq "$rounds"); do
 			# wake-up would otherwise favour the tracing builds).
 			case $v in
 			off) start_server "$v" "$server_off" -- --poll ;;
-			none) start_server "$v" "$server_on" OTEL_TRACES_EXPORTER=none -- --poll ;;
-			*) start_server "$v" "$server_on" "${exporter_env[@]}" -- --poll ;;
+			none) start_server "$v" "$server_on" ${bg_env[@]+"${bg_env[@]}"} \
+				OTEL_TRACES_EXPORTER=none -- --poll ;;
+			*) start_server "$v" "$server_on" ${bg_env[@]+"${bg_env[@]}"} \
+				"${exporter_env[@]}" -- --poll ;;
 			esac
 			if [ "$warmup" -gt 0 ]; then
 				"${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" \
@@ -273,12 +315,14 @@ for round in $(seq "$rounds"); do
 			jq -cn --arg v "$v" --argjson c "$conns" --argjson r "$round" \
 				--argjson w "$line" --argjson s "${stats:-null}" \
 				'{variant: $v, conns: $c, round: $r, wrk: $w, server: $s}' >>"$work/server.jsonl"
-			printf '   round %d c=%-3d %-8s %8.0f req/s  p50 %5d us  p99 %5d us  p99.9 %5d us\n' \
+			printf '   round %d c=%-3d %-8s %8.0f req/s  p50 %5d us  p99 %5d us  p99.9 %5d us  spans exported %s dropped %s\n' \
 				"$round" "$conns" "$v" \
 				"$(echo "$line" | jq '.requests / (.duration_us / 1e6)')" \
 				"$(echo "$line" | jq '.latency_us.p50')" \
 				"$(echo "$line" | jq '.latency_us.p99')" \
-				"$(echo "$line" | jq '.latency_us.p99_9')" >&2
+				"$(echo "$line" | jq '.latency_us.p99_9')" \
+				"$(echo "${stats:-null}" | jq -r '.tracing.exported // "-"')" \
+				"$(echo "${stats:-null}" | jq -r '.tracing.dropped // {} | [.[]] | add // "-"')" >&2
 		done
 	done
 done
@@ -287,6 +331,44 @@ if [ -n "$sink_port" ]; then
 	spid=$sink_pid
 	stop_server
 	sink_stats=$(cat "$work/sink.stats" 2>/dev/null || echo null)
+fi
+server_json() {
+	jq -n --slurpfile runs "$work/server.jsonl" --argjson sink "$sink_stats" \
+		--arg ev "$exporter_variant" --argjson rounds "$rounds" \
+		--argjson duration "$duration" --arg cpus "$bg_cpus" --arg sched "$bg_sched" \
+		'{exporter_variant: $ev, rounds: $rounds, duration_s: $duration,
+		  background: {cpus: $cpus, sched: $sched,
+			       note: "SPANRING_BACKGROUND_* of the traced variants; the server thread is alone on its core"},
+		  runs: $runs, sink: $sink}'
+}
+
+if [ -n "$only" ]; then
+	load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
+	mkdir -p "$(dirname "$results")"
+	server_json | jq --arg date "$date" --arg cmd "$cmdline" \
+		--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+		--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
+		--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
+		--arg load_start "$load_start" --arg load_end "$load_end" \
+		'{date: $date, command: $cmd, commit: $commit, dirty: ($dirty != ""),
+		  machine: {cpus: $ncpu, kernel: $kernel, load_start: $load_start, load_end: $load_end},
+		  server: .}' >"$results"
+	# Medians over rounds, as the report computes them.
+	jq -r 'def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		.server.runs | group_by([.conns, .variant]) | map({
+			v: .[0].variant, c: .[0].conns,
+			rps: (map(.wrk.requests / (.wrk.duration_us / 1e6)) | median),
+			p50: (map(.wrk.latency_us.p50) | median),
+			p99: (map(.wrk.latency_us.p99) | median),
+			p999: (map(.wrk.latency_us.p99_9) | median),
+			exp: (map(.server.tracing.exported // 0) | add),
+			drop: (map(.server.tracing.dropped // {} | [.[]] | add // 0) | add)}) |
+		(map(select(.v == "off")) | map({key: (.c | tostring), value: .p99}) | from_entries) as $off |
+		"conns variant    req/s   p50   p99 p99.9  p99 vs off  spans exported / dropped",
+		(sort_by(.c, (if .v == "off" then 0 elif .v == "none" then 1 else 2 end))[] |
+		 "\(.c | tostring | .[0:5] | " " * (5 - length) + .) \(.v + "        " | .[0:8]) \(.rps | floor | tostring | " " * (7 - length) + .) \(.p50 | tostring | " " * (5 - length) + .) \(.p99 | tostring | " " * (5 - length) + .) \(.p999 | tostring | " " * (5 - length) + .)  \(if .v == "off" then "          " else ((.p99 / $off[.c | tostring] - 1) * 100 * 10 | round / 10 | tostring) + " %" | " " * (10 - length) + . end)  \(if .v == "off" then "-" else "\(.exp) / \(.drop)" end)")' "$results" >&2
+	log "results: $results (server only, ${SECONDS}s)"
+	exit 0
 fi
 
 # ---------------------------------------------------------------- results
@@ -299,11 +381,10 @@ jq -n \
 	--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
 	--arg cpu "$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)" \
 	--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
-	--arg lttng "$lttng_status" --arg exporter_variant "$exporter_variant" \
+	--arg lttng "$lttng_status" \
 	--slurpfile hot "$work/hot.json" --slurpfile pipe "$work/pipeline.json" \
 	--slurpfile cg "$work/callgrind/callgrind.json" \
-	--slurpfile server "$work/server.jsonl" --argjson sink "$sink_stats" \
-	--argjson rounds "$rounds" --argjson duration "$duration" \
+	--slurpfile srv <(server_json) \
 	'{date: $date, command: $cmd, quick: ($quick == 1),
 	  commit: $commit, dirty: ($dirty != ""),
 	  machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
@@ -313,8 +394,7 @@ jq -n \
 	  lttng: $lttng,
 	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
 	  callgrind: $cg[0],
-	  server: {exporter_variant: $exporter_variant, rounds: $rounds,
-		   duration_s: $duration, runs: $server, sink: $sink}}' >"$results"
+	  server: $srv[0]}' >"$results"
 for f in "$work"/callgrind/*.annotate.txt; do
 	[ -e "$f" ] || continue
 	n=$(basename "$f" .annotate.txt)
