@@ -1,7 +1,8 @@
 /*
  * fuzz_config.c - libFuzzer target for the environment parsers:
  * sr_config_from_env() over every OTEL_* / SPANRING_* variable,
- * sr__config_validate() on the result, and sr__resource_build() over
+ * sr__config_validate() on the result (it reads SPANRING_BACKGROUND_*
+ * itself), and sr__resource_build() over
  * OTEL_RESOURCE_ATTRIBUTES.
  *
  * Input: NUL-separated values (an environment value cannot hold a NUL),
@@ -31,7 +32,8 @@ static const char *const vars[] = {
 	"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_SDK_DISABLED",
 	"SPANRING_RING_RECORDS", "SPANRING_MAX_THREADS",
 	"SPANRING_OVERFLOW_RECORDS", "SPANRING_MAX_SPAN_RECORDS",
-	"SPANRING_DRAINER_MAX_SLEEP_US",
+	"SPANRING_DRAINER_MAX_SLEEP_US", "SPANRING_BACKGROUND_CPUS",
+	"SPANRING_BACKGROUND_SCHED", "SPANRING_BACKGROUND_NICE",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
