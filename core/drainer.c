@@ -6,14 +6,25 @@
  * full or older than schedule_delay_ms, give back rings of exited
  * threads, answer flush requests, and keep the clock calibrated.
  *
- * Polling adapts to how full the rings were: a pass that found the
- * fullest ring under a quarter full (light load, or none) is followed by
- * the longest pause, drainer_max_sleep_us, so at a server's usual rates
- * the drainer wakes about a thousand times a second and takes almost no
- * CPU from the application; fuller rings shorten the pause, and past half
- * full it does not pause at all.  Producers never wake the drainer (that
- * would be a syscall on the hot path), so a ring must hold what its
- * thread records in one maximum pause (ring_records / span rate).
+ * Polling adapts to the rate the rings fill at: after each pass the
+ * drainer pauses no longer than the fullest ring took, at the rate it
+ * just showed, to fill a quarter (sr__drainer_pause), and at most
+ * drainer_max_sleep_us.  At a server's usual rates that is the longest
+ * pause, so the drainer wakes about a thousand times a second and takes
+ * almost no CPU from the application; a steady producer at any rate the
+ * drainer can keep up with finds its ring at most a quarter full at the
+ * planned wake-up, leaving three quarters for a late one.  A ring found
+ * half full, or a rate too high to sleep between passes, and the drainer
+ * polls without pausing.  Producers never wake the drainer (that would be
+ * a syscall on the hot path), so what a thread records in one maximum
+ * pause after an idle spell must fit its ring (ring_records / span rate).
+ *
+ * Per ring and pass: one acquire load finds every published record; each
+ * span is copied into the batch (a one-record span only for the cache
+ * lines it uses, a longer one as one run); the slots go back to the
+ * producer with a release store every SR__RELEASE_EVERY records and
+ * before each batch hand-off, so a full ring gets room while a long drain
+ * is still copying.
  *
  * When no empty batch is left (the exporters hold them all), the drainer
  * leaves the remaining records in their rings and comes back later: the
@@ -25,27 +36,80 @@
 #include <string.h>
 #include <time.h>
 
+#include "drainer_int.h"
 #include "pipeline_int.h"
 
-/* Move the published spans of one ring into batches (or count them
- * dropped when `discard`).  Returns the records consumed; sets *starved
- * when it had to leave records behind for want of a batch, and raises
- * *fullest to the records it found waiting. */
-static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
-			   bool discard, uint64_t now, bool *starved,
-			   uint32_t *fullest)
+/* Records given back to a ring's producer at least this often (or every
+ * quarter ring, if less) while the drainer copies them out: a producer
+ * whose ring is full gets room back during a long drain, not only at its
+ * end.  A release is one store. */
+#define SR__RELEASE_EVERY 256u
+
+/* Copy the `nrec` records of one span, starting at ring index `at`, from
+ * `ring` (mask + 1 records) to `dst`.  A one-record span copies only the
+ * cache lines its slots use (constant sizes, so each copy is inlined); a
+ * longer one copies its run of records at once, in two pieces only where
+ * it wraps the ring. */
+static inline void copy_span(struct sr__record *dst,
+			     const struct sr__record *ring, uint32_t mask,
+			     uint32_t at, uint32_t nrec, uint32_t nslots)
 {
-	uint32_t head, avail = sr__ring_peek_sc(&t->ring, &head);
-	uint32_t done = 0;
+	const struct sr__record *src = &ring[at & mask];
+
+	if (nrec == 1) {
+		switch ((SR__HEADER_SIZE + nslots * SR__SLOT_SIZE + 63) / 64) {
+		case 1: memcpy(dst, src, 64); break;
+		case 2: memcpy(dst, src, 128); break;
+		case 3: memcpy(dst, src, 192); break;
+		default: memcpy(dst, src, 256); break;
+		}
+	} else {
+		uint32_t first = mask + 1 - (at & mask);
+
+		if (first >= nrec) {
+			memcpy(dst, src, (size_t)nrec * SR__RECORD_SIZE);
+		} else {
+			memcpy(dst, src, (size_t)first * SR__RECORD_SIZE);
+			memcpy(dst + first, ring,
+			       (size_t)(nrec - first) * SR__RECORD_SIZE);
+		}
+	}
+}
+
+/* Move the published spans of one ring into batches.  Returns the
+ * records consumed; sets *starved when it had to leave records behind
+ * for want of a batch, and raises *fullest to the records it found
+ * waiting.  One acquire (the peek) covers every record found; releases
+ * come every SR__RELEASE_EVERY records and before each hand-off. */
+static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
+			   uint64_t now, bool *starved, uint32_t *fullest)
+{
+	struct sr__ring *r = &t->ring;
+	uint32_t head, avail = sr__ring_peek_sc(r, &head);
+	uint32_t done = 0, released = 0;
+	const uint32_t every = r->capacity / 4 < SR__RELEASE_EVERY
+				       ? r->capacity / 4
+				       : SR__RELEASE_EVERY;
+	const uint32_t max_spans = p->batch_spans, max_recs = p->batch_records;
+	/* Read-only after init; in locals because, for all the compiler
+	 * knows, the copies could change the fields they come from. */
+	const struct sr__record *const ring = r->records;
+	const uint32_t mask = r->mask;
+	struct sr__batch *b = p->cur;
+	/* The open batch, likewise in locals, stored back at each hand-off
+	 * and at the end.  No batch yet: look full. */
+	uint32_t nspans = b ? b->nspans : max_spans;
+	uint32_t nrecs = b ? b->nrecords : 0;
+	uint32_t *first = b ? b->first : NULL;
+	struct sr__record *recs = b ? b->records : NULL;
 
 	if (avail > *fullest)
 		*fullest = avail;
-
 	while (done < avail) {
 		const struct sr__span_header *h =
-			(const void *)sr__ring_at(&t->ring, head + done)->bytes;
-		uint32_t nrec = sr__records_for_slots(h->nslots);
-		struct sr__batch *b = p->cur;
+			(const void *)ring[(head + done) & mask].bytes;
+		uint32_t nslots = h->nslots;
+		uint32_t nrec = sr__records_for_slots(nslots);
 
 		if (nrec > avail - done) {
 			/* Cannot happen with a well-formed producer; never
@@ -53,16 +117,21 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			done = avail;
 			break;
 		}
-		if (discard) {
-			ck_pr_inc_64(&p->dropped_shutdown);
-			done += nrec;
-			continue;
-		}
-		if (!b || b->nspans == p->batch_spans ||
-		    b->nrecords + nrec > p->batch_records) {
-			if (b && b->nspans && !sr__batch_dispatch(p, b)) {
-				*starved = true; /* every queue is full */
-				break;
+		if (nspans == max_spans || nrecs + nrec > max_recs) {
+			/* What is copied is safe in the batch: give the slots
+			 * back before the hand-off, which takes locks and
+			 * may wake a worker. */
+			if (done != released) {
+				sr__ring_release_sc(r, done - released);
+				released = done;
+			}
+			if (b) {
+				b->nspans = nspans;
+				b->nrecords = nrecs;
+				if (nspans && !sr__batch_dispatch(p, b)) {
+					*starved = true; /* every queue full */
+					break;
+				}
 			}
 			b = p->cur = sr__batch_take(p);
 			if (!b) {
@@ -70,35 +139,67 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 				break;
 			}
 			b->opened_ns = now;
+			nspans = nrecs = 0;
+			first = b->first;
+			recs = b->records;
 		}
-		b->first[b->nspans] = b->nrecords;
-		if (nrec == 1) {
-			/* Most spans: copy only the cache lines in use. */
-			uint32_t used = SR__HEADER_SIZE + h->nslots * SR__SLOT_SIZE;
-
-			memcpy(&b->records[b->nrecords], h, (used + 63) & ~63u);
-		} else {
-			for (uint32_t k = 0; k < nrec; k++)
-				memcpy(&b->records[b->nrecords + k],
-				       sr__ring_at(&t->ring, head + done + k),
-				       SR__RECORD_SIZE);
-		}
-		b->nrecords += nrec;
-		b->nspans++;
+		/* The next header is published (done + nrec < avail) and
+		 * will be read next: start its transfer from the producer's
+		 * core now.  Never touch unpublished slots the producer is
+		 * writing. */
+		if (avail - done > nrec)
+			__builtin_prefetch(&ring[(head + done + nrec) & mask]);
+		first[nspans++] = nrecs;
+		copy_span(&recs[nrecs], ring, mask, head + done, nrec, nslots);
+		nrecs += nrec;
 		done += nrec;
+		if (done - released >= every) {
+			sr__ring_release_sc(r, done - released);
+			released = done;
+		}
 	}
+	if (b) { /* still the open batch: handed-over ones are not ours */
+		b->nspans = nspans;
+		b->nrecords = nrecs;
+	}
+	if (done != released)
+		sr__ring_release_sc(r, done - released);
+	return done;
+}
+
+/* Shutdown past its deadline: count the published spans of one ring
+ * dropped (one shared-counter update per ring) and release them. */
+static uint32_t discard_ring(struct sr__pipeline *p, struct sr__thread *t)
+{
+	struct sr__ring *r = &t->ring;
+	uint32_t head, avail = sr__ring_peek_sc(r, &head);
+	uint32_t done = 0, spans = 0;
+
+	while (done < avail) {
+		const struct sr__span_header *h =
+			(const void *)sr__ring_at(r, head + done)->bytes;
+		uint32_t nrec = sr__records_for_slots(h->nslots);
+
+		if (nrec > avail - done) {
+			done = avail; /* malformed: see drain_ring */
+			break;
+		}
+		done += nrec;
+		spans++;
+	}
+	if (spans)
+		ck_pr_add_64(&p->dropped_shutdown, spans);
 	if (done)
-		sr__ring_release_sc(&t->ring, done);
+		sr__ring_release_sc(r, done);
 	return done;
 }
 
 /* One pass over every ring; rings of exited threads, once empty, go
  * back to the free list. */
-static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
-			  bool *starved, uint32_t *fullest)
+static void drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
+		      bool *starved, uint32_t *fullest)
 {
 	struct sr__thread *t;
-	uint32_t did = 0;
 
 	sr__rcu_read_lock();
 	SR__FOREACH_THREAD(p, t, it) {
@@ -110,12 +211,14 @@ static uint32_t drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 		SR_TSAN_ACQUIRE(&t->state);
 		if (state == SR__NODE_FREE)
 			continue;
-		did += drain_ring(p, t, discard, now, starved, fullest);
+		if (discard)
+			discard_ring(p, t);
+		else
+			drain_ring(p, t, now, starved, fullest);
 		if (state == SR__NODE_ORPHAN)
 			sr__registry_release(p, t);
 	}
 	sr__rcu_read_unlock();
-	return did;
 }
 
 /* Hand over the open batch; false if every queue is full (kept). */
@@ -127,6 +230,42 @@ static bool flush_cur(struct sr__pipeline *p)
 		p->cur = NULL;
 	}
 	return true;
+}
+
+/*
+ * Pause policy (promise in drainer_int.h).  The fullest ring took `since`
+ * to gather `fullest` records; at that rate it gathers a quarter of its
+ * capacity in since * (cap / 4) / fullest, counted from the pass's look
+ * (what arrived while the pass copied is in the ring already), and the
+ * next look comes no later than that, so a late wake-up (timer slack, a
+ * busy CPU) has three quarters of the ring as margin.  The pause may
+ * shrink at once but grows at most twofold per pass, from the floor, so
+ * one pass that saw few records (its producer was itself descheduled)
+ * does not buy a long sleep.  Nothing found: double the last pause, the
+ * idle back-off.  A ring at least half full, or a pause under the floor:
+ * no pause.  The drainer then polls again at once and does not yield
+ * either: next to a producer that keeps its core busy, a yield or a sleep
+ * can cost a whole scheduler tick.
+ */
+uint64_t sr__drainer_pause(uint64_t last, uint64_t since, uint64_t spent,
+			   uint32_t fullest, uint32_t cap, uint64_t max_pause)
+{
+	const uint64_t floor = SR__DRAINER_MIN_SLEEP_NS < max_pause
+				       ? SR__DRAINER_MIN_SLEEP_NS
+				       : max_pause;
+	uint64_t pause, grow = last * 2 > floor ? last * 2 : floor;
+
+	if (fullest == 0)
+		return grow < max_pause ? grow : max_pause;
+	if ((uint64_t)fullest * 2 >= cap)
+		return 0;
+	pause = since * (cap / 4) / fullest;
+	pause = pause > spent ? pause - spent : 0;
+	if (pause > grow)
+		pause = grow;
+	if (pause > max_pause)
+		pause = max_pause;
+	return pause < floor ? 0 : pause;
 }
 
 /* Sleep up to pause_ns unless woken (by an exiting thread). */
@@ -156,7 +295,7 @@ void sr__drainer_wake(struct sr__pipeline *p)
 static void *drainer_main(void *arg)
 {
 	struct sr__pipeline *p = arg;
-	uint64_t last_cal = sr__mono_ns(), pause_ns = 0;
+	uint64_t last_cal = sr__mono_ns(), pause_ns = 0, prev = last_cal;
 	const uint64_t max_pause = (uint64_t)p->cfg.drainer_max_sleep_us * 1000;
 	const uint64_t delay = (uint64_t)p->cfg.schedule_delay_ms * 1000000;
 
@@ -164,14 +303,16 @@ static void *drainer_main(void *arg)
 	for (;;) {
 		int stop = ck_pr_load_int(&p->drainer_stop);
 		uint64_t req = ck_pr_load_64(&p->flush_req);
-		uint64_t now, seen;
-		uint32_t did, fullest = 0;
+		uint64_t now, seen, since;
+		uint32_t fullest = 0;
 		bool discard, starved = false;
 
 		ck_pr_fence_load(); /* requests before the rings they cover */
 		now = sr__mono_ns();
+		since = now - prev;
+		prev = now;
 		discard = stop && now >= ck_pr_load_64(&p->shutdown_deadline_ns);
-		did = drain_all(p, discard, now, &starved, &fullest);
+		drain_all(p, discard, now, &starved, &fullest);
 		if (stop) {
 			/* Final pass: keep handing over until the rings are
 			 * empty or the deadline passes; then what is left is
@@ -218,19 +359,11 @@ static void *drainer_main(void *arg)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		if (did) {
-			/* Pause by how full the fullest ring was (see top). */
-			uint32_t cap = p->cfg.ring_records;
-
-			if (fullest * 2 >= cap)
-				continue;
-			pause_ns = fullest * 4 >= cap ? max_pause / 8 : max_pause;
-		} else {
-			pause_ns = pause_ns ? pause_ns * 2 : 1000;
-			if (pause_ns > max_pause)
-				pause_ns = max_pause;
-		}
-		idle(p, pause_ns);
+		pause_ns = sr__drainer_pause(pause_ns, since,
+					     sr__mono_ns() - now, fullest,
+					     p->cfg.ring_records, max_pause);
+		if (pause_ns)
+			idle(p, pause_ns);
 	}
 	/* A batch taken but left empty goes back to the pool. */
 	if (p->cur) {

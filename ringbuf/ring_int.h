@@ -23,9 +23,10 @@
  *   c_cache producer only: its last seen c_head, so the producer touches
  *           the consumer's cache line only when the ring looks full.
  *   high_water  consumer writes (ck_pr store) what it finds waiting at
- *           each peek: the ring only fills between two drains, so that
- *           is the peak; stats readers load.  Kept off the producer's
- *           line so the hot path does not pay for it.
+ *           each peek, the peak as far as the drainer can tell (the
+ *           producer may add more while a pass copies); stats readers
+ *           load.  Kept off the producer's line so the hot path does not
+ *           pay for it.
  *
  * ThreadSanitizer cannot see ck_pr's inline-asm accesses, so the publish
  * and observe points also carry SR_TSAN_RELEASE / SR_TSAN_ACQUIRE marks.
@@ -119,7 +120,10 @@ static inline uint32_t sr__ring_peek_sc(struct sr__ring *ring,
 	return tail - *head;
 }
 
-/* Consumer: release n records read since the last peek. */
+/* Consumer: give back the next n records read since the last peek.  One
+ * peek may be followed by several releases, in order, as long as they add
+ * up to no more than it returned: the producer gets room back as soon as
+ * each step is read. */
 static inline void sr__ring_release_sc(struct sr__ring *ring, uint32_t n)
 {
 	SR_TSAN_RELEASE(&ring->c_head);

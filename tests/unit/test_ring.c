@@ -69,11 +69,37 @@ static void test_ring_full_capacity_usable(void **state)
 	assert_int_equal(sr__ring_used(&r), 8);
 }
 
+/* The drainer peeks once and releases in several steps while it copies;
+ * each step gives the producer exactly that much room back. */
+static void test_ring_releases_in_steps_after_one_peek(void **state)
+{
+	static struct sr__record recs[8];
+	struct sr__ring r;
+	uint32_t first, head;
+
+	(void)state;
+	sr__ring_init(&r, recs, 8);
+	assert_true(sr__ring_reserve_sp(&r, 8, &first));
+	sr__ring_commit_sp(&r, 8);
+	assert_int_equal(sr__ring_peek_sc(&r, &head), 8);
+	assert_int_equal(head, 0);
+	sr__ring_release_sc(&r, 3);
+	assert_false(sr__ring_reserve_sp(&r, 4, &first));
+	assert_true(sr__ring_reserve_sp(&r, 3, &first));
+	assert_int_equal(first, 8);
+	sr__ring_commit_sp(&r, 3);
+	sr__ring_release_sc(&r, 5);
+	assert_int_equal(sr__ring_used(&r), 3);
+	assert_int_equal(sr__ring_peek_sc(&r, &head), 3);
+	assert_int_equal(head, 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ring_matches_fifo_model),
 		cmocka_unit_test(test_ring_full_capacity_usable),
+		cmocka_unit_test(test_ring_releases_in_steps_after_one_peek),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
