@@ -143,12 +143,6 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			first = b->first;
 			recs = b->records;
 		}
-		/* The next header is published (done + nrec < avail) and
-		 * will be read next: start its transfer from the producer's
-		 * core now.  Never touch unpublished slots the producer is
-		 * writing. */
-		if (avail - done > nrec)
-			__builtin_prefetch(&ring[(head + done + nrec) & mask]);
 		first[nspans++] = nrecs;
 		copy_span(&recs[nrecs], ring, mask, head + done, nrec, nslots);
 		nrecs += nrec;
