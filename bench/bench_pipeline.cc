@@ -3,14 +3,19 @@
  * sustains without dropping, and what happens to drops and memory past
  * that.
  *
- *   BM_pipeline_sustained/P/R  P producer threads record the
+ *   BM_pipeline_sustained/P/R/B  P producer threads record the
  *       BM_span_2attrs span into rings of R records, exporter `none`.
  *       First a full-speed trial (drops at full speed), then a bisection
  *       over paced rates for the highest with zero drops.  Each trial is
- *       a fixed count of spans (rate x trial length), paced in bursts of
- *       16 against the TSC; after it, sr_flush() and the drop counters
+ *       a fixed count of spans (rate x trial length), paced against the
+ *       TSC from one start time (a producer that falls behind catches
+ *       up at full speed); after it, sr_flush() and the drop counters
  *       decide.  A trial whose producers could not reach the asked rate
- *       is judged at the rate they reached.
+ *       is judged at the rate they reached.  B is the pacing: 0, idle
+ *       between bursts (an application waiting for work); 1, busy (a
+ *       CPU-bound application: with P = 2 both cores are always taken,
+ *       and the drainer waits for the scheduler to preempt a producer,
+ *       up to a tick).  See `enum pacing`.
  *   BM_pipeline_overload  a fixed count of spans offered at 10x what the
  *       exporter accepts: the exporter (`bench_slow`, registered here
  *       through the public exporter API) takes batches at a set capacity
@@ -72,28 +77,62 @@ inline void one_span()
 	sr_span_end(&s);
 }
 
+/* How a paced producer waits for its next spans (the third argument of
+ * BM_pipeline_sustained). */
+enum pacing {
+	/* Idle between bursts, as an application thread waiting for work:
+	 * a producer more than kLeadNs ahead of its schedule sleeps until it
+	 * is kLeadNs ahead, then records every span due by then as fast as
+	 * it can.  Its core is free for the drainer and the exporter worker
+	 * while it sleeps. */
+	PACE_IDLE = 0,
+	/* Spin until each burst of 16 is due (yielding when more than 20 us
+	 * early, which at millions of spans/s it never is): a producer that
+	 * keeps its core busy, as a CPU-bound application would.  With as
+	 * many producers as cores, the library's threads run only when the
+	 * scheduler preempts a producer. */
+	PACE_BUSY = 1,
+};
+
+/* How far ahead of its schedule an idle-paced producer may run (ns):
+ * long enough that its sleeps are not all timer slack (50 us by
+ * default), short enough that a burst stays small beside a ring. */
+constexpr double kLeadNs = 100000;
+
 /* Records `count` spans at `rate` spans/s (0: as fast as possible),
- * starting at TSC `t0`.  Returns the TSC at the end. */
-uint64_t produce(uint64_t count, double rate, uint64_t t0)
+ * starting at TSC `t0`; span i is due at t0 + i / rate.  Returns the TSC
+ * at the end. */
+uint64_t produce(uint64_t count, double rate, uint64_t t0, pacing pace)
 {
 	const double ticks_per_span = rate > 0 ? srb::tsc_per_ns() * 1e9 / rate : 0;
 	const uint64_t yield_ticks = (uint64_t)(srb::tsc_per_ns() * 20000);
+	const uint64_t lead_ticks = (uint64_t)(srb::tsc_per_ns() * kLeadNs);
 
 	for (uint64_t i = 0; i < count; i += 16) {
 		uint64_t n = count - i < 16 ? count - i : 16;
 
 		if (ticks_per_span > 0) {
 			uint64_t due = t0 + (uint64_t)(ticks_per_span * (double)i);
-			uint64_t now;
+			uint64_t now = __rdtsc();
 
-			/* Early by more than ~20 us: give the core to the
-			 * drainer or an exporter worker (3 threads, 2 cores),
-			 * as an application between requests would. */
-			while ((now = __rdtsc()) < due) {
-				if (due - now > yield_ticks)
-					sched_yield();
-				else
-					_mm_pause();
+			if (pace == PACE_IDLE) {
+				if (due > now + lead_ticks) {
+					double ns = (double)(due - now - lead_ticks) /
+						    srb::tsc_per_ns();
+					struct timespec ts = {
+						(time_t)(ns / 1e9),
+						(long)(ns - 1e9 * (double)(time_t)(ns / 1e9))
+					};
+
+					nanosleep(&ts, nullptr);
+				}
+			} else {
+				while ((now = __rdtsc()) < due) {
+					if (due - now > yield_ticks)
+						sched_yield();
+					else
+						_mm_pause();
+				}
 			}
 		}
 		for (uint64_t k = 0; k < n; k++)
@@ -112,7 +151,7 @@ struct trial {
 
 /* One trial with `producers` threads sharing `rate`; the spans a thread
  * records are counted on that thread. */
-trial run_trial(int producers, double rate, uint64_t total)
+trial run_trial(int producers, double rate, uint64_t total, pacing pace)
 {
 	sr_stats_t a, b;
 	std::vector<std::thread> th;
@@ -134,7 +173,7 @@ trial run_trial(int producers, double rate, uint64_t total)
 			uint64_t t0;
 			while ((t0 = go.load()) == 0)
 				_mm_pause();
-			ends[(size_t)p] = produce(per, rate / producers, t0);
+			ends[(size_t)p] = produce(per, rate / producers, t0, pace);
 		});
 	while (ready.load() != producers)
 		_mm_pause();
@@ -144,16 +183,22 @@ trial run_trial(int producers, double rate, uint64_t total)
 		x.join();
 	for (uint64_t e : ends)
 		end = e > end ? e : end;
-	sr_flush(10000, nullptr);
+	/* Every span recorded is now exported or counted dropped; a flush
+	 * that timed out would leave spans undecided. */
+	if (sr_flush(10000, nullptr) != 0) {
+		fprintf(stderr, "bench_pipeline: sr_flush timed out\n");
+		exit(2);
+	}
 	sr_stats_get(&b);
 	t.seconds = (double)(end - start) / srb::tsc_per_ns() / 1e9;
 	t.achieved = (double)t.spans / t.seconds;
 	t.drops = srb::dropped_total(b) - srb::dropped_total(a);
 	if (getenv("SR_BENCH_VERBOSE"))
 		fprintf(stderr,
-			"trial: producers %d asked %.0f reached %.0f spans %llu "
+			"trial: producers %d%s asked %.0f reached %.0f spans %llu "
 			"ring_full %llu queue_full %llu limits %llu exporter %llu\n",
-			producers, rate, t.achieved, (unsigned long long)t.spans,
+			producers, pace == PACE_BUSY ? " busy" : "", rate,
+			t.achieved, (unsigned long long)t.spans,
 			(unsigned long long)(b.dropped_ring_full - a.dropped_ring_full),
 			(unsigned long long)(b.dropped_queue_full - a.dropped_queue_full),
 			(unsigned long long)(b.dropped_limits - a.dropped_limits),
@@ -177,6 +222,7 @@ void BM_pipeline_sustained(benchmark::State &st)
 {
 	const int producers = (int)st.range(0);
 	const uint32_t ring = (uint32_t)st.range(1);
+	const pacing pace = (pacing)st.range(2);
 	const double secs = trial_seconds();
 
 	for (auto _ : st) {
@@ -185,7 +231,8 @@ void BM_pipeline_sustained(benchmark::State &st)
 		start_pipeline(ring, "none");
 		/* Full speed: as many spans as a 2x-fast producer set would
 		 * make in one trial length at 10 M/s. */
-		trial full = run_trial(producers, 0, (uint64_t)(10e6 * secs));
+		trial full = run_trial(producers, 0, (uint64_t)(10e6 * secs),
+				       pace);
 		double lo = 0, hi = full.achieved, best = 0;
 		int steps = 0;
 
@@ -196,7 +243,8 @@ void BM_pipeline_sustained(benchmark::State &st)
 			while (steps++ < bisect_steps()) {
 				double mid = (lo + hi) / 2;
 				trial t = run_trial(producers, mid,
-						    (uint64_t)(mid * secs) + 1000);
+						    (uint64_t)(mid * secs) + 1000,
+						    pace);
 
 				if (t.drops == 0) {
 					lo = mid;
@@ -215,12 +263,15 @@ void BM_pipeline_sustained(benchmark::State &st)
 		st.counters["full_speed_drops"] = (double)full.drops;
 		st.counters["producers"] = producers;
 		st.counters["ring_records"] = ring;
+		st.counters["busy_pacing"] = pace == PACE_BUSY;
 	}
 }
 BENCHMARK(BM_pipeline_sustained)
-	->Args({ 1, srb::kRingRecords })
-	->Args({ 2, srb::kRingRecords })
-	->Args({ 1, 1024 })
+	->Args({ 1, srb::kRingRecords, PACE_IDLE })
+	->Args({ 2, srb::kRingRecords, PACE_IDLE })
+	->Args({ 1, 1024, PACE_IDLE })
+	->Args({ 1, srb::kRingRecords, PACE_BUSY })
+	->Args({ 2, srb::kRingRecords, PACE_BUSY })
 	->Iterations(1)
 	->UseManualTime()
 	->Unit(benchmark::kMillisecond);
@@ -300,7 +351,7 @@ void BM_pipeline_overload(benchmark::State &st)
 		cfg.max_threads = 16;
 		srb::pipeline_start_cfg(cfg);
 		rss1 = srb::rss_bytes();
-		trial t = run_trial(1, offered, count);
+		trial t = run_trial(1, offered, count, PACE_BUSY);
 		rss2 = srb::rss_bytes();
 		memset(&s, 0, sizeof(s));
 		s.size = sizeof(s);
