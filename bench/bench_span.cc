@@ -24,28 +24,37 @@
 
 namespace {
 
+/* The tracer, looked up once (sr_tracer_get takes a lock) and kept in a
+ * plain global, as a C program keeps it: a function-local static would add
+ * C++'s guard check to every operation measured. */
+const sr_tracer_t *g_tracer;
+
 const sr_tracer_t *tracer()
 {
-	/* sr_tracer_get takes a lock: once, outside every timed loop. */
-	static const sr_tracer_t *t = sr_tracer_get("spanring-bench", "1");
-	return t;
+	return g_tracer;
+}
+
+void lookup_tracer()
+{
+	if (!g_tracer)
+		g_tracer = sr_tracer_get("spanring-bench", "1");
 }
 
 void sampled_on()
 {
-	tracer();
+	lookup_tracer();
 	srb::pipeline_start(SR_SAMPLER_ALWAYS_ON);
 }
 
 void sampled_off()
 {
-	tracer();
+	lookup_tracer();
 	srb::pipeline_start(SR_SAMPLER_ALWAYS_OFF);
 }
 
 void not_running()
 {
-	tracer();
+	lookup_tracer();
 	if (sr_is_running())
 		srb::pipeline_stop();
 }

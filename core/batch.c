@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "clock_int.h"
+#include "ids_int.h"
 #include "pipeline_int.h"
 
 /* ------------------------------------------------------------------ */
@@ -316,8 +317,7 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	n = h->nslots;
 
 	memset(out, 0, sizeof(*out));
-	memcpy(out->trace_id, h->trace_id, 16);
-	memcpy(out->span_id, h->span_id, 8);
+	sr__header_ids(h, out->trace_id, out->span_id);
 	memcpy(out->parent_span_id, h->parent_span_id, 8);
 	out->trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
 	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;

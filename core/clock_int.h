@@ -73,6 +73,16 @@ static inline uint64_t sr__stamp(void)
 	return sr__realtime_ns();
 }
 
+/* sr__stamp() when sr__stamp_is_tsc() is already known to hold. */
+static inline uint64_t sr__stamp_tsc(void)
+{
+#ifdef SR__HAVE_TSC
+	return __rdtsc();
+#else
+	return sr__realtime_ns();
+#endif
+}
+
 static inline uint64_t sr__now_inline(void)
 {
 #ifdef SR__HAVE_TSC

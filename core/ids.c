@@ -9,8 +9,6 @@
 
 #include "ids_int.h"
 
-SR__TLS struct sr__rng sr__tls_rng;
-
 /* Written by sr__ids_seed (init, under the lifecycle lock, before
  * running is published); read by threads reseeding after that. */
 static uint64_t process_seed;

@@ -14,17 +14,12 @@
 
 #include <string.h>
 
-#include "spanring_int.h"
+#include "tls_int.h"
 
-struct sr__rng {
-	uint64_t s;
-	uint32_t gen;
-};
-extern SR__TLS struct sr__rng sr__tls_rng;
 void sr__rng_reseed(struct sr__rng *r);
 
 /* This thread's generator, reseeded if the pipeline changed (init, fork
- * child).  Call once per span, then draw with sr__rand64_from(). */
+ * child).  Call once per span, then take a seed from it. */
 static inline struct sr__rng *sr__rng_get(void)
 {
 	struct sr__rng *r = &sr__tls_rng;
@@ -34,33 +29,70 @@ static inline struct sr__rng *sr__rng_get(void)
 	return r;
 }
 
-static inline uint64_t sr__rand64_from(struct sr__rng *r)
+/* The generator's output for Weyl state x. */
+static inline uint64_t sr__wymix(uint64_t x)
 {
-	unsigned __int128 m;
+	unsigned __int128 m = (unsigned __int128)x * (x ^ 0xe7037ed1a0b428dbull);
 
-	r->s += 0xa0761d6478bd642full;
-	m = (unsigned __int128)r->s * (r->s ^ 0xe7037ed1a0b428dbull);
 	return (uint64_t)(m >> 64) ^ (uint64_t)m;
 }
 
-static inline void sr__new_span_id_from(struct sr__rng *r, uint8_t out[8])
-{
-	uint64_t v;
+#define SR__WEYL 0xa0761d6478bd642full
 
-	do
-		v = sr__rand64_from(r);
-	while (SR__UNLIKELY(v == 0));
+/*
+ * A span takes three draws (trace id high and low, span id) as one
+ * reservation: the seed.  Draw k (1..3) is sr__wymix(seed + k * SR__WEYL),
+ * the same sequence as drawing them one by one, but computable later:
+ * an unsampled span keeps only its seed and derives its ids when someone
+ * asks for its context, which most unsampled spans never do.
+ */
+static inline uint64_t sr__rng_take_seed(struct sr__rng *r)
+{
+	uint64_t seed = r->s;
+
+	r->s = seed + 3 * SR__WEYL;
+	return seed;
+}
+
+/* Trace id low half (bytes 8..15 in memory order), never 0 with its
+ * high half. */
+static inline uint64_t sr__seed_trace_lo(uint64_t seed)
+{
+	return sr__wymix(seed + 2 * SR__WEYL);
+}
+
+static inline void sr__seed_trace_id(uint64_t seed, uint8_t out[16])
+{
+	uint64_t hi = sr__wymix(seed + SR__WEYL), lo = sr__seed_trace_lo(seed);
+
+	if (SR__UNLIKELY((hi | lo) == 0))
+		lo = 1; /* W3C: all-zero is invalid */
+	memcpy(out, &hi, 8);
+	memcpy(out + 8, &lo, 8);
+}
+
+static inline void sr__seed_span_id(uint64_t seed, uint8_t out[8])
+{
+	uint64_t v = sr__wymix(seed + 3 * SR__WEYL);
+
+	if (SR__UNLIKELY(v == 0))
+		v = 1;
 	memcpy(out, &v, 8);
 }
 
-static inline void sr__new_trace_id_from(struct sr__rng *r, uint8_t out[16])
+/* The ids of a span header (record_int.h): span_id holds the seed. */
+static inline void sr__header_ids(const struct sr__span_header *h,
+				  uint8_t trace_id[16], uint8_t span_id[8])
 {
-	uint64_t hi = sr__rand64_from(r), lo = sr__rand64_from(r);
+	uint64_t seed, parent;
 
-	if (SR__UNLIKELY((hi | lo) == 0))
-		lo = 1;
-	memcpy(out, &hi, 8);
-	memcpy(out + 8, &lo, 8);
+	memcpy(&seed, h->span_id, 8);
+	memcpy(&parent, h->parent_span_id, 8);
+	if (parent)
+		memcpy(trace_id, h->trace_id, 16);
+	else
+		sr__seed_trace_id(seed, trace_id);
+	sr__seed_span_id(seed, span_id);
 }
 
 #endif /* SR_IDS_INT_H */

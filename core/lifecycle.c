@@ -37,6 +37,7 @@
 #include "clock_int.h"
 #include "config_int.h"
 #include "pipeline_int.h"
+#include "sampler_int.h"
 
 struct sr__global sr__g = {
 	.lifecycle_lock = PTHREAD_MUTEX_INITIALIZER,
@@ -142,6 +143,17 @@ static void publish_globals(struct sr__pipeline *p)
 	const sr_config_t *c = &p->cfg;
 
 	sr__sampler_setup(&sr__g.sampler, c->sampler, c->sampler_ratio);
+	{
+		const struct sr__sampler *smp = &sr__g.sampler;
+		int8_t root = smp->bound == SR__SAMPLE_ALL ? 1
+			      : smp->bound == 0           ? 0
+							  : -1;
+		bool pb = smp->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON;
+
+		sr__g.root_decision = root;
+		sr__g.child_decision[0] = pb ? 0 : root;
+		sr__g.child_decision[1] = pb ? 1 : root;
+	}
 	sr__g.limits.attrs = c->attr_count_limit;
 	sr__g.limits.events = c->event_count_limit;
 	sr__g.limits.links = c->link_count_limit;
@@ -153,6 +165,21 @@ static void publish_globals(struct sr__pipeline *p)
 	sr__g.limits.inline_slots = sr__g.limits.max_slots - 1 < 14
 					    ? sr__g.limits.max_slots - 1
 					    : 14;
+	{
+		/* The inline attribute paths (spanring.h) append while
+		 * nslots < fast_end: under the attribute limit and the inline
+		 * room, and only when every short string fits the value
+		 * limit uncut (they do not check it). */
+		uint32_t fe = sr__g.limits.inline_slots;
+
+		if (sr__g.limits.attrs < fe)
+			fe = sr__g.limits.attrs;
+		if (sr__g.limits.value_len < SR__INLINE_STR)
+			fe = 0;
+		sr__g.limits.fast_end = fe;
+		sr__g.span_word_rec = sr__span_word(SR__SPAN_RECORDING, fe, p->gen);
+		sr__g.span_word_ctx = sr__span_word(SR__SPAN_CONTEXT, 0, p->gen);
+	}
 	sr__g.gen = p->gen;
 	rcu_assign_pointer(sr__g.pipe, p);
 	/* Everything above before `running`; a span that sees running = 1
@@ -160,6 +187,8 @@ static void publish_globals(struct sr__pipeline *p)
 	ck_pr_fence_store();
 	ck_pr_store_int(&sr__g.running, 1);
 	ck_pr_store_int(&sr__active, 1);
+	if (sr__membarrier_register())
+		ck_pr_store_32(&sr__g.fast_gen, p->gen);
 }
 
 static int init_locked(const sr_config_t *user)
@@ -338,7 +367,10 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
+	ck_pr_store_32(&sr__g.fast_gen, 0);
 	rcu_assign_pointer(sr__g.pipe, NULL);
+	sr__membarrier();
+	sr__registry_wait_writers(p); /* no fast end still writes a ring */
 	urcu_bp_synchronize_rcu(); /* no hot-path call still holds p */
 
 	sr__drainer_stop(p, deadline);
@@ -394,6 +426,7 @@ static void fork_child(void)
 	/* Abandon the parent's pipeline (see the file comment). */
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
+	ck_pr_store_32(&sr__g.fast_gen, 0);
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();
 	sr__memory_after_fork_child();

@@ -14,9 +14,10 @@
  *
  * Lifetimes and who may touch what:
  *   - Application threads touch only their own node (ring producer side,
- *     counters) and the overflow pool, always inside an RCU read-side
- *     critical section (urcu-bp), so sr_shutdown() can wait them out
- *     with synchronize_rcu() before freeing.
+ *     counters) and the overflow pool, either inside an RCU read-side
+ *     critical section (urcu-bp), or, on the fast path of a span's end,
+ *     inside their busy mark (below); sr_shutdown() waits out both
+ *     before freeing.
  *   - The drainer thread is the only ring consumer and the only writer of
  *     the registry list besides registering threads; list changes happen
  *     under `registry_lock`; readers walk it under RCU.
@@ -28,6 +29,7 @@
 #include <ck_stack.h>
 
 #include "rcu_int.h"
+#include "tls_int.h"
 
 #include "../ringbuf/ring_int.h"
 #include "spanring_int.h"
@@ -54,7 +56,13 @@ struct sr__tcounters {
 	uint64_t overflow_exhausted;
 };
 
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+/* One instruction: the owner is the only writer, and an aligned 8-byte
+ * store is never torn on x86-64. */
+#define SR__BUMP(field) __asm__ __volatile__("addq $1, %0" : "+m"(field))
+#else
 #define SR__BUMP(field) ck_pr_store_64(&(field), (field) + 1)
+#endif
 #define SR__ADD(field, n) ck_pr_store_64(&(field), (field) + (n))
 
 enum { SR__NODE_FREE = 0, SR__NODE_ACTIVE = 1, SR__NODE_ORPHAN = 2 };
@@ -78,6 +86,9 @@ struct sr__thread {
 	int linked;     /* on the RCU list (never leaves it), registry_lock */
 	uint32_t hw_peak; /* high water of earlier owners: drainer stores,
 	                     stats load                                      */
+	uint32_t *busy;   /* the owner's sr__tls_busy, NULL when it has none:
+	                     set and cleared under registry_lock, read under
+	                     it by sr__registry_wait_writers                 */
 };
 
 /* Overflow chunk: one continuation record for spans bigger than an
@@ -228,8 +239,58 @@ int sr__registry_init(struct sr__pipeline *p);
 struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p);
 void sr__registry_release(struct sr__pipeline *p, struct sr__thread *t);
 void sr__registry_forget_thread(void);
-extern SR__TLS struct sr__thread *sr__tls_thread;
-extern SR__TLS uint32_t sr__tls_gen;
+
+/*
+ * The fast path of a span's end does not enter urcu-bp's read side (about
+ * a fifth of its instructions went there).  It marks this thread busy in
+ * TLS, and only then checks that its pipeline still accepts fast ends:
+ *
+ *   writer (thread)                     shutdown
+ *   busy++           (plain store)      fast_gen = 0
+ *   compiler barrier                    membarrier(): every running thread
+ *   gen == fast_gen ? write the ring      executes a full fence
+ *   busy-- (store-release)              wait until every busy == 0
+ *
+ * membarrier() is the fence the writer leaves out (the asymmetric fence
+ * urcu's memb flavour is built on): after it, a writer either has its busy
+ * mark visible to the shutdown's scan, or sees fast_gen == 0 and takes the
+ * RCU path.  Without membarrier fast_gen stays 0 and every end takes the
+ * RCU path.  The mark is a counter so a signal handler ending a span on
+ * top of an interrupted end leaves it balanced.  Owner writes, shutdown
+ * reads (__atomic acquire) through the node's `busy` pointer.
+ */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+/* One read-modify-write instruction each: atomic against a signal handler
+ * on this thread, and on x86 every store is a release; the "memory"
+ * clobber keeps the compiler from moving ring accesses across. */
+static inline void sr__busy_enter(void)
+{
+	__asm__ __volatile__("addl $1, %0" : "+m"(sr__tls_busy) : : "memory");
+}
+
+static inline void sr__busy_exit(void)
+{
+	__asm__ __volatile__("subl $1, %0" : "+m"(sr__tls_busy) : : "memory");
+}
+#else
+static inline void sr__busy_enter(void)
+{
+	__atomic_store_n(&sr__tls_busy, sr__tls_busy + 1, __ATOMIC_RELAXED);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void sr__busy_exit(void)
+{
+	__atomic_store_n(&sr__tls_busy, sr__tls_busy - 1, __ATOMIC_RELEASE);
+}
+#endif
+
+/* registry.c: shutdown, after fast_gen = 0 and sr__membarrier(): wait
+ * until no thread is inside its busy mark. */
+void sr__registry_wait_writers(struct sr__pipeline *p);
+/* membarrier.c: true if sr__membarrier() works in this process. */
+bool sr__membarrier_register(void);
+void sr__membarrier(void);
 
 /* Hot path: this thread's node in the running pipeline, or NULL (limit).
  * Call inside an RCU read-side critical section. */
@@ -241,11 +302,6 @@ static inline struct sr__thread *sr__thread_get(struct sr__pipeline *p)
 }
 
 /* span.c: this thread's tally of unsampled spans not yet on its node. */
-struct sr__unsampled_tally {
-	uint32_t gen;
-	uint32_t pending;
-};
-extern SR__TLS struct sr__unsampled_tally sr__tls_unsampled;
 void sr__unsampled_flush(void);
 
 /* overflow.c */

@@ -60,9 +60,17 @@
 #define SR__HB_TSC 0x80u          /* start/end (and events with vtype 1)
                                      are raw TSC readings, not ns        */
 
+
+/*
+ * Ids are derived, not stored, on the hot path: span_id holds the seed of
+ * the span's three id draws (ids_int.h), and the real span id is drawn
+ * from it when someone reads it (sr_span_context, or the exporters'
+ * decode: sr__header_ids).  A root span (parent_span_id all zero) draws
+ * its trace id from the seed too; a child's trace_id is its parent's.
+ */
 struct sr__span_header {
-	uint8_t trace_id[16];
-	uint8_t span_id[8];
+	uint8_t trace_id[16];   /* a child's; unused (not even written) in a root */
+	uint8_t span_id[8];     /* the seed                                     */
 	uint8_t parent_span_id[8];
 	uint64_t start_ns;
 	uint64_t end_ns;

@@ -47,7 +47,6 @@ _Static_assert(SR_SAMPLER_PARENTBASED_ALWAYS_ON == 3 &&
 		       SR_SAMPLER_PARENTBASED_TRACEIDRATIO == 5,
 	       "sr__sample() tests kind >= PARENTBASED_ALWAYS_ON");
 
-#define SAMPLE_ALL (UINT64_C(1) << 63)
 
 static const char *const sampler_names[] = {
 	[SR_SAMPLER_ALWAYS_ON] = "always_on",
@@ -77,12 +76,12 @@ void sr__sampler_setup(struct sr__sampler *s, sr_sampler_kind_t kind,
 		if (!(ratio > 0.0))
 			s->bound = 0;
 		else if (ratio >= 1.0)
-			s->bound = SAMPLE_ALL;
+			s->bound = SR__SAMPLE_ALL;
 		else
 			s->bound = (uint64_t)(ratio * 0x1p63);
 		break;
 	default:
-		s->bound = SAMPLE_ALL;
+		s->bound = SR__SAMPLE_ALL;
 		break;
 	}
 }

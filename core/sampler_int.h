@@ -15,6 +15,9 @@
 
 #include "spanring_int.h"
 
+/* The bound that passes every trace id (always_on). */
+#define SR__SAMPLE_ALL (UINT64_C(1) << 63)
+
 static inline uint64_t sr__load_be64(const uint8_t *p)
 {
 	uint64_t v;
@@ -32,6 +35,16 @@ static inline uint64_t sr__load64(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+/* The root rule on a trace id whose bytes 8..15, loaded from memory as
+ * one word, are `lo`: for spans whose trace id is not written yet. */
+static inline bool sr__sample_root(const struct sr__sampler *s, uint64_t lo)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	lo = __builtin_bswap64(lo);
+#endif
+	return (lo >> 1) < s->bound;
 }
 
 /* `parent` is NULL or a context already known to be valid, or any

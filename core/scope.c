@@ -11,7 +11,6 @@
 
 #include "scope_int.h"
 
-SR__TLS struct sr__scope_tls sr__tls_scope;
 
 /* Any thread: ck_pr_inc_64 on error (rare); stats read it. */
 static uint64_t scope_errors;

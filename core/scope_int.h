@@ -10,15 +10,7 @@
 #ifndef SR_SCOPE_INT_H
 #define SR_SCOPE_INT_H
 
-#include "spanring_int.h"
-
-struct sr__scope_tls {
-	uint32_t depth;
-	uint32_t next_cookie;
-	uint32_t cookies[SR_SCOPE_MAX_DEPTH];
-	sr_context_t stack[SR_SCOPE_MAX_DEPTH];
-};
-extern SR__TLS struct sr__scope_tls sr__tls_scope;
+#include "tls_int.h"
 
 /* Current context of this thread or NULL.  Hot path. */
 static inline const sr_context_t *sr__scope_top(void)

@@ -34,37 +34,105 @@
  * DONE (ended) keeps the context readable, for links. */
 enum { SPAN_OFF = 0, SPAN_CTX = 1, SPAN_REC = 2, SPAN_DONE = 3 };
 
-/* Per-span bookkeeping reset at every sampled start (one memset). */
-struct sr__span_book {
-	struct sr__chunk *chunk_first, *chunk_last;
-	uint16_t nchunks;
-	uint16_t attrs, events, links;
-	uint16_t d_attrs, d_events, d_links;
+/* `booked`: whether the out-of-line bookkeeping below is initialised, and
+ * whether the span's end must take the slow path. */
+enum { BOOK_NONE = 0, BOOK_CLEAN = 1, BOOK_SLOW = 2 };
+
+/*
+ * The private layout of sr_span_t.
+ *
+ * The inline attribute paths in spanring.h append single-slot ATTR items
+ * on their own while nslots < fast_end, touching only rec[], nslots and
+ * (to read) fast_end and state.  Everything else is bookkeeping for the
+ * out-of-line calls, which initialise it on first use (book_in), so a
+ * span that only ever gets inline attributes never pays for it.  `attrs`
+ * counts ATTR items up to slot `synced`; every slot appended inline past
+ * it is one more ATTR (book_in catches up).  fast_end is recomputed after
+ * every out-of-line call (book_out) and is 0 whenever the state is not
+ * RECORDING, which is what lets the inline paths test it alone.
+ */
+struct sr__span {
+	unsigned char rec[2 * SR__RECORD_SIZE]; /* header + 14 slots     */
+	uint8_t state;             /* SPAN_*                  (offset 512) */
+	uint8_t fast_end;          /* inline appends while nslots < this   */
+	uint16_t nslots;           /* slots used (the header's copy is set
+	                              at end)                              */
+	uint32_t gen;              /* pipeline generation at start         */
+	uint64_t state_words[2];   /* trace state / baggage of the context */
+	uint8_t booked;            /* BOOK_*                               */
+	uint8_t nchunks;
 	uint8_t status_final;      /* OK was set: status is frozen          */
-	uint8_t dirty;             /* something was dropped or truncated    */
+	uint8_t pad_;
+	uint16_t attrs, synced;
+	uint16_t events, links;
+	uint32_t d_attrs;
+	struct sr__chunk *chunk_first;
+	uint32_t d_events, d_links;
 	uint32_t truncated;        /* strings truncated in this span        */
 	uint32_t overflowed;       /* items lost to an empty overflow pool  */
 };
-
-/* The private layout of sr_span_t. */
-struct sr__span {
-	unsigned char rec[2 * SR__RECORD_SIZE]; /* header + 14 slots     */
-	uint8_t state;             /* SPAN_*; public offset, see spanring.h */
-	uint8_t remote_parent;
-	uint32_t gen;              /* pipeline generation at start          */
-	uint64_t state_words[2];   /* trace state / baggage of the context */
-	struct sr__span_book b;
-};
 _Static_assert(sizeof(struct sr__span) <= SR_SPAN_SIZE, "sr_span_t too small");
 _Static_assert(_Alignof(sr_span_t) >= 64, "sr_span_t alignment");
-_Static_assert(offsetof(struct sr__span, state) == SR__SPAN_STATE_AT,
-	       "the inline fast paths in spanring.h read the state here");
+_Static_assert(offsetof(struct sr__span, state) == SR__SPAN_STATE_AT &&
+		       offsetof(struct sr__span, fast_end) == SR__SPAN_FAST_END_AT &&
+		       offsetof(struct sr__span, nslots) == SR__SPAN_NSLOTS_AT,
+	       "the inline fast paths in spanring.h use these offsets");
+_Static_assert(offsetof(struct sr__span, gen) == SR__SPAN_STATE_AT + 4,
+	       "sr__span_word() writes state, fast_end, nslots and gen at once");
 _Static_assert(SPAN_CTX == SR__SPAN_CONTEXT && SPAN_REC == SR__SPAN_RECORDING,
 	       "spanring.h state values");
+_Static_assert(SR__SPAN_SLOTS_AT == SR__HEADER_SIZE &&
+		       SR__SPAN_SLOT_SIZE == SR__SLOT_SIZE &&
+		       SR__SPAN_ITEM_ATTR == SR__ITEM_ATTR &&
+		       sizeof(struct sr__item_head) == 8 &&
+		       offsetof(struct sr__item_head, len) == 4 &&
+		       offsetof(struct sr__item, key) == 8 &&
+		       offsetof(struct sr__item, v) == 16 &&
+		       offsetof(struct sr__item, inl) == SR__SPAN_ITEM_INL_AT &&
+		       sizeof(struct sr__slot) == SR__SLOT_SIZE &&
+		       offsetof(struct sr__slot, key) == 8 &&
+		       offsetof(struct sr__slot, v) == 16 &&
+		       offsetof(struct sr__slot, inl) == SR__SPAN_ITEM_INL_AT &&
+		       offsetof(struct sr__span_tail, fast_end) == 1 &&
+		       offsetof(struct sr__span_tail, nslots) == 2 &&
+		       SR__SPAN_ITEM_INL_MAX == SR__INLINE_STR,
+	       "spanring.h writes ATTR items in the record layout");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
-#define DROP(s, field) ((s)->b.field++, (s)->b.dirty = 1)
+#define DROP(s, field) ((s)->field++, (s)->booked = BOOK_SLOW)
 #define HDR(s) ((struct sr__span_header *)(void *)(s)->rec)
+
+/* Out-of-line calls that change a recording span begin with book_in and
+ * end with book_out (see struct sr__span). */
+static inline void book_in(struct sr__span *s)
+{
+	if (SR__UNLIKELY(s->booked == BOOK_NONE)) {
+		memset(&s->nchunks, 0,
+		       sizeof(*s) - offsetof(struct sr__span, nchunks));
+		s->booked = BOOK_CLEAN;
+		s->attrs = s->nslots; /* all appended inline: one ATTR each */
+	} else {
+		s->attrs = (uint16_t)(s->attrs + s->nslots - s->synced);
+	}
+	s->synced = s->nslots;
+}
+
+static inline void book_out(struct sr__span *s)
+{
+	uint32_t end = sr__g.limits.fast_end; /* 0: no inline appends */
+
+	s->synced = s->nslots;
+	if (end && s->attrs < sr__g.limits.attrs) {
+		uint32_t by_limit = s->nslots + sr__g.limits.attrs - s->attrs;
+
+		end = sr__g.limits.inline_slots < by_limit
+			      ? sr__g.limits.inline_slots
+			      : by_limit;
+	} else {
+		end = 0;
+	}
+	s->fast_end = (uint8_t)(s->state == SPAN_REC ? end : 0);
+}
 
 static inline bool id_nonzero(const uint8_t *p, size_t n)
 {
@@ -77,10 +145,15 @@ static inline bool id_nonzero(const uint8_t *p, size_t n)
 	return a != 0;
 }
 
-SR_API bool sr_context_is_valid(const sr_context_t *ctx)
+static inline bool context_valid(const sr_context_t *ctx)
 {
 	return ctx && id_nonzero(ctx->trace_id, 16) &&
 	       id_nonzero(ctx->span_id, 8);
+}
+
+SR_API bool sr_context_is_valid(const sr_context_t *ctx)
+{
+	return context_valid(ctx);
 }
 
 /* ------------------------------------------------------------------ */
@@ -89,57 +162,101 @@ SR_API bool sr_context_is_valid(const sr_context_t *ctx)
 
 static void add_tracestate(struct sr__span *s);
 
-/* Both start calls, inlined into each: `par` is NULL or a valid context. */
+/*
+ * An unsampled span is counted here, at its start, in a per-thread tally
+ * that reaches the thread's node only every SR__UNSAMPLED_BATCH spans (or
+ * with its next sampled end, or at a stats call, flush or exit on that
+ * thread), so an unsampled span never enters the RCU read side and its
+ * end costs nothing.  `started` in a stats snapshot can lag by less than
+ * that many spans per thread.
+ */
+#define SR__UNSAMPLED_BATCH 64
+
+/* Bring this thread's generator and tally to the running generation
+ * (they are stale after an init or a fork), and allow the fast start once
+ * they are and the clock is the TSC.  Slow path of every start. */
+static __attribute__((noinline)) void tls_sync(void)
+{
+	uint32_t gen = sr__g.gen;
+
+	if (sr__tls_rng.gen != gen)
+		sr__rng_reseed(&sr__tls_rng);
+	if (sr__tls_unsampled.gen != gen) {
+		sr__unsampled_flush();
+		sr__tls_unsampled.gen = gen;
+	}
+	sr__tls.synced_gen = sr__stamp_is_tsc() ? gen : 0;
+}
+
+static inline bool tls_synced(void)
+{
+	uint32_t gen = sr__g.gen;
+
+	return SR__LIKELY(sr__tls_rng.gen == gen && sr__tls_unsampled.gen == gen);
+}
+
+/*
+ * Both start calls, inlined into each: `par` is NULL or a valid context;
+ * tls_synced() holds.  `tsc` is true when the caller already knows the
+ * TSC clock is in use.  The only calls are the last thing it does, so the
+ * common start compiles to a leaf function.
+ */
 static inline __attribute__((always_inline)) void
 span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 	   sr_span_kind_t kind, const sr_context_t *par, uint64_t start_ns,
-	   unsigned flags)
+	   unsigned flags, bool tsc, int decided)
 {
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
-	struct sr__rng *rng = sr__rng_get();
-	unsigned tsc = 0;
+	const struct sr__sampler *smp = &sr__g.sampler;
+	uint64_t seed = sr__rng_take_seed(&sr__tls_rng);
+	uint64_t tracestate = par ? par->state_[0] : 0;
+	unsigned tsc_bit = !start_ns && (tsc || sr__stamp_is_tsc()) ? SR__HB_TSC : 0;
+	bool sampled;
 
-	if (par) {
-		memcpy(h->trace_id, par->trace_id, 16);
-		s->state_words[0] = par->state_[0];
-		s->state_words[1] = par->state_[1];
-		s->remote_parent = par->remote;
-	} else {
-		sr__new_trace_id_from(rng, h->trace_id);
-		s->state_words[0] = s->state_words[1] = 0;
-		s->remote_parent = 0;
-	}
-	sr__new_span_id_from(rng, h->span_id);
-	s->gen = sr__g.gen;
-	if (!sr__sample_inline(&sr__g.sampler, h->trace_id, par)) {
-		h->bits = 0;
-		s->state = SPAN_CTX;
-		return;
-	}
-	s->state = SPAN_REC;
-	if (par)
-		memcpy(h->parent_span_id, par->span_id, 8);
-	else
-		memset(h->parent_span_id, 0, 8);
-	if (SR__LIKELY(!start_ns)) {
-		h->start_ns = sr__stamp();
-		tsc = sr__stamp_is_tsc() ? SR__HB_TSC : 0;
-	} else {
-		h->start_ns = start_ns;
-	}
+	/* The arguments go into the header first, sampled or not: fewer
+	 * values live across the rest keeps this a frameless leaf. */
 	h->name = name ? name : "";
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
 						      : SR_KIND_INTERNAL) |
-			    (s->remote_parent ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED | tsc);
-	h->nslots = 0;
-	memset(&s->b, 0, sizeof(s->b));
-	if (SR__UNLIKELY(s->state_words[0]))
-		add_tracestate(s);
+			    (par && par->remote ? SR__HB_PARENT_REMOTE : 0) |
+			    SR__HB_SAMPLED | tsc_bit);
+	/* Ids: the seed now, the ids when read (record_int.h). */
+	memcpy(h->span_id, &seed, 8);
+	if (par) {
+		memcpy(h->trace_id, par->trace_id, 16);
+		memcpy(h->parent_span_id, par->span_id, 8);
+		s->state_words[0] = tracestate;
+		s->state_words[1] = par->state_[1];
+		sampled = decided >= 0 ? decided
+			  : smp->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON
+				  ? (par->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0
+				  : sr__sample_root(smp, sr__load64(h->trace_id + 8));
+	} else {
+		memset(h->parent_span_id, 0, 8);
+		s->state_words[0] = s->state_words[1] = 0;
+		/* always_off and always_on need no trace id to decide. */
+		sampled = decided >= 0 ? decided
+			  : smp->bound != 0 &&
+				    sr__sample_root(smp, sr__seed_trace_lo(seed));
+	}
+	if (!sampled) {
+		memcpy(&s->state, &sr__g.span_word_ctx, 8);
+		if (SR__UNLIKELY(++sr__tls_unsampled.pending >= SR__UNSAMPLED_BATCH))
+			sr__unsampled_flush();
+		return;
+	}
+	memcpy(&s->state, &sr__g.span_word_rec, 8);
+	s->booked = BOOK_NONE;
+	if (SR__LIKELY(tsc_bit))
+		h->start_ns = sr__stamp_tsc();
+	else
+		h->start_ns = start_ns ? start_ns : sr__realtime_ns();
 	if (SR__UNLIKELY(flags & SR_SPAN_NAME_COPY))
 		sr_span_update_name(sp, name);
+	if (SR__UNLIKELY(tracestate))
+		add_tracestate(s);
 }
 
 /* A context without ids (say, extracted from a request that carried
@@ -151,6 +268,11 @@ static __attribute__((noinline)) void keep_baggage(sr_span_t *sp,
 	S(sp)->state_words[1] = c->state_[1];
 }
 
+/*
+ * The inline wrappers in spanring.h call these only while sr__active is
+ * set; a span started as the pipeline stops carries a generation that no
+ * longer matches and is ignored at its end.
+ */
 SR_API void sr__span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 			     const char *name, sr_span_kind_t kind,
 			     const sr_context_t *parent, uint64_t start_ns,
@@ -158,34 +280,76 @@ SR_API void sr__span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 {
 	const sr_context_t *par, *given;
 
-	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
-		S(sp)->state = SPAN_OFF;
-		return;
-	}
+	if (!tls_synced() || sr__tls.synced_gen != sr__g.gen)
+		tls_sync();
 	given = (flags & SR_SPAN_ROOT) ? NULL : parent ? parent : sr__scope_top();
-	par = given && sr_context_is_valid(given) ? given : NULL;
-	span_start(sp, tracer, name, kind, par, start_ns, flags);
+	par = given && context_valid(given) ? given : NULL;
+	span_start(sp, tracer, name, kind, par, start_ns, flags, false, -1);
 	if (SR__UNLIKELY(given && !par && given->state_[1]))
 		keep_baggage(sp, given);
 }
 
+static __attribute__((noinline)) void start_slow(sr_span_t *sp,
+						 const sr_tracer_t *tracer,
+						 const char *name,
+						 sr_span_kind_t kind)
+{
+	sr__span_start_ex(sp, tracer, name, kind, NULL, 0, 0);
+}
+
+/*
+ * sr_span_start: the current context as parent, now as start time.  The
+ * common case (thread state current and the TSC clock: synced_gen; a
+ * valid current context or none; a decision that needs no trace id) is
+ * written out here as a frameless leaf; the rest goes to the full form.
+ */
 SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 			  const char *name, sr_span_kind_t kind)
 {
-	const sr_context_t *top;
+	struct sr__span *s = S(sp);
+	struct sr__span_header *h = HDR(s);
+	struct sr__tls_state *tl = &sr__tls;
+	uint32_t depth = tl->scope.depth;
+	const sr_context_t *top = depth ? &tl->scope.stack[depth - 1] : NULL;
+	int decided = top ? sr__g.child_decision[top->trace_flags &
+						 SR_TRACE_FLAG_SAMPLED]
+			  : sr__g.root_decision;
+	uint64_t seed;
 
-	if (SR__UNLIKELY(!ck_pr_load_int(&sr__g.running))) {
-		S(sp)->state = SPAN_OFF;
+	if (SR__UNLIKELY(tl->synced_gen != sr__g.gen || decided < 0) ||
+	    (top && SR__UNLIKELY(!context_valid(top)))) {
+		start_slow(sp, tracer, name, kind); /* a tail call */
 		return;
 	}
-	top = sr__scope_top();
-	if (SR__LIKELY(!top || sr_context_is_valid(top))) {
-		span_start(sp, tracer, name, kind, top, 0, 0);
+	seed = tl->rng.s;
+	tl->rng.s = seed + 3 * SR__WEYL;
+	memcpy(h->span_id, &seed, 8); /* ids when read (record_int.h) */
+	h->name = name ? name : "";
+	h->tracer = tracer ? (uint8_t)tracer->index : 0;
+	if (top) {
+		memcpy(h->trace_id, top->trace_id, 16);
+		memcpy(h->parent_span_id, top->span_id, 8);
+		s->state_words[0] = top->state_[0];
+		s->state_words[1] = top->state_[1];
+	} else {
+		memset(h->parent_span_id, 0, 8);
+		s->state_words[0] = s->state_words[1] = 0;
+	}
+	if (!decided) {
+		memcpy(&s->state, &sr__g.span_word_ctx, 8);
+		if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
+			sr__unsampled_flush();
 		return;
 	}
-	span_start(sp, tracer, name, kind, NULL, 0, 0);
-	if (top->state_[1])
-		keep_baggage(sp, top);
+	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
+						      : SR_KIND_INTERNAL) |
+			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
+			    SR__HB_SAMPLED | SR__HB_TSC);
+	memcpy(&s->state, &sr__g.span_word_rec, 8);
+	s->booked = BOOK_NONE;
+	h->start_ns = sr__stamp_tsc();
+	if (top && SR__UNLIKELY(top->state_[0]))
+		add_tracestate(s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -201,7 +365,7 @@ static unsigned char *stream_byte(struct sr__span *s, uint32_t pos)
 	if (pos < SR__INLINE_SLOTS * SR__SLOT_SIZE)
 		return s->rec + SR__HEADER_SIZE + pos;
 	pos -= SR__INLINE_SLOTS * SR__SLOT_SIZE;
-	for (c = s->b.chunk_first, k = pos / SR__RECORD_SIZE; k; k--)
+	for (c = s->chunk_first, k = pos / SR__RECORD_SIZE; k; k--)
 		c = c->next;
 	return c->rec.bytes + pos % SR__RECORD_SIZE;
 }
@@ -212,9 +376,9 @@ static unsigned char *stream_byte(struct sr__span *s, uint32_t pos)
 static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 					bool last)
 {
-	struct sr__span_header *h = HDR(s);
 	struct sr__pipeline *p;
-	uint32_t need = h->nslots + n;
+	struct sr__chunk **tail;
+	uint32_t need = s->nslots + n;
 
 	if (need > sr__g.limits.max_slots - (last ? 0 : 1))
 		return NULL;
@@ -227,7 +391,9 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 		sr__rcu_read_unlock();
 		return NULL;
 	}
-	while (SR__INLINE_SLOTS + s->b.nchunks * SR__CONT_SLOTS < need) {
+	for (tail = &s->chunk_first; *tail; tail = &(*tail)->next)
+		;
+	while (SR__INLINE_SLOTS + s->nchunks * SR__CONT_SLOTS < need) {
 		struct sr__chunk *c = sr__chunk_get(p);
 
 		if (!c) {
@@ -236,15 +402,13 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 			return NULL;
 		}
 		c->next = NULL;
-		if (s->b.chunk_last)
-			s->b.chunk_last->next = c;
-		else
-			s->b.chunk_first = c;
-		s->b.chunk_last = c;
-		s->b.nchunks++;
+		*tail = c;
+		tail = &c->next;
+		s->nchunks++;
+		s->booked = BOOK_SLOW; /* the end must copy and return chunks */
 	}
 	sr__rcu_read_unlock();
-	h->nslots = (uint16_t)need;
+	s->nslots = (uint16_t)need;
 	return (struct sr__item *)(void *)stream_byte(
 		s, (need - n) * SR__SLOT_SIZE);
 }
@@ -253,33 +417,14 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
  * caller counts the drop). */
 static inline struct sr__item *item_alloc(struct sr__span *s, uint32_t n)
 {
-	struct sr__span_header *h = HDR(s);
-	uint32_t at = h->nslots;
+	uint32_t at = s->nslots;
 
 	if (SR__LIKELY(at + n <= sr__g.limits.inline_slots)) {
-		h->nslots = (uint16_t)(at + n);
+		s->nslots = (uint16_t)(at + n);
 		return (struct sr__item *)(void *)(s->rec + SR__HEADER_SIZE +
 						   at * SR__SLOT_SIZE);
 	}
 	return item_alloc_slow(s, n, false);
-}
-
-/* Copy 0..8 bytes without a memcpy call: overlapping fixed-size moves
- * (the usual small-copy trick), never reading outside [src, src+len). */
-static inline void copy_small(char *dst, const char *src, size_t len)
-{
-	if (len >= 4) {
-		uint32_t a, b;
-
-		memcpy(&a, src, 4);
-		memcpy(&b, src + len - 4, 4);
-		memcpy(dst, &a, 4);
-		memcpy(dst + len - 4, &b, 4);
-	} else if (len) {
-		dst[0] = src[0];
-		dst[len / 2] = src[len / 2];
-		dst[len - 1] = src[len - 1];
-	}
 }
 
 /* Copy a string into the item that starts at stream slot `at` (bytes from
@@ -293,7 +438,7 @@ static void put_string(struct sr__span *s, uint32_t at, struct sr__item *it,
 
 	it->len = len;
 	if (SR__LIKELY(len <= SR__INLINE_STR)) {
-		copy_small(it->inl, v, len);
+		sr__copy_short(it->inl, v, len);
 		return;
 	}
 	while (len) {
@@ -330,7 +475,7 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 	if (t == SR_ATTR_STRING) {
 		len = clamp_len(s, a->len);
 		it = item_alloc(s, sr__str_slots(len));
-		at = HDR(s)->nslots - sr__str_slots(len);
+		at = s->nslots - sr__str_slots(len);
 	} else {
 		it = item_alloc(s, 1);
 	}
@@ -356,86 +501,65 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 	return true;
 }
 
-static inline void span_attr(struct sr__span *s, const sr_attr_t *a)
+/* One attribute, counted against the span's limit; inside book_in/out. */
+static void span_attr(struct sr__span *s, const sr_attr_t *a)
 {
-	if (SR__UNLIKELY(s->b.attrs >= sr__g.limits.attrs) ||
+	if (SR__UNLIKELY(s->attrs >= sr__g.limits.attrs) ||
 	    SR__UNLIKELY(!put_attr(s, a->key, a->type, a))) {
 		DROP(s, d_attrs);
 		return;
 	}
-	s->b.attrs++;
+	s->attrs++;
 }
 
 /* ------------------------------------------------------------------ */
 /* Attributes, events, links, status, name                             */
 /* ------------------------------------------------------------------ */
 
-SR_API void sr__span_set_int(sr_span_t *sp, const char *key, int64_t v)
+/*
+ * The inline wrappers in spanring.h append attributes themselves while
+ * there is room (see struct sr__span); these take the rest: past the
+ * inline room or the attribute limit, long strings, a span that is not
+ * recording.
+ */
+static void set_attr(sr_span_t *sp, const sr_attr_t *a)
 {
 	struct sr__span *s = S(sp);
-	struct sr__item *it;
 
 	if (s->state != SPAN_REC)
 		return;
-	/* Open-coded fast path of span_attr for the most common type. */
-	if (SR__UNLIKELY(s->b.attrs >= sr__g.limits.attrs) ||
-	    SR__UNLIKELY(!(it = item_alloc(s, 1)))) {
-		DROP(s, d_attrs);
-		return;
-	}
-	it->kind = SR__ITEM_ATTR;
-	it->vtype = SR_ATTR_INT;
-	it->count = 0;
-	it->len = 0;
-	it->key = key;
-	it->v.i = v;
-	s->b.attrs++;
+	book_in(s);
+	span_attr(s, a);
+	book_out(s);
+}
+
+SR_API void sr__span_set_int(sr_span_t *sp, const char *key, int64_t v)
+{
+	sr_attr_t a = SR_ATTR_INT_(key, v);
+
+	set_attr(sp, &a);
 }
 
 SR_API void sr__span_set_bool(sr_span_t *sp, const char *key, bool v)
 {
 	sr_attr_t a = SR_ATTR_BOOL_(key, v);
 
-	if (S(sp)->state == SPAN_REC)
-		span_attr(S(sp), &a);
+	set_attr(sp, &a);
 }
 
 SR_API void sr__span_set_double(sr_span_t *sp, const char *key, double v)
 {
 	sr_attr_t a = SR_ATTR_DOUBLE_(key, v);
 
-	if (S(sp)->state == SPAN_REC)
-		span_attr(S(sp), &a);
+	set_attr(sp, &a);
 }
 
 SR_API void sr__span_set_strn(sr_span_t *sp, const char *key, const char *v,
 			     size_t len)
 {
-	struct sr__span *s = S(sp);
-	struct sr__item *it;
-	sr_attr_t a;
+	sr_attr_t a = SR_ATTR_STRN_(key, v ? v : "", v ? len : 0);
 
-	if (s->state != SPAN_REC)
-		return;
-	if (SR__LIKELY(len <= SR__INLINE_STR && len <= sr__g.limits.value_len &&
-		       s->b.attrs < sr__g.limits.attrs)) {
-		/* Short strings fit in the item itself. */
-		if (SR__UNLIKELY(!(it = item_alloc(s, 1)))) {
-			DROP(s, d_attrs);
-			return;
-		}
-		it->kind = SR__ITEM_ATTR;
-		it->vtype = SR_ATTR_STRING;
-		it->count = 0;
-		it->key = key;
-		it->v.u = 0;
-		it->len = (uint32_t)len;
-		copy_small(it->inl, v, len);
-		s->b.attrs++;
-		return;
-	}
-	a = SR_ATTR_STRN_(key, v, len);
-	span_attr(s, &a);
+	set_attr(sp, &a);
 }
 
 SR_API void sr__span_set_str_static(sr_span_t *sp, const char *key,
@@ -443,8 +567,7 @@ SR_API void sr__span_set_str_static(sr_span_t *sp, const char *key,
 {
 	sr_attr_t a = SR_ATTR_STR_STATIC_(key, v ? v : "");
 
-	if (S(sp)->state == SPAN_REC)
-		span_attr(S(sp), &a);
+	set_attr(sp, &a);
 }
 
 SR_API void sr_span_set_attrs(sr_span_t *sp, const sr_attr_t *attrs, size_t n)
@@ -453,8 +576,10 @@ SR_API void sr_span_set_attrs(sr_span_t *sp, const sr_attr_t *attrs, size_t n)
 
 	if (s->state != SPAN_REC)
 		return;
+	book_in(s);
 	for (size_t i = 0; i < n; i++)
 		span_attr(s, &attrs[i]);
+	book_out(s);
 }
 
 /* Attributes owned by an event or a link: up to `limit` of them follow
@@ -475,16 +600,15 @@ static uint16_t put_owned_attrs(struct sr__span *s, const sr_attr_t *attrs,
 	return kept;
 }
 
-SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
-			      const sr_attr_t *attrs, size_t n)
+/* Inside book_in/book_out: the owned attributes are not span attributes,
+ * so `synced` moves past them without counting them. */
+static void add_event(struct sr__span *s, const char *name, uint64_t ts_ns,
+		      const sr_attr_t *attrs, size_t n)
 {
-	struct sr__span *s = S(sp);
 	struct sr__item *it;
 	uint32_t dropped = 0;
 
-	if (s->state != SPAN_REC)
-		return;
-	if (s->b.events >= sr__g.limits.events || !(it = item_alloc(s, 1))) {
+	if (s->events >= sr__g.limits.events || !(it = item_alloc(s, 1))) {
 		DROP(s, d_events);
 		return;
 	}
@@ -502,20 +626,29 @@ SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 	it->count = put_owned_attrs(s, attrs, n, sr__g.limits.event_attrs,
 				    &dropped);
 	it->len = dropped;
-	s->b.events++;
+	s->events++;
 }
 
-SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
-			     const sr_attr_t *attrs, size_t n)
+SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
+			      const sr_attr_t *attrs, size_t n)
 {
 	struct sr__span *s = S(sp);
+
+	if (s->state != SPAN_REC)
+		return;
+	book_in(s);
+	add_event(s, name, ts_ns, attrs, n);
+	book_out(s);
+}
+
+static void add_link(struct sr__span *s, const sr_context_t *ctx,
+		     const sr_attr_t *attrs, size_t n)
+{
 	struct sr__link_item *li;
 	uint32_t dropped = 0;
 	uint16_t kept;
 
-	if (s->state != SPAN_REC || !sr_context_is_valid(ctx))
-		return;
-	if (s->b.links >= sr__g.limits.links ||
+	if (s->links >= sr__g.limits.links ||
 	    !(li = (struct sr__link_item *)item_alloc(s, 1))) {
 		DROP(s, d_links);
 		return;
@@ -527,10 +660,23 @@ SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
 	kept = put_owned_attrs(s, attrs, n, sr__g.limits.link_attrs, &dropped);
 	li->count = kept;
 	li->dropped_attrs = dropped;
-	s->b.links++;
+	s->links++;
 }
 
-/* A copied string as its own item (name, status message). */
+SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
+			     const sr_attr_t *attrs, size_t n)
+{
+	struct sr__span *s = S(sp);
+
+	if (s->state != SPAN_REC || !sr_context_is_valid(ctx))
+		return;
+	book_in(s);
+	add_link(s, ctx, attrs, n);
+	book_out(s);
+}
+
+/* A copied string as its own item (name, status message); inside
+ * book_in/book_out. */
 static void put_string_item(struct sr__span *s, uint8_t kind, const char *v)
 {
 	uint32_t len = clamp_len(s, v ? strlen(v) : 0);
@@ -545,7 +691,7 @@ static void put_string_item(struct sr__span *s, uint8_t kind, const char *v)
 	it->count = 0;
 	it->key = NULL;
 	it->v.u = 0;
-	put_string(s, HDR(s)->nslots - sr__str_slots(len), it, v ? v : "", len);
+	put_string(s, s->nslots - sr__str_slots(len), it, v ? v : "", len);
 }
 
 SR_API void sr_span_set_status(sr_span_t *sp, sr_status_code_t code,
@@ -554,16 +700,18 @@ SR_API void sr_span_set_status(sr_span_t *sp, sr_status_code_t code,
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
 
-	if (s->state != SPAN_REC || s->b.status_final)
-		return;
-	if (code == SR_STATUS_UNSET)
+	if (s->state != SPAN_REC || code == SR_STATUS_UNSET)
 		return; /* OTel: setting Unset is ignored */
-	h->bits = (uint8_t)((h->bits & ~SR__HB_STATUS_MASK) |
-			    ((unsigned)code << SR__HB_STATUS_SHIFT));
-	if (code == SR_STATUS_OK)
-		s->b.status_final = 1;
-	else if (message && *message)
-		put_string_item(s, SR__ITEM_STATUS_MSG, message);
+	book_in(s);
+	if (!s->status_final) {
+		h->bits = (uint8_t)((h->bits & ~SR__HB_STATUS_MASK) |
+				    ((unsigned)code << SR__HB_STATUS_SHIFT));
+		if (code == SR_STATUS_OK)
+			s->status_final = 1;
+		else if (message && *message)
+			put_string_item(s, SR__ITEM_STATUS_MSG, message);
+	}
+	book_out(s);
 }
 
 SR_API void sr_span_record_error(sr_span_t *sp, const char *type,
@@ -588,20 +736,25 @@ SR_API void sr_span_update_name(sr_span_t *sp, const char *name)
 
 	if (s->state != SPAN_REC)
 		return;
+	book_in(s);
 	/* The last NAME item wins at decode time. */
 	HDR(s)->name = NULL;
 	put_string_item(s, SR__ITEM_NAME, name);
+	book_out(s);
 }
 
 static void add_tracestate(struct sr__span *s)
 {
-	struct sr__item *it = item_alloc(s, 1);
+	struct sr__item *it;
 
-	if (!it)
-		return;
-	memset(it, 0, sizeof(*it));
-	it->kind = SR__ITEM_TRACESTATE;
-	it->v.u = s->state_words[0];
+	book_in(s);
+	it = item_alloc(s, 1);
+	if (it) {
+		memset(it, 0, sizeof(*it));
+		it->kind = SR__ITEM_TRACESTATE;
+		it->v.u = s->state_words[0];
+	}
+	book_out(s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -610,13 +763,15 @@ static void add_tracestate(struct sr__span *s)
 
 static void give_back_chunks(struct sr__pipeline *p, struct sr__span *s)
 {
-	struct sr__chunk *c = s->b.chunk_first, *next;
+	struct sr__chunk *c, *next;
 
-	for (; c; c = next) {
+	if (s->booked == BOOK_NONE)
+		return; /* chunk_first is not even initialised */
+	for (c = s->chunk_first; c; c = next) {
 		next = c->next;
 		sr__chunk_put(p, c);
 	}
-	s->b.chunk_first = s->b.chunk_last = NULL;
+	s->chunk_first = NULL;
 }
 
 /* Copy `bytes` (a multiple of 64 or the whole record) cache line by line:
@@ -634,31 +789,42 @@ static inline void copy_lines(void *dst, const void *src, uint32_t bytes)
 	}
 }
 
-static void write_records(struct sr__thread *t, struct sr__span *s,
-			  uint32_t first, uint32_t nrec)
+/* The span's inline records (one or two): its whole stream when it has
+ * no overflow chunks.  Copies only the cache lines in use. */
+static inline __attribute__((always_inline)) void
+write_inline_records(struct sr__ring *r, struct sr__span *s, uint32_t first,
+		     uint32_t nrec)
 {
-	struct sr__span_header *h = HDR(s);
-	uint32_t slots = h->nslots;
-	uint32_t used;
+	uint32_t slots = s->nslots;
 
 	if (nrec == 1) {
-		used = SR__HEADER_SIZE + slots * SR__SLOT_SIZE;
-		copy_lines(sr__ring_at(&t->ring, first), s->rec,
-			   (used + 63) & ~63u);
+		copy_lines(sr__ring_at(r, first), s->rec,
+			   (SR__HEADER_SIZE + slots * SR__SLOT_SIZE + 63) & ~63u);
 		return;
 	}
-	copy_lines(sr__ring_at(&t->ring, first), s->rec, SR__RECORD_SIZE);
+	copy_lines(sr__ring_at(r, first), s->rec, SR__RECORD_SIZE);
 	slots -= SR__HEAD_SLOTS;
-	used = (slots >= SR__CONT_SLOTS ? SR__CONT_SLOTS : slots) * SR__SLOT_SIZE;
-	copy_lines(sr__ring_at(&t->ring, first + 1), s->rec + SR__RECORD_SIZE,
-		   (used + 63) & ~63u);
-	slots = slots > SR__CONT_SLOTS ? slots - SR__CONT_SLOTS : 0;
+	if (slots > SR__CONT_SLOTS)
+		slots = SR__CONT_SLOTS;
+	copy_lines(sr__ring_at(r, first + 1), s->rec + SR__RECORD_SIZE,
+		   (slots * SR__SLOT_SIZE + 63) & ~63u);
+}
+
+static void write_records(struct sr__ring *r, struct sr__span *s,
+			  uint32_t first, uint32_t nrec)
+{
+	uint32_t slots;
+
+	write_inline_records(r, s, first, nrec < 2 ? nrec : 2);
+	if (nrec <= 2)
+		return;
+	slots = s->nslots - SR__HEAD_SLOTS - SR__CONT_SLOTS;
 	/* Chunk k is record 2 + k of the span. */
 	first += 2;
-	for (struct sr__chunk *c = s->b.chunk_first; slots; c = c->next) {
+	for (struct sr__chunk *c = s->chunk_first; slots; c = c->next) {
 		uint32_t k = slots >= SR__CONT_SLOTS ? SR__CONT_SLOTS : slots;
 
-		copy_lines(sr__ring_at(&t->ring, first++), c->rec.bytes,
+		copy_lines(sr__ring_at(r, first++), c->rec.bytes,
 			   (k * SR__SLOT_SIZE + 63) & ~63u);
 		slots -= k;
 	}
@@ -673,20 +839,10 @@ static void add_dropped_item(struct sr__span *s)
 		return;
 	memset(d, 0, sizeof(*d));
 	d->kind = SR__ITEM_DROPPED;
-	d->attrs = s->b.d_attrs;
-	d->events = s->b.d_events;
-	d->links = s->b.d_links;
+	d->attrs = s->d_attrs;
+	d->events = s->d_events;
+	d->links = s->d_links;
 }
-
-/*
- * Unsampled spans are counted in a per-thread tally that reaches the
- * thread's node only every SR__UNSAMPLED_BATCH spans (or with its next
- * sampled span, or at a stats call or exit on that thread), so an
- * unsampled span never enters the RCU read side.  `started` in a stats
- * snapshot can lag by less than that many spans per thread.
- */
-#define SR__UNSAMPLED_BATCH 64
-SR__TLS struct sr__unsampled_tally sr__tls_unsampled;
 
 /* Inside the read side: move this thread's tally to node `t` of `p`. */
 static inline void unsampled_to_node(struct sr__pipeline *p,
@@ -717,18 +873,6 @@ void sr__unsampled_flush(void)
 	sr__rcu_read_unlock();
 }
 
-static void end_unsampled(const struct sr__span *s)
-{
-	struct sr__unsampled_tally *u = &sr__tls_unsampled;
-
-	if (SR__UNLIKELY(u->gen != s->gen)) {
-		sr__unsampled_flush();
-		u->gen = s->gen;
-	}
-	if (SR__UNLIKELY(++u->pending >= SR__UNSAMPLED_BATCH))
-		sr__unsampled_flush();
-}
-
 /* End time when it is not a plain TSC reading: an explicit time on one
  * side, or no TSC clock.  Settles both times on ns. */
 static __attribute__((noinline)) uint64_t end_time_slow(struct sr__span *s,
@@ -744,10 +888,9 @@ static __attribute__((noinline)) uint64_t end_time_slow(struct sr__span *s,
 }
 
 /* Every case but the common one, inside the read side: no node yet (or
- * none left), a pending unsampled tally, drops to count, shutdown in
- * progress, overflow chunks.  p is the live pipeline of s->gen. */
-static __attribute__((noinline)) void end_slow(struct sr__pipeline *p,
-					       struct sr__span *s)
+ * none left), drops to count, shutdown in progress, overflow chunks, no
+ * membarrier.  p is the live pipeline of s->gen. */
+static void end_locked(struct sr__pipeline *p, struct sr__span *s)
 {
 	struct sr__span_header *h = HDR(s);
 	struct sr__thread *t = sr__thread_get(p);
@@ -763,82 +906,130 @@ static __attribute__((noinline)) void end_slow(struct sr__pipeline *p,
 		return;
 	}
 	SR__BUMP(t->c.sampled);
-	if (s->b.dirty) {
-		SR__ADD(t->c.attrs_dropped, s->b.d_attrs);
-		SR__ADD(t->c.events_dropped, s->b.d_events);
-		SR__ADD(t->c.links_dropped, s->b.d_links);
-		SR__ADD(t->c.strings_truncated, s->b.truncated);
-		SR__ADD(t->c.overflow_exhausted, s->b.overflowed);
+	if (s->booked == BOOK_SLOW) {
+		SR__ADD(t->c.attrs_dropped, s->d_attrs);
+		SR__ADD(t->c.events_dropped, s->d_events);
+		SR__ADD(t->c.links_dropped, s->d_links);
+		SR__ADD(t->c.strings_truncated, s->truncated);
+		SR__ADD(t->c.overflow_exhausted, s->overflowed);
 	}
 	if (!ck_pr_load_int(&sr__g.running)) {
 		SR__BUMP(t->c.shutdown);
 		give_back_chunks(p, s);
 		return;
 	}
-	nrec = sr__records_for_slots(h->nslots);
+	nrec = sr__records_for_slots(s->nslots);
 	h->tid = (uint32_t)t->tid;
 	if (!sr__ring_reserve_sp(&t->ring, nrec, &first)) {
 		SR__BUMP(t->c.ring_full);
 		give_back_chunks(p, s);
 		return;
 	}
-	write_records(t, s, first, nrec);
+	write_records(&t->ring, s, first, nrec);
 	sr__ring_commit_sp(&t->ring, nrec);
 	give_back_chunks(p, s);
 }
 
-SR_API void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
+static __attribute__((noinline)) void end_slow(struct sr__span *s)
 {
-	struct sr__span *s = S(sp);
-	struct sr__span_header *h = HDR(s);
 	struct sr__pipeline *p;
-	struct sr__thread *t;
-	uint32_t first;
+
+	if (s->booked == BOOK_SLOW &&
+	    (s->d_attrs | s->d_events | s->d_links)) {
+		add_dropped_item(s);
+		HDR(s)->nslots = s->nslots;
+	}
+	sr__rcu_read_lock();
+	p = rcu_dereference(sr__g.pipe);
+	if (SR__LIKELY(p && p->gen == s->gen))
+		end_locked(p, s);
+	/* else: started in a pipeline that is gone */
+	sr__rcu_read_unlock();
+}
+
+static void end_general(struct sr__span *s, uint64_t end_ns);
+
+/*
+ * The common case, under the busy mark instead of the RCU read side (see
+ * sr__busy_enter): a TSC end time, this thread has its node in the span's
+ * pipeline, the pipeline takes fast ends, nothing was dropped and no chunk
+ * is held.  `general` (a constant) is false in the frameless fast copy,
+ * which leaves every other case to end_general.
+ */
+static inline __attribute__((always_inline)) void
+span_end(struct sr__span *s, uint64_t end_ns, bool general)
+{
+	struct sr__span_header *h = HDR(s);
 	uint64_t now;
 
-	if (SR__UNLIKELY(s->state != SPAN_REC)) {
-		if (s->state == SPAN_CTX) {
-			s->state = SPAN_DONE;
-			end_unsampled(s);
-		}
+	if (SR__UNLIKELY(s->state != SPAN_REC))
+		return;
+	if (!general && SR__UNLIKELY(!(h->bits & SR__HB_TSC) || end_ns)) {
+		end_general(s, end_ns);
 		return;
 	}
 	s->state = SPAN_DONE;
-	now = SR__LIKELY((h->bits & SR__HB_TSC) && !end_ns)
-		      ? sr__stamp()
-		      : end_time_slow(s, end_ns);
-	h->end_ns = now >= h->start_ns ? now : h->start_ns;
-	if (SR__UNLIKELY(s->b.d_attrs | s->b.d_events | s->b.d_links))
-		add_dropped_item(s);
-
-	sr__rcu_read_lock();
-	p = rcu_dereference(sr__g.pipe);
-	if (SR__UNLIKELY(!p || p->gen != s->gen))
-		goto out; /* started in a pipeline that is gone */
-	t = sr__tls_thread;
-	/* The common case: registered, nothing to count but the span, the
-	 * span fits in the two inline records, and the ring has room. */
-	if (SR__LIKELY(sr__tls_gen == p->gen && !(sr__tls_unsampled.pending |
-						   s->b.dirty) &&
-		       !s->b.chunk_first && ck_pr_load_int(&sr__g.running))) {
-		uint32_t nrec = h->nslots <= SR__HEAD_SLOTS ? 1 : 2;
-
-		h->tid = (uint32_t)t->tid;
-		if (SR__LIKELY(sr__ring_reserve_sp(&t->ring, nrec, &first))) {
-			write_records(t, s, first, nrec);
-			sr__ring_commit_sp(&t->ring, nrec);
-			SR__BUMP(t->c.sampled);
-			goto out;
-		}
+	s->fast_end = 0;
+	if (general) {
+		now = (h->bits & SR__HB_TSC) && !end_ns ? sr__stamp()
+							 : end_time_slow(s, end_ns);
+	} else {
+		now = sr__stamp_tsc(); /* TSC bit: the clock is the TSC */
 	}
-	end_slow(p, s);
-out:
-	sr__rcu_read_unlock();
+	h->end_ns = now >= h->start_ns ? now : h->start_ns;
+	h->nslots = s->nslots;
+	if (SR__LIKELY(s->booked != BOOK_SLOW && s->gen == sr__tls_gen)) {
+		sr__busy_enter();
+		if (SR__LIKELY(s->gen == ck_pr_load_32(&sr__g.fast_gen))) {
+			struct sr__thread *t = sr__tls_thread;
+			uint32_t first;
+
+			if (SR__UNLIKELY(sr__tls_unsampled.pending)) {
+				if (sr__tls_unsampled.gen == s->gen)
+					SR__ADD(t->c.unsampled,
+						sr__tls_unsampled.pending);
+				sr__tls_unsampled.pending = 0;
+			}
+			h->tid = (uint32_t)t->tid;
+			SR__BUMP(t->c.sampled);
+			/* One record (most spans) or two, spelt out so each
+			 * copy is straight-line code. */
+			if (SR__LIKELY(s->nslots <= SR__HEAD_SLOTS)) {
+				if (SR__LIKELY(sr__ring_reserve_sp(&t->ring, 1,
+								   &first))) {
+					write_inline_records(&t->ring, s, first, 1);
+					sr__ring_commit_sp(&t->ring, 1);
+				} else {
+					SR__BUMP(t->c.ring_full);
+				}
+			} else if (sr__ring_reserve_sp(&t->ring, 2, &first)) {
+				write_inline_records(&t->ring, s, first, 2);
+				sr__ring_commit_sp(&t->ring, 2);
+			} else {
+				SR__BUMP(t->c.ring_full);
+			}
+			sr__busy_exit();
+			return;
+		}
+		sr__busy_exit();
+	}
+	end_slow(s);
+}
+
+static __attribute__((noinline)) void end_general(struct sr__span *s,
+						  uint64_t end_ns)
+{
+	span_end(s, end_ns, true);
+}
+
+SR_API void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
+{
+	span_end(S(sp), end_ns, false);
 }
 
 SR_API void sr__span_end(sr_span_t *sp)
 {
-	sr_span_end_at(sp, 0);
+	span_end(S(sp), 0, false);
 }
 
 SR_API sr_context_t sr_span_context(const sr_span_t *sp)
@@ -851,9 +1042,9 @@ SR_API sr_context_t sr_span_context(const sr_span_t *sp)
 	memset(&c, 0, sizeof(c));
 	if (s->state == SPAN_OFF)
 		return c;
-	memcpy(c.trace_id, h->trace_id, 16);
-	memcpy(c.span_id, h->span_id, 8);
-	c.trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
+	sr__header_ids(h, c.trace_id, c.span_id);
+	if (s->state != SPAN_CTX)
+		c.trace_flags = SR_TRACE_FLAG_SAMPLED;
 	c.state_[0] = s->state_words[0];
 	c.state_[1] = s->state_words[1];
 	return c;

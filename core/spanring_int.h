@@ -110,6 +110,9 @@ struct sr__limits {
 	uint32_t max_slots;     /* slots a span may use (max_span_records) */
 	uint32_t inline_slots;  /* slots the fast path may use: min(14,
 	                           max_slots - 1), the last is for DROPPED  */
+	uint32_t fast_end;      /* inline attribute appends allowed below
+	                           this slot count: min(inline_slots, attrs),
+	                           0 if value_len < SR__INLINE_STR           */
 };
 
 struct sr__clock_params {
@@ -127,6 +130,19 @@ struct sr__global {
 	struct sr__pipeline *pipe;       /* valid while running (RCU)         */
 	struct sr__sampler sampler;
 	struct sr__limits limits;
+	/* The first 8 bytes of a span's tail (state, fast_end, nslots, gen;
+	 * see span.c) as a sampled / an unsampled start writes them.  Set
+	 * before `running`, like the sampler and limits. */
+	uint64_t span_word_rec, span_word_ctx;
+	/* The sampler's decision where it needs no trace id: for a root
+	 * span, and for a child by its parent's sampled flag; 1 sample,
+	 * 0 drop, -1 compute it (traceidratio).  Set with the sampler. */
+	int8_t root_decision, child_decision[2];
+	/* The generation whose spans may end on the fast path (see
+	 * sr__busy_enter in pipeline_int.h); 0 when none may: not running,
+	 * shutting down, or no membarrier.  ck_pr store by init/shutdown/
+	 * fork, ck_pr load by the hot path after its busy mark. */
+	uint32_t fast_gen;
 
 	/* Clock: seqlock-protected (ck_sequence), drainer writes. */
 	_Alignas(64) ck_sequence_t clock_seq;
@@ -139,6 +155,19 @@ struct sr__global {
 	pthread_mutex_t lifecycle_lock;  /* init/shutdown/fork serialisation */
 };
 extern struct sr__global sr__g;
+
+/* The word a start stores at SR__SPAN_STATE_AT of an sr_span_t (span.c
+ * asserts the layout): state, fast_end, nslots = 0, gen. */
+static inline uint64_t sr__span_word(uint8_t state, uint32_t fast_end,
+				     uint32_t gen)
+{
+	struct { uint8_t state, fast_end; uint16_t nslots; uint32_t gen; } w =
+		{ state, (uint8_t)fast_end, 0, gen };
+	uint64_t v;
+
+	memcpy(&v, &w, sizeof(v));
+	return v;
+}
 
 
 #endif /* SR_SPANRING_INT_H */

@@ -37,13 +37,12 @@
  * returns NULL and the span is counted as dropped (limits); the thread
  * retries at its next span.
  */
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../core/pipeline_int.h"
 
-SR__TLS struct sr__thread *sr__tls_thread;
-SR__TLS uint32_t sr__tls_gen;
 
 static pthread_key_t exit_key;
 static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
@@ -57,6 +56,11 @@ static void on_thread_exit(void *arg)
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p && sr__tls_gen == p->gen && sr__tls_thread) {
+		/* This TLS is about to go: shutdown must stop looking at it. */
+		pthread_mutex_lock(&p->registry_lock);
+		if (sr__tls_thread->busy == &sr__tls_busy)
+			sr__tls_thread->busy = NULL;
+		pthread_mutex_unlock(&p->registry_lock);
 		SR_TSAN_RELEASE(&sr__tls_thread->state);
 		ck_pr_fence_store(); /* last commit before the state change */
 		ck_pr_store_int(&sr__tls_thread->state, SR__NODE_ORPHAN);
@@ -146,6 +150,7 @@ struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p)
 	if (t) {
 		SR_TSAN_ACQUIRE(&t->ring.c_head);
 		ck_pr_store_int(&t->state, SR__NODE_ACTIVE);
+		t->busy = &sr__tls_busy;
 		if (!t->linked) {
 			t->linked = 1;
 			p->nlinked++;
@@ -175,6 +180,20 @@ void sr__registry_release(struct sr__pipeline *p, struct sr__thread *t)
 		t->next_free = p->free_threads;
 		p->free_threads = t;
 		p->rings_in_use--;
+	}
+	pthread_mutex_unlock(&p->registry_lock);
+}
+
+void sr__registry_wait_writers(struct sr__pipeline *p)
+{
+	pthread_mutex_lock(&p->registry_lock);
+	for (uint32_t i = 0; i < p->nlinked; i++) {
+		uint32_t *busy = p->threads[i].busy;
+
+		/* A writer inside its mark is copying one span into its ring:
+		 * a few hundred ns, unless it was preempted right there. */
+		while (busy && __atomic_load_n(busy, __ATOMIC_ACQUIRE))
+			sched_yield();
 	}
 	pthread_mutex_unlock(&p->registry_lock);
 }

@@ -345,21 +345,68 @@ static inline size_t sr__strlen(const char *s)
 
 /*
  * Inline fast paths.  The span calls below are static inline wrappers
- * that test, without a call, whether there is anything to do: a program
- * whose pipeline is not running pays a load and a branch per call, and an
- * unsampled span skips its attribute calls entirely.  The work is done by
- * the sr__span_* entry points (exported: they are ABI, not API; call the
- * sr_span_* names).  SR__SPAN_STATE_AT is the one byte of sr_span_t the
- * wrappers read; the library asserts it at build time.
+ * that do the common work without a call: a program whose pipeline is not
+ * running pays a load and a branch per call, an unsampled span skips its
+ * attribute calls and its end entirely, and a sampled span's attributes
+ * (numbers, bools, static strings, copied strings of up to 8 bytes) are
+ * written straight into the span while it has inline room under its
+ * limits.  Everything else goes to the sr__span_* entry points (exported:
+ * they are ABI, not API; call the sr_span_* names).
+ *
+ * So part of sr_span_t's layout is ABI: the bytes at the SR__SPAN_*_AT
+ * offsets and the attribute item format below.  The library asserts all
+ * of it at build time; changing any of it changes the soname.
+ *
+ *   SR__SPAN_STATE_AT     state: 0 off, CONTEXT, RECORDING, 3 ended
+ *   SR__SPAN_FAST_END_AT  attributes may be appended inline while the
+ *                         slot count is below this (0 unless recording)
+ *   SR__SPAN_NSLOTS_AT    uint16 slot count; slot i at
+ *                         SR__SPAN_SLOTS_AT + i * SR__SPAN_SLOT_SIZE
  */
 #define SR__SPAN_STATE_AT 512
+#define SR__SPAN_FAST_END_AT 513
+#define SR__SPAN_NSLOTS_AT 514
+#define SR__SPAN_SLOTS_AT 64
+#define SR__SPAN_SLOT_SIZE 32
 #define SR__SPAN_CONTEXT 1      /* started, not sampled: context only */
 #define SR__SPAN_RECORDING 2    /* sampled and open                   */
+#define SR__SPAN_ITEM_ATTR 1
+#define SR__SPAN_ITEM_INL_AT 24 /* a copied string's bytes in its slot */
+#define SR__SPAN_ITEM_INL_MAX 8
 #if defined(__GNUC__) || defined(__clang__)
 #define SR__EXPECT(x, v) __builtin_expect((x), (v))
 #else
 #define SR__EXPECT(x, v) (x)
 #endif
+
+/* An attribute item slot: kind, value type, (unused) count, the length
+ * of a string value; key; value; a short copied string's bytes. */
+struct sr__item_head {
+	uint8_t kind;
+	uint8_t vtype;
+	uint16_t count;
+	uint32_t len;
+};
+struct sr__slot {
+	uint64_t head;          /* struct sr__item_head, as one word */
+	const char *key;
+	uint64_t v;
+	char inl[SR__SPAN_ITEM_INL_MAX];
+};
+
+/* The bytes at SR__SPAN_STATE_AT.  Typed access (not byte copies) lets
+ * the compiler keep nslots in a register across a run of attribute
+ * calls: slot stores of other types cannot alias it. */
+struct sr__span_tail {
+	uint8_t state;
+	uint8_t fast_end;
+	uint16_t nslots;
+};
+
+static inline struct sr__span_tail *sr__tail(sr_span_t *span)
+{
+	return (struct sr__span_tail *)(void *)(span->opaque_ + SR__SPAN_STATE_AT);
+}
 
 /* Non-zero while a pipeline runs.  Written by the library only. */
 extern SR_API int sr__active;
@@ -384,7 +431,70 @@ SR_API void sr__span_end_at(sr_span_t *span, uint64_t end_ns);
 
 static inline bool sr__span_recording(const sr_span_t *span)
 {
-	return SR__EXPECT(span->opaque_[SR__SPAN_STATE_AT] == SR__SPAN_RECORDING, 1);
+	return span->opaque_[SR__SPAN_STATE_AT] == SR__SPAN_RECORDING;
+}
+
+/* A span that is off: state, fast_end and slot count all 0. */
+static inline void sr__span_off(sr_span_t *span)
+{
+	__builtin_memset(span->opaque_ + SR__SPAN_STATE_AT, 0, 4);
+}
+
+/* The next slot if an attribute may be appended inline, else NULL. */
+static inline struct sr__slot *sr__span_slot(sr_span_t *span)
+{
+	struct sr__span_tail *t = sr__tail(span);
+	uint16_t n = t->nslots;
+
+	if (SR__EXPECT(n < t->fast_end, 1)) {
+		t->nslots = (uint16_t)(n + 1);
+		return (struct sr__slot *)(void *)(span->opaque_ + SR__SPAN_SLOTS_AT +
+						   (size_t)n * SR__SPAN_SLOT_SIZE);
+	}
+	return NULL;
+}
+
+/* The head of an attribute item as one word: a 64-bit store, which
+ * (unlike a store of byte-sized fields) cannot alias nslots. */
+static inline uint64_t sr__slot_head(uint8_t vtype, uint32_t len)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return (uint64_t)SR__SPAN_ITEM_ATTR << 56 | (uint64_t)vtype << 48 |
+	       (uint64_t)len;
+#else
+	return (uint64_t)SR__SPAN_ITEM_ATTR | (uint64_t)vtype << 8 |
+	       (uint64_t)len << 32;
+#endif
+}
+
+static inline void sr__slot_put(struct sr__slot *slot, uint8_t vtype,
+				const char *key, uint64_t v)
+{
+	slot->head = sr__slot_head(vtype, 0);
+	slot->key = key;
+	slot->v = v;
+}
+
+/* Copy n <= 8 bytes: a constant n becomes a move or two; otherwise
+ * overlapping fixed-size moves, never reading outside [src, src + n). */
+static inline void sr__copy_short(void *dst, const char *src, size_t n)
+{
+	unsigned char *d = (unsigned char *)dst;
+
+	if (__builtin_constant_p(n)) {
+		__builtin_memcpy(d, src, n);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		__builtin_memcpy(&a, src, 4);
+		__builtin_memcpy(&b, src + n - 4, 4);
+		__builtin_memcpy(d, &a, 4);
+		__builtin_memcpy(d + n - 4, &b, 4);
+	} else if (n) {
+		d[0] = (unsigned char)src[0];
+		d[n / 2] = (unsigned char)src[n / 2];
+		d[n - 1] = (unsigned char)src[n - 1];
+	}
 }
 
 /*
@@ -398,7 +508,7 @@ static inline void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
 	if (SR__EXPECT(sr__active, 1))
 		sr__span_start(span, tracer, name, kind);
 	else
-		span->opaque_[SR__SPAN_STATE_AT] = 0;
+		sr__span_off(span);
 }
 
 /*
@@ -415,7 +525,7 @@ static inline void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
 	if (SR__EXPECT(sr__active, 1))
 		sr__span_start_ex(span, tracer, name, kind, parent, start_ns, flags);
 	else
-		span->opaque_[SR__SPAN_STATE_AT] = 0;
+		sr__span_off(span);
 }
 
 /* Attributes.  Keys static.  sr_span_set_str copies (truncating past
@@ -423,37 +533,70 @@ static inline void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
  * twice keeps the last value. */
 static inline void sr_span_set_bool(sr_span_t *span, const char *key, bool v)
 {
-	if (sr__span_recording(span))
+	struct sr__slot *slot = sr__span_slot(span);
+
+	if (SR__EXPECT(slot != NULL, 1))
+		sr__slot_put(slot, SR_ATTR_BOOL, key, v ? 1 : 0);
+	else if (sr__span_recording(span))
 		sr__span_set_bool(span, key, v);
 }
 static inline void sr_span_set_int(sr_span_t *span, const char *key, int64_t v)
 {
-	if (sr__span_recording(span))
+	struct sr__slot *slot = sr__span_slot(span);
+
+	if (SR__EXPECT(slot != NULL, 1))
+		sr__slot_put(slot, SR_ATTR_INT, key, (uint64_t)v);
+	else if (sr__span_recording(span))
 		sr__span_set_int(span, key, v);
 }
 static inline void sr_span_set_double(sr_span_t *span, const char *key, double v)
 {
-	if (sr__span_recording(span))
+	struct sr__slot *slot = sr__span_slot(span);
+	uint64_t bits;
+
+	__builtin_memcpy(&bits, &v, sizeof(bits));
+	if (SR__EXPECT(slot != NULL, 1))
+		sr__slot_put(slot, SR_ATTR_DOUBLE, key, bits);
+	else if (sr__span_recording(span))
 		sr__span_set_double(span, key, v);
+}
+static inline void sr_span_set_strn(sr_span_t *span, const char *key,
+				    const char *v, size_t len)
+{
+	struct sr__slot *slot;
+
+	if (len <= SR__SPAN_ITEM_INL_MAX && v &&
+	    SR__EXPECT((slot = sr__span_slot(span)) != NULL, 1)) {
+		/* The value word stays unwritten: a copied string's bytes
+		 * are in inl, and nothing reads v. */
+		slot->head = sr__slot_head(SR_ATTR_STRING, (uint32_t)len);
+		slot->key = key;
+		sr__copy_short(slot->inl, v, len);
+	} else if (sr__span_recording(span)) {
+		sr__span_set_strn(span, key, v, len);
+	}
 }
 static inline void sr_span_set_str(sr_span_t *span, const char *key,
 				   const char *v)
 {
 	/* strlen here, where a literal's length is a constant. */
-	if (sr__span_recording(span))
-		sr__span_set_strn(span, key, v ? v : "", v ? sr__strlen(v) : 0);
-}
-static inline void sr_span_set_strn(sr_span_t *span, const char *key,
-				    const char *v, size_t len)
-{
-	if (sr__span_recording(span))
-		sr__span_set_strn(span, key, v, len);
+	sr_span_set_strn(span, key, v ? v : "", sr__strlen(v));
 }
 static inline void sr_span_set_str_static(sr_span_t *span, const char *key,
 					  const char *v)
 {
-	if (sr__span_recording(span))
+	struct sr__slot *slot = sr__span_slot(span);
+
+	if (SR__EXPECT(slot != NULL, 1)) {
+		if (!v)
+			v = "";
+		slot->head = sr__slot_head(SR_ATTR_STRING_STATIC,
+					   (uint32_t)sr__strlen(v));
+		slot->key = key;
+		slot->v = (uint64_t)(uintptr_t)v;
+	} else if (sr__span_recording(span)) {
 		sr__span_set_str_static(span, key, v);
+	}
 }
 SR_API void sr_span_set_attrs(sr_span_t *span, const sr_attr_t *attrs,
 			      size_t n);
@@ -486,16 +629,16 @@ SR_API void sr_span_record_error(sr_span_t *span, const char *type,
 SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 
 /* End at now, or at `end_ns` (clamped to >= start).  Writes the span to
- * the ring of the calling thread; a second end is ignored. */
+ * the ring of the calling thread; a second end is ignored.  An unsampled
+ * span has nothing to write (it was counted at its start). */
 static inline void sr_span_end(sr_span_t *span)
 {
-	/* CONTEXT or RECORDING: 1 or 2; not started, or ended: 0 or 3. */
-	if (SR__EXPECT(((span->opaque_[SR__SPAN_STATE_AT] + 1u) & 2u) != 0, 1))
+	if (SR__EXPECT(sr__span_recording(span), 1))
 		sr__span_end(span);
 }
 static inline void sr_span_end_at(sr_span_t *span, uint64_t end_ns)
 {
-	if (SR__EXPECT(((span->opaque_[SR__SPAN_STATE_AT] + 1u) & 2u) != 0, 1))
+	if (SR__EXPECT(sr__span_recording(span), 1))
 		sr__span_end_at(span, end_ns);
 }
 
