@@ -83,6 +83,25 @@ static inline uint64_t sr__stamp_tsc(void)
 #endif
 }
 
+/* sr__stamp_tsc() into *dst, the two halves as rdtsc gives them (saves
+ * joining them in a register). */
+static inline void sr__stamp_tsc_to(uint64_t *dst)
+{
+#if defined(__x86_64__)
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy((char *)dst, &lo, 4);
+	memcpy((char *)dst + 4, &hi, 4);
+#else
+	*dst = (uint64_t)hi << 32 | lo;
+#endif
+#else
+	*dst = sr__stamp_tsc();
+#endif
+}
+
 static inline uint64_t sr__now_inline(void)
 {
 #ifdef SR__HAVE_TSC

@@ -277,7 +277,8 @@ int sr__exporters_launch(struct sr__pipeline *p)
 		p->bytes += sizeof(*e->queue) * qcap;
 		e->view.scratch = &e->scratch;
 		e->view.pipe = p;
-		snprintf(tname, sizeof(tname), "sr-exp-%s", e->name);
+		/* Thread names are cut at 15 bytes; say so to the compiler. */
+		snprintf(tname, sizeof(tname), "sr-exp-%.8s", e->name);
 		if (sr__thread_start_named(&e->thread, tname, worker_main, e) != 0)
 			return sr__set_error(SR_ENOMEM, "cannot start exporter thread");
 		e->thread_started = true;

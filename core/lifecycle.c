@@ -188,7 +188,7 @@ static void publish_globals(struct sr__pipeline *p)
 	ck_pr_store_int(&sr__g.running, 1);
 	ck_pr_store_int(&sr__active, 1);
 	if (sr__membarrier_register())
-		ck_pr_store_32(&sr__g.fast_gen, p->gen);
+		__atomic_store_n(&sr__fast_gen, p->gen, __ATOMIC_RELAXED);
 }
 
 static int init_locked(const sr_config_t *user)
@@ -367,7 +367,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
-	ck_pr_store_32(&sr__g.fast_gen, 0);
+	__atomic_store_n(&sr__fast_gen, 0, __ATOMIC_RELAXED);
 	rcu_assign_pointer(sr__g.pipe, NULL);
 	sr__membarrier();
 	sr__registry_wait_writers(p); /* no fast end still writes a ring */
@@ -426,7 +426,7 @@ static void fork_child(void)
 	/* Abandon the parent's pipeline (see the file comment). */
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
-	ck_pr_store_32(&sr__g.fast_gen, 0);
+	__atomic_store_n(&sr__fast_gen, 0, __ATOMIC_RELAXED);
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();
 	sr__memory_after_fork_child();

@@ -16,6 +16,8 @@
 
 #include "pipeline_int.h"
 
+uint32_t sr__fast_gen;
+
 /* Written by sr_init under the lifecycle lock, read by shutdown under it. */
 static int barrier_cmd;
 

@@ -99,7 +99,16 @@ _Static_assert(SR__SPAN_SLOTS_AT == SR__HEADER_SIZE &&
 	       "spanring.h writes ATTR items in the record layout");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
-#define DROP(s, field) ((s)->field++, (s)->booked = BOOK_SLOW)
+/* A span whose end needs the slow path: booked says so, and so does the
+ * top bit of gen, which the end's fast path compares anyway (generations
+ * stay far below 2^31).  span_gen() is the generation itself. */
+#define SR__GEN_SLOW 0x80000000u
+#define MARK_SLOW(s) ((s)->booked = BOOK_SLOW, (s)->gen |= SR__GEN_SLOW)
+#define DROP(s, field) ((s)->field++, MARK_SLOW(s))
+static inline uint32_t span_gen(const struct sr__span *s)
+{
+	return s->gen & ~SR__GEN_SLOW;
+}
 #define HDR(s) ((struct sr__span_header *)(void *)(s)->rec)
 
 /* Out-of-line calls that change a recording span begin with book_in and
@@ -163,11 +172,10 @@ SR_API bool sr_context_is_valid(const sr_context_t *ctx)
 static void add_tracestate(struct sr__span *s);
 
 /*
- * An unsampled span is counted here, at its start, in a per-thread tally
- * that reaches the thread's node only every SR__UNSAMPLED_BATCH spans (or
- * with its next sampled end, or at a stats call, flush or exit on that
- * thread), so an unsampled span never enters the RCU read side and its
- * end costs nothing.  `started` in a stats snapshot can lag by less than
+ * An unsampled span is counted at its start, in a per-thread tally that
+ * reaches the thread's node only every SR__UNSAMPLED_BATCH spans (or at a
+ * stats call, flush or exit on that thread), so an unsampled span never
+ * enters the RCU read side and its end costs nothing.  `started` in a stats snapshot can lag by less than
  * that many spans per thread.
  */
 #define SR__UNSAMPLED_BATCH 64
@@ -324,7 +332,7 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	seed = tl->rng.s;
 	tl->rng.s = seed + 3 * SR__WEYL;
 	memcpy(h->span_id, &seed, 8); /* ids when read (record_int.h) */
-	h->name = name ? name : "";
+	h->name = name; /* the wrapper made it non-NULL */
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	if (top) {
 		memcpy(h->trace_id, top->trace_id, 16);
@@ -341,13 +349,12 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 			sr__unsampled_flush();
 		return;
 	}
-	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
-						      : SR_KIND_INTERNAL) |
+	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
 			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
 			    SR__HB_SAMPLED | SR__HB_TSC);
 	memcpy(&s->state, &sr__g.span_word_rec, 8);
 	s->booked = BOOK_NONE;
-	h->start_ns = sr__stamp_tsc();
+	sr__stamp_tsc_to(&h->start_ns);
 	if (top && SR__UNLIKELY(top->state_[0]))
 		add_tracestate(s);
 }
@@ -387,7 +394,7 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 	 * reaches here. */
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
-	if (!p || p->gen != s->gen) {
+	if (!p || p->gen != span_gen(s)) {
 		sr__rcu_read_unlock();
 		return NULL;
 	}
@@ -405,7 +412,7 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 		*tail = c;
 		tail = &c->next;
 		s->nchunks++;
-		s->booked = BOOK_SLOW; /* the end must copy and return chunks */
+		MARK_SLOW(s); /* the end must copy and return chunks */
 	}
 	sr__rcu_read_unlock();
 	s->nslots = (uint16_t)need;
@@ -774,18 +781,29 @@ static void give_back_chunks(struct sr__pipeline *p, struct sr__span *s)
 	s->chunk_first = NULL;
 }
 
-/* Copy `bytes` (a multiple of 64 or the whole record) cache line by line:
- * the common one-record span copies 2-4 lines with no memcpy call. */
+/* A cache line as two 32-byte vectors: one move each in the AVX2 clone
+ * of the end (see SR__END_CLONES), two SSE moves each elsewhere. */
+typedef unsigned char sr__v32 __attribute__((vector_size(32), aligned(32)));
+
+static inline void copy_line(unsigned char *d, const unsigned char *s)
+{
+	((sr__v32 *)(void *)d)[0] = ((const sr__v32 *)(const void *)s)[0];
+	((sr__v32 *)(void *)d)[1] = ((const sr__v32 *)(const void *)s)[1];
+}
+
+/* Copy `bytes` (a multiple of 64 or the whole record) cache line by line
+ * between 64-byte aligned buffers (ring records, sr_span_t, chunks): the
+ * common one-record span copies 2-4 lines with no memcpy call. */
 static inline void copy_lines(void *dst, const void *src, uint32_t bytes)
 {
 	unsigned char *d = dst;
 	const unsigned char *sr = src;
 
 	switch (bytes >> 6) { /* 1..4 lines, unrolled */
-	case 4: __builtin_memcpy(d + 192, sr + 192, 64); /* fall through */
-	case 3: __builtin_memcpy(d + 128, sr + 128, 64); /* fall through */
-	case 2: __builtin_memcpy(d + 64, sr + 64, 64);   /* fall through */
-	default: __builtin_memcpy(d, sr, 64);
+	case 4: copy_line(d + 192, sr + 192); /* fall through */
+	case 3: copy_line(d + 128, sr + 128); /* fall through */
+	case 2: copy_line(d + 64, sr + 64);   /* fall through */
+	default: copy_line(d, sr);
 	}
 }
 
@@ -941,7 +959,7 @@ static __attribute__((noinline)) void end_slow(struct sr__span *s)
 	}
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
-	if (SR__LIKELY(p && p->gen == s->gen))
+	if (SR__LIKELY(p && p->gen == span_gen(s)))
 		end_locked(p, s);
 	/* else: started in a pipeline that is gone */
 	sr__rcu_read_unlock();
@@ -961,6 +979,7 @@ span_end(struct sr__span *s, uint64_t end_ns, bool general)
 {
 	struct sr__span_header *h = HDR(s);
 	uint64_t now;
+	uint32_t gen;
 
 	if (SR__UNLIKELY(s->state != SPAN_REC))
 		return;
@@ -968,28 +987,27 @@ span_end(struct sr__span *s, uint64_t end_ns, bool general)
 		end_general(s, end_ns);
 		return;
 	}
+	/* fast_end stays: an inline attribute set after the end lands in
+	 * the dead span, which is what ignoring it means. */
 	s->state = SPAN_DONE;
-	s->fast_end = 0;
 	if (general) {
 		now = (h->bits & SR__HB_TSC) && !end_ns ? sr__stamp()
 							 : end_time_slow(s, end_ns);
+		h->end_ns = now >= h->start_ns ? now : h->start_ns;
 	} else {
-		now = sr__stamp_tsc(); /* TSC bit: the clock is the TSC */
+		/* The TSC bit says the clock is the TSC.  No clamp: the
+		 * decode clamps TSC times when it converts them. */
+		sr__stamp_tsc_to(&h->end_ns);
 	}
-	h->end_ns = now >= h->start_ns ? now : h->start_ns;
 	h->nslots = s->nslots;
-	if (SR__LIKELY(s->booked != BOOK_SLOW && s->gen == sr__tls_gen)) {
+	gen = sr__tls_gen;
+	if (SR__LIKELY(s->gen == gen)) { /* not MARK_SLOW'd either */
 		sr__busy_enter();
-		if (SR__LIKELY(s->gen == ck_pr_load_32(&sr__g.fast_gen))) {
+		if (SR__LIKELY(gen == __atomic_load_n(&sr__fast_gen,
+						      __ATOMIC_RELAXED))) {
 			struct sr__thread *t = sr__tls_thread;
 			uint32_t first;
 
-			if (SR__UNLIKELY(sr__tls_unsampled.pending)) {
-				if (sr__tls_unsampled.gen == s->gen)
-					SR__ADD(t->c.unsampled,
-						sr__tls_unsampled.pending);
-				sr__tls_unsampled.pending = 0;
-			}
 			h->tid = (uint32_t)t->tid;
 			SR__BUMP(t->c.sampled);
 			/* One record (most spans) or two, spelt out so each
@@ -1022,12 +1040,21 @@ static __attribute__((noinline)) void end_general(struct sr__span *s,
 	span_end(s, end_ns, true);
 }
 
-SR_API void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
+/* The end copies one or two records of cache lines: with AVX2 that is
+ * half the instructions.  target_clones picks the copy at load time
+ * (an ifunc), where the PLT call already goes through a pointer. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SR__END_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SR__END_CLONES
+#endif
+
+SR_API SR__END_CLONES void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
 {
 	span_end(S(sp), end_ns, false);
 }
 
-SR_API void sr__span_end(sr_span_t *sp)
+SR_API SR__END_CLONES void sr__span_end(sr_span_t *sp)
 {
 	span_end(S(sp), 0, false);
 }

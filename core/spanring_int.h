@@ -138,11 +138,6 @@ struct sr__global {
 	 * span, and for a child by its parent's sampled flag; 1 sample,
 	 * 0 drop, -1 compute it (traceidratio).  Set with the sampler. */
 	int8_t root_decision, child_decision[2];
-	/* The generation whose spans may end on the fast path (see
-	 * sr__busy_enter in pipeline_int.h); 0 when none may: not running,
-	 * shutting down, or no membarrier.  ck_pr store by init/shutdown/
-	 * fork, ck_pr load by the hot path after its busy mark. */
-	uint32_t fast_gen;
 
 	/* Clock: seqlock-protected (ck_sequence), drainer writes. */
 	_Alignas(64) ck_sequence_t clock_seq;
@@ -155,6 +150,13 @@ struct sr__global {
 	pthread_mutex_t lifecycle_lock;  /* init/shutdown/fork serialisation */
 };
 extern struct sr__global sr__g;
+
+/* The generation whose spans may end on the fast path (see sr__busy_enter
+ * in pipeline_int.h); 0 when none may: not running, shutting down, or no
+ * membarrier.  Relaxed __atomic store by init/shutdown/fork, relaxed load
+ * by the hot path after its busy mark (membarrier orders them).  Its own variable, not in sr__g, so the hot
+ * path compares against it with one RIP-relative operand. */
+extern uint32_t sr__fast_gen;
 
 /* The word a start stores at SR__SPAN_STATE_AT of an sr_span_t (span.c
  * asserts the layout): state, fast_end, nslots = 0, gen. */

@@ -505,8 +505,10 @@ static inline void sr__copy_short(void *dst, const char *src, size_t n)
 static inline void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
 				 const char *name, sr_span_kind_t kind)
 {
+	/* Name and kind made valid here, where they are usually constants. */
 	if (SR__EXPECT(sr__active, 1))
-		sr__span_start(span, tracer, name, kind);
+		sr__span_start(span, tracer, name ? name : "",
+			       (unsigned)kind - 1u < 5u ? kind : SR_KIND_INTERNAL);
 	else
 		sr__span_off(span);
 }
