@@ -140,16 +140,19 @@ void hot_loop(benchmark::State &st)
 		return;
 	}
 	probe p(st);
-	uint32_t n = 0;
 
-	for (auto _ : st) {
-		Op();
-		if (__builtin_expect(++n == kQuiesceEvery, 0)) {
-			n = 0;
-			st.PauseTiming();
-			quiesce();
-			st.ResumeTiming();
+	/* Batches of kQuiesceEvery: the timed loop is then the operation
+	 * plus an increment and a compare (as in count_loop), not
+	 * google-benchmark's per-iteration bookkeeping, which is about a
+	 * nanosecond and would dominate the sub-nanosecond operations. */
+	while (st.KeepRunningBatch(kQuiesceEvery)) {
+		for (uint32_t i = 0; i < kQuiesceEvery; i++) {
+			Op();
+			asm volatile("");
 		}
+		st.PauseTiming();
+		quiesce();
+		st.ResumeTiming();
 	}
 	p.finish(st, SPANS);
 }

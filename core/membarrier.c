@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <ck_pr.h>
+
 #include "pipeline_int.h"
 
 uint32_t sr__fast_gen;
@@ -53,5 +55,5 @@ void sr__membarrier(void)
 	/* Registered at init, so this cannot fail short of a seccomp
 	 * change mid-run; a fence here is all we can still do, and the
 	 * writers' busy marks are still waited for. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ck_pr_fence_memory();
 }

@@ -305,6 +305,31 @@ static __attribute__((noinline)) void start_slow(sr_span_t *sp,
 	sr__span_start_ex(sp, tracer, name, kind, NULL, 0, 0);
 }
 
+/* The fast start of an unsampled span: context only (ids from the seed,
+ * the parent's trace id and state), counted in the tally. */
+static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
+						      const sr_context_t *top)
+{
+	struct sr__span_header *h = HDR(s);
+	struct sr__tls_state *tl = &sr__tls;
+	uint64_t seed = tl->rng.s;
+
+	tl->rng.s = seed + 3 * SR__WEYL;
+	memcpy(h->span_id, &seed, 8);
+	if (top) {
+		memcpy(h->trace_id, top->trace_id, 16);
+		memcpy(h->parent_span_id, top->span_id, 8);
+		s->state_words[0] = top->state_[0];
+		s->state_words[1] = top->state_[1];
+	} else {
+		memset(h->parent_span_id, 0, 8);
+		s->state_words[0] = s->state_words[1] = 0;
+	}
+	memcpy(&s->state, &sr__g.span_word_ctx, 8);
+	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
+		sr__unsampled_flush();
+}
+
 /*
  * sr_span_start: the current context as parent, now as start time.  The
  * common case (thread state current and the TSC clock: synced_gen; a
@@ -327,6 +352,10 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	if (SR__UNLIKELY(tl->synced_gen != sr__g.gen || decided < 0) ||
 	    (top && SR__UNLIKELY(!context_valid(top)))) {
 		start_slow(sp, tracer, name, kind); /* a tail call */
+		return;
+	}
+	if (!decided) {
+		start_unsampled(s, top); /* a tail call */
 		return;
 	}
 	seed = tl->rng.s;

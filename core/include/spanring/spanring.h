@@ -408,6 +408,24 @@ static inline struct sr__span_tail *sr__tail(sr_span_t *span)
 	return (struct sr__span_tail *)(void *)(span->opaque_ + SR__SPAN_STATE_AT);
 }
 
+static inline bool sr__span_recording(const sr_span_t *span)
+{
+	return ((const struct sr__span_tail *)(const void *)(span->opaque_ +
+							     SR__SPAN_STATE_AT))
+		       ->state == SR__SPAN_RECORDING;
+}
+
+/* A span that is off: state, fast_end and slot count all 0 (one store,
+ * which the compiler then knows: the calls that follow fold away). */
+static inline void sr__span_off(sr_span_t *span)
+{
+	struct sr__span_tail *t = sr__tail(span);
+
+	t->state = 0;
+	t->fast_end = 0;
+	t->nslots = 0;
+}
+
 /* Non-zero while a pipeline runs.  Written by the library only. */
 extern SR_API int sr__active;
 
@@ -429,16 +447,6 @@ SR_API void sr__span_add_event(sr_span_t *span, const char *name,
 SR_API void sr__span_end(sr_span_t *span);
 SR_API void sr__span_end_at(sr_span_t *span, uint64_t end_ns);
 
-static inline bool sr__span_recording(const sr_span_t *span)
-{
-	return span->opaque_[SR__SPAN_STATE_AT] == SR__SPAN_RECORDING;
-}
-
-/* A span that is off: state, fast_end and slot count all 0. */
-static inline void sr__span_off(sr_span_t *span)
-{
-	__builtin_memset(span->opaque_ + SR__SPAN_STATE_AT, 0, 4);
-}
 
 /* The next slot if an attribute may be appended inline, else NULL. */
 static inline struct sr__slot *sr__span_slot(sr_span_t *span)
