@@ -305,13 +305,13 @@ static __attribute__((noinline)) void start_slow(sr_span_t *sp,
 	sr__span_start_ex(sp, tracer, name, kind, NULL, 0, 0);
 }
 
-/* The fast start of an unsampled span: context only (ids from the seed,
- * the parent's trace id and state), counted in the tally. */
-static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
-						      const sr_context_t *top)
+/* Both fast starts: the seed of the ids (drawn when read, record_int.h),
+ * and the parent's trace id, span id and state, or none. */
+static inline __attribute__((always_inline)) void
+set_identity(struct sr__span *s, struct sr__tls_state *tl,
+	     const sr_context_t *top)
 {
 	struct sr__span_header *h = HDR(s);
-	struct sr__tls_state *tl = &sr__tls;
 	uint64_t seed = tl->rng.s;
 
 	tl->rng.s = seed + 3 * SR__WEYL;
@@ -325,6 +325,16 @@ static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
 		memset(h->parent_span_id, 0, 8);
 		s->state_words[0] = s->state_words[1] = 0;
 	}
+}
+
+/* The fast start of an unsampled span: context only (ids from the seed,
+ * the parent's trace id and state), counted in the tally. */
+static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
+						      const sr_context_t *top)
+{
+	struct sr__tls_state *tl = &sr__tls;
+
+	set_identity(s, tl, top);
 	memcpy(&s->state, &sr__g.span_word_ctx, 8);
 	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
 		sr__unsampled_flush();
@@ -347,7 +357,6 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	int decided = top ? sr__g.child_decision[top->trace_flags &
 						 SR_TRACE_FLAG_SAMPLED]
 			  : sr__g.root_decision;
-	uint64_t seed;
 
 	if (SR__UNLIKELY(tl->synced_gen != sr__g.gen || decided < 0) ||
 	    (top && SR__UNLIKELY(!context_valid(top)))) {
@@ -358,26 +367,9 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 		start_unsampled(s, top); /* a tail call */
 		return;
 	}
-	seed = tl->rng.s;
-	tl->rng.s = seed + 3 * SR__WEYL;
-	memcpy(h->span_id, &seed, 8); /* ids when read (record_int.h) */
 	h->name = name; /* the wrapper made it non-NULL */
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
-	if (top) {
-		memcpy(h->trace_id, top->trace_id, 16);
-		memcpy(h->parent_span_id, top->span_id, 8);
-		s->state_words[0] = top->state_[0];
-		s->state_words[1] = top->state_[1];
-	} else {
-		memset(h->parent_span_id, 0, 8);
-		s->state_words[0] = s->state_words[1] = 0;
-	}
-	if (!decided) {
-		memcpy(&s->state, &sr__g.span_word_ctx, 8);
-		if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
-			sr__unsampled_flush();
-		return;
-	}
+	set_identity(s, tl, top);
 	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
 			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
 			    SR__HB_SAMPLED | SR__HB_TSC);
