@@ -8,7 +8,8 @@
  *
  * Polling adapts to the rate the rings fill at: after each pass the
  * drainer pauses no longer than the fullest ring took, at the rate it
- * just showed, to fill a quarter (sr__drainer_pause), and at most
+ * just showed, to fill a quarter, or all rings together to fill half of
+ * what the batch pool takes (sr__drainer_pause), and at most
  * drainer_max_sleep_us.  At a server's usual rates that is the longest
  * pause, so the drainer wakes about a thousand times a second and takes
  * almost no CPU from the application; a steady producer at any rate the
@@ -27,9 +28,10 @@
  * is still copying.
  *
  * When no empty batch is left (the exporters hold them all), the drainer
- * leaves the remaining records in their rings and comes back later: the
- * rings are the queue that absorbs a burst or a slow export, and when
- * they fill, producers drop and count (ring_full) without waiting.  A
+ * leaves the remaining records in their rings and blocks until an
+ * exporter gives a batch back: the rings are the queue that absorbs a
+ * burst or a slow export, and when they fill, producers drop and count
+ * (ring_full) without waiting.  A
  * flush completes only after a pass that found a batch for every record
  * that was waiting.
  */
@@ -82,7 +84,8 @@ static inline void copy_span(struct sr__record *dst,
  * waiting.  One acquire (the peek) covers every record found; releases
  * come every SR__RELEASE_EVERY records and before each hand-off. */
 static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
-			   uint64_t now, bool *starved, uint32_t *fullest)
+			   uint64_t now, bool *starved,
+			   struct sr__drain_look *look)
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head, avail = sr__ring_peek_sc(r, &head);
@@ -103,8 +106,9 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 	uint32_t *first = b ? b->first : NULL;
 	struct sr__record *recs = b ? b->records : NULL;
 
-	if (avail > *fullest)
-		*fullest = avail;
+	if (avail > look->fullest)
+		look->fullest = avail;
+	look->total += avail;
 	while (done < avail) {
 		const struct sr__span_header *h =
 			(const void *)ring[(head + done) & mask].bytes;
@@ -191,7 +195,7 @@ static uint32_t discard_ring(struct sr__pipeline *p, struct sr__thread *t)
 /* One pass over every ring; rings of exited threads, once empty, go
  * back to the free list. */
 static void drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
-		      bool *starved, uint32_t *fullest)
+		      bool *starved, struct sr__drain_look *look)
 {
 	struct sr__thread *t;
 
@@ -208,7 +212,7 @@ static void drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 		if (discard)
 			discard_ring(p, t);
 		else
-			drain_ring(p, t, now, starved, fullest);
+			drain_ring(p, t, now, starved, look);
 		if (state == SR__NODE_ORPHAN)
 			sr__registry_release(p, t);
 	}
@@ -232,34 +236,88 @@ static bool flush_cur(struct sr__pipeline *p)
  * capacity in since * (cap / 4) / fullest, counted from the pass's look
  * (what arrived while the pass copied is in the ring already), and the
  * next look comes no later than that, so a late wake-up (timer slack, a
- * busy CPU) has three quarters of the ring as margin.  The pause may
- * shrink at once but grows at most twofold per pass, from the floor, so
- * one pass that saw few records (its producer was itself descheduled)
- * does not buy a long sleep.  Nothing found: double the last pause, the
- * idle back-off.  A ring at least half full, or a pause under the floor:
- * no pause.  The drainer then polls again at once and does not yield
- * either: next to a producer that keeps its core busy, a yield or a sleep
- * can cost a whole scheduler tick.
+ * busy CPU) has three quarters of the ring as margin.  Likewise all rings
+ * together may gather only half of what the batch pool takes: then the
+ * exporter worker recycles batches while the drainer sleeps, and a pass
+ * does not stall half-way for want of a batch, waiting for a worker that
+ * may be queued behind a busy producer.  The pause may shrink at once but
+ * grows at most twofold per pass, from the floor, so one pass that saw
+ * few records (its producer was itself descheduled) does not buy a long
+ * sleep.  Nothing found: double the last pause, the idle back-off.  A
+ * ring at least half full, or a pause under the floor: no pause.  The
+ * drainer then polls again at once and does not yield either: next to a
+ * producer that keeps its core busy, a yield or a sleep can cost a whole
+ * scheduler tick.
  */
-uint64_t sr__drainer_pause(uint64_t last, uint64_t since, uint64_t spent,
-			   uint32_t fullest, uint32_t cap, uint64_t max_pause)
+uint64_t sr__drainer_pause(uint64_t last, const struct sr__drain_look *l,
+			   uint64_t max_pause)
 {
 	const uint64_t floor = SR__DRAINER_MIN_SLEEP_NS < max_pause
 				       ? SR__DRAINER_MIN_SLEEP_NS
 				       : max_pause;
-	uint64_t pause, grow = last * 2 > floor ? last * 2 : floor;
+	uint64_t pause, by_pool, grow = last * 2 > floor ? last * 2 : floor;
 
-	if (fullest == 0)
+	if (l->total == 0)
 		return grow < max_pause ? grow : max_pause;
-	if ((uint64_t)fullest * 2 >= cap)
+	if ((uint64_t)l->fullest * 2 >= l->cap)
 		return 0;
-	pause = since * (cap / 4) / fullest;
-	pause = pause > spent ? pause - spent : 0;
+	pause = l->since * (l->cap / 4) / l->fullest;
+	by_pool = l->since * (l->pool / 2) / l->total;
+	if (by_pool < pause)
+		pause = by_pool;
+	pause = pause > l->spent ? pause - l->spent : 0;
 	if (pause > grow)
 		pause = grow;
 	if (pause > max_pause)
 		pause = max_pause;
 	return pause < floor ? 0 : pause;
+}
+
+/* Under ctl_lock: could the pass that starved go on?  With a batch open
+ * it waits for room in an exporter's queue (what sr__batch_dispatch
+ * needs), without one for a free batch. */
+static bool batch_room(struct sr__pipeline *p)
+{
+	bool room = false;
+
+	if (!p->cur) {
+		pthread_mutex_lock(&p->batch_lock);
+		room = p->free_batches != NULL;
+		pthread_mutex_unlock(&p->batch_lock);
+		return room;
+	}
+	for (uint32_t i = 0; i < p->nexporters && !room; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		pthread_mutex_lock(&e->lock);
+		room = !e->stop && e->qcount < e->qcap;
+		pthread_mutex_unlock(&e->lock);
+	}
+	return room;
+}
+
+/*
+ * A pass starved: every batch is with the exporters, or every queue is
+ * full.  Block until an exporter gives a batch back (finalize() puts it
+ * on the free list, then broadcasts ctl_cv under ctl_lock, so checking
+ * under ctl_lock loses no wake-up) or timeout_ns passes (a worker can
+ * make room in its queue without a batch coming back, when another
+ * exporter still holds it).  Blocking rather than napping a fixed time
+ * gives this CPU to a worker queued on it at once, and brings the drainer
+ * back as soon as it can go on.  Lock order: ctl_lock, then batch_lock or
+ * an exporter's lock; nothing takes them the other way round.
+ */
+static void wait_for_room(struct sr__pipeline *p, uint64_t timeout_ns)
+{
+	uint64_t until = sr__mono_ns() + timeout_ns;
+	struct timespec ts = { (time_t)(until / 1000000000ull),
+			       (long)(until % 1000000000ull) };
+
+	pthread_mutex_lock(&p->ctl_lock);
+	while (!batch_room(p) &&
+	       pthread_cond_timedwait(&p->ctl_cv, &p->ctl_lock, &ts) == 0)
+		;
+	pthread_mutex_unlock(&p->ctl_lock);
 }
 
 /* Sleep up to pause_ns unless woken (by an exiting thread). */
@@ -292,21 +350,24 @@ static void *drainer_main(void *arg)
 	uint64_t last_cal = sr__mono_ns(), pause_ns = 0, prev = last_cal;
 	const uint64_t max_pause = (uint64_t)p->cfg.drainer_max_sleep_us * 1000;
 	const uint64_t delay = (uint64_t)p->cfg.schedule_delay_ms * 1000000;
+	/* Records the pool takes with one batch open: spans, since a span
+	 * takes at least one record and a batch holds batch_spans. */
+	const uint32_t pool = (p->nbatches - 1) * p->batch_spans;
 
 	urcu_bp_register_thread();
 	for (;;) {
 		int stop = ck_pr_load_int(&p->drainer_stop);
 		uint64_t req = ck_pr_load_64(&p->flush_req);
-		uint64_t now, seen, since;
-		uint32_t fullest = 0;
+		struct sr__drain_look look = { 0 };
+		uint64_t now, seen;
 		bool discard, starved = false;
 
 		ck_pr_fence_load(); /* requests before the rings they cover */
 		now = sr__mono_ns();
-		since = now - prev;
+		look.since = now - prev;
 		prev = now;
 		discard = stop && now >= ck_pr_load_64(&p->shutdown_deadline_ns);
-		drain_all(p, discard, now, &starved, &fullest);
+		drain_all(p, discard, now, &starved, &look);
 		if (stop) {
 			/* Final pass: keep handing over until the rings are
 			 * empty or the deadline passes; then what is left is
@@ -317,7 +378,7 @@ static void *drainer_main(void *arg)
 
 				nanosleep(&ts, NULL);
 				starved = false;
-				drain_all(p, false, sr__mono_ns(), &starved, &fullest);
+				drain_all(p, false, sr__mono_ns(), &starved, &look);
 				starved = !flush_cur(p) || starved;
 			}
 			if (starved) {
@@ -325,7 +386,7 @@ static void *drainer_main(void *arg)
 					ck_pr_add_64(&p->dropped_shutdown, p->cur->nspans);
 					p->cur->nspans = 0;
 				}
-				drain_all(p, true, now, &starved, &fullest);
+				drain_all(p, true, now, &starved, &look);
 			}
 			break;
 		}
@@ -347,15 +408,13 @@ static void *drainer_main(void *arg)
 			last_cal = now;
 		}
 		if (starved) {
-			/* Waiting for an exporter to give a batch back. */
-			struct timespec ts = { 0, 50000 };
-
-			nanosleep(&ts, NULL);
+			wait_for_room(p, max_pause);
 			continue;
 		}
-		pause_ns = sr__drainer_pause(pause_ns, since,
-					     sr__mono_ns() - now, fullest,
-					     p->cfg.ring_records, max_pause);
+		look.spent = sr__mono_ns() - now;
+		look.cap = p->cfg.ring_records;
+		look.pool = pool;
+		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
 		if (pause_ns)
 			idle(p, pause_ns);
 	}

@@ -12,23 +12,30 @@
  * over, so the drainer polls again instead. */
 #define SR__DRAINER_MIN_SLEEP_NS 50000u
 
+/* What one pass saw, for the pause after it (counts in records). */
+struct sr__drain_look {
+	uint64_t since;    /* ns from the previous pass's start to this one's */
+	uint64_t spent;    /* ns from this pass's start to its end (copying)   */
+	uint64_t total;    /* records waiting in all rings together            */
+	uint32_t fullest;  /* records waiting in the fullest ring              */
+	uint32_t cap;      /* records one ring holds                           */
+	uint32_t pool;     /* records the batch pool takes before an exporter
+	                      must give a batch back                           */
+};
+
 /*
- * The pause after a pass, in ns; 0: poll again at once.
+ * The pause after a pass, in ns; 0: poll again at once.  `last` is the
+ * previous pause (0 after a pass that did not pause).
  *
- *   last       the previous pause (0 after a pass that did not pause)
- *   since      ns from the previous pass's start to this one's
- *   spent      ns from this pass's start to now (its copying)
- *   fullest    records the fullest ring held when this pass looked
- *   cap        records a ring holds
- *   max_pause  drainer_max_sleep_us, in ns
- *
- * Promise: with fullest > 0 the pause is 0 or ends no later than the
- * fullest ring, at the rate it just showed, has gathered a quarter of cap
- * since this pass looked ((spent + pause) * fullest <= since * (cap / 4)),
- * and it is at most max_pause.
- * Pure function; any thread.
+ * Promise: when the pass found records, the pause is 0, or it ends no
+ * later than, at the rates the pass just saw, the fullest ring has
+ * gathered a quarter of cap and all rings together half of pool, counted
+ * from this pass's look:
+ *   (spent + pause) * fullest <= since * (cap / 4)
+ *   (spent + pause) * total   <= since * (pool / 2)
+ * and it is at most max_pause.  Pure function; any thread.
  */
-uint64_t sr__drainer_pause(uint64_t last, uint64_t since, uint64_t spent,
-			   uint32_t fullest, uint32_t cap, uint64_t max_pause);
+uint64_t sr__drainer_pause(uint64_t last, const struct sr__drain_look *l,
+			   uint64_t max_pause);
 
 #endif /* SR_DRAINER_INT_H */

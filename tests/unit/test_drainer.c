@@ -16,25 +16,40 @@
 
 #define MS 1000000ull
 
+/* One pass's look at one ring of `cap` records and a pool of 3072. */
+static uint64_t pause1(uint64_t last, uint64_t since, uint64_t spent,
+		       uint32_t found, uint32_t cap, uint64_t max)
+{
+	struct sr__drain_look l = { since, spent, found, found, cap, 3072 };
+
+	return sr__drainer_pause(last, &l, max);
+}
+
 static void test_drainer_pause_within_quarter_fill_time(void **state)
 {
 	uint64_t rng = sr_test_seed(11);
 
 	(void)state;
 	for (int i = 0; i < 1000000; i++) {
-		uint32_t cap = 1u << (4 + sr_test_rand(&rng) % 17);
-		uint32_t fullest = 1 + (uint32_t)(sr_test_rand(&rng) % cap);
-		uint64_t since = sr_test_rand(&rng) % (20 * MS);
+		struct sr__drain_look l;
+		uint32_t rings = 1 + (uint32_t)(sr_test_rand(&rng) % 4);
 		uint64_t last = sr_test_rand(&rng) % (4 * MS);
 		uint64_t max = 1000 + sr_test_rand(&rng) % (2 * MS);
-		uint64_t spent = sr_test_rand(&rng) % MS;
-		uint64_t p = sr__drainer_pause(last, since, spent, fullest,
-					       cap, max);
+		uint64_t p;
 
+		l.cap = 1u << (4 + sr_test_rand(&rng) % 17);
+		l.fullest = 1 + (uint32_t)(sr_test_rand(&rng) % l.cap);
+		l.total = l.fullest * (1 + sr_test_rand(&rng) % rings);
+		l.pool = 1 + (uint32_t)(sr_test_rand(&rng) % 100000);
+		l.since = sr_test_rand(&rng) % (20 * MS);
+		l.spent = sr_test_rand(&rng) % MS;
+		p = sr__drainer_pause(last, &l, max);
 		assert_true(p <= max);
-		assert_true(p == 0 || (spent + p) * fullest <=
-					      since * (uint64_t)(cap / 4));
-		if ((uint64_t)fullest * 2 >= cap)
+		assert_true(p == 0 || (l.spent + p) * l.fullest <=
+					      l.since * (uint64_t)(l.cap / 4));
+		assert_true(p == 0 || (l.spent + p) * l.total <=
+					      l.since * (uint64_t)(l.pool / 2));
+		if ((uint64_t)l.fullest * 2 >= l.cap)
 			assert_int_equal(p, 0);
 	}
 }
@@ -46,15 +61,23 @@ static void test_drainer_pause_grows_at_most_twofold(void **state)
 	(void)state;
 	/* A ring that was half full, then a pass that saw almost nothing
 	 * over a long interval (its producer had been descheduled). */
-	assert_int_equal(sr__drainer_pause(p, 100000, 0, 8192, 16384, MS), 0);
-	p = sr__drainer_pause(p, 100000, 0, 1, 16384, MS);
+	assert_int_equal(pause1(p, 100000, 0, 8192, 16384, MS), 0);
+	p = pause1(p, 100000, 0, 1, 16384, MS);
 	assert_int_equal(p, SR__DRAINER_MIN_SLEEP_NS);
-	p = sr__drainer_pause(p, 10 * MS, 0, 1, 16384, MS);
+	p = pause1(p, 10 * MS, 0, 1, 16384, MS);
 	assert_int_equal(p, 2 * SR__DRAINER_MIN_SLEEP_NS);
-	/* Shrinks at once: 4096 records in 100 us fill a quarter of 16384
-	 * in 100 us, of which the pass's copying took 30. */
-	p = sr__drainer_pause(MS, 100000, 30000, 4096, 16384, MS);
-	assert_int_equal(p, 70000);
+	/* Shrinks at once: 1024 records in 100 us fill a quarter of 16384
+	 * in 400 us, half the pool of 3072 in 150 us, of which the pass's
+	 * copying took 30. */
+	p = pause1(MS, 100000, 30000, 1024, 16384, MS);
+	assert_int_equal(p, 120000);
+	/* With a pool ten times larger, the ring decides. */
+	{
+		struct sr__drain_look l = { 100000, 30000, 1024, 1024, 16384,
+					    30720 };
+
+		assert_int_equal(sr__drainer_pause(MS, &l, MS), 370000);
+	}
 }
 
 static void test_drainer_pause_idle_backs_off_to_max(void **state)
@@ -64,7 +87,7 @@ static void test_drainer_pause_idle_backs_off_to_max(void **state)
 
 	(void)state;
 	while (p < MS) {
-		uint64_t next = sr__drainer_pause(p, p, 0, 0, 1024, MS);
+		uint64_t next = pause1(p, p, 0, 0, 1024, MS);
 
 		assert_true(next > p);
 		p = next;
@@ -72,7 +95,7 @@ static void test_drainer_pause_idle_backs_off_to_max(void **state)
 	}
 	assert_int_equal(p, MS);
 	assert_true(passes < 20);
-	assert_int_equal(sr__drainer_pause(p, p, 0, 0, 1024, MS), MS);
+	assert_int_equal(pause1(p, p, 0, 0, 1024, MS), MS);
 }
 
 static void test_drainer_pause_short_is_polled(void **state)
@@ -80,9 +103,9 @@ static void test_drainer_pause_short_is_polled(void **state)
 	(void)state;
 	/* 20 M records/s into 1024 records: a quarter in 12.8 us, too short
 	 * to sleep. */
-	assert_int_equal(sr__drainer_pause(MS, 10000, 0, 200, 1024, MS), 0);
+	assert_int_equal(pause1(MS, 10000, 0, 200, 1024, MS), 0);
 	/* A configured maximum under the floor is still slept. */
-	assert_int_equal(sr__drainer_pause(0, 1000000, 0, 10, 1024, 10000),
+	assert_int_equal(pause1(0, 1000000, 0, 10, 1024, 10000),
 			 10000);
 }
 
@@ -120,10 +143,8 @@ static void test_drainer_pause_steady_producer_never_overflows(void **state)
 					fill = cap; /* the producer drops */
 				found = (uint32_t)fill;
 				busy = 1000 + 40.0 * found;
-				pause = sr__drainer_pause(pause,
-							  (uint64_t)(t - prev),
-							  (uint64_t)busy, found,
-							  cap, MS);
+				pause = pause1(pause, (uint64_t)(t - prev),
+					       (uint64_t)busy, found, cap, MS);
 				prev = t;
 				t += busy;
 				fill += busy * per_ns - found;
