@@ -6,9 +6,10 @@
  *   BM_pipeline_sustained/P/R/B  P producer threads record the
  *       BM_span_2attrs span into rings of R records, exporter `none`.
  *       First a full-speed trial (drops at full speed), then a bisection
- *       over paced rates for the highest with zero drops.  Each trial is
- *       a fixed count of spans (rate x trial length), paced against the
- *       TSC from one start time (a producer that falls behind catches
+ *       over paced rates for the highest with zero drops: a rate passes
+ *       only if kConfirm trials in a row at it drop nothing.  Each trial
+ *       is a fixed count of spans (rate x trial length), paced against
+ *       the TSC from one start time (a producer that falls behind catches
  *       up at full speed); after it, sr_flush() and the drop counters
  *       decide.  A trial whose producers could not reach the asked rate
  *       is judged at the rate they reached.  B is the pacing: 0, idle
@@ -206,6 +207,29 @@ trial run_trial(int producers, double rate, uint64_t total, pacing pace)
 	return t;
 }
 
+/* Trials in a row that must drop nothing before a rate counts as
+ * sustained: a single lucky trial must not decide. */
+constexpr int kConfirm = 2;
+
+/* Whether `rate` is sustained: kConfirm trials at it, each of rate x
+ * secs spans, drop nothing.  Returns the lowest rate they reached
+ * (capped at `rate`), or 0 at the first trial that dropped. */
+double sustained(int producers, double rate, double secs, pacing pace)
+{
+	double reached = rate;
+
+	for (int i = 0; i < kConfirm; i++) {
+		trial t = run_trial(producers, rate,
+				    (uint64_t)(rate * secs) + 1000, pace);
+
+		if (t.drops)
+			return 0;
+		if (t.achieved < reached)
+			reached = t.achieved;
+	}
+	return reached;
+}
+
 void start_pipeline(uint32_t ring_records, const char *exporters)
 {
 	sr_config_t cfg;
@@ -234,24 +258,19 @@ void BM_pipeline_sustained(benchmark::State &st)
 		trial full = run_trial(producers, 0, (uint64_t)(10e6 * secs),
 				       pace);
 		double lo = 0, hi = full.achieved, best = 0;
-		int steps = 0;
 
-		if (full.drops == 0) {
-			best = full.achieved;
-		} else {
-			/* Bisect on the asked rate; judge at the reached one. */
-			while (steps++ < bisect_steps()) {
-				double mid = (lo + hi) / 2;
-				trial t = run_trial(producers, mid,
-						    (uint64_t)(mid * secs) + 1000,
-						    pace);
+		/* Bisect on the asked rate (even when full speed dropped
+		 * nothing: the answer is a paced rate); judge at the reached
+		 * one. */
+		for (int steps = 0; steps < bisect_steps(); steps++) {
+			double mid = (lo + hi) / 2, reached = sustained(
+				producers, mid, secs, pace);
 
-				if (t.drops == 0) {
-					lo = mid;
-					best = t.achieved < mid ? t.achieved : mid;
-				} else {
-					hi = mid;
-				}
+			if (reached > 0) {
+				lo = mid;
+				best = reached;
+			} else {
+				hi = mid;
 			}
 		}
 		srb::pipeline_stop();
