@@ -75,7 +75,7 @@ static void clock_init_once(void)
 	publish(tsc, rt,
 		(uint64_t)(((unsigned __int128)(r1 - first_raw)
 			    << SR__CLOCK_SHIFT) / (t1 - first_tsc)));
-	sr__g.clock.use_tsc = 1;
+	SR__SET(sr__g.clock.use_tsc, 1);
 #endif
 }
 
@@ -91,7 +91,7 @@ void sr__clock_recalibrate(void)
 #ifdef SR__HAVE_TSC
 	uint64_t t, r, tsc, rt;
 
-	if (!sr__g.clock.use_tsc)
+	if (!SR__SETTING(sr__g.clock.use_tsc))
 		return;
 	pair(CLOCK_MONOTONIC_RAW, &t, &r);
 	pair(CLOCK_REALTIME, &tsc, &rt);

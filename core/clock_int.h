@@ -58,7 +58,7 @@ static inline uint64_t sr__tsc_to_ns(uint64_t tsc)
 static inline bool sr__stamp_is_tsc(void)
 {
 #ifdef SR__HAVE_TSC
-	return sr__g.clock.use_tsc != 0;
+	return SR__SETTING(sr__g.clock.use_tsc) != 0;
 #else
 	return false;
 #endif
@@ -67,7 +67,7 @@ static inline bool sr__stamp_is_tsc(void)
 static inline uint64_t sr__stamp(void)
 {
 #ifdef SR__HAVE_TSC
-	if (SR__LIKELY(sr__g.clock.use_tsc))
+	if (SR__LIKELY(SR__SETTING(sr__g.clock.use_tsc)))
 		return __rdtsc();
 #endif
 	return sr__realtime_ns();
@@ -105,7 +105,7 @@ static inline void sr__stamp_tsc_to(uint64_t *dst)
 static inline uint64_t sr__now_inline(void)
 {
 #ifdef SR__HAVE_TSC
-	if (SR__LIKELY(sr__g.clock.use_tsc))
+	if (SR__LIKELY(SR__SETTING(sr__g.clock.use_tsc)))
 		return sr__tsc_to_ns(__rdtsc());
 #endif
 	return sr__realtime_ns();

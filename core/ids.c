@@ -10,7 +10,9 @@
 #include "ids_int.h"
 
 /* Written by sr__ids_seed (init, under the lifecycle lock, before
- * running is published); read by threads reseeding after that. */
+ * running is published); read by threads reseeding after that, or by one
+ * whose span raced a shutdown and the next init (relaxed atomics, see
+ * SR__SETTING). */
 static uint64_t process_seed;
 static uint64_t ticket;      /* ck_pr_faa_64 by reseeding threads */
 
@@ -31,13 +33,13 @@ void sr__ids_seed(void)
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		s = mix((uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32));
 	}
-	process_seed = s;
+	SR__SET(process_seed, s);
 }
 
 void sr__rng_reseed(struct sr__rng *r)
 {
 	uint64_t t = ck_pr_faa_64(&ticket, 1);
 
-	r->s = mix(process_seed ^ mix(t + 0x9e3779b97f4a7c15ull));
-	r->gen = sr__g.gen;
+	r->s = mix(SR__SETTING(process_seed) ^ mix(t + 0x9e3779b97f4a7c15ull));
+	r->gen = SR__SETTING(sr__g.gen);
 }

@@ -24,7 +24,7 @@ static inline struct sr__rng *sr__rng_get(void)
 {
 	struct sr__rng *r = &sr__tls_rng;
 
-	if (SR__UNLIKELY(r->gen != sr__g.gen))
+	if (SR__UNLIKELY(r->gen != SR__SETTING(sr__g.gen)))
 		sr__rng_reseed(r);
 	return r;
 }

@@ -141,47 +141,56 @@ static int pipeline_alloc(struct sr__pipeline *p)
 static void publish_globals(struct sr__pipeline *p)
 {
 	const sr_config_t *c = &p->cfg;
+	struct sr__sampler smp;
+	struct sr__limits l;
 
-	sr__sampler_setup(&sr__g.sampler, c->sampler, c->sampler_ratio);
+	/* Computed in locals, then stored setting by setting with SR__SET
+	 * (see spanring_int.h): a span racing this init reads them. */
+	sr__sampler_setup(&smp, c->sampler, c->sampler_ratio);
 	{
-		const struct sr__sampler *smp = &sr__g.sampler;
-		int8_t root = smp->bound == SR__SAMPLE_ALL ? 1
-			      : smp->bound == 0           ? 0
-							  : -1;
-		bool pb = smp->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON;
+		int8_t root = smp.bound == SR__SAMPLE_ALL ? 1
+			      : smp.bound == 0           ? 0
+							 : -1;
+		bool pb = smp.kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON;
 
-		sr__g.root_decision = root;
-		sr__g.child_decision[0] = pb ? 0 : root;
-		sr__g.child_decision[1] = pb ? 1 : root;
+		SR__SET(sr__g.sampler.kind, smp.kind);
+		SR__SET(sr__g.sampler.bound, smp.bound);
+		SR__SET(sr__g.root_decision, root);
+		SR__SET(sr__g.child_decision[0], (int8_t)(pb ? 0 : root));
+		SR__SET(sr__g.child_decision[1], (int8_t)(pb ? 1 : root));
 	}
-	sr__g.limits.attrs = c->attr_count_limit;
-	sr__g.limits.events = c->event_count_limit;
-	sr__g.limits.links = c->link_count_limit;
-	sr__g.limits.event_attrs = c->event_attr_count_limit;
-	sr__g.limits.link_attrs = c->link_attr_count_limit;
-	sr__g.limits.value_len = c->attr_value_length_limit;
-	sr__g.limits.max_slots =
-		SR__HEAD_SLOTS + (c->max_span_records - 1) * SR__CONT_SLOTS;
-	sr__g.limits.inline_slots = sr__g.limits.max_slots - 1 < 14
-					    ? sr__g.limits.max_slots - 1
-					    : 14;
-	{
-		/* The inline attribute paths (spanring.h) append while
-		 * nslots < fast_end: under the attribute limit and the inline
-		 * room, and only when every short string fits the value
-		 * limit uncut (they do not check it). */
-		uint32_t fe = sr__g.limits.inline_slots;
-
-		if (sr__g.limits.attrs < fe)
-			fe = sr__g.limits.attrs;
-		if (sr__g.limits.value_len < SR__INLINE_STR)
-			fe = 0;
-		sr__g.limits.fast_end = fe;
-		sr__g.span_word_rec = sr__span_word(SR__SPAN_RECORDING, fe, p->gen);
-		sr__g.span_word_ctx = sr__span_word(SR__SPAN_CONTEXT, 0, p->gen);
-	}
-	sr__g.gen = p->gen;
-	rcu_assign_pointer(sr__g.pipe, p);
+	l.attrs = c->attr_count_limit;
+	l.events = c->event_count_limit;
+	l.links = c->link_count_limit;
+	l.event_attrs = c->event_attr_count_limit;
+	l.link_attrs = c->link_attr_count_limit;
+	l.value_len = c->attr_value_length_limit;
+	l.max_slots = SR__HEAD_SLOTS + (c->max_span_records - 1) * SR__CONT_SLOTS;
+	l.inline_slots = l.max_slots - 1 < 14 ? l.max_slots - 1 : 14;
+	/* The inline attribute paths (spanring.h) append while nslots <
+	 * fast_end: under the attribute limit and the inline room, and only
+	 * when every short string fits the value limit uncut (they do not
+	 * check it). */
+	l.fast_end = l.inline_slots;
+	if (l.attrs < l.fast_end)
+		l.fast_end = l.attrs;
+	if (l.value_len < SR__INLINE_STR)
+		l.fast_end = 0;
+	SR__SET(sr__g.limits.attrs, l.attrs);
+	SR__SET(sr__g.limits.events, l.events);
+	SR__SET(sr__g.limits.links, l.links);
+	SR__SET(sr__g.limits.event_attrs, l.event_attrs);
+	SR__SET(sr__g.limits.link_attrs, l.link_attrs);
+	SR__SET(sr__g.limits.value_len, l.value_len);
+	SR__SET(sr__g.limits.max_slots, l.max_slots);
+	SR__SET(sr__g.limits.inline_slots, l.inline_slots);
+	SR__SET(sr__g.limits.fast_end, l.fast_end);
+	SR__SET(sr__g.span_word_rec,
+		sr__span_word(SR__SPAN_RECORDING, l.fast_end, p->gen));
+	SR__SET(sr__g.span_word_ctx, sr__span_word(SR__SPAN_CONTEXT, 0, p->gen));
+	SR__SET(sr__g.gen, p->gen);
+	/* rcu_assign_pointer, in a form ThreadSanitizer understands. */
+	__atomic_store_n(&sr__g.pipe, p, __ATOMIC_RELEASE);
 	/* Everything above before `running`; a span that sees running = 1
 	 * sees the sampler, limits and generation of this pipeline. */
 	ck_pr_fence_store();
@@ -368,10 +377,10 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
 	__atomic_store_n(&sr__fast_gen, 0, __ATOMIC_RELAXED);
-	rcu_assign_pointer(sr__g.pipe, NULL);
+	__atomic_store_n(&sr__g.pipe, NULL, __ATOMIC_RELEASE);
 	sr__membarrier();
 	sr__registry_wait_writers(p); /* no fast end still writes a ring */
-	urcu_bp_synchronize_rcu(); /* no hot-path call still holds p */
+	sr__rcu_synchronize(); /* no hot-path call still holds p */
 
 	sr__drainer_stop(p, deadline);
 	sr__exporters_stop(p, deadline);

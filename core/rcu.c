@@ -4,6 +4,10 @@
  */
 #include "rcu_int.h"
 
+#if defined(SR__TSAN) && !defined(SR_UBSAN_BUILD)
+char sr__rcu_tsan_sync;
+#endif
+
 #ifdef SR_UBSAN_BUILD
 void sr__rcu_read_lock(void)
 {

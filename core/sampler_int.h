@@ -44,7 +44,7 @@ static inline bool sr__sample_root(const struct sr__sampler *s, uint64_t lo)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	lo = __builtin_bswap64(lo);
 #endif
-	return (lo >> 1) < s->bound;
+	return (lo >> 1) < SR__SETTING(s->bound);
 }
 
 /* `parent` is NULL or a context already known to be valid, or any
@@ -56,9 +56,10 @@ static inline bool sr__sample_inline(const struct sr__sampler *s,
 {
 	/* Computed unconditionally: a load, a bswap and a compare are
 	 * cheaper than a branch that would skip them. */
-	bool root = (sr__load_be64(trace_id + 8) >> 1) < s->bound;
+	bool root = (sr__load_be64(trace_id + 8) >> 1) < SR__SETTING(s->bound);
 
-	if (s->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON && parent != NULL &&
+	if (SR__SETTING(s->kind) >= SR_SAMPLER_PARENTBASED_ALWAYS_ON &&
+	    parent != NULL &&
 	    (sr__load64(parent->trace_id) | sr__load64(parent->trace_id + 8)) != 0 &&
 	    sr__load64(parent->span_id) != 0)
 		return (parent->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0;

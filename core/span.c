@@ -62,7 +62,7 @@ struct sr__span {
 	uint8_t booked;            /* BOOK_*                               */
 	uint8_t nchunks;
 	uint8_t status_final;      /* OK was set: status is frozen          */
-	uint8_t pad_;
+	uint8_t pinned;            /* holds the RCU read side (see pin())   */
 	uint16_t attrs, synced;
 	uint16_t events, links;
 	uint32_t d_attrs;
@@ -111,9 +111,45 @@ static inline uint32_t span_gen(const struct sr__span *s)
 }
 #define HDR(s) ((struct sr__span_header *)(void *)(s)->rec)
 
-/* Out-of-line calls that change a recording span begin with book_in and
- * end with book_out (see struct sr__span). */
-static inline void book_in(struct sr__span *s)
+/*
+ * Overflow chunks belong to the pipeline, which sr_shutdown frees after
+ * its grace period: a span may write into its chunks only inside an RCU
+ * read-side critical section, in which it has checked that its pipeline
+ * is still the live one.  pin() enters it (at most once per out-of-line
+ * call: `pinned`), when the call starts with chunks held or when it first
+ * needs a chunk; book_out leaves it.  A span whose pipeline is gone is
+ * dead: nothing it holds may be touched, so it just stops recording.
+ */
+static __attribute__((noinline)) struct sr__pipeline *pin(struct sr__span *s)
+{
+	struct sr__pipeline *p;
+
+	if (!s->pinned) {
+		sr__rcu_read_lock();
+		s->pinned = 1;
+	}
+	/* Checked again when already pinned: a shutdown that has begun
+	 * since has unpublished the pipeline, and this span is dead too. */
+	p = rcu_dereference(sr__g.pipe);
+	if (SR__LIKELY(p && p->gen == span_gen(s)))
+		return p;
+	s->state = SPAN_DONE; /* its end would be ignored anyway */
+	s->fast_end = 0;
+	return NULL;
+}
+
+static inline void unpin(struct sr__span *s)
+{
+	if (SR__UNLIKELY(s->pinned)) {
+		s->pinned = 0;
+		sr__rcu_read_unlock();
+	}
+}
+
+/* Out-of-line calls that change a recording span begin with book_in and,
+ * if it returns true, end with book_out (see struct sr__span); false:
+ * the span is dead (see pin). */
+static inline bool book_in(struct sr__span *s)
 {
 	if (SR__UNLIKELY(s->booked == BOOK_NONE)) {
 		memset(&s->nchunks, 0,
@@ -124,18 +160,25 @@ static inline void book_in(struct sr__span *s)
 		s->attrs = (uint16_t)(s->attrs + s->nslots - s->synced);
 	}
 	s->synced = s->nslots;
+	if (SR__UNLIKELY(s->nchunks) && !pin(s)) {
+		unpin(s);
+		return false;
+	}
+	return true;
 }
 
 static inline void book_out(struct sr__span *s)
 {
-	uint32_t end = sr__g.limits.fast_end; /* 0: no inline appends */
+	uint32_t end = SR__SETTING(sr__g.limits.fast_end); /* 0: no inline appends */
+
+	unpin(s);
 
 	s->synced = s->nslots;
-	if (end && s->attrs < sr__g.limits.attrs) {
-		uint32_t by_limit = s->nslots + sr__g.limits.attrs - s->attrs;
+	if (end && s->attrs < SR__SETTING(sr__g.limits.attrs)) {
+		uint32_t by_limit = s->nslots + SR__SETTING(sr__g.limits.attrs) - s->attrs;
 
-		end = sr__g.limits.inline_slots < by_limit
-			      ? sr__g.limits.inline_slots
+		end = SR__SETTING(sr__g.limits.inline_slots) < by_limit
+			      ? SR__SETTING(sr__g.limits.inline_slots)
 			      : by_limit;
 	} else {
 		end = 0;
@@ -185,7 +228,7 @@ static void add_tracestate(struct sr__span *s);
  * they are and the clock is the TSC.  Slow path of every start. */
 static __attribute__((noinline)) void tls_sync(void)
 {
-	uint32_t gen = sr__g.gen;
+	uint32_t gen = SR__SETTING(sr__g.gen);
 
 	if (sr__tls_rng.gen != gen)
 		sr__rng_reseed(&sr__tls_rng);
@@ -198,7 +241,7 @@ static __attribute__((noinline)) void tls_sync(void)
 
 static inline bool tls_synced(void)
 {
-	uint32_t gen = sr__g.gen;
+	uint32_t gen = SR__SETTING(sr__g.gen);
 
 	return SR__LIKELY(sr__tls_rng.gen == gen && sr__tls_unsampled.gen == gen);
 }
@@ -238,7 +281,7 @@ span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 		s->state_words[0] = tracestate;
 		s->state_words[1] = par->state_[1];
 		sampled = decided >= 0 ? decided
-			  : smp->kind >= SR_SAMPLER_PARENTBASED_ALWAYS_ON
+			  : SR__SETTING(smp->kind) >= SR_SAMPLER_PARENTBASED_ALWAYS_ON
 				  ? (par->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0
 				  : sr__sample_root(smp, sr__load64(h->trace_id + 8));
 	} else {
@@ -246,16 +289,24 @@ span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 		s->state_words[0] = s->state_words[1] = 0;
 		/* always_off and always_on need no trace id to decide. */
 		sampled = decided >= 0 ? decided
-			  : smp->bound != 0 &&
+			  : SR__SETTING(smp->bound) != 0 &&
 				    sr__sample_root(smp, sr__seed_trace_lo(seed));
 	}
 	if (!sampled) {
-		memcpy(&s->state, &sr__g.span_word_ctx, 8);
+		{
+		uint64_t w = SR__SETTING(sr__g.span_word_ctx);
+
+		memcpy(&s->state, &w, 8);
+	}
 		if (SR__UNLIKELY(++sr__tls_unsampled.pending >= SR__UNSAMPLED_BATCH))
 			sr__unsampled_flush();
 		return;
 	}
-	memcpy(&s->state, &sr__g.span_word_rec, 8);
+	{
+		uint64_t w = SR__SETTING(sr__g.span_word_rec);
+
+		memcpy(&s->state, &w, 8);
+	}
 	s->booked = BOOK_NONE;
 	if (SR__LIKELY(tsc_bit))
 		h->start_ns = sr__stamp_tsc();
@@ -288,7 +339,7 @@ SR_API void sr__span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 {
 	const sr_context_t *par, *given;
 
-	if (!tls_synced() || sr__tls.synced_gen != sr__g.gen)
+	if (!tls_synced() || sr__tls.synced_gen != SR__SETTING(sr__g.gen))
 		tls_sync();
 	given = (flags & SR_SPAN_ROOT) ? NULL : parent ? parent : sr__scope_top();
 	par = given && context_valid(given) ? given : NULL;
@@ -335,7 +386,11 @@ static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
 	struct sr__tls_state *tl = &sr__tls;
 
 	set_identity(s, tl, top);
-	memcpy(&s->state, &sr__g.span_word_ctx, 8);
+	{
+		uint64_t w = SR__SETTING(sr__g.span_word_ctx);
+
+		memcpy(&s->state, &w, 8);
+	}
 	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
 		sr__unsampled_flush();
 }
@@ -354,11 +409,11 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	struct sr__tls_state *tl = &sr__tls;
 	uint32_t depth = tl->scope.depth;
 	const sr_context_t *top = depth ? &tl->scope.stack[depth - 1] : NULL;
-	int decided = top ? sr__g.child_decision[top->trace_flags &
-						 SR_TRACE_FLAG_SAMPLED]
-			  : sr__g.root_decision;
+	int decided = top ? SR__SETTING(sr__g.child_decision[top->trace_flags &
+							     SR_TRACE_FLAG_SAMPLED])
+			  : SR__SETTING(sr__g.root_decision);
 
-	if (SR__UNLIKELY(tl->synced_gen != sr__g.gen || decided < 0) ||
+	if (SR__UNLIKELY(tl->synced_gen != SR__SETTING(sr__g.gen) || decided < 0) ||
 	    (top && SR__UNLIKELY(!context_valid(top)))) {
 		start_slow(sp, tracer, name, kind); /* a tail call */
 		return;
@@ -373,7 +428,11 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
 			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
 			    SR__HB_SAMPLED | SR__HB_TSC);
-	memcpy(&s->state, &sr__g.span_word_rec, 8);
+	{
+		uint64_t w = SR__SETTING(sr__g.span_word_rec);
+
+		memcpy(&s->state, &w, 8);
+	}
 	s->booked = BOOK_NONE;
 	sr__stamp_tsc_to(&h->start_ns);
 	if (top && SR__UNLIKELY(top->state_[0]))
@@ -408,24 +467,18 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 	struct sr__chunk **tail;
 	uint32_t need = s->nslots + n;
 
-	if (need > sr__g.limits.max_slots - (last ? 0 : 1))
+	if (need > SR__SETTING(sr__g.limits.max_slots) - (last ? 0 : 1))
 		return NULL;
-	/* The pipeline cannot be freed under us: it is only freed after
-	 * sr_shutdown's grace period, and a span of an old generation never
-	 * reaches here. */
-	sr__rcu_read_lock();
-	p = rcu_dereference(sr__g.pipe);
-	if (!p || p->gen != span_gen(s)) {
-		sr__rcu_read_unlock();
+	/* Pinned until book_out (or end_slow): the chunks, and writes
+	 * into them, stay inside the read side. */
+	if (!(p = pin(s)))
 		return NULL;
-	}
 	for (tail = &s->chunk_first; *tail; tail = &(*tail)->next)
 		;
 	while (SR__INLINE_SLOTS + s->nchunks * SR__CONT_SLOTS < need) {
 		struct sr__chunk *c = sr__chunk_get(p);
 
 		if (!c) {
-			sr__rcu_read_unlock();
 			DROP(s, overflowed);
 			return NULL;
 		}
@@ -435,7 +488,6 @@ static struct sr__item *item_alloc_slow(struct sr__span *s, uint32_t n,
 		s->nchunks++;
 		MARK_SLOW(s); /* the end must copy and return chunks */
 	}
-	sr__rcu_read_unlock();
 	s->nslots = (uint16_t)need;
 	return (struct sr__item *)(void *)stream_byte(
 		s, (need - n) * SR__SLOT_SIZE);
@@ -447,7 +499,7 @@ static inline struct sr__item *item_alloc(struct sr__span *s, uint32_t n)
 {
 	uint32_t at = s->nslots;
 
-	if (SR__LIKELY(at + n <= sr__g.limits.inline_slots)) {
+	if (SR__LIKELY(at + n <= SR__SETTING(sr__g.limits.inline_slots))) {
 		s->nslots = (uint16_t)(at + n);
 		return (struct sr__item *)(void *)(s->rec + SR__HEADER_SIZE +
 						   at * SR__SLOT_SIZE);
@@ -486,9 +538,9 @@ static void put_string(struct sr__span *s, uint32_t at, struct sr__item *it,
 
 static inline uint32_t clamp_len(struct sr__span *s, size_t len)
 {
-	if (SR__UNLIKELY(len > sr__g.limits.value_len)) {
+	if (SR__UNLIKELY(len > SR__SETTING(sr__g.limits.value_len))) {
 		DROP(s, truncated);
-		return sr__g.limits.value_len;
+		return SR__SETTING(sr__g.limits.value_len);
 	}
 	return (uint32_t)len;
 }
@@ -532,7 +584,7 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 /* One attribute, counted against the span's limit; inside book_in/out. */
 static void span_attr(struct sr__span *s, const sr_attr_t *a)
 {
-	if (SR__UNLIKELY(s->attrs >= sr__g.limits.attrs) ||
+	if (SR__UNLIKELY(s->attrs >= SR__SETTING(sr__g.limits.attrs)) ||
 	    SR__UNLIKELY(!put_attr(s, a->key, a->type, a))) {
 		DROP(s, d_attrs);
 		return;
@@ -556,7 +608,8 @@ static void set_attr(sr_span_t *sp, const sr_attr_t *a)
 
 	if (s->state != SPAN_REC)
 		return;
-	book_in(s);
+	if (!book_in(s))
+		return;
 	span_attr(s, a);
 	book_out(s);
 }
@@ -604,7 +657,8 @@ SR_API void sr_span_set_attrs(sr_span_t *sp, const sr_attr_t *attrs, size_t n)
 
 	if (s->state != SPAN_REC)
 		return;
-	book_in(s);
+	if (!book_in(s))
+		return;
 	for (size_t i = 0; i < n; i++)
 		span_attr(s, &attrs[i]);
 	book_out(s);
@@ -636,7 +690,7 @@ static void add_event(struct sr__span *s, const char *name, uint64_t ts_ns,
 	struct sr__item *it;
 	uint32_t dropped = 0;
 
-	if (s->events >= sr__g.limits.events || !(it = item_alloc(s, 1))) {
+	if (s->events >= SR__SETTING(sr__g.limits.events) || !(it = item_alloc(s, 1))) {
 		DROP(s, d_events);
 		return;
 	}
@@ -651,7 +705,7 @@ static void add_event(struct sr__span *s, const char *name, uint64_t ts_ns,
 	} else {
 		it->v.u = ts_ns ? ts_ns : sr__now_inline();
 	}
-	it->count = put_owned_attrs(s, attrs, n, sr__g.limits.event_attrs,
+	it->count = put_owned_attrs(s, attrs, n, SR__SETTING(sr__g.limits.event_attrs),
 				    &dropped);
 	it->len = dropped;
 	s->events++;
@@ -664,7 +718,8 @@ SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 
 	if (s->state != SPAN_REC)
 		return;
-	book_in(s);
+	if (!book_in(s))
+		return;
 	add_event(s, name, ts_ns, attrs, n);
 	book_out(s);
 }
@@ -676,7 +731,7 @@ static void add_link(struct sr__span *s, const sr_context_t *ctx,
 	uint32_t dropped = 0;
 	uint16_t kept;
 
-	if (s->links >= sr__g.limits.links ||
+	if (s->links >= SR__SETTING(sr__g.limits.links) ||
 	    !(li = (struct sr__link_item *)item_alloc(s, 1))) {
 		DROP(s, d_links);
 		return;
@@ -685,7 +740,7 @@ static void add_link(struct sr__span *s, const sr_context_t *ctx,
 	li->trace_flags = ctx->trace_flags;
 	memcpy(li->span_id, ctx->span_id, 8);
 	memcpy(li->trace_id, ctx->trace_id, 16);
-	kept = put_owned_attrs(s, attrs, n, sr__g.limits.link_attrs, &dropped);
+	kept = put_owned_attrs(s, attrs, n, SR__SETTING(sr__g.limits.link_attrs), &dropped);
 	li->count = kept;
 	li->dropped_attrs = dropped;
 	s->links++;
@@ -698,7 +753,8 @@ SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
 
 	if (s->state != SPAN_REC || !sr_context_is_valid(ctx))
 		return;
-	book_in(s);
+	if (!book_in(s))
+		return;
 	add_link(s, ctx, attrs, n);
 	book_out(s);
 }
@@ -730,7 +786,8 @@ SR_API void sr_span_set_status(sr_span_t *sp, sr_status_code_t code,
 
 	if (s->state != SPAN_REC || code == SR_STATUS_UNSET)
 		return; /* OTel: setting Unset is ignored */
-	book_in(s);
+	if (!book_in(s))
+		return;
 	if (!s->status_final) {
 		h->bits = (uint8_t)((h->bits & ~SR__HB_STATUS_MASK) |
 				    ((unsigned)code << SR__HB_STATUS_SHIFT));
@@ -764,18 +821,20 @@ SR_API void sr_span_update_name(sr_span_t *sp, const char *name)
 
 	if (s->state != SPAN_REC)
 		return;
-	book_in(s);
+	if (!book_in(s))
+		return;
 	/* The last NAME item wins at decode time. */
 	HDR(s)->name = NULL;
 	put_string_item(s, SR__ITEM_NAME, name);
 	book_out(s);
 }
 
-static void add_tracestate(struct sr__span *s)
+static __attribute__((noinline)) void add_tracestate(struct sr__span *s)
 {
 	struct sr__item *it;
 
-	book_in(s);
+	if (!book_in(s))
+		return;
 	it = item_alloc(s, 1);
 	if (it) {
 		memset(it, 0, sizeof(*it));
@@ -973,15 +1032,18 @@ static __attribute__((noinline)) void end_slow(struct sr__span *s)
 {
 	struct sr__pipeline *p;
 
-	if (s->booked == BOOK_SLOW &&
-	    (s->d_attrs | s->d_events | s->d_links)) {
-		add_dropped_item(s);
-		HDR(s)->nslots = s->nslots;
-	}
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
-	if (SR__LIKELY(p && p->gen == span_gen(s)))
+	if (SR__LIKELY(p && p->gen == span_gen(s))) {
+		if (s->booked == BOOK_SLOW &&
+		    (s->d_attrs | s->d_events | s->d_links)) {
+			s->pinned = 1; /* this read side: see pin() */
+			add_dropped_item(s);
+			s->pinned = 0;
+			HDR(s)->nslots = s->nslots;
+		}
 		end_locked(p, s);
+	}
 	/* else: started in a pipeline that is gone */
 	sr__rcu_read_unlock();
 }
@@ -1063,8 +1125,11 @@ static __attribute__((noinline)) void end_general(struct sr__span *s,
 
 /* The end copies one or two records of cache lines: with AVX2 that is
  * half the instructions.  target_clones picks the copy at load time
- * (an ifunc), where the PLT call already goes through a pointer. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * (an ifunc), where the PLT call already goes through a pointer.  Not
+ * under sanitizers: an instrumented ifunc resolver runs before their
+ * runtime is up (ThreadSanitizer crashes at load). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
 #define SR__END_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SR__END_CLONES

@@ -151,6 +151,18 @@ struct sr__global {
 };
 extern struct sr__global sr__g;
 
+/*
+ * The settings part of sr__g (gen, span words, decisions, sampler,
+ * limits, clock.use_tsc) is written by init (under the lifecycle lock,
+ * before `running`) and read by the hot path without a lock.  A span that
+ * began before a shutdown may still be reading them while the next init
+ * rewrites them: both sides use relaxed atomics (plain moves on x86), the
+ * span sees each setting from one pipeline or the other, and its
+ * generation check at end discards it if they were not its own.
+ */
+#define SR__SETTING(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define SR__SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 /* The generation whose spans may end on the fast path (see sr__busy_enter
  * in pipeline_int.h); 0 when none may: not running, shutting down, or no
  * membarrier.  Relaxed __atomic store by init/shutdown/fork, relaxed load

@@ -392,6 +392,24 @@ static void test_unsampled_span_keeps_context(void **state)
 	assert_true(sr_context_is_valid(&r));
 	assert_false(sr_context_is_sampled(&r));
 	assert_memory_equal(r.trace_id, c.trace_id, 16);
+	/* Unsampled ids are drawn when read: they must still be distinct,
+	 * stable, and move with the span. */
+	assert_memory_not_equal(r.span_id, c.span_id, 8);
+	{
+		sr_span_t moved, other;
+		sr_context_t again = sr_span_context(&root), m, o;
+
+		assert_memory_equal(&again, &r, sizeof(r));
+		memcpy(&moved, &root, sizeof(moved));
+		m = sr_span_context(&moved);
+		assert_memory_equal(&m, &r, sizeof(r));
+		sr_span_start_ex(&other, NULL, "other", SR_KIND_INTERNAL, NULL,
+				 0, SR_SPAN_ROOT);
+		o = sr_span_context(&other);
+		assert_true(sr_context_is_valid(&o));
+		assert_memory_not_equal(o.trace_id, r.trace_id, 16);
+		sr_span_end(&other);
+	}
 	sr_span_end(&child);
 	sr_span_end(&root);
 	/* A sampled remote parent makes the child sampled. */
@@ -402,7 +420,7 @@ static void test_unsampled_span_keeps_context(void **state)
 	sr_span_end(&child);
 	flush();
 	sr_stats_get(&st);
-	assert_int_equal(st.started, 3);
+	assert_int_equal(st.started, 4);
 	assert_int_equal(st.sampled, 1);
 	assert_int_equal(st.exported, 1);
 	assert_int_equal(sr_memory_count(), 1);
