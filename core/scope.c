@@ -25,30 +25,45 @@ static void count_error(void)
 	ck_pr_inc_64(&scope_errors);
 }
 
-SR_API sr_scope_t sr_scope_enter_ctx(const sr_context_t *ctx)
+/* The next free entry (with its cookie set) or NULL past the limit. */
+static inline sr_context_t *push(sr_scope_t *s)
 {
 	struct sr__scope_tls *t = &sr__tls_scope;
-	sr_scope_t s = { 0, 0 };
+	uint32_t d = t->depth;
 
-	if (SR__UNLIKELY(t->depth >= SR_SCOPE_MAX_DEPTH)) {
+	if (SR__UNLIKELY(d >= SR_SCOPE_MAX_DEPTH)) {
 		count_error();
-		return s;
+		s->depth_ = s->cookie_ = 0;
+		return NULL;
 	}
 	if (SR__UNLIKELY(++t->next_cookie == 0))
 		t->next_cookie = 1;
-	t->stack[t->depth] = *ctx;
-	t->cookies[t->depth] = t->next_cookie;
-	t->depth++;
-	s.depth_ = t->depth;
-	s.cookie_ = t->next_cookie;
+	t->cookies[d] = t->next_cookie;
+	t->depth = d + 1;
+	s->depth_ = d + 1;
+	s->cookie_ = t->next_cookie;
+	return &t->stack[d];
+}
+
+SR_API sr_scope_t sr_scope_enter_ctx(const sr_context_t *ctx)
+{
+	sr_scope_t s;
+	sr_context_t *e = push(&s);
+
+	if (e)
+		*e = *ctx;
 	return s;
 }
 
 SR_API sr_scope_t sr_scope_enter(const sr_span_t *span)
 {
-	sr_context_t ctx = sr_span_context(span);
+	sr_scope_t s;
+	sr_context_t *e = push(&s);
 
-	return sr_scope_enter_ctx(&ctx);
+	/* Straight into the stack entry: no context copied twice. */
+	if (e)
+		sr__span_context_to(span, e);
+	return s;
 }
 
 SR_API int sr_scope_exit(sr_scope_t s)

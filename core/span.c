@@ -1145,21 +1145,29 @@ SR_API SR__END_CLONES void sr__span_end(sr_span_t *sp)
 	span_end(S(sp), 0, false);
 }
 
-SR_API sr_context_t sr_span_context(const sr_span_t *sp)
+void sr__span_context_to(const sr_span_t *sp, sr_context_t *c)
 {
 	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
 	const struct sr__span_header *h =
 		(const struct sr__span_header *)(const void *)s->rec;
+
+	if (s->state == SPAN_OFF) {
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	sr__header_ids(h, c->trace_id, c->span_id);
+	c->trace_flags = s->state != SPAN_CTX ? SR_TRACE_FLAG_SAMPLED : 0;
+	c->remote = 0;
+	memset(c->reserved_, 0, sizeof(c->reserved_));
+	c->state_[0] = s->state_words[0];
+	c->state_[1] = s->state_words[1];
+}
+
+SR_API sr_context_t sr_span_context(const sr_span_t *sp)
+{
 	sr_context_t c;
 
-	memset(&c, 0, sizeof(c));
-	if (s->state == SPAN_OFF)
-		return c;
-	sr__header_ids(h, c.trace_id, c.span_id);
-	if (s->state != SPAN_CTX)
-		c.trace_flags = SR_TRACE_FLAG_SAMPLED;
-	c.state_[0] = s->state_words[0];
-	c.state_[1] = s->state_words[1];
+	sr__span_context_to(sp, &c);
 	return c;
 }
 
