@@ -68,7 +68,7 @@ def targets: runs as $r | . as $all |
 	] + [server_rows | group_by(.conns)[] |
 	 (map(select(.variant == "off")) | .[0]) as $off | (map(select(.variant == "none")) | .[0]) as $none |
 	 select($off != null and $none != null) |
-	 {t: ("server p99 into `none` within 3 % of compiled out (" + ($off.conns | tostring) + " connections)"),
+	 {t: ("server p99 into `none` within 3 % of compiled out (" + ($off.conns | if type == "string" then sub("@(?<t>.*)"; " connections, \(.t) ms think time") else tostring + " connections, saturated" end) + ")"),
 	  m: (($none.p99 | tostring) + " µs vs " + ($off.p99 | tostring) + " µs (" + ((($none.p99 / $off.p99) - 1) * 100 | f(1)) + " %)"),
 	  ok: ($none.p99 <= $off.p99 * 1.03)}];
 '
@@ -82,7 +82,7 @@ jqr 'runs as $r | hot_names[] | select(ns(one($r; .)) != null) | "\(. | sub("^BM
 jqr 'runs as $r | hot_names[] | select(ips(one($r; .)) != null and ips(two($r; .)) != null and . != "BM_span_compiled_out") |
 	"\(. | sub("^BM_"; ""))\t\(ratio(ips(two($r; .)); ips(one($r; .))))"' >"$tmp/scale.dat"
 # Server latency by percentile: for each variant at the largest connection count.
-big=$(jqr '[.server.runs[].conns] | max // 0')
+big=$(jqr '[.server.runs[].conns | numbers] | max // 0')
 for v in $(jqr '[.server.runs[].variant] | unique | .[]'); do
 	jq -r --argjson c "$big" --arg v "$v" "$defs"'
 		[.server.runs[] | select(.conns == $c and .variant == $v) | .wrk.percentiles] as $rs |

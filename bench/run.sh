@@ -183,7 +183,10 @@ else
 	cg_iters=100000
 	# Short interleaved rounds: neighbours' load comes in bursts, and
 	# many short rounds spread it over the variants more evenly.
-	rounds=5; duration=3; warmup=1; conns_list=(8 64)
+	# 64@1: 64 connections, each waiting 1 ms between requests (about
+	# half of saturation here): the operating point of a server with
+	# headroom, beside the two saturated ones.
+	rounds=5; duration=3; warmup=1; conns_list=(8 64 64@1)
 fi
 [ -z "$rounds_opt" ] || rounds=$rounds_opt
 
@@ -288,7 +291,10 @@ variants=(off none "$exporter_variant")
 : >"$work/server.jsonl"
 url_path=/api/users/42
 for round in $(seq "$rounds"); do
-	for conns in "${conns_list[@]}"; do
+	for load in "${conns_list[@]}"; do
+		conns=${load%@*}
+		think=0
+		[ "$load" = "$conns" ] || think=${load#*@}
 		# Rotate the order every round so drift hits every variant alike.
 		for k in 0 1 2; do
 			v=${variants[$(((k + round - 1) % 3))]}
@@ -305,18 +311,21 @@ for round in $(seq "$rounds"); do
 				"${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" \
 					"http://127.0.0.1:$port$url_path" >/dev/null 2>&1 || true
 			fi
-			"${pin_client[@]}" wrk -t1 -c"$conns" -d"${duration}s" --latency \
+			WRK_THINK_MS=$think "${pin_client[@]}" wrk -t1 -c"$conns" -d"${duration}s" --latency \
 				-s "$root/bench/server/wrk_report.lua" \
 				"http://127.0.0.1:$port$url_path" >"$work/wrk.out" 2>&1 || {
 				cat "$work/wrk.out" >&2; exit 1; }
 			stop_server
 			line=$(grep '^{"requests"' "$work/wrk.out" | tail -n 1)
 			stats=$(cat "$work/$v.stats" 2>/dev/null || echo null)
-			jq -cn --arg v "$v" --argjson c "$conns" --argjson r "$round" \
+			# conns: a number at saturation; "64@1" (a string) when
+			# each connection thinks 1 ms between requests.
+			if [ "$think" = 0 ]; then cj=$conns; else cj="\"$load\""; fi
+			jq -cn --arg v "$v" --argjson c "$cj" --argjson r "$round" \
 				--argjson w "$line" --argjson s "${stats:-null}" \
 				'{variant: $v, conns: $c, round: $r, wrk: $w, server: $s}' >>"$work/server.jsonl"
-			printf '   round %d c=%-3d %-8s %8.0f req/s  p50 %5d us  p99 %5d us  p99.9 %5d us  spans exported %s dropped %s\n' \
-				"$round" "$conns" "$v" \
+			printf '   round %d c=%-4s %-8s %8.0f req/s  p50 %5d us  p99 %5d us  p99.9 %5d us  spans exported %s dropped %s\n' \
+				"$round" "$load" "$v" \
 				"$(echo "$line" | jq '.requests / (.duration_us / 1e6)')" \
 				"$(echo "$line" | jq '.latency_us.p50')" \
 				"$(echo "$line" | jq '.latency_us.p99')" \

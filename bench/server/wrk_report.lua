@@ -4,6 +4,15 @@
 -- and the latency distribution in microseconds, p99.9 included (wrk's
 -- own --latency table stops at p99).
 
+-- WRK_THINK_MS=N: every connection waits N ms between an answer and its
+-- next request, so the load stays below saturation (the server is idle
+-- part of the time), where latency is what the request itself costs
+-- rather than the queue in front of it.
+local think = tonumber(os.getenv("WRK_THINK_MS") or "0")
+if think and think > 0 then
+   delay = function() return think end
+end
+
 wrk.method = "GET"
 wrk.headers["traceparent"] =
    "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
