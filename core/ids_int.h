@@ -18,17 +18,6 @@
 
 void sr__rng_reseed(struct sr__rng *r);
 
-/* This thread's generator, reseeded if the pipeline changed (init, fork
- * child).  Call once per span, then take a seed from it. */
-static inline struct sr__rng *sr__rng_get(void)
-{
-	struct sr__rng *r = &sr__tls_rng;
-
-	if (SR__UNLIKELY(r->gen != SR__SETTING(sr__g.gen)))
-		sr__rng_reseed(r);
-	return r;
-}
-
 /* The generator's output for Weyl state x. */
 static inline uint64_t sr__wymix(uint64_t x)
 {

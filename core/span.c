@@ -34,9 +34,8 @@
  * DONE (ended) keeps the context readable, for links. */
 enum { SPAN_OFF = 0, SPAN_CTX = 1, SPAN_REC = 2, SPAN_DONE = 3 };
 
-/* `booked`: whether the out-of-line bookkeeping below is initialised, and
- * whether the span's end must take the slow path. */
-enum { BOOK_NONE = 0, BOOK_CLEAN = 1, BOOK_SLOW = 2 };
+/* `booked`: whether the out-of-line bookkeeping below is initialised. */
+enum { BOOK_NONE = 0, BOOK_CLEAN = 1 };
 
 /*
  * The private layout of sr_span_t.
@@ -59,7 +58,7 @@ struct sr__span {
 	                              at end)                              */
 	uint32_t gen;              /* pipeline generation at start         */
 	uint64_t state_words[2];   /* trace state / baggage of the context */
-	uint8_t booked;            /* BOOK_*                               */
+	uint8_t booked;            /* BOOK_NONE or BOOK_CLEAN              */
 	uint8_t nchunks;
 	uint8_t status_final;      /* OK was set: status is frozen          */
 	uint8_t pinned;            /* holds the RCU read side (see pin())   */
@@ -99,15 +98,20 @@ _Static_assert(SR__SPAN_SLOTS_AT == SR__HEADER_SIZE &&
 	       "spanring.h writes ATTR items in the record layout");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
-/* A span whose end needs the slow path: booked says so, and so does the
- * top bit of gen, which the end's fast path compares anyway (generations
- * stay far below 2^31).  span_gen() is the generation itself. */
+/* A span whose end needs the slow path (something dropped, chunks held)
+ * has the top bit of gen set, which the end's fast path compares anyway
+ * (generations stay far below 2^31).  span_gen() is the generation
+ * itself, span_slow() the mark. */
 #define SR__GEN_SLOW 0x80000000u
-#define MARK_SLOW(s) ((s)->booked = BOOK_SLOW, (s)->gen |= SR__GEN_SLOW)
+#define MARK_SLOW(s) ((s)->gen |= SR__GEN_SLOW)
 #define DROP(s, field) ((s)->field++, MARK_SLOW(s))
 static inline uint32_t span_gen(const struct sr__span *s)
 {
 	return s->gen & ~SR__GEN_SLOW;
+}
+static inline bool span_slow(const struct sr__span *s)
+{
+	return (s->gen & SR__GEN_SLOW) != 0;
 }
 #define HDR(s) ((struct sr__span_header *)(void *)(s)->rec)
 
@@ -246,67 +250,82 @@ static inline bool tls_synced(void)
 	return SR__LIKELY(sr__tls_rng.gen == gen && sr__tls_unsampled.gen == gen);
 }
 
-/*
- * Both start calls, inlined into each: `par` is NULL or a valid context;
- * tls_synced() holds.  `tsc` is true when the caller already knows the
- * TSC clock is in use.  The only calls are the last thing it does, so the
- * common start compiles to a leaf function.
- */
+/* The first 8 bytes of the span's tail (state, fast_end, nslots, gen) in
+ * one store: a word sr__span_word() made at init. */
+static inline void set_word(struct sr__span *s, uint64_t w)
+{
+	memcpy(&s->state, &w, 8);
+}
+
+/* Every start: the seed of the ids (drawn when read, record_int.h), and
+ * the parent's trace id, span id and state, or none.  Returns the seed. */
+static inline __attribute__((always_inline)) uint64_t
+set_identity(struct sr__span *s, struct sr__tls_state *tl,
+	     const sr_context_t *par)
+{
+	struct sr__span_header *h = HDR(s);
+	uint64_t seed = sr__rng_take_seed(&tl->rng);
+
+	memcpy(h->span_id, &seed, 8);
+	if (par) {
+		memcpy(h->trace_id, par->trace_id, 16);
+		memcpy(h->parent_span_id, par->span_id, 8);
+		s->state_words[0] = par->state_[0];
+		s->state_words[1] = par->state_[1];
+	} else {
+		memset(h->parent_span_id, 0, 8);
+		s->state_words[0] = s->state_words[1] = 0;
+	}
+	return seed;
+}
+
+/* Every unsampled start, after set_identity: context only, counted in
+ * the tally. */
 static inline __attribute__((always_inline)) void
-span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
-	   sr_span_kind_t kind, const sr_context_t *par, uint64_t start_ns,
-	   unsigned flags, bool tsc, int decided)
+set_unsampled(struct sr__span *s, struct sr__tls_state *tl)
+{
+	set_word(s, SR__SETTING(sr__g.span_word_ctx));
+	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
+		sr__unsampled_flush();
+}
+
+/*
+ * The full start: sr_span_start_ex, and sr_span_start's rarer cases (see
+ * sr__span_start for the common one).  `par` is NULL or a valid context;
+ * tls_synced() holds.
+ */
+static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
+		       const char *name, sr_span_kind_t kind,
+		       const sr_context_t *par, uint64_t start_ns,
+		       unsigned flags)
 {
 	struct sr__span *s = S(sp);
 	struct sr__span_header *h = HDR(s);
+	struct sr__tls_state *tl = &sr__tls;
 	const struct sr__sampler *smp = &sr__g.sampler;
-	uint64_t seed = sr__rng_take_seed(&sr__tls_rng);
-	uint64_t tracestate = par ? par->state_[0] : 0;
-	unsigned tsc_bit = !start_ns && (tsc || sr__stamp_is_tsc()) ? SR__HB_TSC : 0;
+	uint64_t seed = set_identity(s, tl, par);
+	unsigned tsc_bit;
 	bool sampled;
 
-	/* The arguments go into the header first, sampled or not: fewer
-	 * values live across the rest keeps this a frameless leaf. */
+	if (par)
+		sampled = SR__SETTING(smp->kind) >= SR_SAMPLER_PARENTBASED_ALWAYS_ON
+				  ? (par->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0
+				  : sr__sample_root(smp, sr__load64(par->trace_id + 8));
+	else /* always_off and always_on need no trace id to decide */
+		sampled = SR__SETTING(smp->bound) != 0 &&
+			  sr__sample_root(smp, sr__seed_trace_lo(seed));
+	if (!sampled) {
+		set_unsampled(s, tl);
+		return;
+	}
+	tsc_bit = !start_ns && sr__stamp_is_tsc() ? SR__HB_TSC : 0;
 	h->name = name ? name : "";
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
 						      : SR_KIND_INTERNAL) |
 			    (par && par->remote ? SR__HB_PARENT_REMOTE : 0) |
 			    SR__HB_SAMPLED | tsc_bit);
-	/* Ids: the seed now, the ids when read (record_int.h). */
-	memcpy(h->span_id, &seed, 8);
-	if (par) {
-		memcpy(h->trace_id, par->trace_id, 16);
-		memcpy(h->parent_span_id, par->span_id, 8);
-		s->state_words[0] = tracestate;
-		s->state_words[1] = par->state_[1];
-		sampled = decided >= 0 ? decided
-			  : SR__SETTING(smp->kind) >= SR_SAMPLER_PARENTBASED_ALWAYS_ON
-				  ? (par->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0
-				  : sr__sample_root(smp, sr__load64(h->trace_id + 8));
-	} else {
-		memset(h->parent_span_id, 0, 8);
-		s->state_words[0] = s->state_words[1] = 0;
-		/* always_off and always_on need no trace id to decide. */
-		sampled = decided >= 0 ? decided
-			  : SR__SETTING(smp->bound) != 0 &&
-				    sr__sample_root(smp, sr__seed_trace_lo(seed));
-	}
-	if (!sampled) {
-		{
-		uint64_t w = SR__SETTING(sr__g.span_word_ctx);
-
-		memcpy(&s->state, &w, 8);
-	}
-		if (SR__UNLIKELY(++sr__tls_unsampled.pending >= SR__UNSAMPLED_BATCH))
-			sr__unsampled_flush();
-		return;
-	}
-	{
-		uint64_t w = SR__SETTING(sr__g.span_word_rec);
-
-		memcpy(&s->state, &w, 8);
-	}
+	set_word(s, SR__SETTING(sr__g.span_word_rec));
 	s->booked = BOOK_NONE;
 	if (SR__LIKELY(tsc_bit))
 		h->start_ns = sr__stamp_tsc();
@@ -314,7 +333,7 @@ span_start(sr_span_t *sp, const sr_tracer_t *tracer, const char *name,
 		h->start_ns = start_ns ? start_ns : sr__realtime_ns();
 	if (SR__UNLIKELY(flags & SR_SPAN_NAME_COPY))
 		sr_span_update_name(sp, name);
-	if (SR__UNLIKELY(tracestate))
+	if (par && SR__UNLIKELY(par->state_[0]))
 		add_tracestate(s);
 }
 
@@ -339,11 +358,11 @@ SR_API void sr__span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
 {
 	const sr_context_t *par, *given;
 
-	if (!tls_synced() || sr__tls.synced_gen != SR__SETTING(sr__g.gen))
+	if (!tls_synced())
 		tls_sync();
 	given = (flags & SR_SPAN_ROOT) ? NULL : parent ? parent : sr__scope_top();
 	par = given && context_valid(given) ? given : NULL;
-	span_start(sp, tracer, name, kind, par, start_ns, flags, false, -1);
+	span_start(sp, tracer, name, kind, par, start_ns, flags);
 	if (SR__UNLIKELY(given && !par && given->state_[1]))
 		keep_baggage(sp, given);
 }
@@ -356,43 +375,15 @@ static __attribute__((noinline)) void start_slow(sr_span_t *sp,
 	sr__span_start_ex(sp, tracer, name, kind, NULL, 0, 0);
 }
 
-/* Both fast starts: the seed of the ids (drawn when read, record_int.h),
- * and the parent's trace id, span id and state, or none. */
-static inline __attribute__((always_inline)) void
-set_identity(struct sr__span *s, struct sr__tls_state *tl,
-	     const sr_context_t *top)
-{
-	struct sr__span_header *h = HDR(s);
-	uint64_t seed = tl->rng.s;
-
-	tl->rng.s = seed + 3 * SR__WEYL;
-	memcpy(h->span_id, &seed, 8);
-	if (top) {
-		memcpy(h->trace_id, top->trace_id, 16);
-		memcpy(h->parent_span_id, top->span_id, 8);
-		s->state_words[0] = top->state_[0];
-		s->state_words[1] = top->state_[1];
-	} else {
-		memset(h->parent_span_id, 0, 8);
-		s->state_words[0] = s->state_words[1] = 0;
-	}
-}
-
-/* The fast start of an unsampled span: context only (ids from the seed,
- * the parent's trace id and state), counted in the tally. */
+/* The fast start of an unsampled span, out of line so the sampled one
+ * keeps its frameless shape. */
 static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
 						      const sr_context_t *top)
 {
 	struct sr__tls_state *tl = &sr__tls;
 
 	set_identity(s, tl, top);
-	{
-		uint64_t w = SR__SETTING(sr__g.span_word_ctx);
-
-		memcpy(&s->state, &w, 8);
-	}
-	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
-		sr__unsampled_flush();
+	set_unsampled(s, tl);
 }
 
 /*
@@ -428,11 +419,7 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
 			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
 			    SR__HB_SAMPLED | SR__HB_TSC);
-	{
-		uint64_t w = SR__SETTING(sr__g.span_word_rec);
-
-		memcpy(&s->state, &w, 8);
-	}
+	set_word(s, SR__SETTING(sr__g.span_word_rec));
 	s->booked = BOOK_NONE;
 	sr__stamp_tsc_to(&h->start_ns);
 	if (top && SR__UNLIKELY(top->state_[0]))
@@ -1004,7 +991,7 @@ static void end_locked(struct sr__pipeline *p, struct sr__span *s)
 		return;
 	}
 	SR__BUMP(t->c.sampled);
-	if (s->booked == BOOK_SLOW) {
+	if (span_slow(s)) {
 		SR__ADD(t->c.attrs_dropped, s->d_attrs);
 		SR__ADD(t->c.events_dropped, s->d_events);
 		SR__ADD(t->c.links_dropped, s->d_links);
@@ -1035,7 +1022,7 @@ static __attribute__((noinline)) void end_slow(struct sr__span *s)
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (SR__LIKELY(p && p->gen == span_gen(s))) {
-		if (s->booked == BOOK_SLOW &&
+		if (span_slow(s) &&
 		    (s->d_attrs | s->d_events | s->d_links)) {
 			s->pinned = 1; /* this read side: see pin() */
 			add_dropped_item(s);
