@@ -30,7 +30,8 @@
 #include <atomic>
 
 extern "C" {
-#include "ringbuf/ring_int.h"
+#include "record_int.h" /* the core record in the ring entries */
+#include "ring_int.h"
 }
 
 SRB_HOT(BM_floor_tsc, srb::nothing, srb::nothing)

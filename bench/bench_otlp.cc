@@ -26,7 +26,7 @@
 #include <vector>
 
 extern "C" {
-#include "exporters/otlp_int.h"
+#include "otlp_int.h"
 }
 
 #if __has_include(<receiver.h>)

@@ -34,7 +34,7 @@
  */
 #include "harness.h"
 
-#include "core/record_int.h"
+#include "record_int.h"
 
 #include <sched.h>
 #include <stdio.h>

@@ -16,7 +16,7 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "../ringbuf/tsan_int.h"
+#include "tsan_int.h"
 #include "clock_int.h"
 
 #define SR__CLOCK_SHIFT 32

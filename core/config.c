@@ -27,6 +27,7 @@
  */
 #include "bgthread_int.h"
 #include "config_int.h"
+#include "env_int.h"
 #include "spanring_int.h"
 
 #include <locale.h>
@@ -135,70 +136,7 @@ static int finish(const struct report *r)
 	return sr__set_error(r->err, "%s", r->msg);
 }
 
-/* Quote `len` bytes of an outside value for a message: at most 48 bytes,
- * control bytes as '?', "..." when cut. */
-static const char *quote(char out[64], const char *v, size_t len)
-{
-	size_t n = len > 48 ? 48 : len, o = 0;
-
-	out[o++] = '\'';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	if (n < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '\'';
-	out[o] = '\0';
-	return out;
-}
-
 /* ---- parsing ---------------------------------------------------------- */
-
-static inline bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	       c == '\f';
-}
-
-const char *sr__env_get(const char *name, size_t *len)
-{
-	const char *v = getenv(name);
-	size_t n;
-
-	if (v == NULL)
-		return NULL;
-	while (is_blank(*v))
-		v++;
-	n = strlen(v);
-	while (n > 0 && is_blank(v[n - 1]))
-		n--;
-	if (n == 0)
-		return NULL;
-	if (len != NULL)
-		*len = n;
-	return v;
-}
-
-/* Decimal digits only (no sign, no base prefix); saturates at UINT64_MAX
- * so that a huge value reads as "above the maximum". */
-static bool parse_u64(const char *v, size_t len, uint64_t *out)
-{
-	uint64_t x = 0;
-
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned)(unsigned char)v[i] - '0';
-		if (d > 9)
-			return false;
-		x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
-	}
-	*out = x;
-	return true;
-}
 
 enum u32_verdict { U32_OK, U32_LOW, U32_HIGH, U32_POW2 };
 
@@ -249,16 +187,16 @@ static bool env_u32_var(const struct u32_setting *s, const char *var,
 
 	if (v == NULL)
 		return false;
-	if (!parse_u64(v, len, &x)) {
+	if (!sr__env_parse_u64(v, len, &x)) {
 		note(r, "%s=%s: not a non-negative integer", var,
-		     quote(q, v, len));
+		     sr__env_quote(q, v, len));
 		return false;
 	}
 	if (x == 0 && (s->flags & F_ZERO_MIN))
 		x = s->min;
 	verdict = check_u32(s, &x);
 	if (verdict != U32_OK) {
-		note(r, "%s=%s: %s", var, quote(q, v, len),
+		note(r, "%s=%s: %s", var, sr__env_quote(q, v, len),
 		     verdict_text(why, s, verdict));
 		return false;
 	}
@@ -266,44 +204,16 @@ static bool env_u32_var(const struct u32_setting *s, const char *var,
 	return true;
 }
 
-int sr__env_u32(const char *name, uint32_t min, uint32_t max, uint32_t *out)
-{
-	const struct u32_setting s = { name, 0, name, NULL, 0, min, max, 0 };
-	struct report r = { 0 };
-	uint32_t x;
-
-	if (sr__env_get(name, NULL) == NULL)
-		return SR_ENOTFOUND;
-	if (!env_u32_var(&s, name, &x, &r))
-		return finish(&r);
-	*out = x;
-	return 0;
-}
-
+/* sr__env_bool(), its complaint kept as this call's first problem. */
 static int env_bool(const char *name, bool *out, struct report *r)
 {
-	char q[64];
-	size_t len;
-	const char *v = sr__env_get(name, &len);
+	int rc = sr__env_bool(name, out);
 
-	if (v == NULL)
-		return SR_ENOTFOUND;
-	*out = len == 4 && strncasecmp(v, "true", 4) == 0;
-	if (!*out && !(len == 5 && strncasecmp(v, "false", 5) == 0))
-		note(r, "%s=%s: not true or false (taken as false)", name,
-		     quote(q, v, len));
-	return 0;
-}
-
-int sr__env_bool(const char *name, bool *out)
-{
-	struct report r = { 0 };
-	bool b;
-
-	if (env_bool(name, &b, &r) != 0)
-		return SR_ENOTFOUND;
-	*out = b;
-	return finish(&r);
+	if (rc == SR_EINVAL) {
+		note(r, "%s", sr_last_error());
+		rc = 0;
+	}
+	return rc;
 }
 
 /* strtod honours LC_NUMERIC, and an application may well have set a locale
@@ -381,7 +291,7 @@ static void env_sampler(sr_config_t *cfg, struct report *r)
 			     "OTEL_TRACES_SAMPLER=%s: unknown sampler (always_on, "
 			     "always_off, traceidratio, parentbased_always_on, "
 			     "parentbased_always_off, parentbased_traceidratio)",
-			     quote(q, v, len));
+			     sr__env_quote(q, v, len));
 	}
 
 	/* The argument only means something to the ratio samplers. */
@@ -390,7 +300,7 @@ static void env_sampler(sr_config_t *cfg, struct report *r)
 	v = sr__env_get("OTEL_TRACES_SAMPLER_ARG", &len);
 	if (v != NULL && !parse_ratio(v, len, &cfg->sampler_ratio)) {
 		note(r, "OTEL_TRACES_SAMPLER_ARG=%s: not a number in [0,1] "
-			"(using 1.0)", quote(q, v, len));
+			"(using 1.0)", sr__env_quote(q, v, len));
 		cfg->sampler_ratio = 1.0; /* the OTel default for a bad arg */
 	}
 }
@@ -432,7 +342,7 @@ int sr_config_from_env(sr_config_t *cfg)
 		if (sr__resource_attrs_check(cfg->resource_attributes, why,
 					     sizeof(why)) != 0)
 			note(&r, "OTEL_RESOURCE_ATTRIBUTES=%s: %s (skipped)",
-			     quote(q, v, len), why);
+			     sr__env_quote(q, v, len), why);
 	}
 
 	env_sampler(cfg, &r);
@@ -466,7 +376,7 @@ static bool parse_cpulist(const char *v, size_t len, cpu_set_t *set,
 
 		while (i < len && v[i] != ',' && v[i] != '-')
 			i++;
-		if (!parse_u64(v + a, i - a, &lo)) {
+		if (!sr__env_parse_u64(v + a, i - a, &lo)) {
 			snprintf(why, why_len, "'%.*s' is not a CPU number",
 				 (int)(i - a), v + a);
 			return false;
@@ -476,7 +386,7 @@ static bool parse_cpulist(const char *v, size_t len, cpu_set_t *set,
 			b = ++i;
 			while (i < len && v[i] != ',')
 				i++;
-			if (!parse_u64(v + b, i - b, &hi) || hi < lo) {
+			if (!sr__env_parse_u64(v + b, i - b, &hi) || hi < lo) {
 				snprintf(why, why_len,
 					 "'%.*s' is not a range N-M with N <= M",
 					 (int)(i - a), v + a);
@@ -509,7 +419,7 @@ static void online_cpus(cpu_set_t *set, char *text, size_t text_len)
 
 	if (f)
 		fclose(f);
-	while (n > 0 && is_blank(buf[n - 1]))
+	while (n > 0 && sr__env_is_blank(buf[n - 1]))
 		n--;
 	buf[n] = '\0';
 	if (n > 0 && parse_cpulist(buf, n, set, why, sizeof(why))) {
@@ -557,7 +467,7 @@ static void env_background(struct sr__bg_opts *o, struct report *r)
 	if (v != NULL) {
 		if (!parse_cpulist(v, len, &o->cpus, why, sizeof(why))) {
 			note(r, "SPANRING_BACKGROUND_CPUS=%s: %s (expected a CPU "
-				"list such as 0-3,6)", quote(q, v, len), why);
+				"list such as 0-3,6)", sr__env_quote(q, v, len), why);
 		} else {
 			online_cpus(&online, online_text, sizeof(online_text));
 			CPU_AND(&missing, &o->cpus, &online);
@@ -572,7 +482,7 @@ static void env_background(struct sr__bg_opts *o, struct report *r)
 				while (!CPU_ISSET(c, &missing))
 					c++;
 				note(r, "SPANRING_BACKGROUND_CPUS=%s: CPU %d is not "
-					"online (online: %s)", quote(q, v, len), c,
+					"online (online: %s)", sr__env_quote(q, v, len), c,
 				     online_text);
 			}
 		}
@@ -590,7 +500,7 @@ static void env_background(struct sr__bg_opts *o, struct report *r)
 			o->sched = scheds[i].sched;
 		else
 			note(r, "SPANRING_BACKGROUND_SCHED=%s: unknown class "
-				"(inherit, normal, batch, idle)", quote(q, v, len));
+				"(inherit, normal, batch, idle)", sr__env_quote(q, v, len));
 	}
 
 	if (env_u32_var(&nice_row, nice_row.env, &nice, r)) {

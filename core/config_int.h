@@ -1,12 +1,6 @@
 /*
- * config_int.h - configuration checks and environment helpers shared by
- * sr_init() and by exporters that read their own OTEL_* variables.
- *
- * Environment rules (the OpenTelemetry ones, applied everywhere):
- *   - a variable that is unset, empty or only whitespace is unset;
- *   - surrounding whitespace of numbers, booleans and names is ignored;
- *   - a malformed value is reported (SR_EINVAL, variable and value named
- *     in sr_last_error()) and ignored: the setting keeps its value.
+ * config_int.h - the configuration checks sr_init() applies (config.c).
+ * Reading single variables is env_int.h's.
  */
 #ifndef SR_CONFIG_INT_H
 #define SR_CONFIG_INT_H
@@ -52,28 +46,6 @@ void sr__config_copy(sr_config_t *dst, const sr_config_t *src);
  * the lifecycle lock.  Not hot path.
  */
 int sr__config_validate(sr_config_t *cfg);
-
-/* Trimmed value of an environment variable: NULL when it is unset, empty
- * or blank; else *len receives the length without the trailing blanks.
- * The pointer is into the environment. */
-const char *sr__env_get(const char *name, size_t *len);
-
-/*
- * Read a non-negative decimal integer in [min, max] from `name`.
- * 0 and *out set; SR_ENOTFOUND when unset (see sr__env_get), *out
- * untouched; SR_EINVAL when malformed or out of range, *out untouched and
- * sr_last_error() naming the variable and value.
- */
-int sr__env_u32(const char *name, uint32_t min, uint32_t max,
-		uint32_t *out);
-
-/*
- * Read an OTel boolean: true only for "true" (any case).  Anything else is
- * false, and a value other than "false" also returns SR_EINVAL with an
- * explanation in sr_last_error() (OTel asks for a warning).  SR_ENOTFOUND
- * when unset, *out untouched.
- */
-int sr__env_bool(const char *name, bool *out);
 
 /*
  * Check an OTEL_RESOURCE_ATTRIBUTES-syntax list (resource.c) without

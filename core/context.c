@@ -1,7 +1,7 @@
 /*
  * context.c - small helpers on the context value.
  */
-#include "propagation/prop_int.h" /* sr__hex_encode */
+#include "chars_int.h" /* sr__hex_encode */
 #include "spanring_int.h"
 
 static void hex(const uint8_t *in, size_t n, char *out)

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../exporters/exporter_int.h"
+#include "exporter_table_int.h"
 #include "bgthread_int.h"
 #include "pipeline_int.h"
 
@@ -108,6 +108,36 @@ static const sr_exporter_ops_t *lookup(const char *name, size_t len, void **ud)
 		}
 	pthread_mutex_unlock(&registered_lock);
 	return o;
+}
+
+/* A hook of an ops table, NULL when the table is too short to have it. */
+#define OPS_HOOK(o, f)                                                     \
+	((o)->size >= offsetof(sr_exporter_ops_t, f) + sizeof((o)->f) ? (o)->f \
+								      : NULL)
+
+void sr__exporters_reset(void)
+{
+	for (const sr_exporter_ops_t *const *o = sr__builtin_exporters; *o; o++)
+		if (OPS_HOOK(*o, reset))
+			(*o)->reset(NULL);
+	pthread_mutex_lock(&registered_lock);
+	for (uint32_t i = 0; i < nregistered; i++)
+		if (OPS_HOOK(&registered[i].ops, reset))
+			registered[i].ops.reset(registered[i].ud);
+	pthread_mutex_unlock(&registered_lock);
+}
+
+void sr__exporters_after_fork_child(void)
+{
+	/* Only this thread survived the fork: whoever held the lock in the
+	 * parent will never release it here. */
+	pthread_mutex_init(&registered_lock, NULL);
+	for (const sr_exporter_ops_t *const *o = sr__builtin_exporters; *o; o++)
+		if (OPS_HOOK(*o, after_fork_child))
+			(*o)->after_fork_child(NULL);
+	for (uint32_t i = 0; i < nregistered; i++)
+		if (OPS_HOOK(&registered[i].ops, after_fork_child))
+			registered[i].ops.after_fork_child(registered[i].ud);
 }
 
 /* ---- workers -------------------------------------------------------- */

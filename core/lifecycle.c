@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../exporters/exporter_int.h"
 #include "clock_int.h"
 #include "config_int.h"
 #include "pipeline_int.h"
@@ -243,7 +242,7 @@ static int init_locked(const sr_config_t *user)
 		rc = soft;
 		goto fail;
 	}
-	sr__memory_reset();
+	sr__exporters_reset();
 	rc = sr__exporters_start(p, &cfg);
 	if (rc == SR_ENOMEM)
 		goto fail;
@@ -438,7 +437,7 @@ static void fork_child(void)
 	__atomic_store_n(&sr__fast_gen, 0, __ATOMIC_RELAXED);
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();
-	sr__memory_after_fork_child();
+	sr__exporters_after_fork_child();
 	if (was_running)
 		init_locked(&saved_cfg);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);

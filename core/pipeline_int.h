@@ -31,7 +31,7 @@
 #include "rcu_int.h"
 #include "tls_int.h"
 
-#include "../ringbuf/ring_int.h"
+#include "ring_int.h"
 #include "spanring_int.h"
 
 /*
@@ -320,6 +320,11 @@ int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
 void sr__scratch_free(struct sr__scratch *s);
 
 /* exporter_worker.c */
+/* The optional process-wide hooks of every selectable exporter table
+ * (reset at sr_init(), after_fork_child in a fork child); see
+ * <spanring/exporter.h>. */
+void sr__exporters_reset(void);
+void sr__exporters_after_fork_child(void);
 int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg);
 int sr__exporters_launch(struct sr__pipeline *p);
 void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns);

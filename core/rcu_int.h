@@ -14,7 +14,7 @@
 #include <urcu-bp.h>
 #include <urcu/rculist.h>
 
-#include "../ringbuf/tsan_int.h"
+#include "tsan_int.h"
 
 #ifdef SR_UBSAN_BUILD
 void sr__rcu_read_lock(void);

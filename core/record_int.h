@@ -43,7 +43,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#define SR__RECORD_SIZE 256u
+#include "ring_int.h" /* struct sr__record: one ring entry */
+
+#define SR__RECORD_SIZE SR__RING_RECORD_SIZE /* one ring entry */
 #define SR__SLOT_SIZE 32u
 #define SR__HEADER_SIZE 64u
 #define SR__HEAD_SLOTS 6u   /* slots in record 0                         */
@@ -134,11 +136,6 @@ _Static_assert(sizeof(struct sr__dropped_item) == SR__SLOT_SIZE, "dropped");
 _Static_assert(SR__HEADER_SIZE + SR__HEAD_SLOTS * SR__SLOT_SIZE ==
 		       SR__RECORD_SIZE, "head record");
 _Static_assert(SR__CONT_SLOTS * SR__SLOT_SIZE == SR__RECORD_SIZE, "cont");
-
-/* One ring entry.  Cache-line aligned (4 lines). */
-struct sr__record {
-	_Alignas(64) unsigned char bytes[SR__RECORD_SIZE];
-};
 
 /* Slots an item holding a copied string of `len` bytes takes. */
 static inline uint32_t sr__str_slots(uint32_t len)

@@ -37,6 +37,7 @@
  * any check that keys follow semantic-convention naming.
  */
 #include "config_int.h"
+#include "env_int.h"
 #include "spanring_int.h"
 
 #include <errno.h>
@@ -55,19 +56,13 @@
 
 /* ---- parsing ---------------------------------------------------------- */
 
-static inline bool is_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-	       c == '\f';
-}
-
 static void trim(const char **p, size_t *len)
 {
-	while (*len > 0 && is_blank(**p)) {
+	while (*len > 0 && sr__env_is_blank(**p)) {
 		(*p)++;
 		(*len)--;
 	}
-	while (*len > 0 && is_blank((*p)[*len - 1]))
+	while (*len > 0 && sr__env_is_blank((*p)[*len - 1]))
 		(*len)--;
 }
 

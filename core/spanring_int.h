@@ -25,18 +25,13 @@
 
 #include <spanring/spanring.h>
 
+#include "error_int.h"
+#include "tracer_struct_int.h"
 #include "record_int.h"
 
 #define SR__LIKELY(x) __builtin_expect(!!(x), 1)
 #define SR__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define SR__TLS __thread __attribute__((tls_model("initial-exec")))
-
-/* ---- errors (error.c) ---------------------------------------------- */
-
-/* Set this thread's sr_last_error() text and return `err`. */
-int sr__set_error(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void sr__clear_error(void);
 
 /* ---- allocation (alloc.c) -------------------------------------------- */
 
@@ -80,11 +75,6 @@ int sr__sampler_parse(const char *name, sr_sampler_kind_t *out);
 
 /* ---- tracers (tracer.c) ---------------------------------------------- */
 
-struct sr_tracer {
-	uint16_t index;
-	const char *name;
-	const char *version;
-};
 const sr_tracer_t *sr__tracer_at(uint16_t index);
 
 /* ---- resource (resource.c) ------------------------------------------- */

@@ -30,7 +30,7 @@
 #include "tracer_int.h"
 #include "spanring_int.h"
 
-#include "ringbuf/tsan_int.h"
+#include "tsan_int.h"
 
 #include <ck_pr.h>
 #include <stdlib.h>

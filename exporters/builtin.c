@@ -2,6 +2,7 @@
  * builtin.c - the exporters compiled into the library, by name.
  */
 #include "exporter_int.h"
+#include "exporter_table_int.h"
 
 #include <stddef.h>
 

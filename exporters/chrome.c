@@ -60,11 +60,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../core/config_int.h"
-#include "../core/propagation/prop_int.h" /* sr__hex_encode */
+#include "chars_int.h" /* sr__hex_encode */
+#include "env_int.h"
 #include "exp_util_int.h"
 #include "exporter_int.h"
 #include "json_writer_int.h"
+#include "numfmt_int.h"
 
 #define DEFAULT_PATH "spanring-trace.json"
 #define DEFAULT_MAX_BYTES (256u << 20)

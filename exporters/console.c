@@ -33,9 +33,10 @@
  * instrumentation scope and trace state; a tree across batches (use a
  * longer OTEL_BSP_SCHEDULE_DELAY to get bigger batches).
  */
-#include "../core/propagation/prop_int.h" /* sr__hex_encode */
+#include "chars_int.h" /* sr__hex_encode */
 #include "exp_util_int.h"
 #include "exporter_int.h"
+#include "numfmt_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -343,7 +344,7 @@ static void out_escaped(struct console *c, sr_str_t s, bool value)
 
 static void out_double(struct console *c, double d)
 {
-	char tmp[40];
+	char tmp[SR__FMT_DOUBLE_MAX];
 
 	if (isnan(d)) {
 		out_str(c, "NaN");
@@ -353,12 +354,7 @@ static void out_double(struct console *c, double d)
 		out_str(c, d > 0 ? "+Inf" : "-Inf");
 		return;
 	}
-	/* Shortest of %.15g..%.17g that reads back as the same double. */
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
-		if (strtod(tmp, NULL) == d)
-			break;
-	}
+	sr__fmt_double(tmp, d);
 	out_str(c, tmp);
 	if (strspn(tmp, "-0123456789") == strlen(tmp))
 		out_mem(c, ".0", 2); /* 3.0 must not read as the integer 3 */

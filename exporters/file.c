@@ -62,7 +62,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "../core/config_int.h"
+#include "env_int.h"
 #include "exp_util_int.h"
 #include "exporter_int.h"
 #include "otlp_int.h"

@@ -69,7 +69,7 @@ static struct {
  * restarts the pipeline (whose sr_init() takes the lock), so no order of
  * atfork handlers can make the child wait on a lock of a dead thread.
  */
-void sr__memory_after_fork_child(void)
+static void memory_after_fork_child(void *ud)
 {
 	pthread_mutex_init(&store.lock, NULL);
 	store.spans = NULL;
@@ -270,7 +270,7 @@ static void store_free_locked(void)
 	store.overflow = 0;
 }
 
-void sr__memory_reset(void)
+static void memory_reset(void *ud)
 {
 	pthread_mutex_lock(&store.lock);
 	store_free_locked();
@@ -309,7 +309,7 @@ SR_API uint64_t sr_memory_overflow(void)
 
 SR_API void sr_memory_clear(void)
 {
-	sr__memory_reset();
+	memory_reset(NULL);
 }
 
 /* ---- exporter callbacks ---------------------------------------------- */
@@ -407,4 +407,6 @@ const sr_exporter_ops_t sr__exporter_memory = {
 	.export_batch = memory_export,
 	.flush = NULL,
 	.destroy = memory_destroy,
+	.reset = memory_reset,
+	.after_fork_child = memory_after_fork_child,
 };

@@ -80,10 +80,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/config_int.h"
+#include "env_int.h"
 #include "exp_util_int.h"
 #include "exporter_int.h"
 #include "http_int.h"
+#include "numfmt_int.h"
 #include "zipkin_int.h"
 
 #define DEFAULT_ENDPOINT "http://localhost:9411/api/v2/spans"

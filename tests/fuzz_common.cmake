@@ -3,7 +3,8 @@
 #
 #   spanring_fuzz   the library's sources compiled again with
 #                   -fsanitize=fuzzer-no-link,address and the same
-#                   definitions and include paths as spanring_objects:
+#                   definitions and include paths as the layers' object
+#                   libraries (the fuzz targets are white-box):
 #                   libFuzzer steers only by coverage of instrumented code.
 #   sr_add_fuzz_target(name source seeds)
 #                   the executable `name` (-fsanitize=fuzzer,address,
@@ -18,11 +19,10 @@ include_guard(GLOBAL)
 if(NOT TARGET spanring_fuzz)
   add_library(spanring_fuzz STATIC ${SR_SOURCES})
   target_compile_definitions(spanring_fuzz PRIVATE
-    $<TARGET_PROPERTY:spanring_objects,COMPILE_DEFINITIONS>)
+    $<TARGET_PROPERTY:sr_core,COMPILE_DEFINITIONS>)
   target_include_directories(spanring_fuzz
-    PUBLIC ${PROJECT_SOURCE_DIR}/core/include ${PROJECT_SOURCE_DIR}
-           ${PROJECT_SOURCE_DIR}/core
-    PRIVATE $<TARGET_PROPERTY:spanring_objects,INCLUDE_DIRECTORIES>)
+    PUBLIC ${SR_PUBLIC_INCLUDE_DIR} ${SR_INTERNAL_INCLUDE_DIRS}
+    PRIVATE $<TARGET_PROPERTY:sr_core,INCLUDE_DIRECTORIES>)
   target_compile_options(spanring_fuzz PRIVATE
     -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer)
   target_link_libraries(spanring_fuzz PUBLIC ${SR_PRIVATE_LIBS})

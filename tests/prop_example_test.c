@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../bench/propagation/http_mini.h"
+#include "http_mini.h"
 
 #define T "4bf92f3577b34da6a3ce929d0e0e4736"
 #define P "00f067aa0ba902b7"

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config_int.h"
-#include "core/spanring_int.h"
+#include "config_int.h"
+#include "spanring_int.h"
 
 static const char *const vars[] = {
 	"OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAME",

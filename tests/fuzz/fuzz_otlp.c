@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporters/http_int.h"
-#include "exporters/otlp_int.h"
+#include "http_int.h"
+#include "otlp_int.h"
 
 #define CHECK(c)                                                        \
 	do {                                                            \

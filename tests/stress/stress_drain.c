@@ -157,7 +157,7 @@ int main(void)
 {
 	static const sr_exporter_ops_t check = {
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "check",
-		check_create, check_export, NULL, check_destroy, NULL };
+		check_create, check_export, NULL, check_destroy, NULL, NULL, NULL };
 	pthread_t t[THREADS];
 	sr_stats_t st;
 

@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "../../ringbuf/ring_int.h"
+#include "ring_int.h"
 #include "testutil.h"
 
 #define SPANS 1000000u
@@ -62,7 +62,7 @@ static void *producer(void *arg)
 
 			memcpy(r->bytes, &p, sizeof(p));
 			memset(r->bytes + sizeof(p), (int)(seq & 0xff),
-			       SR__RECORD_SIZE - sizeof(p));
+			       SR__RING_RECORD_SIZE - sizeof(p));
 		}
 		sr__ring_commit_sp(&ring, n);
 	}
@@ -106,7 +106,7 @@ int main(void)
 				SR_CHECK(q.seq == p.seq && q.part == k);
 				SR_CHECK(q.check == check_of(p.seq, k));
 				if (p.seq != SPANS)
-					SR_CHECK(b[SR__RECORD_SIZE - 1] ==
+					SR_CHECK(b[SR__RING_RECORD_SIZE - 1] ==
 						 (unsigned char)(p.seq & 0xff));
 			}
 			last = p.seq;

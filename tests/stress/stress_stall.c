@@ -94,10 +94,10 @@ int main(void)
 {
 	static const sr_exporter_ops_t stall = {
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "stall",
-		stall_create, stall_export, NULL, destroy, NULL };
+		stall_create, stall_export, NULL, destroy, NULL, NULL, NULL };
 	static const sr_exporter_ops_t healthy = {
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "healthy",
-		stall_create, healthy_export, NULL, destroy, NULL };
+		stall_create, healthy_export, NULL, destroy, NULL, NULL, NULL };
 	pthread_t t[THREADS];
 	sr_stats_t before, during, after;
 	sr_exporter_stats_t es;

@@ -16,7 +16,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "core/bgthread_int.h"
+#include "bgthread_int.h"
 #include "testutil.h"
 
 static const char *const vars[] = {

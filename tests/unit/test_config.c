@@ -12,8 +12,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/config_int.h"
-#include "core/spanring_int.h"
+#include "config_int.h"
+#include "env_int.h"
+#include "spanring_int.h"
 #include "testutil.h"
 
 #define OFF(f) offsetof(sr_config_t, f)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../core/drainer_int.h"
+#include "drainer_int.h"
 #include "testutil.h"
 
 #define MS 1000000ull

@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exporters/exporter_int.h"
+#include "exporter_int.h"
 #include "testutil.h"
 
 static char tmpdir[256];

@@ -68,13 +68,13 @@ static void t_cancel(void *st)
 
 static const sr_exporter_ops_t scripted = {
 	sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "scripted",
-	t_create, t_export, NULL, t_destroy, NULL,
+	t_create, t_export, NULL, t_destroy, NULL, NULL, NULL,
 };
 
 /* The same, with a cancel hook. */
 static const sr_exporter_ops_t cancellable = {
 	sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "cancellable",
-	t_create, t_export, NULL, t_destroy, t_cancel,
+	t_create, t_export, NULL, t_destroy, t_cancel, NULL, NULL,
 };
 
 static void set_mode(int m)

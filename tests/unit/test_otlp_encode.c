@@ -38,9 +38,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "exporters/exporter_int.h"
-#include "exporters/http_int.h"
-#include "exporters/otlp_int.h"
+#include "exporter_int.h"
+#include "http_int.h"
+#include "otlp_int.h"
 #include "receiver.h"
 #include "testutil.h"
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "propagation/prop_int.h"
+#include "prop_int.h"
 
 static int model_val(unsigned char c)
 {

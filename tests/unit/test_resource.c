@@ -12,8 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/config_int.h"
-#include "core/spanring_int.h"
+#include "config_int.h"
+#include "spanring_int.h"
 #include "testutil.h"
 
 static const sr_attr_view_t *find(const struct sr__resource *r,

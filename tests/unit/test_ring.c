@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "../../ringbuf/ring_int.h"
+#include "ring_int.h"
 #include "testutil.h"
 
 static void test_ring_matches_fifo_model(void **state)

@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/spanring_int.h"
+#include "spanring_int.h"
 #include "testutil.h"
 
 #define N_IDS 200000

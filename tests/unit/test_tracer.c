@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/spanring_int.h"
-#include "core/tracer_int.h"
+#include "spanring_int.h"
+#include "tracer_int.h"
 #include "testutil.h"
 
 static void test_default_tracer(void **state)

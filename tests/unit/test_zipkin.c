@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "exp5_testutil.h"
-#include "exporters/zipkin_int.h"
+#include "zipkin_int.h"
 #include "receiver.h"
 #include "testutil.h"
 

@@ -146,6 +146,16 @@ typedef struct sr_exporter_ops {
 	 * return promptly (abort the request, end a backoff wait).  Must be
 	 * safe to call concurrently with those two. */
 	void (*cancel)(void *state);
+
+	/* Optional (appended): hooks for state an exporter keeps for the
+	 * whole process, beyond any one instance (the memory exporter's kept
+	 * spans).  `ud` as given to sr_exporter_register() (NULL for the
+	 * built-ins).  reset: sr_init(), under its lock, before any create();
+	 * forget what an earlier pipeline left.  after_fork_child: in the
+	 * child of fork(), before sr_init() restarts the pipeline there; only
+	 * the forking thread exists, so re-create locks rather than take them. */
+	void (*reset)(void *ud);
+	void (*after_fork_child)(void *ud);
 } sr_exporter_ops_t;
 
 /*

@@ -6,9 +6,10 @@
  * thread-local buffer, read back with sr_last_error().  The hot path never
  * touches it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 
-#include "spanring_int.h"
+#include "error_int.h"
 
 static __thread char last_error[256];
 

@@ -18,11 +18,11 @@
  * Left out: several resources per request (the pipeline has one).
  */
 #include "otlp_int.h"
+#include "tracer_struct_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "spanring_int.h"
 
 #define NO_GROUP UINT32_MAX
 

@@ -1,13 +1,13 @@
 /*
- * chars.c - character classes of the propagation formats, as 256-entry
- * tables so parsers test one byte with one load and no locale.
+ * chars.c - the character tables of chars_int.h, 256 entries each, so a
+ * parser tests one byte with one load and no locale.
  *
  * hexval_lc   W3C HEXDIGLC and B3 (lowercase only), 0xff otherwise
  * hexval_any  Jaeger ids (its clients parse with strtoull: both cases)
  * tchar       RFC 9110 token characters (baggage keys)
  * baggage_octet  W3C baggage value characters, unencoded
  */
-#include "prop_int.h"
+#include "chars_int.h"
 
 /* The tables start from a range default and override single entries,
  * which is the point, not a mistake. */

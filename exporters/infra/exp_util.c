@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/config_int.h"
+#include "env_int.h"
 
 int sr__exp_env_u32(const char *name, uint32_t min, uint32_t max,
 		    uint32_t *out, char *err, size_t err_len)

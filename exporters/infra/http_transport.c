@@ -33,7 +33,7 @@
 #include <spanring/spanring.h>
 
 #include "json_writer_int.h"
-#include "propagation/prop_int.h"
+#include "chars_int.h"
 
 #define HEX(c) sr__hexval_any[(uint8_t)(c)]
 

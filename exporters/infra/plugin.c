@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exporter_int.h"
+#include "exporter_table_int.h"
 
 #define PREFIX "plugin:"
 #define ENTRY "sr_exporter_plugin_v1"

@@ -1,6 +1,6 @@
 /*
- * json_writer_int.h - a growable byte buffer, UTF-8 sanitising and a small
- * streaming JSON writer, shared by the exporters that speak text (OTLP/JSON,
+ * json_writer_int.h - UTF-8 sanitising and a small streaming JSON writer
+ * (into a growable buffer, buf_int.h), shared by the exporters that speak text (OTLP/JSON,
  * Zipkin, file, Chrome trace).
  *
  * Design: the writer appends straight into one sr__buf that the caller keeps
@@ -30,32 +30,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* ---- growable buffer ------------------------------------------------- */
-
-struct sr__buf {
-	char *data;
-	size_t len;             /* bytes written                            */
-	size_t cap;             /* bytes allocated                          */
-};
-
-/* Grow (doubling, never shrinking) so that `extra` more bytes fit.
- * 0 or SR_ENOMEM (the buffer is unchanged then). */
-int sr__buf_grow(struct sr__buf *b, size_t extra);
-
-static inline int sr__buf_reserve(struct sr__buf *b, size_t extra)
-{
-	if (__builtin_expect(b->cap - b->len >= extra, 1))
-		return 0;
-	return sr__buf_grow(b, extra);
-}
-
-static inline void sr__buf_put(struct sr__buf *b, const void *p, size_t n)
-{
-	memcpy(b->data + b->len, p, n); /* caller reserved */
-	b->len += n;
-}
-
-void sr__buf_free(struct sr__buf *b);
+#include "buf_int.h"
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
@@ -128,8 +103,5 @@ void sr__jw_null(struct sr__jw *w);
 void sr__jw_hex(struct sr__jw *w, const uint8_t *p, size_t n);
 /* Already-encoded JSON value, copied as is (caller vouches for it). */
 void sr__jw_raw(struct sr__jw *w, const char *json, size_t n);
-
-/* Decimal digits of v into dst (needs 20 bytes); returns the count. */
-size_t sr__u64_to_dec(char *dst, uint64_t v);
 
 #endif /* SR_JSON_WRITER_INT_H */

@@ -1,6 +1,6 @@
 /*
- * json_writer.c - growable buffer, UTF-8 sanitising and the streaming JSON
- * writer declared in json_writer_int.h.
+ * json_writer.c - UTF-8 sanitising and the streaming JSON writer declared
+ * in json_writer_int.h.
  *
  * Speed comes from two habits: every value reserves its worst case once and
  * then writes unchecked, and strings are scanned 8 bytes at a time for the
@@ -10,12 +10,12 @@
  * the same rule browsers and most JSON libraries follow, so counts agree
  * with what a receiver would see.
  *
- * Left out: no locale dependence except snprintf("%.17g") for doubles, which
- * the library never runs under a locale with a decimal comma (C locale is
- * the default for a process that does not call setlocale; documented).
+ * Numbers are written by numfmt.c, the one place numbers become text.
  */
-#include "../core/propagation/prop_int.h" /* sr__hex_encode */
 #include "json_writer_int.h"
+
+#include "chars_int.h" /* sr__hex_encode */
+#include "numfmt_int.h"
 
 #include <assert.h>
 #include <math.h>
@@ -23,35 +23,6 @@
 #include <stdlib.h>
 
 #include <spanring/spanring.h>
-
-/* ---- buffer ----------------------------------------------------------- */
-
-int sr__buf_grow(struct sr__buf *b, size_t extra)
-{
-	size_t need = b->len + extra;
-	size_t cap = b->cap ? b->cap : 4096;
-
-	if (need < b->len)
-		return SR_ENOMEM; /* overflow */
-	while (cap < need) {
-		if (cap > SIZE_MAX / 2)
-			return SR_ENOMEM;
-		cap *= 2;
-	}
-	char *p = realloc(b->data, cap);
-	if (!p)
-		return SR_ENOMEM;
-	b->data = p;
-	b->cap = cap;
-	return 0;
-}
-
-void sr__buf_free(struct sr__buf *b)
-{
-	free(b->data);
-	b->data = NULL;
-	b->len = b->cap = 0;
-}
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
@@ -315,20 +286,6 @@ void sr__jw_str(struct sr__jw *w, const char *s, size_t n)
 	jw_string(w, s, n, false);
 }
 
-size_t sr__u64_to_dec(char *dst, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		dst[i] = tmp[n - 1 - i];
-	return n;
-}
-
 /* sign + 20 digits + 2 quotes + separator */
 static void jw_number(struct sr__jw *w, uint64_t mag, bool neg, bool quoted)
 {
@@ -359,8 +316,8 @@ void sr__jw_uint_str(struct sr__jw *w, uint64_t v) { jw_number(w, v, false, true
 
 void sr__jw_double(struct sr__jw *w, double v)
 {
-	char tmp[32];
-	int n;
+	char tmp[SR__FMT_DOUBLE_MAX];
+	size_t n;
 
 	if (isnan(v)) {
 		sr__jw_str(w, "NaN", 3);
@@ -373,11 +330,8 @@ void sr__jw_double(struct sr__jw *w, double v)
 			sr__jw_str(w, "-Infinity", 9);
 		return;
 	}
-	/* Shortest of the two precisions that reads back exactly. */
-	n = snprintf(tmp, sizeof(tmp), "%.15g", v);
-	if (strtod(tmp, NULL) != v)
-		n = snprintf(tmp, sizeof(tmp), "%.17g", v);
-	sr__jw_raw(w, tmp, (size_t)n);
+	n = sr__fmt_double(tmp, v);
+	sr__jw_raw(w, tmp, n);
 }
 
 void sr__jw_bool(struct sr__jw *w, bool v)

@@ -41,7 +41,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../core/pipeline_int.h"
+#include "pipeline_int.h"
 
 
 static pthread_key_t exit_key;

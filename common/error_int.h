@@ -1,0 +1,15 @@
+/*
+ * error_int.h - the per-thread detail message behind sr_last_error(),
+ * which every layer's control path sets (error.c).
+ */
+#ifndef SR_ERROR_INT_H
+#define SR_ERROR_INT_H
+
+#include <spanring/spanring.h>
+
+/* Set this thread's sr_last_error() text and return `err`. */
+int sr__set_error(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sr__clear_error(void);
+
+#endif /* SR_ERROR_INT_H */
