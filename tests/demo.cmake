@@ -1,6 +1,6 @@
 # demo.cmake - ctest checks of spanring-demo, the program the README runs.
 #
-# Included from tests/extra.cmake, it registers the tests.  Run with
+# Included from tests/CMakeLists.txt, it registers the tests.  Run with
 # `cmake -DMODE=... -DDEMO=<exe> -P demo.cmake`, it is the checker those
 # tests call (CMake's own JSON parser, so no Python is needed):
 #

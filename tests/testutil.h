@@ -9,9 +9,13 @@
 #ifndef SR_TESTUTIL_H
 #define SR_TESTUTIL_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <jansson.h>
 
 #include <spanring/spanring.h>
 
@@ -37,6 +41,44 @@ int sr_test_check_invariant(const sr_stats_t *st);
 
 /* Find the first kept span (memory exporter) with this name, or NULL. */
 const sr_span_data_t *sr_test_find_span(const char *name);
+
+/* ---- exporters that write files or post to a receiver
+ * (testutil_exporters.c) ---------------------------------------------- */
+
+/* A fresh directory under $TMPDIR (or the system's temporary directory)
+ * in out; 0 or -1. */
+int sr_test_mkdtemp(char *out, size_t len, const char *tag);
+/* Remove a directory tree. */
+void sr_test_rmtree(const char *dir);
+/* Whole file, NUL-terminated, malloc'd; NULL if it cannot be read. */
+char *sr_test_read_file(const char *path, size_t *len);
+/* Spans in one OTLP/JSON ExportTraceServiceRequest; -1 if malformed. */
+long sr_test_otlp_spans(json_t *root);
+
+/* What a file of OTLP/JSON lines holds. */
+struct sr_test_lines {
+	long lines;      /* complete lines (ending in '\n')                */
+	long bad;        /* lines that are not one OTLP/JSON request       */
+	long spans;      /* spans in the good lines                        */
+	bool partial;    /* the file ends with an unterminated line        */
+};
+
+int sr_test_scan_lines(const char *path, struct sr_test_lines *out);
+/* Per-exporter counters of the running (or last) pipeline by name. */
+int sr_test_exporter_stats(const char *name, sr_exporter_stats_t *out);
+/* Run n (at most 16) producer threads, each ending `spans` spans named
+ * "op" with two attributes. */
+void sr_test_produce_all(int n, int spans);
+/*
+ * cmocka tests only: sr_init() through sr_test_init_memory(tweak), whose
+ * exporter list holds the exporter under test and "memory", with
+ * var=value: it must fail with an error naming `var` and containing
+ * `needle`, and the pipeline must run with the memory exporter alone.
+ * var gets its previous value back.
+ */
+void sr_test_expect_create_error(void (*tweak)(sr_config_t *),
+				 const char *var, const char *value,
+				 const char *needle);
 
 /* Failure check for non-cmocka tests. */
 #define SR_CHECK(cond)                                                       \

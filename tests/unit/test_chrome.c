@@ -8,6 +8,7 @@
  * names the variable and value when it cannot start.
  */
 // SR_TEST_LABELS: concurrency
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,7 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exp5_testutil.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -32,7 +32,7 @@ static char path[400];
 static int setup(void **state)
 {
 	unsetenv("SPANRING_CHROME_MAX_BYTES");
-	if (exp5_mkdtemp(dir, sizeof(dir), "chrome") != 0)
+	if (sr_test_mkdtemp(dir, sizeof(dir), "chrome") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/trace.json", dir);
 	setenv("SPANRING_CHROME_PATH", path, 1);
@@ -45,7 +45,7 @@ static int teardown(void **state)
 		sr_shutdown(5000, NULL);
 	unsetenv("SPANRING_CHROME_PATH");
 	unsetenv("SPANRING_CHROME_MAX_BYTES");
-	exp5_rmtree(dir);
+	sr_test_rmtree(dir);
 	return 0;
 }
 
@@ -267,7 +267,7 @@ static void valid_after_every_batch(void **state)
 		json_t *root;
 		size_t n;
 
-		exp5_produce_all(2, 40);
+		sr_test_produce_all(2, 40);
 		sr_flush(5000, NULL);
 		root = load_trace(); /* while the exporter is running */
 		n = json_array_size(json_object_get(root, "traceEvents"));
@@ -335,10 +335,10 @@ static void max_bytes_keeps_file_valid(void **state)
 	setenv("SPANRING_CHROME_MAX_BYTES", "65536", 1);
 	assert_int_equal(sr_test_init_memory(chrome_only), 0);
 	for (int b = 0; b < 10; b++) {
-		exp5_produce_all(2, 100);
+		sr_test_produce_all(2, 100);
 		sr_flush(5000, NULL);
 	}
-	assert_int_equal(exp5_exporter_stats("chrome", &ex), 0);
+	assert_int_equal(sr_test_exporter_stats("chrome", &ex), 0);
 	sr_shutdown(5000, NULL);
 	assert_int_equal(stat(path, &sb), 0);
 	printf("max 65536: file %lld bytes, spans ok %llu failed %llu\n",
@@ -377,10 +377,10 @@ static void file_size_limit_keeps_file_valid(void **state)
 		if (sr_init(&cfg) != 0)
 			_exit(11);
 		for (int b = 0; b < 10; b++) {
-			exp5_produce_all(2, 100);
+			sr_test_produce_all(2, 100);
 			sr_flush(5000, NULL);
 		}
-		if (exp5_exporter_stats("chrome", &ex) != 0)
+		if (sr_test_exporter_stats("chrome", &ex) != 0)
 			_exit(12);
 		sr_shutdown(5000, NULL);
 		_exit(ex.spans_failed > 0 && ex.spans_ok > 0 ? 0 : 13);
@@ -407,10 +407,10 @@ static void bad_settings_name_variable_and_value(void **state)
 	char bad[400];
 
 	snprintf(bad, sizeof(bad), "%s/missing/trace.json", dir);
-	exp5_expect_create_error(chrome_and_memory, "SPANRING_CHROME_PATH", bad, bad);
-	exp5_expect_create_error(chrome_and_memory, "SPANRING_CHROME_MAX_BYTES",
+	sr_test_expect_create_error(chrome_and_memory, "SPANRING_CHROME_PATH", bad, bad);
+	sr_test_expect_create_error(chrome_and_memory, "SPANRING_CHROME_MAX_BYTES",
 				 "1GiB", "1GiB");
-	exp5_expect_create_error(chrome_and_memory, "SPANRING_CHROME_MAX_BYTES",
+	sr_test_expect_create_error(chrome_and_memory, "SPANRING_CHROME_MAX_BYTES",
 				 "100", "100");
 }
 

@@ -20,6 +20,7 @@
  * printed for both runs (a measurement, not an assertion).
  */
 // SR_TEST_LABELS: concurrency
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -32,7 +33,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exp5_testutil.h"
 #include "receiver.h"
 #include "testutil.h"
 
@@ -56,7 +56,7 @@ static int setup(void **state)
 {
 	char url[96];
 
-	if (exp5_mkdtemp(dir, sizeof(dir), "fanout") != 0 || !(rcv = sr_rcv_start()))
+	if (sr_test_mkdtemp(dir, sizeof(dir), "fanout") != 0 || !(rcv = sr_rcv_start()))
 		return -1;
 	snprintf(path, sizeof(path), "%s/traces.jsonl", dir);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/v2/spans", sr_rcv_port(rcv));
@@ -75,7 +75,7 @@ static int teardown(void **state)
 	unsetenv("SPANRING_FILE_PATH");
 	unsetenv("OTEL_EXPORTER_ZIPKIN_ENDPOINT");
 	unsetenv("OTEL_EXPORTER_ZIPKIN_TIMEOUT");
-	exp5_rmtree(dir);
+	sr_test_rmtree(dir);
 	return 0;
 }
 
@@ -97,7 +97,7 @@ static bool wait_exporter(const char *name, uint64_t want)
 	sr_exporter_stats_t ex;
 
 	for (int i = 0; i < 10000; i++) {
-		if (exp5_exporter_stats(name, &ex) == 0 &&
+		if (sr_test_exporter_stats(name, &ex) == 0 &&
 		    ex.spans_ok + ex.spans_failed >= want)
 			return true;
 		usleep(1000);
@@ -125,7 +125,7 @@ struct outcome {
  * that it does not miss batches on a loaded machine either). */
 static void run(struct outcome *o, bool wait_zipkin, uint32_t shutdown_ms)
 {
-	struct exp5_lines l;
+	struct sr_test_lines l;
 	uint64_t t;
 
 	memset(o, 0, sizeof(*o));
@@ -133,7 +133,7 @@ static void run(struct outcome *o, bool wait_zipkin, uint32_t shutdown_ms)
 	assert_int_equal(sr_test_init_memory(zipkin_and_file), 0);
 	for (int b = 1; b <= BURSTS; b++) {
 		t = now_ns();
-		exp5_produce_all(THREADS, PER_THREAD);
+		sr_test_produce_all(THREADS, PER_THREAD);
 		assert_true(wait_exporter("file", (uint64_t)b * THREADS * PER_THREAD));
 		o->catch_up_ns += now_ns() - t;
 		if (wait_zipkin)
@@ -144,11 +144,11 @@ static void run(struct outcome *o, bool wait_zipkin, uint32_t shutdown_ms)
 	sr_shutdown(shutdown_ms, NULL);
 	o->shutdown_ns = now_ns() - t;
 	/* The final per-exporter counters, kept after shutdown. */
-	assert_int_equal(exp5_exporter_stats("zipkin", &o->zipkin), 0);
-	assert_int_equal(exp5_exporter_stats("file", &o->file), 0);
+	assert_int_equal(sr_test_exporter_stats("zipkin", &o->zipkin), 0);
+	assert_int_equal(sr_test_exporter_stats("file", &o->file), 0);
 	assert_int_equal(sr_stats_get(&o->st), 0);
 	assert_int_equal(sr_test_check_invariant(&o->st), 0);
-	assert_int_equal(exp5_scan_lines(path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(path, &l), 0);
 	assert_int_equal(l.bad, 0);
 	assert_false(l.partial);
 	o->file_spans = l.spans;

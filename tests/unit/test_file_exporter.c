@@ -9,6 +9,7 @@
  * ExportTraceServiceRequest, and the file must never end in half a line.
  */
 // SR_TEST_LABELS: concurrency
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -25,7 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exp5_testutil.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -44,7 +44,7 @@ static void clear_env(void)
 static int setup(void **state)
 {
 	clear_env();
-	if (exp5_mkdtemp(dir, sizeof(dir), "file") != 0)
+	if (sr_test_mkdtemp(dir, sizeof(dir), "file") != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/traces.jsonl", dir);
 	setenv("SPANRING_FILE_PATH", path, 1);
@@ -56,7 +56,7 @@ static int teardown(void **state)
 	if (sr_is_running())
 		sr_shutdown(5000, NULL);
 	clear_env();
-	exp5_rmtree(dir);
+	sr_test_rmtree(dir);
 	return 0;
 }
 
@@ -75,10 +75,10 @@ static sr_stats_t run(int bursts, int spans, sr_exporter_stats_t *ex)
 
 	assert_int_equal(sr_test_init_memory(file_only), 0);
 	for (int b = 0; b < bursts; b++) {
-		exp5_produce_all(2, spans);
+		sr_test_produce_all(2, spans);
 		sr_flush(5000, NULL);
 	}
-	assert_int_equal(exp5_exporter_stats("file", ex), 0);
+	assert_int_equal(sr_test_exporter_stats("file", ex), 0);
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	assert_int_equal(sr_stats_get(&st), 0);
 	assert_int_equal(sr_test_check_invariant(&st), 0);
@@ -88,10 +88,10 @@ static sr_stats_t run(int bursts, int spans, sr_exporter_stats_t *ex)
 static void lines_hold_every_span(void **state)
 {
 	sr_exporter_stats_t ex;
-	struct exp5_lines l;
+	struct sr_test_lines l;
 	sr_stats_t st = run(3, 200, &ex);
 
-	assert_int_equal(exp5_scan_lines(path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(path, &l), 0);
 	printf("file: %ld lines, %ld spans, %ld bad; exporter batches %llu ok %llu\n",
 	       l.lines, l.spans, l.bad, (unsigned long long)ex.batches,
 	       (unsigned long long)ex.spans_ok);
@@ -106,11 +106,11 @@ static void lines_hold_every_span(void **state)
 static void a_second_run_appends(void **state)
 {
 	sr_exporter_stats_t ex1, ex2;
-	struct exp5_lines l;
+	struct sr_test_lines l;
 
 	run(1, 100, &ex1);
 	run(1, 100, &ex2);
-	assert_int_equal(exp5_scan_lines(path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(path, &l), 0);
 	assert_int_equal(l.bad, 0);
 	assert_int_equal(l.lines, ex1.batches + ex2.batches);
 	assert_int_equal(l.spans, 400);
@@ -122,12 +122,12 @@ static void fsync_modes_write_the_same(void **state)
 
 	for (int m = 0; m < 3; m++) {
 		sr_exporter_stats_t ex;
-		struct exp5_lines l;
+		struct sr_test_lines l;
 
 		unlink(path);
 		setenv("SPANRING_FILE_FSYNC", modes[m], 1);
 		run(2, 100, &ex);
-		assert_int_equal(exp5_scan_lines(path, &l), 0);
+		assert_int_equal(sr_test_scan_lines(path, &l), 0);
 		assert_int_equal(l.bad, 0);
 		assert_int_equal(l.spans, 400);
 	}
@@ -155,7 +155,7 @@ static void rotation_keeps_max_files(void **state)
 	assert_int_equal(st.exported, st.sampled);
 
 	for (int k = 0; k < 4; k++) {
-		struct exp5_lines l;
+		struct sr_test_lines l;
 		long long size;
 
 		if (k == 0)
@@ -169,7 +169,7 @@ static void rotation_keeps_max_files(void **state)
 			break;
 		}
 		assert_true(size > 0);
-		assert_int_equal(exp5_scan_lines(name, &l), 0);
+		assert_int_equal(sr_test_scan_lines(name, &l), 0);
 		printf("%s: %lld bytes, %ld lines, %ld spans\n", name, size,
 		       l.lines, l.spans);
 		assert_false(l.partial);
@@ -186,7 +186,7 @@ static void rotation_keeps_max_files(void **state)
 static void one_file_is_emptied_when_full(void **state)
 {
 	sr_exporter_stats_t ex;
-	struct exp5_lines l;
+	struct sr_test_lines l;
 	char name[320];
 
 	setenv("SPANRING_FILE_MAX_BYTES", "65536", 1);
@@ -195,7 +195,7 @@ static void one_file_is_emptied_when_full(void **state)
 	snprintf(name, sizeof(name), "%s.1", path);
 	assert_int_equal(file_size(name), -1);
 	assert_true(file_size(path) <= 65536);
-	assert_int_equal(exp5_scan_lines(path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(path, &l), 0);
 	assert_int_equal(l.bad, 0);
 	assert_false(l.partial);
 	assert_true(l.spans > 0 && l.spans < 4000);
@@ -237,10 +237,10 @@ static void disk_full(bool ignore_sigxfsz)
 		if (sr_init(&cfg) != 0)
 			_exit(11);
 		for (int b = 0; b < 20; b++) {
-			exp5_produce_all(2, 100);
+			sr_test_produce_all(2, 100);
 			sr_flush(5000, NULL);
 		}
-		if (exp5_exporter_stats("file", &ex) != 0)
+		if (sr_test_exporter_stats("file", &ex) != 0)
 			_exit(12);
 		sr_shutdown(5000, NULL);
 		sr_stats_get(&st);
@@ -266,9 +266,9 @@ static void disk_full(bool ignore_sigxfsz)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 
-	struct exp5_lines l;
+	struct sr_test_lines l;
 	snprintf(child_path, sizeof(child_path), "%s/traces-%d.jsonl", dir, (int)pid);
-	assert_int_equal(exp5_scan_lines(child_path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(child_path, &l), 0);
 	printf("after the limit: %lld bytes, %ld lines, %ld spans, partial %d\n",
 	       file_size(child_path), l.lines, l.spans, l.partial);
 	assert_true(file_size(child_path) <= (long long)limit);
@@ -292,7 +292,7 @@ static void disk_full_sigxfsz_ignored(void **state)
 static void fork_child_writes_its_own_file(void **state)
 {
 	char child_path[320];
-	struct exp5_lines l;
+	struct sr_test_lines l;
 	int status;
 	pid_t pid;
 
@@ -302,14 +302,14 @@ static void fork_child_writes_its_own_file(void **state)
 	skip();
 #endif
 	assert_int_equal(sr_test_init_memory(file_only), 0);
-	exp5_produce_all(1, 10);
+	sr_test_produce_all(1, 10);
 	sr_flush(5000, NULL);
 	fflush(NULL);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		/* The core restarted the pipeline in the child. */
-		exp5_produce_all(1, 25);
+		sr_test_produce_all(1, 25);
 		sr_shutdown(5000, NULL);
 		_exit(0);
 	}
@@ -318,9 +318,9 @@ static void fork_child_writes_its_own_file(void **state)
 	sr_shutdown(5000, NULL);
 
 	snprintf(child_path, sizeof(child_path), "%s/traces-%d.jsonl", dir, (int)pid);
-	assert_int_equal(exp5_scan_lines(child_path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(child_path, &l), 0);
 	assert_int_equal(l.spans, 25);
-	assert_int_equal(exp5_scan_lines(path, &l), 0);
+	assert_int_equal(sr_test_scan_lines(path, &l), 0);
 	assert_int_equal(l.spans, 10);
 }
 
@@ -334,7 +334,7 @@ static void file_and_memory(sr_config_t *cfg)
 static void expect_create_error(const char *var, const char *value,
 				const char *needle)
 {
-	exp5_expect_create_error(file_and_memory, var, value, needle);
+	sr_test_expect_create_error(file_and_memory, var, value, needle);
 }
 
 static void bad_settings_name_variable_and_value(void **state)

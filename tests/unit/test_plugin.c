@@ -11,9 +11,10 @@
  *
  * This executable links spanring statically and exports its symbols
  * (ENABLE_EXPORTS, i.e. -rdynamic), the set-up plugin.c asks of static
- * applications; the demo checks (exporters5.cmake) cover the shared
+ * applications; the demo checks (exporters.cmake) cover the shared
  * library.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exp5_testutil.h"
 #include "testutil.h"
 
 static char dir[256];
@@ -32,7 +32,7 @@ static char exporters[1024];
 
 static int setup(void **state)
 {
-	if (exp5_mkdtemp(dir, sizeof(dir), "plugin") != 0)
+	if (sr_test_mkdtemp(dir, sizeof(dir), "plugin") != 0)
 		return -1;
 	snprintf(out_path, sizeof(out_path), "%s/example.txt", dir);
 	setenv("SPANRING_EXAMPLE_OUTPUT", out_path, 1);
@@ -44,7 +44,7 @@ static int teardown(void **state)
 	if (sr_is_running())
 		sr_shutdown(5000, NULL);
 	unsetenv("SPANRING_EXAMPLE_OUTPUT");
-	exp5_rmtree(dir);
+	sr_test_rmtree(dir);
 	return 0;
 }
 
@@ -56,7 +56,7 @@ static void use_exporters(sr_config_t *cfg)
 /* The "example: op spans=N ..." lines of the plugin's summary, summed. */
 static long example_spans(void)
 {
-	char *text = exp5_read_file(out_path, NULL), *p;
+	char *text = sr_test_read_file(out_path, NULL), *p;
 	long total = 0;
 
 	assert_non_null(text);
@@ -74,14 +74,14 @@ static void example_plugin_gets_every_span(void **state)
 
 	snprintf(exporters, sizeof(exporters), "plugin:%s", SR_EXAMPLE_PLUGIN);
 	assert_int_equal(sr_test_init_memory(use_exporters), 0);
-	exp5_produce_all(2, 500);
+	sr_test_produce_all(2, 500);
 	sr_flush(5000, NULL);
-	assert_int_equal(exp5_exporter_stats("example", &ex), 0);
+	assert_int_equal(sr_test_exporter_stats("example", &ex), 0);
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	assert_int_equal(sr_stats_get(&st), 0);
 	assert_int_equal(st.exported, 1000);
 	assert_int_equal(ex.spans_ok, 1000);
-	text = exp5_read_file(out_path, NULL);
+	text = sr_test_read_file(out_path, NULL);
 	printf("%s", text);
 	assert_non_null(strstr(text, "example: op spans=1000 errors=0"));
 	free(text);
@@ -99,7 +99,7 @@ static void loaded_twice_and_after_restart(void **state)
 		assert_int_equal(sr_test_init_memory(use_exporters), 0);
 		assert_int_equal(sr_stats_get(&st), 0);
 		assert_int_equal(st.exporters, 3);
-		exp5_produce_all(1, 100);
+		sr_test_produce_all(1, 100);
 		sr_shutdown(5000, NULL);
 		assert_int_equal(example_spans(), 100);
 	}
@@ -120,7 +120,7 @@ static void expect_refused(const char *plugin, const char *needle)
 	assert_non_null(strstr(sr_last_error(), needle));
 	assert_int_equal(sr_stats_get(&st), 0);
 	assert_int_equal(st.exporters, 1);
-	exp5_produce_all(1, 10);
+	sr_test_produce_all(1, 10);
 	sr_shutdown(5000, NULL);
 	assert_int_equal(sr_stats_get(&st), 0);
 	assert_int_equal(st.exported, 10);

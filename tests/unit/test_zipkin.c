@@ -9,6 +9,7 @@
  * while the pipeline runs on with its other exporters.
  */
 // SR_TEST_LABELS: concurrency
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exp5_testutil.h"
 #include "zipkin_int.h"
 #include "receiver.h"
 #include "testutil.h"
@@ -161,7 +161,7 @@ static void golden_body(void **state)
 	sr_span_data_t sp[5];
 	const char *body;
 	size_t len, glen = 0, j = 0;
-	char *golden = exp5_read_file(SR_ZIPKIN_GOLDEN, &glen);
+	char *golden = sr_test_read_file(SR_ZIPKIN_GOLDEN, &glen);
 	json_error_t jerr;
 	json_t *root;
 
@@ -335,9 +335,9 @@ static void run_and_check(bool gzip, bool expect_all)
 	long got;
 
 	assert_int_equal(sr_test_init_memory(zipkin_only), 0);
-	exp5_produce_all(THREADS, SPANS);
+	sr_test_produce_all(THREADS, SPANS);
 	sr_flush(5000, NULL);
-	assert_int_equal(exp5_exporter_stats("zipkin", &ex), 0);
+	assert_int_equal(sr_test_exporter_stats("zipkin", &ex), 0);
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	assert_int_equal(sr_stats_get(&st), 0);
 	assert_int_equal(sr_test_check_invariant(&st), 0);
@@ -392,7 +392,7 @@ static void receiver_down_counts_drops(void **state)
 	set_endpoint(sr_rcv_unused_port());
 	setenv("SPANRING_ZIPKIN_MAX_ATTEMPTS", "2", 1);
 	assert_int_equal(sr_test_init_memory(zipkin_only), 0);
-	exp5_produce_all(THREADS, 50);
+	sr_test_produce_all(THREADS, 50);
 	sr_flush(5000, NULL);
 	sr_shutdown(5000, NULL);
 	assert_int_equal(sr_stats_get(&st), 0);
@@ -411,7 +411,7 @@ static void hanging_receiver_shutdown_returns(void **state)
 	setenv("OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0", 1); /* only the deadline */
 	sr_rcv_set_default(rcv, &hang);
 	assert_int_equal(sr_test_init_memory(zipkin_only), 0);
-	exp5_produce_all(THREADS, 100);
+	sr_test_produce_all(THREADS, 100);
 	assert_true(sr_rcv_wait(rcv, 1, 5000));
 	/* The 1.5 s export deadline has not passed: cancel ends the post. */
 	sr_shutdown(200, &lost);
@@ -434,7 +434,7 @@ static void zipkin_and_memory(sr_config_t *cfg)
 static void expect_create_error(const char *var, const char *value,
 				const char *needle)
 {
-	exp5_expect_create_error(zipkin_and_memory, var, value, needle);
+	sr_test_expect_create_error(zipkin_and_memory, var, value, needle);
 }
 
 static void bad_settings_name_variable_and_value(void **state)

@@ -21,6 +21,7 @@
  * The demo runs in a fresh temporary directory (its working directory),
  * which is removed afterwards.  Exit status 0 when every check passed.
  */
+#include <pthread.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -32,8 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exp5_testutil.h"
 #include "receiver.h"
+#include "testutil.h"
 
 #define THREADS 4
 #define WORKERS (THREADS / 2)
@@ -50,7 +51,7 @@ static void die(const char *fmt, ...)
 	fprintf(stderr, "\n");
 	va_end(ap);
 	if (*dir)
-		exp5_rmtree(dir);
+		sr_test_rmtree(dir);
 	exit(1);
 }
 
@@ -89,7 +90,7 @@ static char *run_demo(const char *demo)
 	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "spanring-demo exited with status %d", WEXITSTATUS(status));
-	return exp5_read_file(out, NULL);
+	return sr_test_read_file(out, NULL);
 }
 
 /* "exported" from the JSON object on the demo's last line. */
@@ -175,10 +176,10 @@ static void check_zipkin(struct sr_rcv *r, long long exported)
 
 static void check_file(const char *path, const char *out, long long exported)
 {
-	struct exp5_lines l;
+	struct sr_test_lines l;
 	char want[64], *text;
 
-	CHECK(exp5_scan_lines(path, &l) == 0, "%s was not written", path);
+	CHECK(sr_test_scan_lines(path, &l) == 0, "%s was not written", path);
 	printf("file: %s: %ld lines, %ld spans, %ld bad lines\n", path, l.lines,
 	       l.spans, l.bad);
 	CHECK(l.bad == 0 && !l.partial, "bad or partial lines in %s", path);
@@ -186,7 +187,7 @@ static void check_file(const char *path, const char *out, long long exported)
 	      l.spans, exported);
 	snprintf(want, sizeof(want), "traces  %ld line", l.lines);
 	CHECK(strstr(out, want), "the summary does not say '%s'", want);
-	text = exp5_read_file(path, NULL);
+	text = sr_test_read_file(path, NULL);
 	excerpt("file: first line (one OTLP/JSON ExportTraceServiceRequest)", text, 700);
 	free(text);
 }
@@ -256,7 +257,7 @@ static void check_chrome(const char *path, long long exported)
 	CHECK(ntids == THREADS + WORKERS, "%d tracks, the demo ran %d threads",
 	      ntids, THREADS + WORKERS);
 	{
-		char *raw = exp5_read_file(path, NULL);
+		char *raw = sr_test_read_file(path, NULL);
 
 		excerpt("chrome: the start of the trace file", raw, 1500);
 		free(raw);
@@ -282,7 +283,7 @@ int main(int argc, char **argv)
 	mode = argv[2];
 	/* The demo runs in another directory: make its path absolute. */
 	CHECK((argv[1] = realpath(argv[1], NULL)) != NULL, "no such demo");
-	CHECK(exp5_mkdtemp(dir, sizeof(dir), "demo") == 0, "mkdtemp");
+	CHECK(sr_test_mkdtemp(dir, sizeof(dir), "demo") == 0, "mkdtemp");
 	in_dir(file_path, sizeof(file_path), "traces.jsonl");
 	in_dir(chrome_path, sizeof(chrome_path), "trace.json");
 	setenv("OTEL_SERVICE_NAME", "spanring-demo", 1);
@@ -331,7 +332,7 @@ int main(int argc, char **argv)
 		out = run_demo(argv[1]);
 		exported = demo_exported(out);
 		CHECK(strstr(out, "exporter example"), "no 'example' exporter in the summary");
-		text = exp5_read_file(example, NULL);
+		text = sr_test_read_file(example, NULL);
 		CHECK(text, "the plugin wrote no %s", example);
 		excerpt("example plugin output", text, 1500);
 		for (p = text; (p = strstr(p, " spans=")) != NULL; p++)
@@ -345,7 +346,7 @@ int main(int argc, char **argv)
 	}
 	free(out);
 	free(argv[1]);
-	exp5_rmtree(dir);
+	sr_test_rmtree(dir);
 	printf("PASS %s\n", mode);
 	return 0;
 }

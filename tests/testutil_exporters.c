@@ -1,29 +1,26 @@
 /*
- * exp5_testutil.h - helpers for the tests of the zipkin, file, chrome,
- * plugin and fan-out exporters: temporary directories, reading files back,
- * counting spans in OTLP/JSON lines and Zipkin bodies with a real JSON
- * parser (jansson), producer threads, per-exporter stats by name.
- *
- * Header-only (static functions) so each test links only what it uses.
+ * testutil_exporters.c - the helpers of testutil.h for the tests of the
+ * exporters that write files or talk to a receiver (zipkin, file, chrome,
+ * plugin, fan-out) and for demo_exporters_check: temporary directories,
+ * reading files back, counting spans in OTLP/JSON with a real JSON parser
+ * (jansson), producer threads, per-exporter stats by name.
  */
-#ifndef SR_EXP5_TESTUTIL_H
-#define SR_EXP5_TESTUTIL_H
+#include "testutil.h"
 
 #include <ftw.h>
-#include <jansson.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <spanring/spanring.h>
-
-#include "testutil.h"
+#include <cmocka.h>
 
 /* A fresh directory under $TMPDIR (or the system's temporary directory)
  * in out; 0 or -1. */
-static inline int exp5_mkdtemp(char *out, size_t len, const char *tag)
+int sr_test_mkdtemp(char *out, size_t len, const char *tag)
 {
 	const char *base = getenv("TMPDIR");
 
@@ -32,7 +29,7 @@ static inline int exp5_mkdtemp(char *out, size_t len, const char *tag)
 	return mkdtemp(out) ? 0 : -1;
 }
 
-static int exp5_rm_one(const char *p, const struct stat *sb, int flag,
+static int rm_one(const char *p, const struct stat *sb, int flag,
 		       struct FTW *ftw)
 {
 	(void)sb;
@@ -41,13 +38,13 @@ static int exp5_rm_one(const char *p, const struct stat *sb, int flag,
 	return remove(p);
 }
 
-static inline void exp5_rmtree(const char *dir)
+void sr_test_rmtree(const char *dir)
 {
-	nftw(dir, exp5_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Whole file, NUL-terminated, malloc'd; NULL if it cannot be read. */
-static inline char *exp5_read_file(const char *path, size_t *len)
+char *sr_test_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -76,7 +73,7 @@ static inline char *exp5_read_file(const char *path, size_t *len)
 }
 
 /* Spans in one OTLP/JSON ExportTraceServiceRequest; -1 if malformed. */
-static inline long exp5_otlp_spans(json_t *root)
+long sr_test_otlp_spans(json_t *root)
 {
 	json_t *rss = json_object_get(root, "resourceSpans");
 	long n = 0;
@@ -99,18 +96,10 @@ static inline long exp5_otlp_spans(json_t *root)
 	return n;
 }
 
-/* What a file of OTLP/JSON lines holds. */
-struct exp5_lines {
-	long lines;      /* complete lines (ending in '\n')                */
-	long bad;        /* lines that are not one OTLP/JSON request       */
-	long spans;      /* spans in the good lines                        */
-	bool partial;    /* the file ends with an unterminated line        */
-};
-
-static inline int exp5_scan_lines(const char *path, struct exp5_lines *out)
+int sr_test_scan_lines(const char *path, struct sr_test_lines *out)
 {
 	size_t len;
-	char *buf = exp5_read_file(path, &len), *p, *nl;
+	char *buf = sr_test_read_file(path, &len), *p, *nl;
 
 	memset(out, 0, sizeof(*out));
 	if (!buf)
@@ -127,7 +116,7 @@ static inline int exp5_scan_lines(const char *path, struct exp5_lines *out)
 		}
 		out->lines++;
 		root = json_loadb(p, (size_t)(nl - p), 0, &err);
-		n = root ? exp5_otlp_spans(root) : -1;
+		n = root ? sr_test_otlp_spans(root) : -1;
 		if (n < 0)
 			out->bad++;
 		else
@@ -139,7 +128,7 @@ static inline int exp5_scan_lines(const char *path, struct exp5_lines *out)
 }
 
 /* Per-exporter counters of the running (or last) pipeline by name. */
-static inline int exp5_exporter_stats(const char *name, sr_exporter_stats_t *out)
+int sr_test_exporter_stats(const char *name, sr_exporter_stats_t *out)
 {
 	for (uint32_t i = 0; sr_stats_exporter(i, out) == 0; i++)
 		if (out->name && strcmp(out->name, name) == 0)
@@ -149,16 +138,16 @@ static inline int exp5_exporter_stats(const char *name, sr_exporter_stats_t *out
 
 /* Producer threads: each ends `spans` spans named "op" with two
  * attributes. */
-struct exp5_producer {
+struct producer {
 	pthread_t t;
 	int id;
 	int spans;
 };
 
-static void *exp5_produce(void *arg)
+static void *produce(void *arg)
 {
-	struct exp5_producer *p = arg;
-	const sr_tracer_t *tr = sr_tracer_get("exp5-test", "1.0");
+	struct producer *p = arg;
+	const sr_tracer_t *tr = sr_tracer_get("sr-test", "1.0");
 
 	for (int i = 0; i < p->spans; i++) {
 		sr_span_t s;
@@ -172,26 +161,25 @@ static void *exp5_produce(void *arg)
 }
 
 /* Run n producers of `spans` spans each to completion. */
-static inline void exp5_produce_all(int n, int spans)
+void sr_test_produce_all(int n, int spans)
 {
-	struct exp5_producer p[16];
+	struct producer p[16];
 
 	for (int i = 0; i < n && i < 16; i++) {
-		p[i] = (struct exp5_producer){ .id = i, .spans = spans };
-		pthread_create(&p[i].t, NULL, exp5_produce, &p[i]);
+		p[i] = (struct producer){ .id = i, .spans = spans };
+		pthread_create(&p[i].t, NULL, produce, &p[i]);
 	}
 	for (int i = 0; i < n && i < 16; i++)
 		pthread_join(p[i].t, NULL);
 }
 
-#ifdef assert_true /* cmocka tests only */
 /*
  * sr_init() through sr_test_init_memory(tweak), whose exporter list holds
  * the exporter under test and "memory", with var=value: it must fail with
  * an error naming `var` and containing `needle`, and the pipeline must run
  * with the memory exporter alone.  var gets its previous value back.
  */
-static inline void exp5_expect_create_error(void (*tweak)(sr_config_t *),
+void sr_test_expect_create_error(void (*tweak)(sr_config_t *),
 					    const char *var, const char *value,
 					    const char *needle)
 {
@@ -216,6 +204,3 @@ static inline void exp5_expect_create_error(void (*tweak)(sr_config_t *),
 		unsetenv(var);
 	free(saved);
 }
-#endif
-
-#endif /* SR_EXP5_TESTUTIL_H */

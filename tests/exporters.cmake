@@ -1,13 +1,13 @@
-# exporters5.cmake - what the tests of the zipkin, file, chrome and plugin
-# exporters and of fan-out need beyond sr_testutil: the test receiver and
-# jansson (both from otlp.cmake, included before this file), the Zipkin
-# golden body, the plugins that must fail to load, and the ctest checks of
-# spanring-demo with these exporters (demo_exporters_check.c, which starts
-# a Zipkin-style receiver, runs the demo and reads back every output).
+# exporters.cmake - what the tests of the zipkin, file, chrome and plugin
+# exporters and of fan-out need beyond sr_testutil: the test receiver
+# (from otlp.cmake, included before this file), the Zipkin golden body, the
+# plugins that must fail to load, and the ctest checks of spanring-demo
+# with these exporters (demo/demo_exporters_check.c, which starts a
+# Zipkin-style receiver, runs the demo and reads back every output).
 
 foreach(t test_zipkin test_file_exporter test_chrome test_fanout test_plugin)
   if(TARGET ${t})
-    target_link_libraries(${t} PRIVATE sr_receiver PkgConfig::JANSSON)
+    target_link_libraries(${t} PRIVATE sr_receiver)
   endif()
 endforeach()
 if(TARGET test_zipkin)
@@ -50,11 +50,8 @@ endif()
 #                       working directory
 #   demo_plugin         the example plugin through the shared library
 add_executable(demo_exporters_check
-  ${CMAKE_CURRENT_SOURCE_DIR}/exporters5/demo_exporters_check.c)
-target_include_directories(demo_exporters_check PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_compile_definitions(demo_exporters_check PRIVATE _GNU_SOURCE)
-target_link_libraries(demo_exporters_check PRIVATE sr_receiver spanring
-  PkgConfig::JANSSON)
+  ${CMAKE_CURRENT_SOURCE_DIR}/demo/demo_exporters_check.c)
+target_link_libraries(demo_exporters_check PRIVATE sr_receiver sr_testutil)
 add_dependencies(demo_exporters_check spanring-demo spanring_example_plugin)
 foreach(mode all chrome default)
   set(name demo_${mode})
