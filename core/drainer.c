@@ -130,14 +130,15 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 				released = done;
 			}
 			if (b) {
-				b->nspans = nspans;
+				ck_pr_store_32(&b->nspans, nspans);
 				b->nrecords = nrecs;
 				if (nspans && !sr__batch_dispatch(p, b)) {
 					*starved = true; /* every queue full */
 					break;
 				}
 			}
-			b = p->cur = sr__batch_take(p);
+			b = sr__batch_take(p);
+			ck_pr_store_ptr(&p->cur, b);
 			if (!b) {
 				*starved = true;
 				break;
@@ -157,7 +158,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		}
 	}
 	if (b) { /* still the open batch: handed-over ones are not ours */
-		b->nspans = nspans;
+		ck_pr_store_32(&b->nspans, nspans);
 		b->nrecords = nrecs;
 	}
 	if (done != released)
@@ -225,7 +226,7 @@ static bool flush_cur(struct sr__pipeline *p)
 	if (p->cur && p->cur->nspans) {
 		if (!sr__batch_dispatch(p, p->cur))
 			return false;
-		p->cur = NULL;
+		ck_pr_store_ptr(&p->cur, NULL);
 	}
 	return true;
 }
@@ -276,7 +277,7 @@ uint64_t sr__drainer_pause(uint64_t last, const struct sr__drain_look *l,
 /* Under ctl_lock: could the pass that starved go on?  With a batch open
  * it waits for room in an exporter's queue (what sr__batch_dispatch
  * needs), without one for a free batch. */
-static bool batch_room(struct sr__pipeline *p)
+static bool batch_room_locked(struct sr__pipeline *p)
 {
 	bool room = false;
 
@@ -314,7 +315,7 @@ static void wait_for_room(struct sr__pipeline *p, uint64_t timeout_ns)
 			       (long)(until % 1000000000ull) };
 
 	pthread_mutex_lock(&p->ctl_lock);
-	while (!batch_room(p) &&
+	while (!batch_room_locked(p) &&
 	       pthread_cond_timedwait(&p->ctl_cv, &p->ctl_lock, &ts) == 0)
 		;
 	pthread_mutex_unlock(&p->ctl_lock);
@@ -362,7 +363,9 @@ static void *drainer_main(void *arg)
 		uint64_t now, seen;
 		bool discard, starved = false;
 
-		ck_pr_fence_load(); /* requests before the rings they cover */
+		/* The request before the rings it covers; pairs with the
+		 * flusher's fence_store (flush_locked in lifecycle.c). */
+		ck_pr_fence_load();
 		now = sr__mono_ns();
 		look.since = now - prev;
 		prev = now;
@@ -384,7 +387,7 @@ static void *drainer_main(void *arg)
 			if (starved) {
 				if (p->cur) {
 					ck_pr_add_64(&p->dropped_shutdown, p->cur->nspans);
-					p->cur->nspans = 0;
+					ck_pr_store_32(&p->cur->nspans, 0);
 				}
 				drain_all(p, true, now, &starved, &look);
 			}
@@ -422,7 +425,7 @@ static void *drainer_main(void *arg)
 	if (p->cur) {
 		ck_pr_store_int(&p->cur->refs, 1);
 		sr__batch_release(p, p->cur, 1, 0, true);
-		p->cur = NULL;
+		ck_pr_store_ptr(&p->cur, NULL);
 	}
 	urcu_bp_unregister_thread();
 	return NULL;

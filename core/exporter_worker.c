@@ -329,8 +329,7 @@ void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen)
 	}
 }
 
-/* Under ctl_lock. */
-bool sr__exporters_flushed(struct sr__pipeline *p, uint64_t gen)
+bool sr__exporters_flushed_locked(struct sr__pipeline *p, uint64_t gen)
 {
 	for (uint32_t i = 0; i < p->nexporters; i++)
 		if (p->exporters[i].flush_done < gen)

@@ -331,9 +331,12 @@ static int flush_locked(struct sr__pipeline *p, uint64_t deadline,
 
 	pthread_mutex_lock(&p->ctl_lock);
 	gen = p->flush_req + 1;
+	/* The spans this thread ended (or saw end) before, in the rings
+	 * before the request; pairs with the drainer's fence_load. */
+	ck_pr_fence_store();
 	ck_pr_store_64(&p->flush_req, gen);
 	while (!(ck_pr_load_64(&p->flush_seen) >= gen &&
-		 sr__exporters_flushed(p, gen))) {
+		 sr__exporters_flushed_locked(p, gen))) {
 		if (pthread_cond_timedwait(&p->ctl_cv, &p->ctl_lock, &ts) != 0 &&
 		    sr__mono_ns() >= deadline) {
 			rc = SR_ETIMEDOUT;

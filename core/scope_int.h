@@ -22,7 +22,7 @@ static inline const sr_context_t *sr__scope_top(void)
 
 uint64_t sr__scope_errors(void);
 
-/* span.c: sr_span_context() into *out. */
+/* span_start.c: sr_span_context() into *out. */
 void sr__span_context_to(const sr_span_t *span, sr_context_t *out);
 
 #endif /* SR_SCOPE_INT_H */

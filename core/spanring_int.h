@@ -121,7 +121,7 @@ struct sr__global {
 	struct sr__sampler sampler;
 	struct sr__limits limits;
 	/* The first 8 bytes of a span's tail (state, fast_end, nslots, gen;
-	 * see span.c) as a sampled / an unsampled start writes them.  Set
+	 * see span_int.h) as a sampled / an unsampled start writes them.  Set
 	 * before `running`, like the sampler and limits. */
 	uint64_t span_word_rec, span_word_ctx;
 	/* The sampler's decision where it needs no trace id: for a root
@@ -160,7 +160,7 @@ extern struct sr__global sr__g;
  * path compares against it with one RIP-relative operand. */
 extern uint32_t sr__fast_gen;
 
-/* The word a start stores at SR__SPAN_STATE_AT of an sr_span_t (span.c
+/* The word a start stores at SR__SPAN_STATE_AT of an sr_span_t (span_int.h
  * asserts the layout): state, fast_end, nslots = 0, gen. */
 static inline uint64_t sr__span_word(uint8_t state, uint32_t fast_end,
 				     uint32_t gen)

@@ -22,7 +22,7 @@ struct sr__rng {
 	uint32_t gen;
 };
 
-/* span.c: unsampled spans counted here, not yet on the thread's node. */
+/* span_end.c: unsampled spans counted here, not yet on the thread's node. */
 struct sr__unsampled_tally {
 	uint32_t gen;
 	uint32_t pending;
@@ -39,7 +39,7 @@ struct sr__scope_tls {
 struct sr__tls_state {
 	uint32_t synced_gen;        /* rng and tally belong to this
 	                               generation and the clock is the TSC:
-	                               span.c's fast start may run           */
+	                               span_start.c's fast start may run           */
 	struct sr__rng rng;
 	struct sr__unsampled_tally unsampled;
 	struct sr__thread *thread;  /* node in pipeline `gen` (registry.c)  */

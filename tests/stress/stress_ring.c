@@ -1,7 +1,7 @@
 /*
  * stress_ring.c - the SPSC record ring against a model, two threads.
  *
- * The producer publishes "spans" of 1..4 records (the way span.c does:
+ * The producer publishes "spans" of 1..4 records (the way span_end.c does:
  * reserve n, write, commit n) carrying a sequence number and a checksum
  * in every record; the consumer peeks, checks that each span arrives
  * whole, in order, with intact contents, and releases.  A full ring makes

@@ -1,0 +1,68 @@
+/*
+ * exporter_worker_int.h - the exporters of a running pipeline
+ * (exporter_worker.c): one worker thread and one bounded batch queue
+ * each, fed by the drainer.
+ */
+#ifndef SR_EXPORTER_WORKER_INT_H
+#define SR_EXPORTER_WORKER_INT_H
+
+#include <pthread.h>
+
+#include "batch_int.h"
+
+struct sr__pipeline;
+
+/* One running exporter and its worker thread. */
+struct sr__exporter {
+	const sr_exporter_ops_t *ops;
+	void *state;
+	char name[32];
+	pthread_t thread;
+	bool thread_started;
+	bool hung;                       /* abandoned at shutdown           */
+	int fate;       /* SR__FATE_*: shutdown CASes RUNNING->ABANDONED when
+	                   it gives up on the worker, the worker CASes
+	                   RUNNING->EXITED on its way out; the loser adapts */
+
+	/* Batch queue from the drainer: every field under `lock` (the
+	 * drainer pushes, the worker pops, shutdown sets stop, the drainer
+	 * raises flush_req); `cv` wakes the worker. */
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	struct sr__batch **queue;
+	uint32_t qcap, qhead, qcount;
+	bool stop;                       /* shutdown: finish or drop queue   */
+	uint64_t flush_req;              /* flush generation to honour       */
+
+	/* The worker writes it under pipe->ctl_lock (then broadcasts
+	 * ctl_cv) and reads its own value without; flushers read it under
+	 * ctl_lock (sr__exporters_flushed_locked). */
+	uint64_t flush_done;
+
+	struct sr_batch view;            /* worker only                      */
+	struct sr__scratch scratch;      /* worker only                      */
+
+	/* Stats: ck_pr_add_64 by the worker (and by the drainer for
+	 * queue_full); stats readers ck_pr_load_64. */
+	uint64_t st_batches, st_ok, st_failed, st_queue_full;
+};
+
+enum { SR__FATE_RUNNING = 0, SR__FATE_ABANDONED = 1, SR__FATE_EXITED = 2 };
+
+#define SR__MAX_EXPORTERS 16
+
+/* exporter_worker.c */
+/* The optional process-wide hooks of every selectable exporter table
+ * (reset at sr_init(), after_fork_child in a fork child); see
+ * <spanring/exporter.h>. */
+void sr__exporters_reset(void);
+void sr__exporters_after_fork_child(void);
+int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg);
+int sr__exporters_launch(struct sr__pipeline *p);
+void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns);
+void sr__exporters_free(struct sr__pipeline *p);
+void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen);
+/* Under ctl_lock: has every worker honoured flush generation gen? */
+bool sr__exporters_flushed_locked(struct sr__pipeline *p, uint64_t gen);
+
+#endif /* SR_EXPORTER_WORKER_INT_H */

@@ -1,0 +1,240 @@
+/*
+ * record_decode.c - a batch's records as the sr_span_data_t views
+ * exporters read (sr_batch_count, sr_batch_span, sr_batch_resource),
+ * next to the layout it decodes (record_int.h).
+ *
+ * A batch holds whole spans as contiguous copies of their records, so a
+ * span's item slots are one array in memory and copied strings that
+ * crossed a record boundary in the ring are contiguous again: decoding
+ * makes no copies, views point into the batch.  Each exporter worker
+ * decodes with its own scratch, so several decode one batch at once.
+ */
+#include <string.h>
+
+#include "clock_int.h"
+#include "ids_int.h"
+#include "pipeline_int.h"
+
+int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
+		     uint64_t *bytes)
+{
+	/* Every item takes at least one slot: a span holds at most this
+	 * many attributes, events or links. */
+	uint32_t cap = cfg->max_span_records * SR__CONT_SLOTS;
+	size_t a = sizeof(sr_attr_view_t) * 2 * cap;
+	size_t e = sizeof(sr_event_view_t) * cap;
+	size_t l = sizeof(sr_link_view_t) * cap;
+
+	s->cap = cap;
+	s->attrs = sr__alloc(a, 64);
+	s->events = sr__alloc(e, 64);
+	s->links = sr__alloc(l, 64);
+	*bytes += a + e + l;
+	return s->attrs && s->events && s->links ? 0 : SR_ENOMEM;
+}
+
+void sr__scratch_free(struct sr__scratch *s)
+{
+	uint32_t cap = s->cap;
+
+	sr__free(s->attrs, sizeof(sr_attr_view_t) * 2 * cap);
+	sr__free(s->events, sizeof(sr_event_view_t) * cap);
+	sr__free(s->links, sizeof(sr_link_view_t) * cap);
+	memset(s, 0, sizeof(*s));
+}
+
+SR_API size_t sr_batch_count(const sr_batch_t *batch)
+{
+	return batch ? batch->b->nspans : 0;
+}
+
+SR_API const sr_attr_view_t *sr_batch_resource(const sr_batch_t *batch,
+						uint32_t *count)
+{
+	*count = batch->pipe->resource.count;
+	return batch->pipe->resource.attrs;
+}
+
+static sr_str_t cstr(const char *s)
+{
+	sr_str_t r = { s ? s : "", s ? (uint32_t)strlen(s) : 0 };
+
+	return r;
+}
+
+static bool key_eq(sr_str_t a, sr_str_t b)
+{
+	return a.len == b.len && (a.ptr == b.ptr || !memcmp(a.ptr, b.ptr, a.len));
+}
+
+/* Decode the ATTR item `it` into *v; returns the slots it takes. */
+static uint32_t decode_attr(const struct sr__item *it, sr_attr_view_t *v)
+{
+	v->key = cstr(it->key);
+	switch (it->vtype) {
+	case SR_ATTR_BOOL:
+		v->type = SR_ATTR_BOOL;
+		v->v.b = it->v.u != 0;
+		return 1;
+	case SR_ATTR_INT:
+		v->type = SR_ATTR_INT;
+		v->v.i = it->v.i;
+		return 1;
+	case SR_ATTR_DOUBLE:
+		v->type = SR_ATTR_DOUBLE;
+		v->v.d = it->v.d;
+		return 1;
+	case SR_ATTR_STRING_STATIC:
+		v->type = SR_ATTR_STRING;
+		v->v.s.ptr = it->v.s;
+		v->v.s.len = it->len;
+		return 1;
+	default:
+		v->type = SR_ATTR_STRING;
+		v->v.s.ptr = it->inl;
+		v->v.s.len = it->len;
+		return sr__str_slots(it->len);
+	}
+}
+
+SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
+{
+	const struct sr__batch *b;
+	const struct sr__span_header *h;
+	const struct sr__item *slots;
+	struct sr__scratch *sc;
+	const struct sr_tracer *tr;
+	sr_attr_view_t *owned;
+	uint32_t n, j, nattr = 0, nowned = 0;
+	uint32_t *owner_count = NULL, owner_left = 0;
+
+	if (!batch || i >= batch->b->nspans)
+		return SR_EINVAL;
+	b = batch->b;
+	sc = batch->scratch;
+	owned = sc->attrs + sc->cap;
+	h = (const struct sr__span_header *)(const void *)
+		    b->records[b->first[i]].bytes;
+	slots = (const struct sr__item *)(const void *)((const char *)h +
+							 SR__HEADER_SIZE);
+	n = h->nslots;
+
+	memset(out, 0, sizeof(*out));
+	sr__header_ids(h, out->trace_id, out->span_id);
+	memcpy(out->parent_span_id, h->parent_span_id, 8);
+	out->trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
+	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;
+	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
+	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
+					 SR__HB_STATUS_SHIFT);
+	out->name = cstr(h->name);
+	if (h->bits & SR__HB_TSC) {
+		out->start_ns = sr__tsc_to_ns(h->start_ns);
+		out->end_ns = sr__tsc_to_ns(h->end_ns);
+		if (out->end_ns < out->start_ns)
+			out->end_ns = out->start_ns;
+	} else {
+		out->start_ns = h->start_ns;
+		out->end_ns = h->end_ns;
+	}
+	tr = sr__tracer_at(h->tracer);
+	out->tracer = tr;
+	out->scope_name = cstr(tr ? tr->name : "");
+	out->scope_version = cstr(tr ? tr->version : "");
+	out->thread_id = h->tid;
+	out->attrs = sc->attrs;
+	out->events = sc->events;
+	out->links = sc->links;
+
+	for (j = 0; j < n;) {
+		const struct sr__item *it = &slots[j];
+
+		if (owner_left && it->kind == SR__ITEM_ATTR) {
+			/* Attribute of the preceding event or link. */
+			j += decode_attr(it, &owned[nowned++]);
+			(*owner_count)++;
+			owner_left--;
+			continue;
+		}
+		owner_left = 0;
+		switch (it->kind) {
+		case SR__ITEM_ATTR: {
+			sr_attr_view_t v;
+			uint32_t k;
+
+			j += decode_attr(it, &v);
+			/* Setting a key twice keeps the last value. */
+			for (k = 0; k < nattr; k++)
+				if (key_eq(sc->attrs[k].key, v.key))
+					break;
+			sc->attrs[k] = v;
+			if (k == nattr)
+				nattr++;
+			break;
+		}
+		case SR__ITEM_EVENT: {
+			sr_event_view_t *e = &sc->events[out->event_count++];
+
+			e->name = cstr(it->key);
+			e->ts_ns = it->vtype == 1 ? sr__tsc_to_ns(it->v.u) : it->v.u;
+			e->attrs = owned + nowned;
+			e->attr_count = 0;
+			e->dropped_attr_count = it->len;
+			owner_count = &e->attr_count;
+			owner_left = it->count;
+			j++;
+			break;
+		}
+		case SR__ITEM_LINK: {
+			const struct sr__link_item *li =
+				(const struct sr__link_item *)(const void *)it;
+			sr_link_view_t *l = &sc->links[out->link_count++];
+
+			memcpy(l->trace_id, li->trace_id, 16);
+			memcpy(l->span_id, li->span_id, 8);
+			l->trace_flags = li->trace_flags;
+			l->attrs = owned + nowned;
+			l->attr_count = 0;
+			l->dropped_attr_count = li->dropped_attrs;
+			owner_count = &l->attr_count;
+			owner_left = li->count;
+			j++;
+			break;
+		}
+		case SR__ITEM_NAME:
+		case SR__ITEM_STATUS_MSG: {
+			/* A copied string, laid out as an ATTR's value. */
+			sr_str_t *dst = it->kind == SR__ITEM_NAME
+						? &out->name
+						: &out->status_message;
+
+			dst->ptr = it->inl;
+			dst->len = it->len;
+			j += sr__str_slots(it->len);
+			break;
+		}
+		case SR__ITEM_TRACESTATE:
+			if (!sr__tracestate_resolve(it->v.u, &out->trace_state))
+				out->trace_state = cstr("");
+			j++;
+			break;
+		case SR__ITEM_DROPPED: {
+			const struct sr__dropped_item *d =
+				(const struct sr__dropped_item *)(const void *)it;
+
+			out->dropped_attr_count = d->attrs;
+			out->dropped_event_count = d->events;
+			out->dropped_link_count = d->links;
+			j++;
+			break;
+		}
+		default:
+			j++; /* unknown item: skip one slot */
+			break;
+		}
+	}
+	out->attr_count = nattr;
+	if (out->status != SR_STATUS_ERROR) /* OTel: message only with ERROR */
+		out->status_message = cstr("");
+	return 0;
+}

@@ -1,0 +1,313 @@
+/*
+ * span_end.c - ending a span into this thread's ring: the frameless fast
+ * end (TSC time, node in the span's pipeline, nothing dropped, no chunk)
+ * under the busy mark, and every other case (slow end) inside the RCU
+ * read side, together so they share one copy of the record writer.  Also
+ * the unsampled tally other files flush.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "clock_int.h"
+#include "span_int.h"
+
+/* ------------------------------------------------------------------ */
+/* End                                                                 */
+/* ------------------------------------------------------------------ */
+
+static void give_back_chunks(struct sr__pipeline *p, struct sr__span *s)
+{
+	struct sr__chunk *c, *next;
+
+	if (s->booked == BOOK_NONE)
+		return; /* chunk_first is not even initialised */
+	for (c = s->chunk_first; c; c = next) {
+		next = c->next;
+		sr__chunk_put(p, c);
+	}
+	s->chunk_first = NULL;
+}
+
+/* A cache line as two 32-byte vectors: one move each in the AVX2 clone
+ * of the end (see SR__END_CLONES), two SSE moves each elsewhere. */
+typedef unsigned char sr__v32 __attribute__((vector_size(32), aligned(32)));
+
+static inline void copy_line(unsigned char *d, const unsigned char *s)
+{
+	((sr__v32 *)(void *)d)[0] = ((const sr__v32 *)(const void *)s)[0];
+	((sr__v32 *)(void *)d)[1] = ((const sr__v32 *)(const void *)s)[1];
+}
+
+/* Copy `bytes` (a multiple of 64 or the whole record) cache line by line
+ * between 64-byte aligned buffers (ring records, sr_span_t, chunks): the
+ * common one-record span copies 2-4 lines with no memcpy call. */
+static inline void copy_lines(void *dst, const void *src, uint32_t bytes)
+{
+	unsigned char *d = dst;
+	const unsigned char *sr = src;
+
+	switch (bytes >> 6) { /* 1..4 lines, unrolled */
+	case 4: copy_line(d + 192, sr + 192); /* fall through */
+	case 3: copy_line(d + 128, sr + 128); /* fall through */
+	case 2: copy_line(d + 64, sr + 64);   /* fall through */
+	default: copy_line(d, sr);
+	}
+}
+
+/* The span's inline records (one or two): its whole stream when it has
+ * no overflow chunks.  Copies only the cache lines in use. */
+static inline __attribute__((always_inline)) void
+write_inline_records(struct sr__ring *r, struct sr__span *s, uint32_t first,
+		     uint32_t nrec)
+{
+	uint32_t slots = s->nslots;
+
+	if (nrec == 1) {
+		copy_lines(sr__ring_at(r, first), s->rec,
+			   (SR__HEADER_SIZE + slots * SR__SLOT_SIZE + 63) & ~63u);
+		return;
+	}
+	copy_lines(sr__ring_at(r, first), s->rec, SR__RECORD_SIZE);
+	slots -= SR__HEAD_SLOTS;
+	if (slots > SR__CONT_SLOTS)
+		slots = SR__CONT_SLOTS;
+	copy_lines(sr__ring_at(r, first + 1), s->rec + SR__RECORD_SIZE,
+		   (slots * SR__SLOT_SIZE + 63) & ~63u);
+}
+
+static void write_records(struct sr__ring *r, struct sr__span *s,
+			  uint32_t first, uint32_t nrec)
+{
+	uint32_t slots;
+
+	write_inline_records(r, s, first, nrec < 2 ? nrec : 2);
+	if (nrec <= 2)
+		return;
+	slots = s->nslots - SR__HEAD_SLOTS - SR__CONT_SLOTS;
+	/* Chunk k is record 2 + k of the span. */
+	first += 2;
+	for (struct sr__chunk *c = s->chunk_first; slots; c = c->next) {
+		uint32_t k = slots >= SR__CONT_SLOTS ? SR__CONT_SLOTS : slots;
+
+		copy_lines(sr__ring_at(r, first++), c->rec.bytes,
+			   (k * SR__SLOT_SIZE + 63) & ~63u);
+		slots -= k;
+	}
+}
+
+static void add_dropped_item(struct sr__span *s)
+{
+	struct sr__dropped_item *d =
+		(struct sr__dropped_item *)(void *)sr__span_item_alloc_slow(s, 1, true);
+
+	if (!d)
+		return;
+	memset(d, 0, sizeof(*d));
+	d->kind = SR__ITEM_DROPPED;
+	d->attrs = s->d_attrs;
+	d->events = s->d_events;
+	d->links = s->d_links;
+}
+
+/* Inside the read side: move this thread's tally to node `t` of `p`. */
+static inline void unsampled_to_node(struct sr__pipeline *p,
+				     struct sr__thread *t)
+{
+	struct sr__unsampled_tally *u = &sr__tls_unsampled;
+
+	if (u->pending && u->gen == p->gen) {
+		if (t)
+			SR__ADD(t->c.unsampled, u->pending);
+		else
+			ck_pr_add_64(&p->started_global, u->pending);
+	}
+	u->pending = 0;
+}
+
+void sr__unsampled_flush(void)
+{
+	struct sr__pipeline *p;
+
+	if (!sr__tls_unsampled.pending)
+		return;
+	sr__rcu_read_lock();
+	p = rcu_dereference(sr__g.pipe);
+	if (p && p->gen == sr__tls_unsampled.gen)
+		unsampled_to_node(p, sr__thread_get(p));
+	sr__tls_unsampled.pending = 0;
+	sr__rcu_read_unlock();
+}
+
+/* End time when it is not a plain TSC reading: an explicit time on one
+ * side, or no TSC clock.  Settles both times on ns. */
+static __attribute__((noinline)) uint64_t end_time_slow(struct sr__span *s,
+							 uint64_t end_ns)
+{
+	struct sr__span_header *h = HDR(s);
+
+	if (h->bits & SR__HB_TSC) {
+		h->start_ns = sr__tsc_to_ns(h->start_ns);
+		h->bits &= (uint8_t)~SR__HB_TSC;
+	}
+	return end_ns ? end_ns : sr__now_inline();
+}
+
+/* Every case but the common one, inside the read side: no node yet (or
+ * none left), drops to count, shutdown in progress, overflow chunks, no
+ * membarrier.  p is the live pipeline of s->gen. */
+static void end_locked(struct sr__pipeline *p, struct sr__span *s)
+{
+	struct sr__span_header *h = HDR(s);
+	struct sr__thread *t = sr__thread_get(p);
+	uint32_t nrec, first;
+
+	if (sr__tls_unsampled.pending)
+		unsampled_to_node(p, t);
+	if (!t) {
+		/* No ring for this thread (max_threads): count globally. */
+		ck_pr_inc_64(&p->sampled_global);
+		ck_pr_inc_64(&p->dropped_limits_global);
+		give_back_chunks(p, s);
+		return;
+	}
+	SR__BUMP(t->c.sampled);
+	if (span_slow(s)) {
+		SR__ADD(t->c.attrs_dropped, s->d_attrs);
+		SR__ADD(t->c.events_dropped, s->d_events);
+		SR__ADD(t->c.links_dropped, s->d_links);
+		SR__ADD(t->c.strings_truncated, s->truncated);
+		SR__ADD(t->c.overflow_exhausted, s->overflowed);
+	}
+	if (!ck_pr_load_int(&sr__g.running)) {
+		SR__BUMP(t->c.shutdown);
+		give_back_chunks(p, s);
+		return;
+	}
+	nrec = sr__records_for_slots(s->nslots);
+	h->tid = (uint32_t)t->tid;
+	if (!sr__ring_reserve_sp(&t->ring, nrec, &first)) {
+		SR__BUMP(t->c.ring_full);
+		give_back_chunks(p, s);
+		return;
+	}
+	write_records(&t->ring, s, first, nrec);
+	sr__ring_commit_sp(&t->ring, nrec);
+	give_back_chunks(p, s);
+}
+
+static __attribute__((noinline)) void end_slow(struct sr__span *s)
+{
+	struct sr__pipeline *p;
+
+	sr__rcu_read_lock();
+	p = rcu_dereference(sr__g.pipe);
+	if (SR__LIKELY(p && p->gen == span_gen(s))) {
+		if (span_slow(s) &&
+		    (s->d_attrs | s->d_events | s->d_links)) {
+			s->pinned = 1; /* this read side: see sr__span_pin() */
+			add_dropped_item(s);
+			s->pinned = 0;
+			HDR(s)->nslots = s->nslots;
+		}
+		end_locked(p, s);
+	}
+	/* else: started in a pipeline that is gone */
+	sr__rcu_read_unlock();
+}
+
+static void end_general(struct sr__span *s, uint64_t end_ns);
+
+/*
+ * The common case, under the busy mark instead of the RCU read side (see
+ * sr__busy_enter): a TSC end time, this thread has its node in the span's
+ * pipeline, the pipeline takes fast ends, nothing was dropped and no chunk
+ * is held.  `general` (a constant) is false in the frameless fast copy,
+ * which leaves every other case to end_general.
+ */
+static inline __attribute__((always_inline)) void
+span_end(struct sr__span *s, uint64_t end_ns, bool general)
+{
+	struct sr__span_header *h = HDR(s);
+	uint64_t now;
+	uint32_t gen;
+
+	if (SR__UNLIKELY(s->state != SPAN_REC))
+		return;
+	if (!general && SR__UNLIKELY(!(h->bits & SR__HB_TSC) || end_ns)) {
+		end_general(s, end_ns);
+		return;
+	}
+	/* fast_end stays: an inline attribute set after the end lands in
+	 * the dead span, which is what ignoring it means. */
+	s->state = SPAN_DONE;
+	if (general) {
+		now = (h->bits & SR__HB_TSC) && !end_ns ? sr__stamp()
+							 : end_time_slow(s, end_ns);
+		h->end_ns = now >= h->start_ns ? now : h->start_ns;
+	} else {
+		/* The TSC bit says the clock is the TSC.  No clamp: the
+		 * decode clamps TSC times when it converts them. */
+		sr__stamp_tsc_to(&h->end_ns);
+	}
+	h->nslots = s->nslots;
+	gen = sr__tls_gen;
+	if (SR__LIKELY(s->gen == gen)) { /* not MARK_SLOW'd either */
+		sr__busy_enter();
+		if (SR__LIKELY(gen == __atomic_load_n(&sr__fast_gen,
+						      __ATOMIC_RELAXED))) {
+			struct sr__thread *t = sr__tls_thread;
+			uint32_t first;
+
+			h->tid = (uint32_t)t->tid;
+			SR__BUMP(t->c.sampled);
+			/* One record (most spans) or two, spelt out so each
+			 * copy is straight-line code. */
+			if (SR__LIKELY(s->nslots <= SR__HEAD_SLOTS)) {
+				if (SR__LIKELY(sr__ring_reserve_sp(&t->ring, 1,
+								   &first))) {
+					write_inline_records(&t->ring, s, first, 1);
+					sr__ring_commit_sp(&t->ring, 1);
+				} else {
+					SR__BUMP(t->c.ring_full);
+				}
+			} else if (sr__ring_reserve_sp(&t->ring, 2, &first)) {
+				write_inline_records(&t->ring, s, first, 2);
+				sr__ring_commit_sp(&t->ring, 2);
+			} else {
+				SR__BUMP(t->c.ring_full);
+			}
+			sr__busy_exit();
+			return;
+		}
+		sr__busy_exit();
+	}
+	end_slow(s);
+}
+
+static __attribute__((noinline)) void end_general(struct sr__span *s,
+						  uint64_t end_ns)
+{
+	span_end(s, end_ns, true);
+}
+
+/* The end copies one or two records of cache lines: with AVX2 that is
+ * half the instructions.  target_clones picks the copy at load time
+ * (an ifunc), where the PLT call already goes through a pointer.  Not
+ * under sanitizers: an instrumented ifunc resolver runs before their
+ * runtime is up (ThreadSanitizer crashes at load). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+#define SR__END_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SR__END_CLONES
+#endif
+
+SR_API SR__END_CLONES void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
+{
+	span_end(S(sp), end_ns, false);
+}
+
+SR_API SR__END_CLONES void sr__span_end(sr_span_t *sp)
+{
+	span_end(S(sp), 0, false);
+}

@@ -1,0 +1,269 @@
+/*
+ * span_start.c - starting a span (the hot path's first half) and reading
+ * its identity back.
+ *
+ * The common start (sr__span_start) is one frameless leaf: thread state
+ * current, the TSC clock, a valid current context or none, a sampling
+ * decision that needs no trace id.  Everything else goes to the full
+ * start.  See span_end.c for the rest of the hot path and span_int.h for
+ * the span's layout.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "clock_int.h"
+#include "ids_int.h"
+#include "sampler_int.h"
+#include "scope_int.h"
+#include "span_int.h"
+
+SR_API bool sr_context_is_valid(const sr_context_t *ctx)
+{
+	return context_valid(ctx);
+}
+
+/* ------------------------------------------------------------------ */
+/* Start                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * An unsampled span is counted at its start, in a per-thread tally that
+ * reaches the thread's node only every SR__UNSAMPLED_BATCH spans (or at a
+ * stats call, flush or exit on that thread), so an unsampled span never
+ * enters the RCU read side and its end costs nothing.  `started` in a stats snapshot can lag by less than
+ * that many spans per thread.
+ */
+#define SR__UNSAMPLED_BATCH 64
+
+/* Bring this thread's generator and tally to the running generation
+ * (they are stale after an init or a fork), and allow the fast start once
+ * they are and the clock is the TSC.  Slow path of every start. */
+static __attribute__((noinline)) void tls_sync(void)
+{
+	uint32_t gen = SR__SETTING(sr__g.gen);
+
+	if (sr__tls_rng.gen != gen)
+		sr__rng_reseed(&sr__tls_rng);
+	if (sr__tls_unsampled.gen != gen) {
+		sr__unsampled_flush();
+		sr__tls_unsampled.gen = gen;
+	}
+	sr__tls.synced_gen = sr__stamp_is_tsc() ? gen : 0;
+}
+
+static inline bool tls_synced(void)
+{
+	uint32_t gen = SR__SETTING(sr__g.gen);
+
+	return SR__LIKELY(sr__tls_rng.gen == gen && sr__tls_unsampled.gen == gen);
+}
+
+/* The first 8 bytes of the span's tail (state, fast_end, nslots, gen) in
+ * one store: a word sr__span_word() made at init. */
+static inline void set_word(struct sr__span *s, uint64_t w)
+{
+	memcpy(&s->state, &w, 8);
+}
+
+/* Every start: the seed of the ids (drawn when read, record_int.h), and
+ * the parent's trace id, span id and state, or none.  Returns the seed. */
+static inline __attribute__((always_inline)) uint64_t
+set_identity(struct sr__span *s, struct sr__tls_state *tl,
+	     const sr_context_t *par)
+{
+	struct sr__span_header *h = HDR(s);
+	uint64_t seed = sr__rng_take_seed(&tl->rng);
+
+	memcpy(h->span_id, &seed, 8);
+	if (par) {
+		memcpy(h->trace_id, par->trace_id, 16);
+		memcpy(h->parent_span_id, par->span_id, 8);
+		s->state_words[0] = par->state_[0];
+		s->state_words[1] = par->state_[1];
+	} else {
+		memset(h->parent_span_id, 0, 8);
+		s->state_words[0] = s->state_words[1] = 0;
+	}
+	return seed;
+}
+
+/* Every unsampled start, after set_identity: context only, counted in
+ * the tally. */
+static inline __attribute__((always_inline)) void
+set_unsampled(struct sr__span *s, struct sr__tls_state *tl)
+{
+	set_word(s, SR__SETTING(sr__g.span_word_ctx));
+	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
+		sr__unsampled_flush();
+}
+
+/*
+ * The full start: sr_span_start_ex, and sr_span_start's rarer cases (see
+ * sr__span_start for the common one).  `par` is NULL or a valid context;
+ * tls_synced() holds.
+ */
+static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
+		       const char *name, sr_span_kind_t kind,
+		       const sr_context_t *par, uint64_t start_ns,
+		       unsigned flags)
+{
+	struct sr__span *s = S(sp);
+	struct sr__span_header *h = HDR(s);
+	struct sr__tls_state *tl = &sr__tls;
+	const struct sr__sampler *smp = &sr__g.sampler;
+	uint64_t seed = set_identity(s, tl, par);
+	unsigned tsc_bit;
+	bool sampled;
+
+	if (par)
+		sampled = SR__SETTING(smp->kind) >= SR_SAMPLER_PARENTBASED_ALWAYS_ON
+				  ? (par->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0
+				  : sr__sample_root(smp, sr__load64(par->trace_id + 8));
+	else /* always_off and always_on need no trace id to decide */
+		sampled = SR__SETTING(smp->bound) != 0 &&
+			  sr__sample_root(smp, sr__seed_trace_lo(seed));
+	if (!sampled) {
+		set_unsampled(s, tl);
+		return;
+	}
+	tsc_bit = !start_ns && sr__stamp_is_tsc() ? SR__HB_TSC : 0;
+	h->name = name ? name : "";
+	h->tracer = tracer ? (uint8_t)tracer->index : 0;
+	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
+						      : SR_KIND_INTERNAL) |
+			    (par && par->remote ? SR__HB_PARENT_REMOTE : 0) |
+			    SR__HB_SAMPLED | tsc_bit);
+	set_word(s, SR__SETTING(sr__g.span_word_rec));
+	s->booked = BOOK_NONE;
+	if (SR__LIKELY(tsc_bit))
+		h->start_ns = sr__stamp_tsc();
+	else
+		h->start_ns = start_ns ? start_ns : sr__realtime_ns();
+	if (SR__UNLIKELY(flags & SR_SPAN_NAME_COPY))
+		sr_span_update_name(sp, name);
+	if (par && SR__UNLIKELY(par->state_[0]))
+		sr__span_add_tracestate(s);
+}
+
+/* A context without ids (say, extracted from a request that carried
+ * only baggage) cannot be a parent, but its baggage still belongs to the
+ * new root span. */
+static __attribute__((noinline)) void keep_baggage(sr_span_t *sp,
+						   const sr_context_t *c)
+{
+	S(sp)->state_words[1] = c->state_[1];
+}
+
+/*
+ * The inline wrappers in spanring.h call these only while sr__active is
+ * set; a span started as the pipeline stops carries a generation that no
+ * longer matches and is ignored at its end.
+ */
+SR_API void sr__span_start_ex(sr_span_t *sp, const sr_tracer_t *tracer,
+			     const char *name, sr_span_kind_t kind,
+			     const sr_context_t *parent, uint64_t start_ns,
+			     unsigned flags)
+{
+	const sr_context_t *par, *given;
+
+	if (!tls_synced())
+		tls_sync();
+	given = (flags & SR_SPAN_ROOT) ? NULL : parent ? parent : sr__scope_top();
+	par = given && context_valid(given) ? given : NULL;
+	span_start(sp, tracer, name, kind, par, start_ns, flags);
+	if (SR__UNLIKELY(given && !par && given->state_[1]))
+		keep_baggage(sp, given);
+}
+
+static __attribute__((noinline)) void start_slow(sr_span_t *sp,
+						 const sr_tracer_t *tracer,
+						 const char *name,
+						 sr_span_kind_t kind)
+{
+	sr__span_start_ex(sp, tracer, name, kind, NULL, 0, 0);
+}
+
+/* The fast start of an unsampled span, out of line so the sampled one
+ * keeps its frameless shape. */
+static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
+						      const sr_context_t *top)
+{
+	struct sr__tls_state *tl = &sr__tls;
+
+	set_identity(s, tl, top);
+	set_unsampled(s, tl);
+}
+
+/*
+ * sr_span_start: the current context as parent, now as start time.  The
+ * common case (thread state current and the TSC clock: synced_gen; a
+ * valid current context or none; a decision that needs no trace id) is
+ * written out here as a frameless leaf; the rest goes to the full form.
+ */
+SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
+			  const char *name, sr_span_kind_t kind)
+{
+	struct sr__span *s = S(sp);
+	struct sr__span_header *h = HDR(s);
+	struct sr__tls_state *tl = &sr__tls;
+	uint32_t depth = tl->scope.depth;
+	const sr_context_t *top = depth ? &tl->scope.stack[depth - 1] : NULL;
+	int decided = top ? SR__SETTING(sr__g.child_decision[top->trace_flags &
+							     SR_TRACE_FLAG_SAMPLED])
+			  : SR__SETTING(sr__g.root_decision);
+
+	if (SR__UNLIKELY(tl->synced_gen != SR__SETTING(sr__g.gen) || decided < 0) ||
+	    (top && SR__UNLIKELY(!context_valid(top)))) {
+		start_slow(sp, tracer, name, kind); /* a tail call */
+		return;
+	}
+	if (!decided) {
+		start_unsampled(s, top); /* a tail call */
+		return;
+	}
+	h->name = name; /* the wrapper made it non-NULL */
+	h->tracer = tracer ? (uint8_t)tracer->index : 0;
+	set_identity(s, tl, top);
+	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
+			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
+			    SR__HB_SAMPLED | SR__HB_TSC);
+	set_word(s, SR__SETTING(sr__g.span_word_rec));
+	s->booked = BOOK_NONE;
+	sr__stamp_tsc_to(&h->start_ns);
+	if (top && SR__UNLIKELY(top->state_[0]))
+		sr__span_add_tracestate(s);
+}
+
+void sr__span_context_to(const sr_span_t *sp, sr_context_t *c)
+{
+	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
+	const struct sr__span_header *h =
+		(const struct sr__span_header *)(const void *)s->rec;
+
+	if (s->state == SPAN_OFF) {
+		memset(c, 0, sizeof(*c));
+		return;
+	}
+	sr__header_ids(h, c->trace_id, c->span_id);
+	c->trace_flags = s->state != SPAN_CTX ? SR_TRACE_FLAG_SAMPLED : 0;
+	c->remote = 0;
+	memset(c->reserved_, 0, sizeof(c->reserved_));
+	c->state_[0] = s->state_words[0];
+	c->state_[1] = s->state_words[1];
+}
+
+SR_API sr_context_t sr_span_context(const sr_span_t *sp)
+{
+	sr_context_t c;
+
+	sr__span_context_to(sp, &c);
+	return c;
+}
+
+SR_API bool sr_span_is_recording(const sr_span_t *sp)
+{
+	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
+
+	return s->state == SPAN_REC &&
+	       ck_pr_load_int(&sr__g.running);
+}
