@@ -34,9 +34,11 @@
  * longer OTEL_BSP_SCHEDULE_DELAY to get bigger batches).
  */
 #include "chars_int.h" /* sr__hex_encode */
+#include "console_tree_int.h"
 #include "exp_util_int.h"
 #include "exporter_int.h"
 #include "numfmt_int.h"
+#include "utf8_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -51,7 +53,6 @@
 #define OUT_BUF_SIZE (256u * 1024u) /* bytes formatted before a write     */
 #define VALUE_MAX 256u              /* bytes of a string shown           */
 #define INDENT_MAX 32u              /* deeper levels print their depth    */
-#define NONE UINT32_MAX
 
 #define C_RESET "\033[0m"
 #define C_BOLD "\033[1m"
@@ -60,27 +61,6 @@
 #define C_GREEN "\033[32m"
 #define C_YELLOW "\033[33m"
 #define C_CYAN "\033[36m"
-
-/* One span of the batch being printed, as the tree needs it. */
-struct node {
-	uint8_t trace_id[16];
-	uint8_t span_id[8];
-	uint8_t parent_id[8];
-	uint64_t start_ns;
-	uint32_t idx;         /* position in the batch                      */
-	uint32_t parent;      /* node index; NONE for a root of this batch  */
-	uint32_t child;       /* first child, children in start order       */
-	uint32_t last_child;
-	uint32_t sibling;     /* next child of the same parent (or root)    */
-	uint8_t has_parent;   /* parent_span_id is not all zero             */
-	uint8_t visited;
-};
-
-struct group {            /* one trace: nodes[first .. first + count)   */
-	uint32_t first;
-	uint32_t count;
-	uint64_t start_ns;    /* earliest start in the trace                */
-};
 
 /* Exporter instance; used only by its worker thread after create(). */
 struct console {
@@ -93,11 +73,7 @@ struct console {
 	char *buf;            /* OUT_BUF_SIZE bytes                         */
 	size_t len;
 
-	struct node *nodes;   /* `cap` each; table has 2 * cap slots        */
-	struct group *groups;
-	uint32_t *table;      /* open-addressing (trace, span id) -> node   */
-	size_t cap;
-	size_t table_mask;
+	struct sr__ctree tree;
 };
 
 /* ---- output buffer -------------------------------------------------- */
@@ -224,43 +200,6 @@ static void out_indent(struct console *c, uint32_t depth)
 
 /* ---- strings ---------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes available), or
- * 0 if the bytes there are not one.  *cp gets the code point. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t v;
-
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		v = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		v = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		v = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-	    v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /* Printed as is: printable ASCII other than the quoting characters, and
  * well-formed UTF-8 that is not a C1 control (U+0080..U+009F, which some
  * terminals obey like ESC). */
@@ -299,7 +238,7 @@ static void out_escaped(struct console *c, sr_str_t s, bool value)
 	uint32_t cp;
 
 	for (i = 0; value && !quote && i < n; i += k) {
-		k = utf8_seq(p + i, n - i, &cp);
+		k = sr__utf8_decode(p + i, n - i, &cp);
 		if (k == 0 || !plain_char(cp, false))
 			quote = true;
 	}
@@ -309,13 +248,13 @@ static void out_escaped(struct console *c, sr_str_t s, bool value)
 		size_t start = i;
 
 		/* Copy the longest plain run in one go. */
-		while (i < n && (k = utf8_seq(p + i, n - i, &cp)) != 0 &&
+		while (i < n && (k = sr__utf8_decode(p + i, n - i, &cp)) != 0 &&
 		       (plain_char(cp, true) || (!value && cp == '=')))
 			i += k;
 		out_mem(c, p + start, i - start);
 		if (i >= n)
 			break;
-		k = utf8_seq(p + i, n - i, &cp);
+		k = sr__utf8_decode(p + i, n - i, &cp);
 		if (k == 0) {
 			out_fmt(c, "\\x%02x", p[i]);
 			k = 1;
@@ -509,261 +448,68 @@ static void emit_span(struct console *c, const sr_span_data_t *s,
 	}
 }
 
-static void emit_node(struct console *c, const sr_batch_t *batch,
-		      uint32_t x, uint32_t depth)
+/* Print trace g of the tree: its header line, then every span. */
+struct emit_ctx {
+	struct console *c;
+	const sr_batch_t *batch;
+};
+
+static void emit_visit(void *arg, const struct sr__ctree_node *n,
+		       uint32_t depth)
 {
+	struct emit_ctx *e = arg;
 	sr_span_data_t s;
 
-	c->nodes[x].visited = 1;
-	if (sr_batch_span(batch, c->nodes[x].idx, &s) == 0)
-		emit_span(c, &s, depth, depth == 0 && c->nodes[x].has_parent);
-}
-
-/* ---- the tree ------------------------------------------------------------ */
-
-static int cmp_node(const void *a, const void *b)
-{
-	const struct node *x = a, *y = b;
-	int r = memcmp(x->trace_id, y->trace_id, 16);
-
-	if (r)
-		return r;
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int cmp_group(const void *a, const void *b)
-{
-	const struct group *x = a, *y = b;
-
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	return x->first < y->first ? -1 : x->first > y->first;
-}
-
-static size_t id_hash(const uint8_t span_id[8], size_t mask)
-{
-	uint64_t v;
-
-	memcpy(&v, span_id, 8);
-	v *= 0x9e3779b97f4a7c15ull; /* ids are random; this mixes zeros */
-	return (size_t)(v >> 32) & mask;
-}
-
-static void table_insert(struct console *c, uint32_t x)
-{
-	size_t h = id_hash(c->nodes[x].span_id, c->table_mask);
-
-	while (c->table[h] != NONE)
-		h = (h + 1) & c->table_mask;
-	c->table[h] = x;
-}
-
-/* Node of span (trace_id, span_id), NONE if not in the batch.  With
- * duplicate ids the first inserted wins. */
-static uint32_t table_find(const struct console *c, const uint8_t *trace_id,
-			   const uint8_t *span_id)
-{
-	size_t h = id_hash(span_id, c->table_mask);
-
-	for (uint32_t x; (x = c->table[h]) != NONE;
-	     h = (h + 1) & c->table_mask) {
-		if (memcmp(c->nodes[x].span_id, span_id, 8) == 0 &&
-		    memcmp(c->nodes[x].trace_id, trace_id, 16) == 0)
-			return x;
-	}
-	return NONE;
-}
-
-static void add_child(struct console *c, uint32_t p, uint32_t x)
-{
-	if (c->nodes[p].child == NONE)
-		c->nodes[p].child = x;
-	else
-		c->nodes[c->nodes[p].last_child].sibling = x;
-	c->nodes[p].last_child = x;
-}
-
-/* Print the subtree under `root` depth-first without recursion (a batch
- * may hold a chain as deep as it is long). */
-static void print_subtree(struct console *c, const sr_batch_t *batch,
-			  uint32_t root)
-{
-	uint32_t x = root, depth = 0;
-
-	for (;;) {
-		emit_node(c, batch, x, depth);
-		if (c->nodes[x].child != NONE) {
-			x = c->nodes[x].child;
-			depth++;
-			continue;
-		}
-		while (x != root && c->nodes[x].sibling == NONE) {
-			x = c->nodes[x].parent;
-			depth--;
-		}
-		if (x == root)
-			return;
-		x = c->nodes[x].sibling;
-	}
-}
-
-/* Detach `x` from its parent's child list, making it a root. */
-static void detach(struct console *c, uint32_t x)
-{
-	uint32_t p = c->nodes[x].parent, *link = &c->nodes[p].child, prev = NONE;
-
-	while (*link != x) {
-		prev = *link;
-		link = &c->nodes[*link].sibling;
-	}
-	*link = c->nodes[x].sibling;
-	if (c->nodes[p].last_child == x)
-		c->nodes[p].last_child = prev;
-	c->nodes[x].parent = NONE;
-	c->nodes[x].sibling = NONE;
+	if (sr_batch_span(e->batch, n->idx, &s) == 0)
+		emit_span(e->c, &s, depth, depth == 0 && n->has_parent);
 }
 
 static void print_trace(struct console *c, const sr_batch_t *batch,
-			const struct group *g)
+			const struct sr__ctree_group *g)
 {
-	uint32_t end = g->first + g->count, roots = NONE, last = NONE;
-
-	for (uint32_t x = g->first; x < end; x++)
-		c->nodes[x].parent = c->nodes[x].child = c->nodes[x].sibling =
-			NONE;
-	/* Nodes are in start order, so children are appended in start
-	 * order too. */
-	for (uint32_t x = g->first; x < end; x++) {
-		struct node *n = &c->nodes[x];
-		uint32_t p = n->has_parent ? table_find(c, n->trace_id,
-							n->parent_id)
-					   : NONE;
-
-		if (p != NONE && p != x) {
-			n->parent = p;
-			add_child(c, p, x);
-		} else if (roots == NONE) {
-			roots = last = x;
-		} else {
-			c->nodes[last].sibling = x;
-			last = x;
-		}
-	}
+	struct emit_ctx e = { c, batch };
 
 	out_color(c, C_BOLD);
 	out_str(c, "trace ");
-	out_hex(c, c->nodes[g->first].trace_id, 16);
+	out_hex(c, c->tree.nodes[g->first].trace_id, 16);
 	out_color(c, C_RESET);
 	out_mem(c, "  ", 2);
 	out_u64(c, g->count);
 	out_str(c, g->count == 1 ? " span\n" : " spans\n");
-	for (uint32_t r = roots; r != NONE; r = c->nodes[r].sibling)
-		print_subtree(c, batch, r);
-
-	/*
-	 * Whatever was not reached hangs under a parent cycle (duplicate or
-	 * corrupt ids).  Each unvisited node has a parent; following parents
-	 * `count` times from it lands on the cycle.  Cut the cycle there and
-	 * print from that node, so every span is printed exactly once.
-	 */
-	for (uint32_t x = g->first; x < end; x++) {
-		uint32_t y = x;
-
-		if (c->nodes[x].visited)
-			continue;
-		for (uint32_t k = 0; k < g->count; k++)
-			y = c->nodes[y].parent;
-		detach(c, y);
-		print_subtree(c, batch, y);
-	}
+	sr__ctree_walk(&c->tree, g, emit_visit, &e);
 }
 
 /* ---- exporter callbacks -------------------------------------------------- */
-
-static int reserve_nodes(struct console *c, size_t n)
-{
-	size_t cap = c->cap ? c->cap : 64, tsize;
-	struct node *nodes;
-	struct group *groups;
-	uint32_t *table;
-
-	if (n <= c->cap)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	tsize = 2 * cap;
-	nodes = malloc(cap * sizeof(*nodes));
-	groups = malloc(cap * sizeof(*groups));
-	table = malloc(tsize * sizeof(*table));
-	if (!nodes || !groups || !table) {
-		free(nodes);
-		free(groups);
-		free(table);
-		return SR_ENOMEM;
-	}
-	free(c->nodes);
-	free(c->groups);
-	free(c->table);
-	c->nodes = nodes;
-	c->groups = groups;
-	c->table = table;
-	c->cap = cap;
-	c->table_mask = tsize - 1;
-	return 0;
-}
 
 static int console_export(void *state, const sr_batch_t *batch,
 			  uint64_t *rejected)
 {
 	struct console *c = state;
 	size_t n = sr_batch_count(batch);
-	uint32_t count = 0, ngroups = 0;
 	locale_t saved;
 	sr_span_data_t s;
 	int rc = 0;
 
 	if (n == 0)
 		return 0;
-	if (n >= NONE || reserve_nodes(c, n) != 0)
+	if (n >= SR__CTREE_NONE || sr__ctree_reserve(&c->tree, n) != 0)
 		return SR_ENOMEM;
 
 	/* Pass 1: the fields the tree needs.  Views are only valid until
-	 * the next sr_batch_span(), so pass 2 decodes each span again. */
+	 * the next sr_batch_span(), so printing decodes each span again. */
+	sr__ctree_reset(&c->tree);
 	for (size_t i = 0; i < n; i++) {
-		struct node *x = &c->nodes[count];
-		static const uint8_t zero[8];
-
 		if (sr_batch_span(batch, i, &s) != 0) {
 			(*rejected)++;
 			continue;
 		}
-		memcpy(x->trace_id, s.trace_id, 16);
-		memcpy(x->span_id, s.span_id, 8);
-		memcpy(x->parent_id, s.parent_span_id, 8);
-		x->has_parent = memcmp(s.parent_span_id, zero, 8) != 0;
-		x->start_ns = s.start_ns;
-		x->idx = (uint32_t)i;
-		x->visited = 0;
-		count++;
+		sr__ctree_add(&c->tree, &s, (uint32_t)i);
 	}
-	qsort(c->nodes, count, sizeof(*c->nodes), cmp_node);
-
-	memset(c->table, 0xff, (c->table_mask + 1) * sizeof(*c->table));
-	for (uint32_t x = 0; x < count; x++) {
-		table_insert(c, x);
-		if (x == 0 || memcmp(c->nodes[x].trace_id,
-				     c->nodes[x - 1].trace_id, 16) != 0)
-			c->groups[ngroups++] = (struct group){
-				x, 0, c->nodes[x].start_ns };
-		c->groups[ngroups - 1].count++;
-	}
-	qsort(c->groups, ngroups, sizeof(*c->groups), cmp_group);
+	sr__ctree_group_traces(&c->tree);
 
 	saved = uselocale(c->c_locale);
-	for (uint32_t g = 0; g < ngroups; g++)
-		print_trace(c, batch, &c->groups[g]);
+	for (uint32_t g = 0; g < c->tree.ngroups; g++)
+		print_trace(c, batch, &c->tree.groups[g]);
 	uselocale(saved);
 
 	out_flush(c);
@@ -803,9 +549,7 @@ static void console_destroy(void *state, uint32_t timeout_ms)
 	if (c->c_locale)
 		freelocale(c->c_locale);
 	free(c->buf);
-	free(c->nodes);
-	free(c->groups);
-	free(c->table);
+	sr__ctree_free(&c->tree);
 	free(c);
 }
 
@@ -840,7 +584,7 @@ static int console_create(void *ud, const sr_config_t *cfg, void **state,
 	c->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 	c->buf = malloc(OUT_BUF_SIZE);
 	if (!c->c_locale || !c->buf ||
-	    reserve_nodes(c, batch < 4096 ? batch : 4096) != 0) {
+	    sr__ctree_reserve(&c->tree, batch < 4096 ? batch : 4096) != 0) {
 		console_destroy(c, 0);
 		return SR_ENOMEM;
 	}

@@ -16,6 +16,7 @@
 
 #include "chars_int.h" /* sr__hex_encode */
 #include "numfmt_int.h"
+#include "utf8_int.h"
 
 #include <assert.h>
 #include <math.h>
@@ -23,8 +24,6 @@
 #include <stdlib.h>
 
 #include <spanring/spanring.h>
-
-/* ---- UTF-8 ------------------------------------------------------------ */
 
 #define ONES 0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
@@ -34,111 +33,6 @@ static inline uint64_t load8(const char *p)
 	uint64_t x;
 	memcpy(&x, p, 8);
 	return x;
-}
-
-/*
- * Length of the UTF-8 sequence at p (p[0] >= 0x80) and whether it is well
- * formed (Unicode Table 3-7).  When it is not, the length is that of the
- * maximal subpart: the lead byte plus the continuation bytes that were
- * still acceptable, at least 1.
- */
-static inline size_t utf8_seq(const uint8_t *p, size_t n, bool *ok)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-	size_t need;
-
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0;      /* no overlong forms               */
-		else if (c == 0xED)
-			hi = 0x9F;      /* no surrogates                   */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;      /* nothing above U+10FFFF          */
-	} else {
-		*ok = false;
-		return 1;
-	}
-	for (size_t i = 1; i <= need; i++) {
-		if (i >= n || p[i] < lo || p[i] > hi) {
-			*ok = false;
-			return i;
-		}
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	*ok = true;
-	return need + 1;
-}
-
-size_t sr__utf8_scan(const char *s, size_t n, size_t *out_len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, bad = 0, len = n;
-
-	while (i < n) {
-		if (i + 8 <= n && (load8(s + i) & HIGHS) == 0) {
-			i += 8;
-			continue;
-		}
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		bool ok;
-		size_t k = utf8_seq(p + i, n - i, &ok);
-		if (!ok) {
-			bad++;
-			len = len - k + SR__UTF8_REPL_LEN;
-		}
-		i += k;
-	}
-	*out_len = len;
-	return bad;
-}
-
-static const char repl[SR__UTF8_REPL_LEN] = { (char)0xEF, (char)0xBF,
-					      (char)0xBD };
-
-/* Copy the sequence at p (p[0] >= 0x80) or its replacement to *d; returns
- * the input bytes consumed and counts a replacement in *bad. */
-static inline size_t copy_seq(char **d, const uint8_t *p, size_t n,
-			      uint64_t *bad)
-{
-	bool ok;
-	size_t k = utf8_seq(p, n, &ok);
-
-	if (ok) {
-		memcpy(*d, p, k);
-		*d += k;
-	} else {
-		memcpy(*d, repl, SR__UTF8_REPL_LEN);
-		*d += SR__UTF8_REPL_LEN;
-		(*bad)++;
-	}
-	return k;
-}
-
-size_t sr__utf8_copy_sanitised(char *dst, const char *s, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	char *d = dst;
-	size_t i = 0;
-	uint64_t bad = 0;
-
-	while (i < n) {
-		if (p[i] < 0x80)
-			*d++ = (char)p[i++];
-		else
-			i += copy_seq(&d, p + i, n - i, &bad);
-	}
-	return (size_t)(d - dst);
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -213,8 +107,6 @@ static inline bool needs_work8(uint64_t x)
 	return (ctl | q | bs | (x & HIGHS)) != 0;
 }
 
-static const char hexd[] = "0123456789abcdef";
-
 /* Escaped, sanitised body of a string (no quotes) at d; room for 6n
  * reserved.  Returns the new end. */
 static char *jw_escape(struct sr__jw *w, char *d, const char *s, size_t n)
@@ -236,7 +128,7 @@ static char *jw_escape(struct sr__jw *w, char *d, const char *s, size_t n)
 			break;
 		uint8_t c = p[i];
 		if (c >= 0x80) {
-			i += copy_seq(&d, p + i, n - i, &w->invalid_utf8);
+			i += sr__utf8_copy_seq(&d, p + i, n - i, &w->invalid_utf8);
 			continue;
 		}
 		*d++ = '\\';
@@ -252,8 +144,8 @@ static char *jw_escape(struct sr__jw *w, char *d, const char *s, size_t n)
 			*d++ = 'u';
 			*d++ = '0';
 			*d++ = '0';
-			*d++ = hexd[c >> 4];
-			*d++ = hexd[c & 15];
+			*d++ = sr__hexdig[c >> 4];
+			*d++ = sr__hexdig[c & 15];
 		}
 		i++;
 	}

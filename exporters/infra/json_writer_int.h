@@ -1,6 +1,6 @@
 /*
- * json_writer_int.h - UTF-8 sanitising and a small streaming JSON writer
- * (into a growable buffer, buf_int.h), shared by the exporters that speak text (OTLP/JSON,
+ * json_writer_int.h - a small streaming JSON writer (into a growable
+ * buffer, buf_int.h, sanitising UTF-8 with utf8_int.h), shared by the exporters that speak text (OTLP/JSON,
  * Zipkin, file, Chrome trace).
  *
  * Design: the writer appends straight into one sr__buf that the caller keeps
@@ -31,37 +31,7 @@
 #include <string.h>
 
 #include "buf_int.h"
-
-/* ---- UTF-8 ------------------------------------------------------------ */
-
-/* Bytes the U+FFFD replacement character takes. */
-#define SR__UTF8_REPL_LEN 3u
-
-/*
- * Check s[0..n).  Returns the number of maximal invalid subparts (0 when
- * valid) and sets *out_len to the length after replacing each by U+FFFD.
- */
-size_t sr__utf8_scan(const char *s, size_t n, size_t *out_len);
-
-/* Copy s[0..n) to dst replacing invalid subparts by U+FFFD; dst needs the
- * *out_len reported by sr__utf8_scan().  Returns bytes written. */
-size_t sr__utf8_copy_sanitised(char *dst, const char *s, size_t n);
-
-/* True if all of s[0..n) is ASCII: the fast path every string takes
- * first, 8 bytes a step. */
-static inline bool sr__is_ascii(const char *s, size_t n)
-{
-	uint64_t acc = 0, x;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&x, s + i, 8);
-		acc |= x;
-	}
-	for (; i < n; i++)
-		acc |= (uint8_t)s[i];
-	return (acc & 0x8080808080808080ull) == 0;
-}
+#include "utf8_int.h"
 
 /* ---- JSON writer ----------------------------------------------------- */
 
