@@ -4,8 +4,8 @@
  *
  * An encoder turns spans into one request body: a JSON array of Zipkin v2
  * spans (zipkin2-api.yaml), mapped as the OpenTelemetry specification's
- * "OpenTelemetry to Zipkin Transformation" says; zipkin.c documents each
- * rule.  It is fed one span at a time (sr_batch_span() views are only valid
+ * "OpenTelemetry to Zipkin Transformation" says; zipkin_encode.c documents
+ * each rule.  It is fed one span at a time (sr_batch_span() views are only valid
  * until the next call) and writes each span at once into one reusable
  * buffer, so after the first batches it never allocates.
  *
