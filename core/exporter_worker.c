@@ -223,7 +223,7 @@ static int start_one(struct sr__pipeline *p, const char *name, size_t len,
 
 	if (len == 0)
 		return 0;
-	/* "plugin:<path>" names a shared object to load (exporters/plugin.c)
+	/* "plugin:<path>" names a shared object to load (exporters/infra/plugin.c)
 	 * instead of a built-in or registered exporter. */
 	if (len > 7 && !memcmp(name, "plugin:", 7)) {
 		ops = sr__plugin_load(name, len, &ud, err, sizeof(err));

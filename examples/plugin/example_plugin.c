@@ -150,7 +150,7 @@ static const sr_exporter_ops_t example_ops = {
 	.cancel = NULL,
 };
 
-/* The entry point the library looks up (exporters/plugin.c). */
+/* The entry point the library looks up (exporters/infra/plugin.c). */
 __attribute__((visibility("default")))
 const sr_exporter_ops_t *sr_exporter_plugin_v1(void)
 {
