@@ -393,9 +393,7 @@ void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns)
 		 * abandoned: the caller gets control back and the pipeline's
 		 * memory is leaked rather than freed under the stuck thread. */
 		if (join_until(e->thread, deadline_ns) != 0) {
-			if (e->ops->size >= offsetof(sr_exporter_ops_t, cancel) +
-						   sizeof(e->ops->cancel) &&
-			    e->ops->cancel)
+			if (OPS_HOOK(e->ops, cancel))
 				e->ops->cancel(e->state);
 			if (join_until(e->thread, sr__mono_ns() +
 							  (uint64_t)p->cfg.export_timeout_ms *

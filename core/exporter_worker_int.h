@@ -12,7 +12,10 @@
 
 struct sr__pipeline;
 
-/* One running exporter and its worker thread. */
+/* One running exporter and its worker thread.  ops, state, name and
+ * thread are set by sr_init() before the worker starts and read-only
+ * until shutdown, which alone (under the lifecycle lock) also writes
+ * thread_started and hung, and clears state after destroy(). */
 struct sr__exporter {
 	const sr_exporter_ops_t *ops;
 	void *state;

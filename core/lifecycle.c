@@ -196,7 +196,7 @@ static void publish_globals(struct sr__pipeline *p)
 	ck_pr_store_int(&sr__g.running, 1);
 	ck_pr_store_int(&sr__active, 1);
 	if (sr__membarrier_register())
-		__atomic_store_n(&sr__fast_gen, p->gen, __ATOMIC_RELAXED);
+		SR__SET(sr__fast_gen, p->gen);
 }
 
 static int init_locked(const sr_config_t *user)
@@ -378,7 +378,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
-	__atomic_store_n(&sr__fast_gen, 0, __ATOMIC_RELAXED);
+	SR__SET(sr__fast_gen, 0);
 	__atomic_store_n(&sr__g.pipe, NULL, __ATOMIC_RELEASE);
 	sr__membarrier();
 	sr__registry_wait_writers(p); /* no fast end still writes a ring */
@@ -437,7 +437,7 @@ static void fork_child(void)
 	/* Abandon the parent's pipeline (see the file comment). */
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
-	__atomic_store_n(&sr__fast_gen, 0, __ATOMIC_RELAXED);
+	SR__SET(sr__fast_gen, 0);
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();
 	sr__exporters_after_fork_child();

@@ -58,6 +58,9 @@
 #include "exporter_worker_int.h"
 #include "thread_int.h"
 
+/* Fields without a comment on their synchronization are written by
+ * sr_init() before the pipeline is published (release) and read-only
+ * until sr_shutdown() frees it after every other thread is done. */
 struct sr__pipeline {
 	sr_config_t cfg;                 /* validated copy                   */
 	uint32_t gen;
@@ -122,7 +125,7 @@ struct sr__pipeline {
 
 	uint64_t bytes;                  /* pipeline memory, fixed at init  */
 	struct sr__alloc_choice alloc;   /* where that memory came from     */
-	bool leaked;                     /* a stuck exporter kept it alive  */
+	bool leaked;    /* a stuck exporter kept it alive: shutdown's own    */
 	int refs;       /* 1 (shutdown's) + abandoned workers still running;
 	                   ck_pr_dec_int_zero: the last one frees the pipeline */
 };

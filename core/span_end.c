@@ -253,8 +253,7 @@ span_end(struct sr__span *s, uint64_t end_ns, bool general)
 	gen = sr__tls_gen;
 	if (SR__LIKELY(s->gen == gen)) { /* not MARK_SLOW'd either */
 		sr__busy_enter();
-		if (SR__LIKELY(gen == __atomic_load_n(&sr__fast_gen,
-						      __ATOMIC_RELAXED))) {
+		if (SR__LIKELY(gen == SR__SETTING(sr__fast_gen))) {
 			struct sr__thread *t = sr__tls_thread;
 			uint32_t first;
 

@@ -154,10 +154,11 @@ extern struct sr__global sr__g;
 #define SR__SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* The generation whose spans may end on the fast path (see sr__busy_enter
- * in pipeline_int.h); 0 when none may: not running, shutting down, or no
- * membarrier.  Relaxed __atomic store by init/shutdown/fork, relaxed load
- * by the hot path after its busy mark (membarrier orders them).  Its own variable, not in sr__g, so the hot
- * path compares against it with one RIP-relative operand. */
+ * in thread_int.h); 0 when none may: not running, shutting down, or no
+ * membarrier.  SR__SET by init/shutdown/fork, SR__SETTING (relaxed) load
+ * by the hot path after its busy mark (membarrier orders them).  Its own
+ * variable, not in sr__g, so the hot path compares against it with one
+ * RIP-relative operand. */
 extern uint32_t sr__fast_gen;
 
 /* The word a start stores at SR__SPAN_STATE_AT of an sr_span_t (span_int.h
