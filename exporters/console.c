@@ -516,7 +516,7 @@ static void emit_span(struct console *c, const sr_span_data_t *s,
 static void emit_node(struct console *c, const sr_batch_t *batch,
 		      uint32_t x, uint32_t depth)
 {
-	sr_span_data_t s;
+	sr_span_data_t s = { .size = sizeof(s) };
 
 	c->nodes[x].visited = 1;
 	if (sr_batch_span(batch, c->nodes[x].idx, &s) == 0)
@@ -725,7 +725,7 @@ static int console_export(void *state, const sr_batch_t *batch,
 	size_t n = sr_batch_count(batch);
 	uint32_t count = 0, ngroups = 0;
 	locale_t saved;
-	sr_span_data_t s;
+	sr_span_data_t s = { .size = sizeof(s) };
 	int rc = 0;
 
 	if (n == 0)

@@ -23,6 +23,9 @@
  *
  * Defining SR_COMPILED_OUT before including this header turns every SR_*
  * instrumentation macro into nothing; the functions stay declared.
+ * Defining SR_NO_INLINE makes the span calls calls to exported functions
+ * instead of inline fast paths, so the application depends on no part of
+ * sr_span_t's layout (docs/abi.md says what is ABI).
  */
 #ifndef SPANRING_H
 #define SPANRING_H
@@ -494,7 +497,7 @@ SR_API void sr_scope_stack_restore(const sr_scope_stack_t *saved);
  * item-level counters (attrs_dropped...) count truncation, not spans.
  */
 typedef struct sr_stats {
-	size_t size;
+	size_t size;                 /* set by the caller: sizeof(sr_stats_t) */
 
 	uint64_t started;            /* spans started (sampled or not)      */
 	uint64_t sampled;            /* of those, sampled by the head sampler */
@@ -529,6 +532,11 @@ typedef struct sr_stats {
 	uint32_t reserved_;
 } sr_stats_t;
 
+/* Set out->size = sizeof(*out) first (the versioned-struct rule: the
+ * library writes min(out->size, its sizeof) bytes and sets out->size to
+ * that; docs/abi.md).  SR_EINVAL if `out` is NULL or out->size does not
+ * cover `started`; SR_ESTATE (only scope_errors filled) when no pipeline
+ * has run. */
 SR_API int sr_stats_get(sr_stats_t *out);
 
 /* Per-ring view: calls cb once per ring in use.  Takes no lock. */
@@ -554,7 +562,8 @@ typedef struct sr_exporter_stats {
 SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out);
 
 /* Write `st` as one JSON object (no newline) into buf; returns the length
- * it needs, as snprintf does. */
+ * it needs, as snprintf does, or SR_EINVAL if `st` is NULL or its size
+ * too small. */
 SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
 
 #ifdef __cplusplus
