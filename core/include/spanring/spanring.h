@@ -348,10 +348,10 @@ static inline size_t sr__strlen(const char *s)
 
 /*
  * The span calls.  Unless SR_NO_INLINE is defined, each call below marked
- * "fast path" is a macro for the static inline function of the same name
- * in <spanring/static/span_inline.h>, which does the common work without
- * a call and bakes part of sr_span_t's layout into the application (see
- * docs/abi.md).  Define SR_NO_INLINE (in every file of the application)
+ * "fast path" (sr_span_end, say) is a macro for a static inline function
+ * of <spanring/static/span_inline.h> (sr__inline_span_end), which does the
+ * common work without a call and bakes part of sr_span_t's layout into
+ * the application (see docs/abi.md).  Define SR_NO_INLINE (in every file of the application)
  * to call the exported functions declared here instead: a call more per
  * operation, in exchange for depending only on sr_span_t's size and
  * alignment.  Either way `(sr_span_start)(...)` calls the function.

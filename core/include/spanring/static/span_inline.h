@@ -3,9 +3,9 @@
  * the part of the ABI they bake into an application.
  *
  * <spanring/spanring.h> includes this header unless SR_NO_INLINE is
- * defined, and then maps each span call (sr_span_start, sr_span_set_int,
- * ..., sr_span_end) to the sr__inline_* function of the same name here, as
- * liburcu maps rcu_read_lock to urcu/static's _rcu_read_lock under
+ * defined, and then maps each span call (sr_span_start, ..., sr_span_end)
+ * to its function here (sr__inline_span_start, ..., sr__inline_span_end),
+ * as liburcu maps rcu_read_lock to urcu/static's _rcu_read_lock under
  * _LGPL_SOURCE.  The fast paths do the common work without a call: a
  * program whose pipeline is not running pays a load and a branch per call,
  * an unsampled span skips its attribute calls and its end entirely, and a
