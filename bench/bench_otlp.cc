@@ -220,6 +220,7 @@ void BM_otlp_end_to_end(benchmark::State &st)
 	}
 	const sr_tracer_t *tr = sr_tracer_get("bench", "1.0.0");
 	s0.size = sizeof(s0);
+	s0.size = sizeof(s0);
 	sr_stats_get(&s0);
 	for (auto _ : st) {
 		for (int i = 0; i < n; i++) {
@@ -231,6 +232,7 @@ void BM_otlp_end_to_end(benchmark::State &st)
 		}
 		sr_flush(30000, nullptr);
 	}
+	s1.size = sizeof(s1);
 	s1.size = sizeof(s1);
 	sr_stats_get(&s1);
 	uint64_t exported = s1.exported - s0.exported;

@@ -154,7 +154,7 @@ struct trial {
  * records are counted on that thread. */
 trial run_trial(int producers, double rate, uint64_t total, pacing pace)
 {
-	sr_stats_t a, b;
+	sr_stats_t a{}, b{};
 	std::vector<std::thread> th;
 	std::atomic<int> ready{ 0 };
 	std::atomic<uint64_t> go{ 0 };
@@ -166,6 +166,7 @@ trial run_trial(int producers, double rate, uint64_t total, pacing pace)
 	a.size = sizeof(a);
 	b = a;
 	sr_flush(10000, nullptr);
+	a.size = sizeof(a);
 	sr_stats_get(&a);
 	for (int p = 0; p < producers; p++)
 		th.emplace_back([&, p] {
@@ -190,6 +191,7 @@ trial run_trial(int producers, double rate, uint64_t total, pacing pace)
 		fprintf(stderr, "bench_pipeline: sr_flush timed out\n");
 		exit(2);
 	}
+	b.size = sizeof(b);
 	sr_stats_get(&b);
 	t.seconds = (double)(end - start) / srb::tsc_per_ns() / 1e9;
 	t.achieved = (double)t.spans / t.seconds;
@@ -360,7 +362,7 @@ void BM_pipeline_overload(benchmark::State &st)
 	register_slow();
 	for (auto _ : st) {
 		sr_config_t cfg;
-		sr_stats_t s;
+		sr_stats_t s{};
 		uint64_t rss0 = srb::rss_bytes(), rss1, rss2, c0 = __rdtsc();
 
 		sr_config_init(&cfg);
@@ -373,6 +375,7 @@ void BM_pipeline_overload(benchmark::State &st)
 		trial t = run_trial(1, offered, count, PACE_BUSY);
 		rss2 = srb::rss_bytes();
 		memset(&s, 0, sizeof(s));
+		s.size = sizeof(s);
 		s.size = sizeof(s);
 		sr_stats_get(&s);
 		srb::pipeline_stop();

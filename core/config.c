@@ -28,6 +28,7 @@
 #include "bgthread_int.h"
 #include "config_int.h"
 #include "env_int.h"
+#include "sized_int.h"
 #include "spanring_int.h"
 
 #include <locale.h>
@@ -513,14 +514,12 @@ static void env_background(struct sr__bg_opts *o, struct report *r)
 
 void sr__config_copy(sr_config_t *dst, const sr_config_t *src)
 {
-	size_t n = src->size < sizeof(*dst) ? src->size : sizeof(*dst);
-
 	sr_config_init(dst);
 	if (src->size == 0) {
 		dst->size = 0; /* never initialised: let validate say so */
 		return;
 	}
-	memcpy(dst, src, n);
+	sr__sized_copy(dst, sizeof(*dst), src, src->size);
 	dst->size = sizeof(*dst);
 }
 

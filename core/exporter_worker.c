@@ -24,6 +24,7 @@
 #include "exporter_table_int.h"
 #include "bgthread_int.h"
 #include "pipeline_int.h"
+#include "sized_int.h"
 
 /* ---- registry of selectable exporters ------------------------------- */
 
@@ -82,9 +83,8 @@ SR_API int sr_exporter_register(const sr_exporter_ops_t *ops, void *ud)
 				   SR__MAX_REGISTERED);
 	else {
 		memset(&registered[nregistered].ops, 0, sizeof(sr_exporter_ops_t));
-		memcpy(&registered[nregistered].ops, ops,
-		       ops->size < sizeof(sr_exporter_ops_t) ? ops->size
-							  : sizeof(sr_exporter_ops_t));
+		sr__sized_copy(&registered[nregistered].ops,
+			       sizeof(sr_exporter_ops_t), ops, ops->size);
 		registered[nregistered].ud = ud;
 		nregistered++;
 	}

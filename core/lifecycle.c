@@ -42,8 +42,9 @@ struct sr__global sr__g = {
 	.lifecycle_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-/* Mirror of sr__g.running for the inline fast paths in spanring.h:
- * written with it (lifecycle lock held), read by applications. */
+/* Mirror of sr__g.running for the inline fast paths
+ * (spanring/static/span_inline.h): written with it (lifecycle lock held),
+ * read by applications with a relaxed atomic load.  Exported: ABI. */
 SR_API int sr__active;
 
 static uint32_t gen_counter;  /* under lifecycle_lock */
@@ -166,7 +167,7 @@ static void publish_globals(struct sr__pipeline *p)
 	l.value_len = c->attr_value_length_limit;
 	l.max_slots = SR__HEAD_SLOTS + (c->max_span_records - 1) * SR__CONT_SLOTS;
 	l.inline_slots = l.max_slots - 1 < 14 ? l.max_slots - 1 : 14;
-	/* The inline attribute paths (spanring.h) append while nslots <
+	/* The inline attribute paths (span_inline.h) append while nslots <
 	 * fast_end: under the attribute limit and the inline room, and only
 	 * when every short string fits the value limit uncut (they do not
 	 * check it). */

@@ -14,6 +14,7 @@
 #include "clock_int.h"
 #include "ids_int.h"
 #include "pipeline_int.h"
+#include "sized_int.h"
 
 int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
 		     uint64_t *bytes)
@@ -97,7 +98,7 @@ static uint32_t decode_attr(const struct sr__item *it, sr_attr_view_t *v)
 	}
 }
 
-SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
+static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 {
 	const struct sr__batch *b;
 	const struct sr__span_header *h;
@@ -120,6 +121,7 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	n = h->nslots;
 
 	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
 	sr__header_ids(h, out->trace_id, out->span_id);
 	memcpy(out->parent_span_id, h->parent_span_id, 8);
 	out->trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
@@ -237,4 +239,20 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	if (out->status != SR_STATUS_ERROR) /* OTel: message only with ERROR */
 		out->status_message = cstr("");
 	return 0;
+}
+
+/* Exporters built against this header decode in place; an older one's
+ * smaller struct gets its part of a full decode. */
+SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
+{
+	sr_span_data_t full;
+	int rc;
+
+	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_span_data_t, trace_id)))
+		return SR_EINVAL;
+	if (out->size >= sizeof(*out))
+		return span_decode(batch, i, out);
+	if ((rc = span_decode(batch, i, &full)) == 0)
+		sr__sized_out(out, &full, sizeof(full));
+	return rc;
 }

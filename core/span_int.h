@@ -44,7 +44,7 @@ enum { BOOK_NONE = 0, BOOK_CLEAN = 1 };
 /*
  * The private layout of sr_span_t.
  *
- * The inline attribute paths in spanring.h append single-slot ATTR items
+ * The inline attribute paths in span_inline.h append single-slot ATTR items
  * on their own while nslots < fast_end, touching only rec[], nslots and
  * (to read) fast_end and state.  Everything else is bookkeeping for the
  * out-of-line calls, which initialise it on first use (book_in), so a
@@ -79,11 +79,11 @@ _Static_assert(_Alignof(sr_span_t) >= 64, "sr_span_t alignment");
 _Static_assert(offsetof(struct sr__span, state) == SR__SPAN_STATE_AT &&
 		       offsetof(struct sr__span, fast_end) == SR__SPAN_FAST_END_AT &&
 		       offsetof(struct sr__span, nslots) == SR__SPAN_NSLOTS_AT,
-	       "the inline fast paths in spanring.h use these offsets");
+	       "span_inline.h (the ABI) uses these offsets");
 _Static_assert(offsetof(struct sr__span, gen) == SR__SPAN_STATE_AT + 4,
 	       "sr__span_word() writes state, fast_end, nslots and gen at once");
 _Static_assert(SPAN_CTX == SR__SPAN_CONTEXT && SPAN_REC == SR__SPAN_RECORDING,
-	       "spanring.h state values");
+	       "span_inline.h state values");
 _Static_assert(SR__SPAN_SLOTS_AT == SR__HEADER_SIZE &&
 		       SR__SPAN_SLOT_SIZE == SR__SLOT_SIZE &&
 		       SR__SPAN_ITEM_ATTR == SR__ITEM_ATTR &&
@@ -99,7 +99,7 @@ _Static_assert(SR__SPAN_SLOTS_AT == SR__HEADER_SIZE &&
 		       offsetof(struct sr__span_tail, fast_end) == 1 &&
 		       offsetof(struct sr__span_tail, nslots) == 2 &&
 		       SR__SPAN_ITEM_INL_MAX == SR__INLINE_STR,
-	       "spanring.h writes ATTR items in the record layout");
+	       "span_inline.h writes ATTR items in the record layout");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
 /* A span whose end needs the slow path (something dropped, chunks held)

@@ -2,7 +2,7 @@
  * span_items.c - what a recording span accumulates out of line:
  * attributes past the inline room, events, links, status, name, the
  * parent's trace state, and the item stream with its overflow chunks.
- * The inline attribute setters are in spanring.h; span_int.h says how
+ * The inline attribute setters are in span_inline.h; span_int.h says how
  * they and these calls share the span.
  */
 #include <stddef.h>
@@ -189,7 +189,7 @@ static void span_attr(struct sr__span *s, const sr_attr_t *a)
 /* ------------------------------------------------------------------ */
 
 /*
- * The inline wrappers in spanring.h append attributes themselves while
+ * The inline fast paths (span_inline.h) append attributes themselves while
  * there is room (see struct sr__span); these take the rest: past the
  * inline room or the attribute limit, long strings, a span that is not
  * recording.

@@ -155,7 +155,7 @@ static __attribute__((noinline)) void keep_baggage(sr_span_t *sp,
 }
 
 /*
- * The inline wrappers in spanring.h call these only while sr__active is
+ * The inline fast paths (span_inline.h) call these only while sr__active is
  * set; a span started as the pipeline stops carries a generation that no
  * longer matches and is ignored at its end.
  */

@@ -14,6 +14,7 @@
 
 #include "pipeline_int.h"
 #include "scope_int.h"
+#include "sized_int.h"
 
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 {
@@ -62,24 +63,26 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 SR_API int sr_stats_get(sr_stats_t *out)
 {
 	struct sr__pipeline *p;
+	sr_stats_t st;
 	int rc = 0;
 
-	if (!out)
+	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_stats_t, started)))
 		return SR_EINVAL;
 	sr__unsampled_flush(); /* this thread's own tally is exact */
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p)
-		sr__stats_collect(p, out);
+		sr__stats_collect(p, &st);
 	else if (sr__g.have_final)
-		*out = sr__g.final_stats;
+		st = sr__g.final_stats;
 	else {
-		memset(out, 0, sizeof(*out));
-		out->size = sizeof(*out);
-		out->scope_errors = sr__scope_errors();
+		memset(&st, 0, sizeof(st));
+		st.size = sizeof(st);
+		st.scope_errors = sr__scope_errors();
 		rc = SR_ESTATE;
 	}
 	sr__rcu_read_unlock();
+	sr__sized_out(out, &st, sizeof(st));
 	return rc;
 }
 
@@ -165,8 +168,14 @@ SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out)
 	return rc;
 }
 
-SR_API int sr_stats_to_json(const sr_stats_t *s, char *buf, size_t len)
+SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 {
+	sr_stats_t full = { 0 }, *s = &full;
+
+	/* An older caller's struct: fields it does not know print as 0. */
+	if (!sr__sized_valid(st, SR__SIZED_MIN(sr_stats_t, started)))
+		return SR_EINVAL;
+	sr__sized_copy(&full, sizeof(full), st, st->size);
 	return snprintf(
 		buf, len,
 		"{\"started\":%" PRIu64 ",\"sampled\":%" PRIu64

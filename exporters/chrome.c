@@ -575,7 +575,7 @@ static int chrome_export(void *state, const sr_batch_t *batch,
 					 res[i].v.s.len);
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
-		sr_span_data_t sd;
+		sr_span_data_t sd = { .size = sizeof(sd) };
 
 		if (sr_batch_span(batch, i, &sd) == 0)
 			rc = put_span(c, &w, &sd);

@@ -458,7 +458,7 @@ static void emit_visit(void *arg, const struct sr__ctree_node *n,
 		       uint32_t depth)
 {
 	struct emit_ctx *e = arg;
-	sr_span_data_t s;
+	sr_span_data_t s = { .size = sizeof(s) };
 
 	if (sr_batch_span(e->batch, n->idx, &s) == 0)
 		emit_span(e->c, &s, depth, depth == 0 && n->has_parent);
@@ -487,7 +487,7 @@ static int console_export(void *state, const sr_batch_t *batch,
 	struct console *c = state;
 	size_t n = sr_batch_count(batch);
 	locale_t saved;
-	sr_span_data_t s;
+	sr_span_data_t s = { .size = sizeof(s) };
 	int rc = 0;
 
 	if (n == 0)

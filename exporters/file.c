@@ -320,7 +320,7 @@ static int file_export(void *state, const sr_batch_t *batch,
 	res = sr_batch_resource(batch, &nres);
 	rc = sr__otlp_enc_begin(&f->enc, res, nres);
 	for (size_t i = 0; !rc && i < n; i++) {
-		sr_span_data_t sd;
+		sr_span_data_t sd = { .size = sizeof(sd) };
 
 		if (sr_batch_span(batch, i, &sd) == 0)
 			rc = sr__otlp_enc_add(&f->enc, &sd);

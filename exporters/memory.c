@@ -370,7 +370,7 @@ static int memory_export(void *state, const sr_batch_t *batch,
 {
 	size_t n = sr_batch_count(batch);
 	sr_span_data_t *blocks[MEMORY_CHUNK];
-	sr_span_data_t data;
+	sr_span_data_t data = { .size = sizeof(data) };
 
 	for (size_t base = 0; base < n; base += MEMORY_CHUNK) {
 		size_t m = n - base < MEMORY_CHUNK ? n - base : MEMORY_CHUNK;

@@ -2,25 +2,45 @@
 # the public header alone in C and C++, and an outside project finding the
 # installed library with find_package() and with pkg-config.
 
-add_test(NAME public_symbols_are_sr
-  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check_symbols.sh $<TARGET_FILE:spanring>)
-set_tests_properties(public_symbols_are_sr PROPERTIES LABELS "unit")
+add_test(NAME exports_are_the_public_headers
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/check_symbols.sh $<TARGET_FILE:spanring>
+          ${CMAKE_C_COMPILER} ${PROJECT_SOURCE_DIR}/core/include
+          ${PROJECT_SOURCE_DIR}/core/spanring.sym)
+set_tests_properties(exports_are_the_public_headers PROPERTIES LABELS "unit")
 
-add_test(NAME header_alone_c
-  COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Werror -pedantic
-          -I${PROJECT_SOURCE_DIR}/core/include -fsyntax-only
-          ${CMAKE_CURRENT_SOURCE_DIR}/header/header_alone.c)
-set_tests_properties(header_alone_c PROPERTIES LABELS "unit")
-
+# Each public header alone, and the umbrella as an SR_NO_INLINE
+# application sees it, as C11 and as C++11.
+set(SR_HEADER_CHECKS
+  alone header_alone.c ""
+  static_alone header_static_alone.c ""
+  no_inline header_alone.c -DSR_NO_INLINE)
 include(CheckLanguage)
 check_language(CXX)
-if(CMAKE_CXX_COMPILER)
-  add_test(NAME header_alone_cxx
-    COMMAND ${CMAKE_CXX_COMPILER} -std=c++11 -Wall -Wextra -Werror -x c++
+while(SR_HEADER_CHECKS)
+  list(POP_FRONT SR_HEADER_CHECKS name src def)
+  add_test(NAME header_${name}_c
+    COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Werror -pedantic ${def}
             -I${PROJECT_SOURCE_DIR}/core/include -fsyntax-only
-            ${CMAKE_CURRENT_SOURCE_DIR}/header/header_alone.c)
-  set_tests_properties(header_alone_cxx PROPERTIES LABELS "unit")
-endif()
+            ${CMAKE_CURRENT_SOURCE_DIR}/header/${src})
+  set_tests_properties(header_${name}_c PROPERTIES LABELS "unit")
+  if(CMAKE_CXX_COMPILER)
+    add_test(NAME header_${name}_cxx
+      COMMAND ${CMAKE_CXX_COMPILER} -std=c++11 -Wall -Wextra -Werror -x c++ ${def}
+              -I${PROJECT_SOURCE_DIR}/core/include -fsyntax-only
+              ${CMAKE_CURRENT_SOURCE_DIR}/header/${src})
+    set_tests_properties(header_${name}_cxx PROPERTIES LABELS "unit")
+  endif()
+endwhile()
+
+# An application that chose layout independence: built with SR_NO_INLINE
+# against the shared library, it works and references no sr__ symbol.
+add_executable(abi_no_inline ${CMAKE_CURRENT_SOURCE_DIR}/abi/no_inline.c)
+target_compile_definitions(abi_no_inline PRIVATE SR_NO_INLINE)
+target_link_libraries(abi_no_inline PRIVATE spanring)
+add_test(NAME no_inline_calls_exported_functions
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/abi/check_no_inline.sh
+          $<TARGET_FILE:abi_no_inline>)
+set_tests_properties(no_inline_calls_exported_functions PROPERTIES LABELS "unit")
 
 # A consumer built without sanitizers cannot load a sanitized library.
 if(NOT SR_ASAN AND NOT SR_TSAN AND NOT SR_UBSAN)

@@ -631,7 +631,7 @@ static void report_stats(const char *path)
 {
 	char json[2048] = "{}", line[2300];
 #ifndef SR_COMPILED_OUT
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t lost = 0;
 
 	memset(&st, 0, sizeof(st));

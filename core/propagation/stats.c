@@ -18,6 +18,7 @@
  * owned (their threads are gone), which only shrinks the pool.
  */
 #include "prop_int.h"
+#include "sized_int.h"
 
 #include <pthread.h>
 
@@ -98,7 +99,8 @@ SR_API int sr_propagation_stats_get(sr_propagation_stats_t *out)
 {
 	sr_propagation_stats_t st;
 
-	if (!out)
+	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_propagation_stats_t,
+						 extract_calls)))
 		return SR_EINVAL;
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
@@ -117,6 +119,6 @@ SR_API int sr_propagation_stats_get(sr_propagation_stats_t *out)
 	st.arena_recycled = sum(SR__PC_ARENA_RECYCLED);
 	st.arena_stale = sum(SR__PC_ARENA_STALE);
 	st.arena_failed = sum(SR__PC_ARENA_FAILED);
-	*out = st;
+	sr__sized_out(out, &st, sizeof(st));
 	return 0;
 }

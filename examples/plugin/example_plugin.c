@@ -97,7 +97,7 @@ static int example_export(void *state, const sr_batch_t *batch,
 	size_t n = sr_batch_count(batch);
 
 	for (size_t i = 0; i < n; i++) {
-		sr_span_data_t s;
+		sr_span_data_t s = { .size = sizeof(s) };
 		struct entry *e;
 		uint64_t us;
 

@@ -8,7 +8,7 @@
  *     const sr_exporter_ops_t *sr_exporter_plugin_v1(void);
  *
  * returning a static table whose abi_version is SR_EXPORTER_ABI_VERSION
- * (1).  The "_v1" in the symbol is the version of this entry point: a
+ * (2).  The "_v1" in the symbol is the version of this entry point: a
  * later, incompatible entry will be sr_exporter_plugin_v2, so an old
  * library finds no v1 symbol in a new plugin (and says which version the
  * plugin offers) instead of calling a function of the wrong type.  The

@@ -29,6 +29,7 @@
 #include "exporter_int.h"
 #include "http_int.h"
 #include "otlp_int.h"
+#include "sized_int.h"
 
 _Static_assert((int)SR_OTLP_FAIL_CONNECT == (int)SR__HTTP_FAIL_CONNECT &&
 		       (int)SR_OTLP_FAIL_TIMEOUT == (int)SR__HTTP_FAIL_TIMEOUT &&
@@ -126,7 +127,7 @@ SR_API int sr_otlp_stats_get(sr_otlp_stats_t *out)
 {
 	sr_otlp_stats_t s;
 
-	if (!out || out->size < offsetof(sr_otlp_stats_t, last_error))
+	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_otlp_stats_t, exports)))
 		return SR_EINVAL;
 	if (!__atomic_load_n(&g_ctr_valid, __ATOMIC_ACQUIRE))
 		return SR_ENOTFOUND;
@@ -155,10 +156,7 @@ SR_API int sr_otlp_stats_get(sr_otlp_stats_t *out)
 	memcpy(s.last_error, g_last_error, sizeof(s.last_error));
 	pthread_mutex_unlock(&g_err_lock);
 
-	/* Older callers know fewer fields: copy what fits. */
-	size_t n = out->size < sizeof(s) ? out->size : sizeof(s);
-	memcpy(out, &s, n);
-	out->size = n;
+	sr__sized_out(out, &s, sizeof(s));
 	return 0;
 }
 
@@ -441,7 +439,7 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 	res = sr_batch_resource(batch, &nres);
 	rc = sr__otlp_enc_begin(&o->enc, res, nres);
 	for (size_t i = 0; !rc && i < n; i++) {
-		sr_span_data_t sd;
+		sr_span_data_t sd = { .size = sizeof(sd) };
 		if ((rc = sr_batch_span(batch, i, &sd)) == 0)
 			rc = sr__otlp_enc_add(&o->enc, &sd);
 	}

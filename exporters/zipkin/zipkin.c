@@ -221,7 +221,7 @@ static int zipkin_export(void *state, const sr_batch_t *batch,
 	res = sr_batch_resource(batch, &nres);
 	sr__zipkin_enc_begin(&z->enc, res, nres);
 	for (size_t i = 0; i < n; i++) {
-		sr_span_data_t sd;
+		sr_span_data_t sd = { .size = sizeof(sd) };
 
 		if (sr_batch_span(batch, i, &sd) == 0)
 			sr__zipkin_enc_add(&z->enc, &sd);

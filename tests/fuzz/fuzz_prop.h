@@ -140,7 +140,7 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 {
 	static struct fp_dump d1, d2;
 	static struct fp_carrier out;
-	sr_propagation_stats_t s0, s1;
+	sr_propagation_stats_t s0 = { .size = sizeof(s0) }, s1 = { .size = sizeof(s1) };
 	sr_context_t ctx, back;
 	char ts1[600], ts2[600];
 	int rc, rc2, t1, t2;

@@ -51,7 +51,7 @@ static void tweak(sr_config_t *c)
 int main(void)
 {
 	uint64_t expected = 0;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	seed = sr_test_seed(42);
 	SR_CHECK(sr_test_init_memory(tweak) == 0);

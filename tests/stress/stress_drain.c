@@ -109,7 +109,7 @@ static int check_export(void *st, const sr_batch_t *b, uint64_t *rej)
 
 	(void)st; (void)rej;
 	for (size_t i = 0; i < n; i++) {
-		sr_span_data_t d;
+		sr_span_data_t d = { .size = sizeof(d) };
 
 		if (sr_batch_span(b, i, &d) != 0 || !span_ok(&d))
 			bad++;
@@ -159,7 +159,7 @@ int main(void)
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "check",
 		check_create, check_export, NULL, check_destroy, NULL, NULL, NULL };
 	pthread_t t[THREADS];
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	seed = sr_test_seed(1);
 	for (int i = 0; i < THREADS; i++)

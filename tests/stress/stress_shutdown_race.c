@@ -77,7 +77,7 @@ int main(void)
 {
 	pthread_t t[PRODUCERS];
 	uint64_t rng, sampled = 0;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	seed = sr_test_seed(20261122);
 	rng = seed;

@@ -99,7 +99,7 @@ int main(void)
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "healthy",
 		stall_create, healthy_export, NULL, destroy, NULL, NULL, NULL };
 	pthread_t t[THREADS];
-	sr_stats_t before, during, after;
+	sr_stats_t before = { .size = sizeof(before) }, during = { .size = sizeof(during) }, after = { .size = sizeof(after) };
 	sr_exporter_stats_t es;
 	long rss0, rss1;
 

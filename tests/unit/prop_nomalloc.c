@@ -79,7 +79,7 @@ int main(void)
 {
 	static char huge[SR_PROP_BAGGAGE_MAX + 100];
 	sr_propagator_t *p;
-	sr_propagation_stats_t st;
+	sr_propagation_stats_t st = { .size = sizeof(st) };
 	sr_context_t ctx;
 	unsigned long before;
 

@@ -18,7 +18,7 @@
 
 static void test_pipeline_allocator_matches_process(void **state)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	sr_span_t s;
 
 	(void)state;

@@ -21,7 +21,7 @@ static int side_effect(void)
 static void test_compiled_out_macros_do_nothing(void **state)
 {
 	sr_span_t s;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	(void)s;

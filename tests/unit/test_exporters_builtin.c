@@ -596,7 +596,7 @@ static void memory_keeps_deep_copy_after_shutdown(void **state)
 static void memory_capacity_overflow_counts_and_succeeds(void **state)
 {
 	sr_span_t s;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	char name[16];
 
 	setenv("SPANRING_MEMORY_CAPACITY", "10", 1);
@@ -760,7 +760,7 @@ static void memory_store_after_fork(void **state)
 static void none_discards_but_counts_exported(void **state)
 {
 	sr_exporter_stats_t ex;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	sr_span_t s;
 	uint64_t rejected = 0;
 	void *nst = NULL;

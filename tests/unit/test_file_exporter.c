@@ -147,7 +147,7 @@ static void rotation_keeps_max_files(void **state)
 	char name[320];
 	long total_spans = 0;
 	sr_exporter_stats_t ex;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	setenv("SPANRING_FILE_MAX_BYTES", "65536", 1);
 	setenv("SPANRING_FILE_MAX_FILES", "3", 1);

@@ -47,7 +47,7 @@ static void named(const char *name, int n)
 
 static int child_main(void)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	alarm(60); /* a deadlock fails the test instead of hanging it */
 	if (!sr_is_running())
@@ -106,7 +106,7 @@ static void test_fork_child_gets_clean_pipeline(void **state)
 	sr_span_end(&open_span);
 	named("parent-after", 500);
 	assert_int_equal(sr_shutdown(20000, NULL), 0);
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	sr_stats_get(&st);
 	assert_int_equal(sr_test_check_invariant(&st), 0);
 	assert_non_null(sr_test_find_span("parent-before"));

@@ -111,7 +111,7 @@ static void spans(int n)
 static void test_calls_before_init_are_noops(void **state)
 {
 	sr_span_t s;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t pending = 7;
 
 	(void)state;
@@ -168,7 +168,7 @@ static void test_flush_exports_everything_ended_before(void **state)
 {
 	pthread_t t[2];
 	struct producer_arg a = { 5000 };
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t pending = 1;
 
 	(void)state;
@@ -189,7 +189,7 @@ static void test_flush_exports_everything_ended_before(void **state)
 static void test_shutdown_exports_everything(void **state)
 {
 	uint64_t lost = 1;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	assert_int_equal(sr_test_init_memory(big_rings), 0);
@@ -205,7 +205,7 @@ static void test_shutdown_exports_everything(void **state)
 static void test_shutdown_deadline_with_stuck_exporter(void **state)
 {
 	uint64_t lost = 0;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	set_mode(3);
@@ -234,7 +234,7 @@ static void use_cancellable(sr_config_t *c)
 static void test_shutdown_cancels_stuck_export(void **state)
 {
 	uint64_t lost = 0;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	set_mode(3);
@@ -255,7 +255,7 @@ static void test_shutdown_cancels_stuck_export(void **state)
 
 static void test_exporter_failure_counted(void **state)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	sr_exporter_stats_t es;
 
 	(void)state;
@@ -273,7 +273,7 @@ static void test_exporter_failure_counted(void **state)
 
 static void test_partial_rejection_counted(void **state)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	set_mode(2);
@@ -289,7 +289,7 @@ static void test_partial_rejection_counted(void **state)
 
 static void test_unknown_exporter_reported_pipeline_runs(void **state)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	sr_config_t cfg;
@@ -308,7 +308,7 @@ static void test_unknown_exporter_reported_pipeline_runs(void **state)
 static void test_reinit_cycles_ignore_spans_of_old_pipelines(void **state)
 {
 	sr_span_t carried;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	for (int cycle = 0; cycle < 20; cycle++) {

@@ -181,6 +181,7 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 	clear_env();
 	assert_true(rc == 0 || rc == SR_ETIMEDOUT);
 
+	o->st.size = sizeof(o->st);
 	assert_int_equal(sr_stats_get(&o->st), 0);
 	o->os.size = sizeof(o->os);
 	assert_int_equal(sr_otlp_stats_get(&o->os), 0);

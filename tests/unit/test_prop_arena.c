@@ -35,7 +35,7 @@ static int make_ts(char *buf, size_t cap, unsigned t, unsigned long n)
 
 static void test_size_from_env(void **state)
 {
-	sr_propagation_stats_t st;
+	sr_propagation_stats_t st = { .size = sizeof(st) };
 	sr_context_t c;
 
 	(void)state;
@@ -53,7 +53,7 @@ static void test_wrap_and_stale(void **state)
 {
 	enum { N = 1000 };
 	static sr_context_t ctx[N];
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	char want[600], got[600];
 	unsigned long live = 0, stale = 0;
 

@@ -131,7 +131,7 @@ static void test_malformed_counted(void **state)
 {
 	const char *bad[] = { "a=1,k", NULL };
 	const char *good[] = { "a=1", NULL };
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 
 	(void)state;
 	sr_propagation_stats_get(&a);
@@ -148,7 +148,7 @@ static void test_entry_limit(void **state)
 {
 	static char f[4000];
 	const char *lines[] = { f, NULL };
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	sr_context_t ctx;
 	int o = 0;
 
@@ -209,7 +209,7 @@ static void test_field_limit(void **state)
 {
 	static char f[SR_PROP_BAGGAGE_MAX + 2];
 	const char *lines[] = { f, NULL };
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 
 	(void)state;
 	memset(f, ' ', SR_PROP_BAGGAGE_MAX + 1);
@@ -330,7 +330,7 @@ static void test_inject_roundtrip(void **state)
 static void test_inject_limit(void **state)
 {
 	static char pct[3000];
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	sr_context_t c, d;
 	size_t len;
 

@@ -177,7 +177,7 @@ static void test_inject_all(void **state)
 {
 	static const char *each[] = { "tracecontext", "b3", "b3multi", "jaeger" };
 	sr_propagator_t *all = mk("tracecontext,baggage,b3,b3multi,jaeger");
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	sr_context_t ctx, back;
 
 	(void)state;
@@ -267,7 +267,7 @@ static void test_no_read_past_limit(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		sr_propagator_t *p = mk(f[i].names);
-		sr_propagation_stats_t a, b;
+		sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 		sr_context_t ctx;
 
 		sr_propagation_stats_get(&a);

@@ -138,7 +138,7 @@ static void test_uberctx(void **state)
  * trace ids stay. */
 static void test_uberctx_malformed(void **state)
 {
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	sr_context_t ctx;
 
 	(void)state;

@@ -43,7 +43,7 @@ static void *work(void *arg)
 static void test_exact_under_churn(void **state)
 {
 	static pc_t carriers[WAVE];
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	pthread_t th[WAVE];
 
 	(void)state;

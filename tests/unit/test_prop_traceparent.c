@@ -107,7 +107,7 @@ static void hex(const uint8_t *b, size_t n, char *out)
 
 static void test_table(void **state)
 {
-	sr_propagation_stats_t before, after;
+	sr_propagation_stats_t before = { .size = sizeof(before) }, after = { .size = sizeof(after) };
 	uint64_t bad = 0, good = 0;
 
 	(void)state;

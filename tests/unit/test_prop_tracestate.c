@@ -197,7 +197,7 @@ static void test_value_length(void **state)
 /* No traceparent: tracestate is not even read. */
 static void test_needs_traceparent(void **state)
 {
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	sr_context_t ctx;
 
 	(void)state;
@@ -225,7 +225,7 @@ static void test_truncation(void **state)
 {
 	char f[2000], want[600], m[300];
 	const char *fields[2] = { f, NULL };
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	int o = 0;
 
 	(void)state;
@@ -283,7 +283,7 @@ static void test_oversized(void **state)
 {
 	static char f[SR_PROP_TRACESTATE_MAX + 2];
 	const char *fields[2] = { f, NULL };
-	sr_propagation_stats_t a, b;
+	sr_propagation_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 
 	(void)state;
 	memset(f, ' ', sizeof(f) - 1);

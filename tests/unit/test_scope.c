@@ -30,7 +30,7 @@ static uint8_t current_id(void)
 
 static uint64_t errors(void)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	sr_stats_get(&st);
 	return st.scope_errors;

@@ -32,7 +32,7 @@
 
 static uint64_t scope_errors(void)
 {
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	st.size = sizeof(st);
 	sr_stats_get(&st);

@@ -262,7 +262,7 @@ static void test_large_span_crosses_records(void **state)
 		else
 			assert_int_equal(a->v.i, i);
 	}
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	sr_stats_get(&st);
 	assert_int_equal(st.attrs_dropped, 0);
 	assert_int_equal(st.overflow_exhausted, 0);
@@ -281,7 +281,7 @@ static void test_limits_truncate_and_count(void **state)
 {
 	sr_span_t s, a;
 	sr_context_t c;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	sr_shutdown(5000, NULL);
@@ -329,7 +329,7 @@ static void no_overflow(sr_config_t *c)
 static void test_span_size_limits_counted(void **state)
 {
 	sr_span_t s;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	sr_shutdown(5000, NULL);
@@ -352,7 +352,7 @@ static void test_span_size_limits_counted(void **state)
 static void test_end_twice_and_after_end_ignored(void **state)
 {
 	sr_span_t s;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	(void)state;
 	sr_span_start(&s, NULL, "once", SR_KIND_INTERNAL);
@@ -372,7 +372,7 @@ static void test_unsampled_span_keeps_context(void **state)
 {
 	sr_span_t root, child;
 	sr_scope_t sc;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	sr_context_t r, c;
 
 	(void)state;
@@ -496,7 +496,7 @@ static void count_rings(const sr_ring_stats_t *r, void *ud)
 static void test_ring_stats_and_json(void **state)
 {
 	sr_ring_stats_t seen;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 	char json[1024];
 
 	(void)state;

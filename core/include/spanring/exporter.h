@@ -27,8 +27,10 @@
 extern "C" {
 #endif
 
-/* Bumped when sr_exporter_ops_t or the batch API changes incompatibly. */
-#define SR_EXPORTER_ABI_VERSION 1
+/* Bumped when sr_exporter_ops_t or the batch API changes incompatibly;
+ * sr_exporter_register() and the plugin loader refuse any other value.
+ * 2: sr_span_data_t starts with `size` (the versioned-struct rule). */
+#define SR_EXPORTER_ABI_VERSION 2
 
 typedef struct sr_batch sr_batch_t;
 
@@ -70,8 +72,10 @@ typedef struct sr_link_view {
 /*
  * One finished span, decoded.  All pointers stay valid until the next
  * sr_batch_span() call on the same batch or the end of export_batch.
+ * Versioned: fields are only appended (docs/abi.md).
  */
 typedef struct sr_span_data {
+	size_t size;               /* set by the caller: sizeof(sr_span_data_t) */
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
 	uint8_t parent_span_id[8]; /* all zero for a root span              */
@@ -103,7 +107,10 @@ typedef struct sr_span_data {
 /* Number of spans in the batch. */
 SR_API size_t sr_batch_count(const sr_batch_t *batch);
 
-/* Decode span `i` (0 <= i < count) into *out.  SR_EINVAL out of range. */
+/* Decode span `i` (0 <= i < count) into *out.  Set out->size =
+ * sizeof(*out) first: the library writes min(out->size, its sizeof) bytes
+ * and sets out->size to that (docs/abi.md).  SR_EINVAL out of range, or
+ * if `out` is NULL or out->size does not cover trace_id. */
 SR_API int sr_batch_span(const sr_batch_t *batch, size_t i,
 			 sr_span_data_t *out);
 

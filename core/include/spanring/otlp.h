@@ -69,8 +69,11 @@ typedef struct sr_otlp_stats {
 /*
  * Snapshot of the OTLP exporter's counters, since it was last created
  * (they survive sr_shutdown() until the next sr_init() creates it again).
- * Set out->size = sizeof(*out) first.  SR_ENOTFOUND if no OTLP exporter
- * was created in this process; SR_EINVAL on a NULL or too small `out`.
+ * Set out->size = sizeof(*out) first: the library writes
+ * min(out->size, its sizeof) bytes and sets out->size to that
+ * (docs/abi.md).  SR_ENOTFOUND if no OTLP exporter was created in this
+ * process; SR_EINVAL if `out` is NULL or out->size does not cover
+ * `exports`.
  * Any thread, any time; lock-free except for last_error (a mutex).
  */
 SR_API int sr_otlp_stats_get(sr_otlp_stats_t *out);

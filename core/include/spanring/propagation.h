@@ -275,7 +275,7 @@ enum sr_prop_field {
  * per-thread stripes, summed here: never contended on the request path.
  */
 typedef struct sr_propagation_stats {
-	size_t size;
+	size_t size;                     /* set by the caller: sizeof(...)  */
 	uint64_t extract_calls;
 	uint64_t inject_calls;
 	uint64_t ok[SR_PF_COUNT];        /* field present and valid         */
@@ -293,6 +293,10 @@ typedef struct sr_propagation_stats {
 	uint64_t arena_failed;           /* entries not stored (no memory)   */
 } sr_propagation_stats_t;
 
+/* Set out->size = sizeof(*out) first: the library writes
+ * min(out->size, its sizeof) bytes and sets out->size to that
+ * (docs/abi.md).  SR_EINVAL if `out` is NULL or out->size does not cover
+ * extract_calls. */
 SR_API int sr_propagation_stats_get(sr_propagation_stats_t *out);
 
 #ifdef __cplusplus

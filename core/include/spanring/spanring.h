@@ -23,6 +23,9 @@
  *
  * Defining SR_COMPILED_OUT before including this header turns every SR_*
  * instrumentation macro into nothing; the functions stay declared.
+ * Defining SR_NO_INLINE makes the span calls calls to exported functions
+ * instead of inline fast paths, so the application depends on no part of
+ * sr_span_t's layout (docs/abi.md says what is ABI).
  */
 #ifndef SPANRING_H
 #define SPANRING_H
@@ -344,282 +347,54 @@ static inline size_t sr__strlen(const char *s)
 #define SR_SPAN_NAME_COPY 0x2u  /* copy `name` instead of keeping the pointer */
 
 /*
- * Inline fast paths.  The span calls below are static inline wrappers
- * that do the common work without a call: a program whose pipeline is not
- * running pays a load and a branch per call, an unsampled span skips its
- * attribute calls and its end entirely, and a sampled span's attributes
- * (numbers, bools, static strings, copied strings of up to 8 bytes) are
- * written straight into the span while it has inline room under its
- * limits.  Everything else goes to the sr__span_* entry points (exported:
- * they are ABI, not API; call the sr_span_* names).
- *
- * So part of sr_span_t's layout is ABI: the bytes at the SR__SPAN_*_AT
- * offsets and the attribute item format below.  The library asserts all
- * of it at build time; changing any of it changes the soname.
- *
- *   SR__SPAN_STATE_AT     state: 0 off, CONTEXT, RECORDING, 3 ended
- *   SR__SPAN_FAST_END_AT  attributes may be appended inline while the
- *                         slot count is below this (0 unless recording)
- *   SR__SPAN_NSLOTS_AT    uint16 slot count; slot i at
- *                         SR__SPAN_SLOTS_AT + i * SR__SPAN_SLOT_SIZE
+ * The span calls.  Unless SR_NO_INLINE is defined, each call below marked
+ * "fast path" (sr_span_end, say) is a macro for a static inline function
+ * of <spanring/static/span_inline.h> (sr__inline_span_end), which does the
+ * common work without a call and bakes part of sr_span_t's layout into
+ * the application (see docs/abi.md).  Define SR_NO_INLINE (in every file of the application)
+ * to call the exported functions declared here instead: a call more per
+ * operation, in exchange for depending only on sr_span_t's size and
+ * alignment.  Either way `(sr_span_start)(...)` calls the function.
  */
-#define SR__SPAN_STATE_AT 512
-#define SR__SPAN_FAST_END_AT 513
-#define SR__SPAN_NSLOTS_AT 514
-#define SR__SPAN_SLOTS_AT 64
-#define SR__SPAN_SLOT_SIZE 32
-#define SR__SPAN_CONTEXT 1      /* started, not sampled: context only */
-#define SR__SPAN_RECORDING 2    /* sampled and open                   */
-#define SR__SPAN_ITEM_ATTR 1
-#define SR__SPAN_ITEM_INL_AT 24 /* a copied string's bytes in its slot */
-#define SR__SPAN_ITEM_INL_MAX 8
-#if defined(__GNUC__) || defined(__clang__)
-#define SR__EXPECT(x, v) __builtin_expect((x), (v))
-#else
-#define SR__EXPECT(x, v) (x)
-#endif
-
-/* An attribute item slot: kind, value type, (unused) count, the length
- * of a string value; key; value; a short copied string's bytes. */
-struct sr__item_head {
-	uint8_t kind;
-	uint8_t vtype;
-	uint16_t count;
-	uint32_t len;
-};
-struct sr__slot {
-	uint64_t head;          /* struct sr__item_head, as one word */
-	const char *key;
-	uint64_t v;
-	char inl[SR__SPAN_ITEM_INL_MAX];
-};
-
-/* The bytes at SR__SPAN_STATE_AT.  Typed access (not byte copies) lets
- * the compiler keep nslots in a register across a run of attribute
- * calls: slot stores of other types cannot alias it. */
-struct sr__span_tail {
-	uint8_t state;
-	uint8_t fast_end;
-	uint16_t nslots;
-};
-
-static inline struct sr__span_tail *sr__tail(sr_span_t *span)
-{
-	return (struct sr__span_tail *)(void *)(span->opaque_ + SR__SPAN_STATE_AT);
-}
-
-static inline bool sr__span_recording(const sr_span_t *span)
-{
-	return ((const struct sr__span_tail *)(const void *)(span->opaque_ +
-							     SR__SPAN_STATE_AT))
-		       ->state == SR__SPAN_RECORDING;
-}
-
-/* A span that is off: state, fast_end and slot count all 0 (one store,
- * which the compiler then knows: the calls that follow fold away). */
-static inline void sr__span_off(sr_span_t *span)
-{
-	struct sr__span_tail *t = sr__tail(span);
-
-	t->state = 0;
-	t->fast_end = 0;
-	t->nslots = 0;
-}
-
-/* Non-zero while a pipeline runs.  Written by the library only. */
-extern SR_API int sr__active;
-
-SR_API void sr__span_start(sr_span_t *span, const sr_tracer_t *tracer,
-			   const char *name, sr_span_kind_t kind);
-SR_API void sr__span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
-			      const char *name, sr_span_kind_t kind,
-			      const sr_context_t *parent, uint64_t start_ns,
-			      unsigned flags);
-SR_API void sr__span_set_bool(sr_span_t *span, const char *key, bool v);
-SR_API void sr__span_set_int(sr_span_t *span, const char *key, int64_t v);
-SR_API void sr__span_set_double(sr_span_t *span, const char *key, double v);
-SR_API void sr__span_set_strn(sr_span_t *span, const char *key,
-			      const char *v, size_t len);
-SR_API void sr__span_set_str_static(sr_span_t *span, const char *key,
-				    const char *v);
-SR_API void sr__span_add_event(sr_span_t *span, const char *name,
-			       uint64_t ts_ns, const sr_attr_t *attrs, size_t n);
-SR_API void sr__span_end(sr_span_t *span);
-SR_API void sr__span_end_at(sr_span_t *span, uint64_t end_ns);
-
-
-/* The next slot if an attribute may be appended inline, else NULL. */
-static inline struct sr__slot *sr__span_slot(sr_span_t *span)
-{
-	struct sr__span_tail *t = sr__tail(span);
-	uint16_t n = t->nslots;
-
-	if (SR__EXPECT(n < t->fast_end, 1)) {
-		t->nslots = (uint16_t)(n + 1);
-		return (struct sr__slot *)(void *)(span->opaque_ + SR__SPAN_SLOTS_AT +
-						   (size_t)n * SR__SPAN_SLOT_SIZE);
-	}
-	return NULL;
-}
-
-/* The head of an attribute item as one word: a 64-bit store, which
- * (unlike a store of byte-sized fields) cannot alias nslots. */
-static inline uint64_t sr__slot_head(uint8_t vtype, uint32_t len)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return (uint64_t)SR__SPAN_ITEM_ATTR << 56 | (uint64_t)vtype << 48 |
-	       (uint64_t)len;
-#else
-	return (uint64_t)SR__SPAN_ITEM_ATTR | (uint64_t)vtype << 8 |
-	       (uint64_t)len << 32;
-#endif
-}
-
-static inline void sr__slot_put(struct sr__slot *slot, uint8_t vtype,
-				const char *key, uint64_t v)
-{
-	slot->head = sr__slot_head(vtype, 0);
-	slot->key = key;
-	slot->v = v;
-}
-
-/* Copy n <= 8 bytes: a constant n becomes a move or two; otherwise
- * overlapping fixed-size moves, never reading outside [src, src + n). */
-static inline void sr__copy_short(void *dst, const char *src, size_t n)
-{
-	unsigned char *d = (unsigned char *)dst;
-
-	if (__builtin_constant_p(n)) {
-		__builtin_memcpy(d, src, n);
-	} else if (n >= 4) {
-		uint32_t a, b;
-
-		__builtin_memcpy(&a, src, 4);
-		__builtin_memcpy(&b, src + n - 4, 4);
-		__builtin_memcpy(d, &a, 4);
-		__builtin_memcpy(d + n - 4, &b, 4);
-	} else if (n) {
-		d[0] = (unsigned char)src[0];
-		d[n / 2] = (unsigned char)src[n / 2];
-		d[n - 1] = (unsigned char)src[n - 1];
-	}
-}
 
 /*
  * Start a span named `name` (static) with the current active span of this
  * thread as parent, or as a root if there is none.  Hot path: no lock,
  * no syscall, no allocation.  `tracer` may be NULL (default tracer).
+ * Fast path.
  */
-static inline void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
-				 const char *name, sr_span_kind_t kind)
-{
-	/* Name and kind made valid here, where they are usually constants. */
-	if (SR__EXPECT(sr__active, 1))
-		sr__span_start(span, tracer, name ? name : "",
-			       (unsigned)kind - 1u < 5u ? kind : SR_KIND_INTERNAL);
-	else
-		sr__span_off(span);
-}
+SR_API void sr_span_start(sr_span_t *span, const sr_tracer_t *tracer,
+			  const char *name, sr_span_kind_t kind);
 
 /*
  * Full form.  `parent` (borrowed): NULL means the current active span;
  * a context without ids means root (as does SR_SPAN_ROOT; its baggage is
  * kept).  `start_ns`: ns since the epoch, 0 for now.  A remote or local
- * parent's sampled flag feeds the parent-based samplers.
+ * parent's sampled flag feeds the parent-based samplers.  Fast path.
  */
-static inline void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
-				    const char *name, sr_span_kind_t kind,
-				    const sr_context_t *parent,
-				    uint64_t start_ns, unsigned flags)
-{
-	if (SR__EXPECT(sr__active, 1))
-		sr__span_start_ex(span, tracer, name, kind, parent, start_ns, flags);
-	else
-		sr__span_off(span);
-}
+SR_API void sr_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
+			     const char *name, sr_span_kind_t kind,
+			     const sr_context_t *parent, uint64_t start_ns,
+			     unsigned flags);
 
 /* Attributes.  Keys static.  sr_span_set_str copies (truncating past
  * attr_value_length_limit); _static keeps the pointer.  Setting a key
- * twice keeps the last value. */
-static inline void sr_span_set_bool(sr_span_t *span, const char *key, bool v)
-{
-	struct sr__slot *slot = sr__span_slot(span);
-
-	if (SR__EXPECT(slot != NULL, 1))
-		sr__slot_put(slot, SR_ATTR_BOOL, key, v ? 1 : 0);
-	else if (sr__span_recording(span))
-		sr__span_set_bool(span, key, v);
-}
-static inline void sr_span_set_int(sr_span_t *span, const char *key, int64_t v)
-{
-	struct sr__slot *slot = sr__span_slot(span);
-
-	if (SR__EXPECT(slot != NULL, 1))
-		sr__slot_put(slot, SR_ATTR_INT, key, (uint64_t)v);
-	else if (sr__span_recording(span))
-		sr__span_set_int(span, key, v);
-}
-static inline void sr_span_set_double(sr_span_t *span, const char *key, double v)
-{
-	struct sr__slot *slot = sr__span_slot(span);
-	uint64_t bits;
-
-	__builtin_memcpy(&bits, &v, sizeof(bits));
-	if (SR__EXPECT(slot != NULL, 1))
-		sr__slot_put(slot, SR_ATTR_DOUBLE, key, bits);
-	else if (sr__span_recording(span))
-		sr__span_set_double(span, key, v);
-}
-static inline void sr_span_set_strn(sr_span_t *span, const char *key,
-				    const char *v, size_t len)
-{
-	struct sr__slot *slot;
-
-	if (len <= SR__SPAN_ITEM_INL_MAX && v &&
-	    SR__EXPECT((slot = sr__span_slot(span)) != NULL, 1)) {
-		/* The value word stays unwritten: a copied string's bytes
-		 * are in inl, and nothing reads v. */
-		slot->head = sr__slot_head(SR_ATTR_STRING, (uint32_t)len);
-		slot->key = key;
-		sr__copy_short(slot->inl, v, len);
-	} else if (sr__span_recording(span)) {
-		sr__span_set_strn(span, key, v, len);
-	}
-}
-static inline void sr_span_set_str(sr_span_t *span, const char *key,
-				   const char *v)
-{
-	/* strlen here, where a literal's length is a constant. */
-	sr_span_set_strn(span, key, v ? v : "", sr__strlen(v));
-}
-static inline void sr_span_set_str_static(sr_span_t *span, const char *key,
-					  const char *v)
-{
-	struct sr__slot *slot = sr__span_slot(span);
-
-	if (SR__EXPECT(slot != NULL, 1)) {
-		if (!v)
-			v = "";
-		slot->head = sr__slot_head(SR_ATTR_STRING_STATIC,
-					   (uint32_t)sr__strlen(v));
-		slot->key = key;
-		slot->v = (uint64_t)(uintptr_t)v;
-	} else if (sr__span_recording(span)) {
-		sr__span_set_str_static(span, key, v);
-	}
-}
+ * twice keeps the last value.  Fast paths. */
+SR_API void sr_span_set_bool(sr_span_t *span, const char *key, bool v);
+SR_API void sr_span_set_int(sr_span_t *span, const char *key, int64_t v);
+SR_API void sr_span_set_double(sr_span_t *span, const char *key, double v);
+SR_API void sr_span_set_strn(sr_span_t *span, const char *key,
+			     const char *v, size_t len);
+SR_API void sr_span_set_str(sr_span_t *span, const char *key, const char *v);
+SR_API void sr_span_set_str_static(sr_span_t *span, const char *key,
+				   const char *v);
 SR_API void sr_span_set_attrs(sr_span_t *span, const sr_attr_t *attrs,
 			      size_t n);
 
 /* Event `name` (static) at `ts_ns` (0: now) with attributes (borrowed;
- * string values copied or kept per their type). */
-static inline void sr_span_add_event(sr_span_t *span, const char *name,
-				     uint64_t ts_ns, const sr_attr_t *attrs,
-				     size_t n)
-{
-	if (sr__span_recording(span))
-		sr__span_add_event(span, name, ts_ns, attrs, n);
-}
+ * string values copied or kept per their type).  Fast path. */
+SR_API void sr_span_add_event(sr_span_t *span, const char *name,
+			      uint64_t ts_ns, const sr_attr_t *attrs, size_t n);
 
 /* Link to another span's context (borrowed). */
 SR_API void sr_span_add_link(sr_span_t *span, const sr_context_t *ctx,
@@ -640,23 +415,35 @@ SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 
 /* End at now, or at `end_ns` (clamped to >= start).  Writes the span to
  * the ring of the calling thread; a second end is ignored.  An unsampled
- * span has nothing to write (it was counted at its start). */
-static inline void sr_span_end(sr_span_t *span)
-{
-	if (SR__EXPECT(sr__span_recording(span), 1))
-		sr__span_end(span);
-}
-static inline void sr_span_end_at(sr_span_t *span, uint64_t end_ns)
-{
-	if (SR__EXPECT(sr__span_recording(span), 1))
-		sr__span_end_at(span, end_ns);
-}
+ * span has nothing to write (it was counted at its start).  Fast paths. */
+SR_API void sr_span_end(sr_span_t *span);
+SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
 
 /* The span's context (valid even when unsampled or not running). */
 SR_API sr_context_t sr_span_context(const sr_span_t *span);
 
 /* True if the span will be recorded (sampled, pipeline running, open). */
 SR_API bool sr_span_is_recording(const sr_span_t *span);
+
+#ifndef SR_NO_INLINE
+#include <spanring/static/span_inline.h>
+#define sr_span_start(span, tracer, name, kind) \
+	sr__inline_span_start(span, tracer, name, kind)
+#define sr_span_start_ex(span, tracer, name, kind, parent, start_ns, flags) \
+	sr__inline_span_start_ex(span, tracer, name, kind, parent, start_ns, flags)
+#define sr_span_set_bool(span, key, v) sr__inline_span_set_bool(span, key, v)
+#define sr_span_set_int(span, key, v) sr__inline_span_set_int(span, key, v)
+#define sr_span_set_double(span, key, v) sr__inline_span_set_double(span, key, v)
+#define sr_span_set_strn(span, key, v, len) \
+	sr__inline_span_set_strn(span, key, v, len)
+#define sr_span_set_str(span, key, v) sr__inline_span_set_str(span, key, v)
+#define sr_span_set_str_static(span, key, v) \
+	sr__inline_span_set_str_static(span, key, v)
+#define sr_span_add_event(span, name, ts_ns, attrs, n) \
+	sr__inline_span_add_event(span, name, ts_ns, attrs, n)
+#define sr_span_end(span) sr__inline_span_end(span)
+#define sr_span_end_at(span, end_ns) sr__inline_span_end_at(span, end_ns)
+#endif
 
 /* Clock used for span timestamps: ns since the Unix epoch. */
 SR_API uint64_t sr_now_ns(void);
@@ -710,7 +497,7 @@ SR_API void sr_scope_stack_restore(const sr_scope_stack_t *saved);
  * item-level counters (attrs_dropped...) count truncation, not spans.
  */
 typedef struct sr_stats {
-	size_t size;
+	size_t size;                 /* set by the caller: sizeof(sr_stats_t) */
 
 	uint64_t started;            /* spans started (sampled or not)      */
 	uint64_t sampled;            /* of those, sampled by the head sampler */
@@ -745,6 +532,11 @@ typedef struct sr_stats {
 	uint32_t reserved_;
 } sr_stats_t;
 
+/* Set out->size = sizeof(*out) first (the versioned-struct rule: the
+ * library writes min(out->size, its sizeof) bytes and sets out->size to
+ * that; docs/abi.md).  SR_EINVAL if `out` is NULL or out->size does not
+ * cover `started`; SR_ESTATE (only scope_errors filled) when no pipeline
+ * has run. */
 SR_API int sr_stats_get(sr_stats_t *out);
 
 /* Per-ring view: calls cb once per ring in use.  Takes no lock. */
@@ -770,7 +562,8 @@ typedef struct sr_exporter_stats {
 SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out);
 
 /* Write `st` as one JSON object (no newline) into buf; returns the length
- * it needs, as snprintf does. */
+ * it needs, as snprintf does, or SR_EINVAL if `st` is NULL or its size
+ * too small. */
 SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
 
 #ifdef __cplusplus

@@ -6,7 +6,7 @@ int main(void)
 {
 	sr_config_t cfg;
 	sr_span_t s;
-	sr_stats_t st;
+	sr_stats_t st = { .size = sizeof(st) };
 
 	sr_config_init(&cfg);
 	cfg.exporters = "none";
