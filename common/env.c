@@ -106,3 +106,22 @@ int sr__env_bool(const char *name, bool *out)
 	sr__clear_error();
 	return 0;
 }
+
+bool sr__env_list_next(const char **s, const char **item, size_t *len)
+{
+	const char *p = *s, *end, *a, *b;
+
+	if (!*p)
+		return false;
+	end = strchr(p, ',');
+	a = p;
+	b = end ? end : p + strlen(p);
+	*s = end ? end + 1 : b;
+	while (a < b && sr__env_is_blank(*a))
+		a++;
+	while (b > a && sr__env_is_blank(b[-1]))
+		b--;
+	*item = a;
+	*len = (size_t)(b - a);
+	return true;
+}

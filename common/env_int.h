@@ -56,4 +56,9 @@ bool sr__env_parse_bool(const char *v, size_t len, bool *out);
  * control bytes as '?', "..." when cut. */
 const char *sr__env_quote(char out[64], const char *v, size_t len);
 
+/* The next entry of a comma-separated list (OTEL_TRACES_EXPORTER,
+ * SPANRING_PROCESSORS): *item and *len get it without surrounding blanks
+ * (possibly empty), *s moves past it.  False at the end of the list. */
+bool sr__env_list_next(const char **s, const char **item, size_t *len);
+
 #endif /* SR_ENV_INT_H */

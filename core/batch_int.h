@@ -41,6 +41,14 @@ struct sr__batch {
 	uint32_t min_rejected;
 	struct sr__batch *next_free;     /* under batch_lock                 */
 	int outstanding;                 /* under batch_lock                 */
+
+	/* Processor stage (processor_stage.c); ovl and arena NULL without
+	 * processors.  The drainer writes them while the batch is open (the
+	 * chain runs just before the hand-off); read-only once dispatched. */
+	uint32_t *ovl;                   /* per span: SR__OVL_* or offset    */
+	char *arena;                     /* edited views, arena_bytes        */
+	uint32_t arena_used;
+	bool processed;
 };
 
 /* Decode scratch: sized for the largest span the limits allow. */

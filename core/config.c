@@ -97,6 +97,8 @@ static const struct u32_setting u32_settings[] = {
 	  F_CLAMP },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
 	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 1000, 1, 1000000, F_CLAMP },
+	{ "processor_scratch_bytes", OFF(processor_scratch_bytes),
+	  "SPANRING_PROCESSOR_SCRATCH_BYTES", NULL, 262144, 4096, 1u << 30, 0 },
 };
 #define N_U32 (sizeof(u32_settings) / sizeof(u32_settings[0]))
 
@@ -335,6 +337,12 @@ int sr_config_from_env(sr_config_t *cfg)
 	if (HAS(cfg, exporters) &&
 	    sr__env_get("OTEL_TRACES_EXPORTER", NULL) != NULL)
 		cfg->exporters = getenv("OTEL_TRACES_EXPORTER");
+	if (HAS(cfg, processors) &&
+	    sr__env_get("SPANRING_PROCESSORS", NULL) != NULL)
+		cfg->processors = getenv("SPANRING_PROCESSORS");
+	if (HAS(cfg, redact_config) &&
+	    sr__env_get("SPANRING_REDACT_CONFIG", NULL) != NULL)
+		cfg->redact_config = getenv("SPANRING_REDACT_CONFIG");
 	if (HAS(cfg, resource_attributes) &&
 	    (v = sr__env_get("OTEL_RESOURCE_ATTRIBUTES", &len)) != NULL) {
 		/* Kept even when an entry is bad: the resource skips only

@@ -395,6 +395,8 @@ static void *drainer_main(void *arg)
 		}
 
 		seen = ck_pr_load_64(&p->flush_seen);
+		if (req > seen)
+			sr__processors_flush(p, req);
 		if ((req > seen ||
 		     (p->cur && p->cur->nspans && now - p->cur->opened_ns >= delay)) &&
 		    !flush_cur(p))

@@ -23,6 +23,7 @@
 
 #include "exporter_table_int.h"
 #include "bgthread_int.h"
+#include "env_int.h"
 #include "pipeline_int.h"
 #include "sized_int.h"
 
@@ -260,22 +261,16 @@ static int start_one(struct sr__pipeline *p, const char *name, size_t len,
  * are skipped; the first error is returned (the pipeline still runs). */
 int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg)
 {
-	const char *s = cfg->exporters ? cfg->exporters : "";
+	const char *s = cfg->exporters ? cfg->exporters : "", *a;
+	size_t len;
 	int first = 0;
 
-	while (*s) {
-		const char *end = strchr(s, ',');
-		size_t len = end ? (size_t)(end - s) : strlen(s);
-		const char *a = s, *b = s + len;
+	while (sr__env_list_next(&s, &a, &len)) {
 		int rc;
 
-		while (a < b && (*a == ' ' || *a == '\t'))
-			a++;
-		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-			b--;
 		/* "none" alone means no exporter at all but still counts
 		 * spans as exported: it is a real (discarding) exporter. */
-		rc = start_one(p, a, (size_t)(b - a), cfg);
+		rc = start_one(p, a, len, cfg);
 		if (rc && !first) {
 			char msg[256];
 
@@ -283,7 +278,6 @@ int sr__exporters_start(struct sr__pipeline *p, const sr_config_t *cfg)
 			snprintf(msg, sizeof(msg), "%s", sr_last_error());
 			sr__set_error(rc, "%s", msg);
 		}
-		s = end ? end + 1 : s + len;
 	}
 	return first;
 }

@@ -51,25 +51,25 @@ static uint32_t gen_counter;  /* under lifecycle_lock */
 
 /* Copy of the running configuration for the fork child, strings owned. */
 static sr_config_t saved_cfg;
-static char *saved_strings[3];
+static char *saved_strings[6];
 
 static void save_config(const sr_config_t *cfg)
 {
-	/* Copy first: in a fork child cfg is saved_cfg itself. */
-	char *copies[3] = {
-		cfg->service_name ? strdup(cfg->service_name) : NULL,
-		cfg->resource_attributes ? strdup(cfg->resource_attributes) : NULL,
-		cfg->exporters ? strdup(cfg->exporters) : NULL,
-	};
 	sr_config_t c = *cfg;
+	const char **fields[6] = {
+		&c.service_name, &c.resource_attributes, &c.exporters,
+		&c.processors, &c.redact_rules, &c.redact_config,
+	};
+	char *copies[6];
 
-	for (int i = 0; i < 3; i++) {
+	/* Copy first: in a fork child cfg is saved_cfg itself. */
+	for (int i = 0; i < 6; i++)
+		copies[i] = *fields[i] ? strdup(*fields[i]) : NULL;
+	for (int i = 0; i < 6; i++) {
 		free(saved_strings[i]);
 		saved_strings[i] = copies[i];
+		*fields[i] = copies[i];
 	}
-	c.service_name = copies[0];
-	c.resource_attributes = copies[1];
-	c.exporters = copies[2];
 	saved_cfg = c;
 }
 
@@ -94,6 +94,7 @@ static void pipeline_free(struct sr__pipeline *p)
 	sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
 				       sizeof(struct sr__record));
 	sr__free(p->batches, sizeof(*p->batches) * p->nbatches);
+	sr__processors_free(p);
 	sr__exporters_free(p);
 	sr__free(p->chunks, sizeof(*p->chunks) * c->overflow_records);
 	sr__free(p->ring_mem, ring_bytes(c));
@@ -249,7 +250,11 @@ static int init_locked(const sr_config_t *user)
 		goto fail;
 	if (rc && !soft)
 		soft = rc;
-	rc = sr__batches_init(p);
+	rc = sr__processors_start(p, &cfg);
+	if (!rc)
+		rc = sr__batches_init(p);
+	if (!rc)
+		rc = sr__processors_batch_mem(p);
 	if (!rc)
 		rc = sr__exporters_launch(p);
 	if (!rc)
@@ -268,6 +273,7 @@ fail:
 	if (p->drainer_started)
 		sr__drainer_stop(p, 0);
 	sr__exporters_stop(p, 0);
+	sr__processors_stop(p);
 	pipeline_free(p);
 	return rc;
 }
@@ -386,6 +392,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	sr__rcu_synchronize(); /* no hot-path call still holds p */
 
 	sr__drainer_stop(p, deadline);
+	sr__processors_stop(p); /* the drainer was their only caller */
 	sr__exporters_stop(p, deadline);
 
 	sr__stats_collect(p, &st);
@@ -396,6 +403,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	sr__g.final_stats = st;
 	sr__g.have_final = true;
 	sr__stats_keep_exporters(p);
+	sr__processors_keep_stats(p);
 	if (lost)
 		*lost = st.dropped_shutdown;
 	sr__pipeline_unref(p); /* freed now, or by the last stuck exporter */

@@ -12,6 +12,7 @@
  *   overflow_records * 320 B                          overflow pool
  *   nbatches * batch_records * 256 B (+ index)        batches
  *   nexporters * (queue + decode scratch)             exporter workers
+ *   nbatches * (processor_scratch_bytes + index)      processor edits
  *
  * Synchronization of the pipeline (each field's comment has the detail):
  *
@@ -56,6 +57,7 @@
 
 #include "batch_int.h"
 #include "exporter_worker_int.h"
+#include "processor_stage_int.h"
 #include "thread_int.h"
 
 /* Fields without a comment on their synchronization are written by
@@ -92,6 +94,8 @@ struct sr__pipeline {
 	struct sr__exporter exporters[SR__MAX_EXPORTERS];
 	uint32_t nexporters;
 
+	struct sr__proc_stage stage;     /* processor chain, drainer only    */
+
 	struct sr__resource resource;
 
 	/* Drainer. */
@@ -119,6 +123,7 @@ struct sr__pipeline {
 	/* Pipeline-level counters: ck_pr_add_64 from any thread. */
 	uint64_t exported, batches_sent;
 	uint64_t dropped_queue_full, dropped_exporter, dropped_shutdown;
+	uint64_t dropped_processor;      /* sr_proc_drop (drainer)           */
 	uint64_t dropped_limits_global;  /* spans with no node (max_threads) */
 	uint64_t started_global, sampled_global;
 	uint64_t scope_errors;

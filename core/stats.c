@@ -52,6 +52,8 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 	o->dropped_queue_full = ck_pr_load_64(&p->dropped_queue_full);
 	o->dropped_exporter = ck_pr_load_64(&p->dropped_exporter);
 	o->dropped_shutdown += ck_pr_load_64(&p->dropped_shutdown);
+	o->dropped_processor = ck_pr_load_64(&p->dropped_processor);
+	o->processors = p->stage.n;
 	o->scope_errors = sr__scope_errors();
 	o->pipeline_bytes = p->bytes;
 	o->ring_records = p->cfg.ring_records;
@@ -183,17 +185,19 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		",\"batches\":%" PRIu64 ",\"dropped\":{\"ring_full\":%" PRIu64
 		",\"limits\":%" PRIu64 ",\"queue_full\":%" PRIu64
 		",\"exporter\":%" PRIu64 ",\"shutdown\":%" PRIu64
-		"},\"attrs_dropped\":%" PRIu64 ",\"events_dropped\":%" PRIu64
+		",\"processor\":%" PRIu64 "},\"attrs_dropped\":%" PRIu64 ",\"events_dropped\":%" PRIu64
 		",\"links_dropped\":%" PRIu64 ",\"strings_truncated\":%" PRIu64
 		",\"overflow_exhausted\":%" PRIu64 ",\"scope_errors\":%" PRIu64
 		",\"pipeline_bytes\":%" PRIu64 ",\"ring_records\":%" PRIu32
 		",\"rings_total\":%" PRIu32 ",\"rings_in_use\":%" PRIu32
-		",\"ring_high_water\":%" PRIu32 ",\"exporters\":%" PRIu32 "}",
+		",\"ring_high_water\":%" PRIu32 ",\"exporters\":%" PRIu32
+		",\"processors\":%" PRIu32 "}",
 		s->started, s->sampled, s->recorded, s->exported, s->batches,
 		s->dropped_ring_full, s->dropped_limits, s->dropped_queue_full,
-		s->dropped_exporter, s->dropped_shutdown, s->attrs_dropped,
+		s->dropped_exporter, s->dropped_shutdown, s->dropped_processor,
+		s->attrs_dropped,
 		s->events_dropped, s->links_dropped, s->strings_truncated,
 		s->overflow_exhausted, s->scope_errors, s->pipeline_bytes,
 		s->ring_records, s->rings_total, s->rings_in_use,
-		s->ring_high_water, s->exporters);
+		s->ring_high_water, s->exporters, s->processors);
 }

@@ -295,7 +295,7 @@ static void set_response(sr_span_t *span, int status, const char *error)
 static void get_user(struct actor *a)
 {
 	uint64_t id = rnd(a) % 100000;
-	char path[48], key[32], stmt[96];
+	char path[48], key[32], stmt[96], email[48];
 	int status = 200;
 	int64_t rows = 1;
 	SR_SPAN_AUTO(req, tracer, "GET /api/users/{id}", SR_KIND_SERVER);
@@ -308,6 +308,9 @@ static void get_user(struct actor *a)
 	sr_span_set_str_static(&req.span, "http.request.method", "GET");
 	sr_span_set_str_static(&req.span, "http.route", "/api/users/{id}");
 	sr_span_set_str(&req.span, "url.path", path);
+	/* Personal data of the kind SPANRING_PROCESSORS=redact takes out. */
+	snprintf(email, sizeof(email), "user%" PRIu64 "@example.com", id);
+	sr_span_set_str(&req.span, "enduser.id", email);
 
 	if (!cache_get(a, key)) {
 		if (db_query(a, "SELECT users", stmt, &rows) != 0)
@@ -384,6 +387,9 @@ static void accept_order(struct actor *a)
 	sr_span_set_str_static(&o->span, "http.request.method", "POST");
 	sr_span_set_str_static(&o->span, "http.route", "/api/orders");
 	sr_span_set_str_static(&o->span, "url.path", "/api/orders");
+	/* A credential (redact removes the header). */
+	sr_span_set_str_static(&o->span, "http.request.header.authorization",
+			       "Bearer eyJhbGciOiJIUzI1NiJ9.demo");
 	sr_span_set_int(&o->span, "order.id", (int64_t)o->order_id);
 
 	scope = sr_scope_enter(&o->span);
@@ -625,7 +631,26 @@ static uint64_t dropped_total(const sr_stats_t *st)
 {
 	return st->dropped_ring_full + st->dropped_limits +
 	       st->dropped_queue_full + st->dropped_exporter +
-	       st->dropped_shutdown;
+	       st->dropped_shutdown + st->dropped_processor;
+}
+
+/* Each processor of the chain: spans in, dropped and noted per rule. */
+static void print_processors(void)
+{
+	sr_processor_stats_t ps = { .size = sizeof(ps) };
+
+	for (uint32_t i = 0; sr_stats_processor(i, &ps) == 0; i++) {
+		printf("  processor %-8s in %" PRIu64 "  modified %" PRIu64
+		       "  dropped %" PRIu64 "  (%.0f ns/span)\n", ps.name,
+		       ps.spans_in, ps.spans_modified, ps.spans_dropped,
+		       ps.spans_in ? (double)ps.process_ns / (double)ps.spans_in
+				   : 0.0);
+		for (uint32_t r = 0; r < ps.nrules; r++)
+			printf("    rule %-24s dropped %" PRIu64 "  noted %" PRIu64
+			       "\n", ps.rules[r].name, ps.rules[r].dropped,
+			       ps.rules[r].noted);
+		ps.size = sizeof(ps);
+	}
 }
 
 /* True if `name` is unset, empty or blank (the OpenTelemetry rule). */
@@ -808,8 +833,10 @@ int main(int argc, char **argv)
 	       st.batches);
 	printf("  dropped %" PRIu64 ": ring_full %" PRIu64 "  limits %" PRIu64
 	       "  queue_full %" PRIu64 "  exporter %" PRIu64 "  shutdown %"
-	       PRIu64 "\n", dropped, st.dropped_ring_full, st.dropped_limits,
-	       st.dropped_queue_full, st.dropped_exporter, st.dropped_shutdown);
+	       PRIu64 "  processor %" PRIu64 "\n", dropped,
+	       st.dropped_ring_full, st.dropped_limits, st.dropped_queue_full,
+	       st.dropped_exporter, st.dropped_shutdown, st.dropped_processor);
+	print_processors();
 	if (st.attrs_dropped || st.events_dropped || st.links_dropped ||
 	    st.strings_truncated)
 		printf("  limits  attrs dropped %" PRIu64 "  events %" PRIu64

@@ -33,7 +33,7 @@ int sr_test_check_invariant(const sr_stats_t *st)
 {
 	uint64_t dropped = st->dropped_ring_full + st->dropped_limits +
 			   st->dropped_queue_full + st->dropped_exporter +
-			   st->dropped_shutdown;
+			   st->dropped_shutdown + st->dropped_processor;
 
 	if (st->sampled == st->exported + dropped)
 		return 0;
@@ -41,10 +41,11 @@ int sr_test_check_invariant(const sr_stats_t *st)
 		"invariant broken: sampled %" PRIu64 " != exported %" PRIu64
 		" + dropped %" PRIu64 " (ring_full %" PRIu64 " limits %" PRIu64
 		" queue_full %" PRIu64 " exporter %" PRIu64 " shutdown %" PRIu64
-		")\n",
+		" processor %" PRIu64 ")\n",
 		st->sampled, st->exported, dropped, st->dropped_ring_full,
 		st->dropped_limits, st->dropped_queue_full,
-		st->dropped_exporter, st->dropped_shutdown);
+		st->dropped_exporter, st->dropped_shutdown,
+		st->dropped_processor);
 	return -1;
 }
 

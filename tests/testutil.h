@@ -36,7 +36,8 @@ static inline uint64_t sr_test_rand(uint64_t *state)
 int sr_test_init_memory(void (*tweak)(sr_config_t *cfg));
 
 /* Assert the accounting invariant on a flushed/shut-down pipeline:
- * sampled == exported + sum(dropped_*).  Returns 0 or prints and -1. */
+ * sampled == exported + sum(dropped_*), processor drops included.
+ * Returns 0 or prints and -1. */
 int sr_test_check_invariant(const sr_stats_t *st);
 
 /* Find the first kept span (memory exporter) with this name, or NULL. */

@@ -33,43 +33,28 @@
  * path again (a later sr_init(), a fork child) reuses it.  At most
  * MAX_PLUGINS distinct objects per process.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dso_int.h"
 #include "exporter_table_int.h"
 
 #define PREFIX "plugin:"
 #define ENTRY "sr_exporter_plugin_v1"
 #define MAX_PLUGINS 16
-#define ENTRY_NEWEST 9          /* later entry versions we can name */
 
 typedef const sr_exporter_ops_t *(*entry_fn)(void);
 
 static struct {
 	char *path;             /* malloc'd, never freed (see above)        */
-	void *handle;
 	const sr_exporter_ops_t *ops;
 } loaded[MAX_PLUGINS];
 static unsigned nloaded;
 static pthread_mutex_t loaded_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define VAR "OTEL_TRACES_EXPORTER"
-
-/* Which sr_exporter_plugin_vN a plugin without v1 offers, 0 if none. */
-static int newer_entry(void *h)
-{
-	char sym[32];
-
-	for (int v = ENTRY_NEWEST; v >= 2; v--) {
-		snprintf(sym, sizeof(sym), "sr_exporter_plugin_v%d", v);
-		if (dlsym(h, sym))
-			return v;
-	}
-	return 0;
-}
 
 static int check_table(const sr_exporter_ops_t *ops, const char *path,
 		       char *err, size_t err_len)
@@ -101,9 +86,7 @@ const sr_exporter_ops_t *sr__plugin_load(const char *spec, size_t len,
 	const sr_exporter_ops_t *ops = NULL;
 	const size_t plen = sizeof(PREFIX) - 1;
 	char *path;
-	void *h;
 	entry_fn entry;
-	int newer;
 
 	*ud = NULL;
 	if (len < plen || memcmp(spec, PREFIX, plen) != 0)
@@ -128,31 +111,9 @@ const sr_exporter_ops_t *sr__plugin_load(const char *spec, size_t len,
 			 path, MAX_PLUGINS);
 		goto out;
 	}
-	dlerror();
-	if (!(h = dlopen(path, RTLD_NOW | RTLD_LOCAL))) {
-		const char *why = dlerror();
-
-		snprintf(err, err_len, VAR "='" PREFIX "%s': cannot load: %s%s", path,
-			 why ? why : "unknown error",
-			 why && strstr(why, "undefined symbol: sr_")
-				 ? " (the application must link libspanring "
-				   "shared, or export its symbols with -rdynamic)"
-				 : "");
+	*(void **)&entry = sr__dso_entry(VAR, "exporter", path, err, err_len);
+	if (!entry)
 		goto out;
-	}
-	*(void **)&entry = dlsym(h, ENTRY);
-	if (!entry) {
-		newer = newer_entry(h);
-		if (newer)
-			snprintf(err, err_len, VAR "='" PREFIX "%s': the plugin is for "
-				 "exporter ABI %d (sr_exporter_plugin_v%d); this "
-				 "library loads " ENTRY, path, newer, newer);
-		else
-			snprintf(err, err_len, VAR "='" PREFIX "%s': no symbol " ENTRY
-				 " (not a spanring exporter plugin?)", path);
-		dlclose(h); /* nothing of it ever ran */
-		goto out;
-	}
 	ops = entry();
 	if (check_table(ops, path, err, err_len) != 0) {
 		ops = NULL;
@@ -162,7 +123,6 @@ const sr_exporter_ops_t *sr__plugin_load(const char *spec, size_t len,
 		goto out;
 	}
 	loaded[nloaded].path = path;
-	loaded[nloaded].handle = h;
 	loaded[nloaded].ops = ops;
 	nloaded++;
 	path = NULL;

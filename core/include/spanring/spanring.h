@@ -163,6 +163,22 @@ typedef struct sr_config {
 	uint32_t drainer_max_sleep_us;   /* default 1000                             */
 
 	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
+
+	/* Processors (<spanring/processor.h>, docs/processors.md):
+	 * comma-separated names run in this order on every batch before the
+	 * exporters ("redact,tail"); "plugin:<path>" loads a shared object.
+	 * SPANRING_PROCESSORS.  NULL or "": none.  An unknown name fails
+	 * sr_init(). */
+	const char *processors;
+	/* Bytes per batch for the processors' edits, default 262144
+	 * (SPANRING_PROCESSOR_SCRATCH_BYTES; spans dropped as
+	 * "scratch_full" when it runs out). */
+	uint32_t processor_scratch_bytes;
+	/* redact processor: rules as text (the SPANRING_REDACT_CONFIG file's
+	 * syntax, one rule per line), and a file of rules
+	 * (SPANRING_REDACT_CONFIG).  Both NULL: the default rule set. */
+	const char *redact_rules;
+	const char *redact_config;
 } sr_config_t;
 
 /* Fill `cfg` with defaults (no environment applied). */
@@ -493,7 +509,8 @@ SR_API void sr_scope_stack_restore(const sr_scope_stack_t *saved);
 
 /*
  * A snapshot of the pipeline counters since sr_init().  Invariant once
- * flushed: sampled == exported + sum of dropped_* (span level).  The
+ * flushed: sampled == exported + sum of dropped_* (span level, processor
+ * drops included).  The
  * item-level counters (attrs_dropped...) count truncation, not spans.
  */
 typedef struct sr_stats {
@@ -530,6 +547,12 @@ typedef struct sr_stats {
 	uint32_t ring_high_water;    /* max over rings of records used        */
 	uint32_t exporters;          /* number of running exporters           */
 	uint32_t reserved_;
+
+	/* Span-level drop by the processors, summed over the chain
+	 * (per processor and rule: sr_stats_processor()). */
+	uint64_t dropped_processor;
+	uint32_t processors;         /* number of running processors          */
+	uint32_t reserved2_;
 } sr_stats_t;
 
 /* Set out->size = sizeof(*out) first (the versioned-struct rule: the
@@ -571,6 +594,7 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
 #endif
 
 #include <spanring/exporter.h>
+#include <spanring/processor.h>
 #include <spanring/macros.h>
 #include <spanring/otlp.h>
 #include <spanring/propagation.h>

@@ -1,0 +1,152 @@
+/*
+ * processor.h - the processor interface: acting on finished spans on the
+ * library's own thread, before any exporter sees them.
+ *
+ * Included by <spanring/spanring.h>; do not include it alone.
+ *
+ * A processor is a table of callbacks (sr_processor_ops_t) plus a name,
+ * like an exporter (<spanring/exporter.h>).  The running processors form
+ * one ordered chain (sr_config_t.processors, SPANRING_PROCESSORS), which
+ * the drainer thread runs on each batch before it hands the batch to the
+ * exporters: every exporter sees the chain's result, and no callback ever
+ * runs on an application thread.  A processor sees whole decoded spans
+ * and may drop a span, or replace its attributes, events, links, name or
+ * status (remove, change or add items).  Its memory is fixed at init: the
+ * edits of one batch live in that batch's scratch (SPANRING_PROCESSOR_
+ * SCRATCH_BYTES), and a processor keeps what it needs beyond a batch in
+ * memory it allocated in init.
+ *
+ * Callbacks:
+ *   mandatory: init (on the sr_init() caller), process (drainer thread),
+ *              shutdown (on the sr_shutdown() caller, after the drainer
+ *              stopped)
+ *   optional (may be NULL): flush (drainer thread, on sr_flush())
+ * process and flush of one instance never run concurrently: no locking is
+ * needed inside a processor.  They must not block: the drainer empties
+ * the rings between batches.
+ *
+ * Accounting: a dropped span is counted against the processor and the
+ * rule it names, so that sr_stats_t keeps
+ *   sampled == exported + dropped_* + dropped_processor.
+ */
+#ifndef SPANRING_PROCESSOR_H
+#define SPANRING_PROCESSOR_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped when sr_processor_ops_t or the sr_proc_* calls change
+ * incompatibly; sr_processor_register() and the plugin loader refuse any
+ * other value. */
+#define SR_PROCESSOR_ABI_VERSION 1
+
+/* The batch a processor works on (valid during process() only). */
+typedef struct sr_proc_batch sr_proc_batch_t;
+
+/* Spans in the batch, dropped ones included until process() returns
+ * (indices stay stable during one call). */
+SR_API size_t sr_proc_count(const sr_proc_batch_t *pb);
+
+/*
+ * Span `i` as the exporters would see it now: decoded, with the edits of
+ * the processors before this one.  Set out->size = sizeof(*out) first
+ * (docs/abi.md).  The arrays (attrs, events, links) are valid until the
+ * next sr_proc_span() call; strings until the batch is exported.
+ * SR_EINVAL out of range, SR_ENOTFOUND if the span was dropped.
+ */
+SR_API int sr_proc_span(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out);
+
+/*
+ * Replace span `i` by `span` (usually the view sr_proc_span() gave, with
+ * some fields or arrays changed).  The library copies the span and its
+ * arrays (attrs, events, links and their attribute arrays) into the
+ * batch's scratch; strings are kept by pointer, so each must be one
+ * sr_proc_span() returned, static, or from sr_proc_alloc().
+ * SR_ELIMIT when the batch's scratch is full: the span is unchanged (a
+ * processor that must not let it through unchanged drops it).
+ */
+SR_API int sr_proc_span_set(sr_proc_batch_t *pb, size_t i,
+			    const sr_span_data_t *span);
+
+/* `n` bytes (8-aligned) in the batch's scratch, valid until the batch is
+ * exported; NULL when the scratch is full. */
+SR_API void *sr_proc_alloc(sr_proc_batch_t *pb, size_t n);
+
+/*
+ * Drop span `i`: no exporter will see it.  Counted against this
+ * processor under `rule`, naming why ("not_sampled", "scratch_full"; the
+ * first 31 bytes are kept).  SR_EINVAL out of range or rule NULL, SR_ENOTFOUND if
+ * already dropped.
+ */
+SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule);
+
+/* Count `n` actions of this processor under `rule` (as for a drop):
+ * redactions, spans kept by a rule.  Shown in sr_stats_processor(). */
+SR_API void sr_proc_note(sr_proc_batch_t *pb, const char *rule, uint64_t n);
+
+/* Resource attributes (service.name, ...), static until shutdown. */
+SR_API const sr_attr_view_t *sr_proc_resource(const sr_proc_batch_t *pb,
+					       uint32_t *count);
+
+typedef struct sr_processor_ops {
+	size_t size;            /* sizeof(sr_processor_ops_t)             */
+	uint32_t abi_version;   /* SR_PROCESSOR_ABI_VERSION               */
+	const char *name;       /* selection name, static                 */
+
+	/* Create an instance; allocate everything it will need here.
+	 * `ud` as given to sr_processor_register(); `cfg` the pipeline
+	 * configuration (borrowed).  0, or an SR_E* code with a message
+	 * in `err` (err_len bytes): then sr_init() fails. */
+	int (*init)(void *ud, const sr_config_t *cfg, void **state,
+		    char *err, size_t err_len);
+
+	/* Act on one batch (drainer thread). */
+	void (*process)(void *state, sr_proc_batch_t *batch);
+
+	/* Optional: sr_flush() was called; let go of anything held. */
+	void (*flush)(void *state);
+
+	/* Release the instance; nothing else is called after it. */
+	void (*shutdown)(void *state);
+} sr_processor_ops_t;
+
+/*
+ * Make a processor selectable by ops->name (copied table; `ud` kept).
+ * Call before sr_init().  SR_EVERSION on ABI mismatch, SR_EINVAL on a
+ * missing mandatory callback, SR_ELIMIT past 32 registrations, SR_ESTATE
+ * if the name is taken.
+ */
+SR_API int sr_processor_register(const sr_processor_ops_t *ops, void *ud);
+
+/* Rules counted per processor; further rule names count under "other". */
+#define SR_PROCESSOR_MAX_RULES 16
+
+/* Per-processor view (versioned: set size = sizeof first). */
+typedef struct sr_processor_stats {
+	size_t size;
+	const char *name;            /* valid until sr_shutdown(), then in
+	                                the final stats until sr_init()       */
+	uint64_t batches;            /* batches processed                   */
+	uint64_t spans_in;           /* spans it was given                  */
+	uint64_t spans_modified;     /* sr_proc_span_set() calls that took  */
+	uint64_t spans_dropped;      /* sum of rules[].dropped              */
+	uint64_t process_ns;         /* time in process() and flush()       */
+	uint32_t nrules;
+	struct {
+		const char *name;    /* as `name`                           */
+		uint64_t dropped;    /* spans dropped under this rule        */
+		uint64_t noted;      /* sr_proc_note() counts                */
+	} rules[SR_PROCESSOR_MAX_RULES];
+} sr_processor_stats_t;
+
+/* The running (or, after sr_shutdown(), the last) pipeline's processor
+ * `index` in chain order.  SR_ENOTFOUND past the last one, SR_EINVAL if
+ * `out` is NULL or its size too small. */
+SR_API int sr_stats_processor(uint32_t index, sr_processor_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPANRING_PROCESSOR_H */

@@ -1,0 +1,9 @@
+# processors.cmake - what the processor tests need beyond sr_testutil:
+# the example processor plugin, loaded by path from a test that links
+# spanring statically (so it exports its symbols, as plugin.c documents).
+if(TARGET test_processors)
+  set_target_properties(test_processors PROPERTIES ENABLE_EXPORTS ON)
+  add_dependencies(test_processors spanring_example_processor)
+  target_compile_definitions(test_processors PRIVATE
+    SR_EXAMPLE_PROCESSOR="$<TARGET_FILE:spanring_example_processor>")
+endif()

@@ -1,0 +1,268 @@
+/*
+ * test_redact.c - the redact processor (processors/redact.c): the
+ * default rule set over every attribute location (span, event, link),
+ * names with "names", allow lists, per-rule counts, Luhn, the rule file
+ * and its errors, and that a bad rule stops sr_init() naming the rule.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "redact_int.h"
+#include "testutil.h"
+
+static const char *rules, *rules_file;
+static void tweak(sr_config_t *c)
+{
+	c->processors = "redact";
+	c->redact_rules = rules;
+	c->redact_config = rules_file;
+}
+
+static bool str_is(sr_str_t s, const char *n)
+{
+	return s.len == strlen(n) && !memcmp(s.ptr, n, s.len);
+}
+
+static const sr_attr_view_t *find(const sr_attr_view_t *a, uint32_t n,
+				  const char *key)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (str_is(a[i].key, key))
+			return &a[i];
+	return NULL;
+}
+
+static uint64_t rule_count(const char *name)
+{
+	sr_processor_stats_t ps = { .size = sizeof(ps) };
+
+	assert_int_equal(sr_stats_processor(0, &ps), 0);
+	for (uint32_t i = 0; i < ps.nrules; i++)
+		if (!strcmp(ps.rules[i].name, name))
+			return ps.rules[i].noted;
+	return 0;
+}
+
+/* One span with secrets in every place an attribute can be. */
+static void record_secrets(void)
+{
+	const sr_tracer_t *t = sr_tracer_get("test", "1");
+	sr_context_t other;
+	sr_span_t s, o;
+	const sr_attr_t ev[] = {
+		SR_ATTR_STR_("user.email", "mail bob.smith@example.co.uk now"),
+		SR_ATTR_STR_("http.request.header.cookie", "sid=abc"),
+		SR_ATTR_INT_("n", 3),
+	};
+	const sr_attr_t ln[] = {
+		SR_ATTR_STR_("auth", "Bearer eyJhbGciOi.J9xyz"),
+	};
+
+	sr_span_start(&o, t, "other", SR_KIND_INTERNAL);
+	other = sr_span_context(&o);
+	sr_span_end(&o);
+	sr_span_start(&s, t, "GET /users/alice@example.com", SR_KIND_SERVER);
+	sr_span_set_str(&s, "http.request.header.authorization", "Basic dXNlcjpwYXNz");
+	sr_span_set_str(&s, "http.request.method", "GET");
+	sr_span_set_str(&s, "note", "card 4111 1111 1111 1111 and 4111 1111 1111 1112");
+	sr_span_set_str(&s, "db.password", "x");
+	sr_span_set_int(&s, "http.response.status_code", 200);
+	sr_span_add_event(&s, "sent to carol@example.org", 0, ev, 3);
+	sr_span_add_link(&s, &other, ln, 1);
+	sr_span_end(&s);
+}
+
+static void test_defaults_everywhere(void **state)
+{
+	const sr_span_data_t *d;
+	const sr_attr_view_t *a;
+	sr_stats_t st = { .size = sizeof(st) };
+
+	(void)state;
+	rules = NULL;
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	record_secrets();
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_non_null(d = sr_test_find_span("GET /users/alice@example.com"));
+	/* Span attributes: denied keys gone, values masked, others kept. */
+	assert_null(find(d->attrs, d->attr_count, "http.request.header.authorization"));
+	assert_null(find(d->attrs, d->attr_count, "db.password"));
+	assert_non_null(a = find(d->attrs, d->attr_count, "http.request.method"));
+	assert_true(str_is(a->v.s, "GET"));
+	assert_non_null(a = find(d->attrs, d->attr_count, "note"));
+	/* The first number passes Luhn, the second does not. */
+	assert_true(str_is(a->v.s, "card **** and 4111 1111 1111 1112"));
+	assert_non_null(a = find(d->attrs, d->attr_count, "http.response.status_code"));
+	assert_int_equal(a->v.i, 200);
+	/* Event attributes. */
+	assert_int_equal(d->event_count, 1);
+	assert_int_equal(d->events[0].attr_count, 2);
+	assert_non_null(a = find(d->events[0].attrs, 2, "user.email"));
+	assert_true(str_is(a->v.s, "mail **** now"));
+	assert_null(find(d->events[0].attrs, 2, "http.request.header.cookie"));
+	/* Link attributes. */
+	assert_int_equal(d->link_count, 1);
+	assert_non_null(a = find(d->links[0].attrs, d->links[0].attr_count, "auth"));
+	assert_true(str_is(a->v.s, "****"));
+	/* Names are left alone without "names". */
+	assert_true(str_is(d->events[0].name, "sent to carol@example.org"));
+
+	assert_int_equal(rule_count("deny:*authorization*"), 1);
+	assert_int_equal(rule_count("deny:*cookie*"), 1);
+	assert_int_equal(rule_count("deny:*password*"), 1);
+	assert_int_equal(rule_count("email"), 1);
+	assert_int_equal(rule_count("bearer"), 1);
+	assert_int_equal(rule_count("card"), 1);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	assert_int_equal(st.dropped_processor, 0);
+	sr_memory_clear();
+}
+
+static void test_names_and_allow(void **state)
+{
+	const sr_span_data_t *d;
+
+	(void)state;
+	rules = "# only these keys leave the process\n"
+		"allow http.*\n"
+		"allow note\n"
+		"names\n"
+		"mask email [a-z.]+@[a-z.]+\n";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	record_secrets();
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_non_null(d = sr_test_find_span("GET /users/****"));
+	/* no deny rules here: the authorization header is allowed by http.* */
+	assert_non_null(find(d->attrs, d->attr_count, "http.request.header.authorization"));
+	assert_non_null(find(d->attrs, d->attr_count, "note"));
+	assert_null(find(d->attrs, d->attr_count, "db.password"));
+	assert_int_equal(d->events[0].attr_count, 1); /* the cookie header */
+	assert_true(str_is(d->events[0].name, "sent to ****"));
+	assert_int_equal(d->links[0].attr_count, 0);
+	assert_int_equal(rule_count("not_allowed"), 4); /* password, email, n, auth */
+	assert_int_equal(rule_count("email"), 2);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
+static void expect_bad(const char *r, const char *needle)
+{
+	rules = r;
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), SR_EINVAL);
+	assert_false(sr_is_running());
+	if (!strstr(sr_last_error(), needle))
+		fail_msg("'%s' not in '%s'", needle, sr_last_error());
+}
+
+static void test_bad_rules_fail_init(void **state)
+{
+	(void)state;
+	expect_bad("deny x\nmask card [0-9", "processor 'redact': rule 'mask card [0-9' "
+		   "(redact_rules line 2): pattern error at offset 4: missing terminating ]");
+	expect_bad("maks x y", "rule 'maks x y' (redact_rules line 1): unknown rule 'maks'");
+	expect_bad("deny a b", "rule 'deny a b' (redact_rules line 1): expected one key pattern");
+	expect_bad("mask onlyname", "expected a name");
+	expect_bad("defaults please", "'defaults' takes no argument");
+}
+
+static void test_config_file(void **state)
+{
+	char dir[256], path[300];
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(sr_test_mkdtemp(dir, sizeof(dir), "redact"), 0);
+	snprintf(path, sizeof(path), "%s/rules", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("defaults\n\n# extra\nmask ssn \\b\\d{3}-\\d{2}-\\d{4}\\b\nluhn bad (\n", f);
+	fclose(f);
+	rules = NULL;
+	rules_file = path;
+	assert_int_equal(sr_test_init_memory(tweak), SR_EINVAL);
+	assert_non_null(strstr(sr_last_error(), "line 5"));
+	assert_non_null(strstr(sr_last_error(), "SPANRING_REDACT_CONFIG="));
+
+	assert_non_null(f = fopen(path, "w"));
+	fputs("defaults\nmask ssn \\b\\d{3}-\\d{2}-\\d{4}\\b\n", f);
+	fclose(f);
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	{
+		const sr_tracer_t *t = sr_tracer_get("test", "1");
+		sr_span_t s;
+		const sr_span_data_t *d;
+
+		sr_span_start(&s, t, "s", SR_KIND_INTERNAL);
+		sr_span_set_str(&s, "x", "ssn 123-45-6789, mail a@b.io");
+		sr_span_end(&s);
+		assert_int_equal(sr_flush(5000, NULL), 0);
+		assert_non_null(d = sr_test_find_span("s"));
+		assert_true(str_is(d->attrs[0].v.s, "ssn ****, mail ****"));
+	}
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+
+	rules_file = "/nonexistent/rules";
+	assert_int_equal(sr_test_init_memory(tweak), SR_EINVAL);
+	assert_non_null(strstr(sr_last_error(),
+			       "SPANRING_REDACT_CONFIG=/nonexistent/rules: cannot read"));
+	rules_file = NULL;
+	sr_test_rmtree(dir);
+}
+
+static void test_luhn(void **state)
+{
+	(void)state;
+	assert_true(sr__luhn_ok("4111111111111111", 16));
+	assert_true(sr__luhn_ok("4111-1111-1111-1111", 19));
+	assert_true(sr__luhn_ok("378282246310005", 15));
+	assert_false(sr__luhn_ok("4111111111111112", 16));
+	assert_false(sr__luhn_ok("411111111111", 12)); /* too short */
+	assert_false(sr__luhn_ok("4111x11111111111", 16));
+}
+
+/* A clean value seen again comes from the cache, a dirty one never. */
+static void test_cache_does_not_hide(void **state)
+{
+	const sr_tracer_t *t;
+
+	(void)state;
+	rules = "defaults";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	t = sr_tracer_get("test", "1");
+	for (int i = 0; i < 3; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, t, i == 1 ? "dirty" : "clean", SR_KIND_INTERNAL);
+		sr_span_set_str(&s, "v", i == 1 ? "x@y.io" : "x-y.io");
+		sr_span_end(&s);
+	}
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(rule_count("email"), 1);
+	assert_true(str_is(sr_test_find_span("dirty")->attrs[0].v.s, "****"));
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_everywhere),
+		cmocka_unit_test(test_names_and_allow),
+		cmocka_unit_test(test_bad_rules_fail_init),
+		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_luhn),
+		cmocka_unit_test(test_cache_does_not_hide),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
