@@ -121,7 +121,10 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			done = avail;
 			break;
 		}
-		if (nspans == max_spans || nrecs + nrec > max_recs) {
+		/* A batch the processors ran on (its hand-off failed) takes
+		 * no more spans: they would reach exporters unprocessed. */
+		if (nspans == max_spans || nrecs + nrec > max_recs ||
+		    b->processed) {
 			/* What is copied is safe in the batch: give the slots
 			 * back before the hand-off, which takes locks and
 			 * may wake a worker. */
@@ -134,6 +137,8 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 				b->nrecords = nrecs;
 				if (nspans && !sr__batch_dispatch(p, b)) {
 					*starved = true; /* every queue full */
+					/* The processors may have dropped some. */
+					nspans = b->nspans;
 					break;
 				}
 			}

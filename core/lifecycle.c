@@ -35,6 +35,7 @@
 
 #include "clock_int.h"
 #include "config_int.h"
+#include "metrics_table_int.h"
 #include "pipeline_int.h"
 #include "sampler_int.h"
 
@@ -263,6 +264,19 @@ static int init_locked(const sr_config_t *user)
 		rc = sr__drainer_start(p);
 	if (rc)
 		goto fail;
+	{
+		/* Like an exporter's, a metrics exporter that cannot start is
+		 * reported and the pipeline runs without it. */
+		char err[200] = "";
+		int mrc = sr__metrics_start(&p->metrics, err, sizeof(err));
+
+		if (mrc == SR_ENOMEM) {
+			rc = mrc;
+			goto fail;
+		}
+		if (mrc && !soft)
+			soft = sr__set_error(mrc, "%s", err);
+	}
 	sr__g.have_final = false;
 	publish_globals(p);
 	save_config(&cfg);
@@ -381,6 +395,8 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 
 	if (!p)
 		return SR_ESTATE;
+	sr__metrics_stop(p->metrics); /* before anything it reads goes */
+	p->metrics = NULL;
 	flush_locked(p, deadline, NULL);
 
 	ck_pr_store_int(&sr__active, 0);

@@ -95,6 +95,8 @@ struct sr__pipeline {
 	uint32_t nexporters;
 
 	struct sr__proc_stage stage;     /* processor chain, drainer only    */
+	/* OTEL_METRICS_EXPORTER's server: init / shutdown only. */
+	struct sr__metrics_server *metrics;
 
 	struct sr__resource resource;
 

@@ -9,5 +9,6 @@
 #include <spanring/spanring.h>
 
 extern const sr_processor_ops_t sr__processor_redact;
+extern const sr_processor_ops_t sr__processor_spanmetrics;
 
 #endif /* SR_PROCESSOR_INT_H */

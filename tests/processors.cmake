@@ -7,3 +7,8 @@ if(TARGET test_processors)
   target_compile_definitions(test_processors PRIVATE
     SR_EXAMPLE_PROCESSOR="$<TARGET_FILE:spanring_example_processor>")
 endif()
+# test_prometheus parses GET /metrics with the Prometheus project's parser.
+if(TARGET test_prometheus)
+  target_compile_definitions(test_prometheus PRIVATE
+    SR_PROM_CHECK="${CMAKE_CURRENT_SOURCE_DIR}/prom_check.py")
+endif()

@@ -89,6 +89,32 @@ SR_API void sr_proc_note(sr_proc_batch_t *pb, const char *rule, uint64_t n);
 SR_API const sr_attr_view_t *sr_proc_resource(const sr_proc_batch_t *pb,
 					       uint32_t *count);
 
+/* ---- metrics a processor offers (spanmetrics) ---------------------- */
+
+enum sr_metric_kind {
+	SR_METRIC_COUNTER = 0,   /* monotonic sum, cumulative          */
+	SR_METRIC_GAUGE = 1,
+	SR_METRIC_HISTOGRAM = 2, /* explicit buckets, cumulative       */
+};
+
+/* One data point.  Points of one metric name come one after another. */
+typedef struct sr_metric_point {
+	const char *name;        /* OpenTelemetry name: "traces.span.metrics.calls" */
+	const char *unit;        /* UCUM: "1", "ms", "s", "By"                 */
+	const char *help;
+	enum sr_metric_kind kind;
+	const sr_attr_view_t *attrs;   /* string, int or bool values           */
+	uint32_t nattrs;
+	uint64_t value;          /* COUNTER, GAUGE                              */
+	const double *bounds;    /* HISTOGRAM: nbounds upper bounds, ascending  */
+	const uint64_t *buckets; /* nbounds + 1 counts (not cumulative)         */
+	uint32_t nbounds;
+	double sum;
+	uint64_t count;
+} sr_metric_point_t;
+
+typedef void (*sr_metric_emit_fn)(void *ctx, const sr_metric_point_t *pt);
+
 typedef struct sr_processor_ops {
 	size_t size;            /* sizeof(sr_processor_ops_t)             */
 	uint32_t abi_version;   /* SR_PROCESSOR_ABI_VERSION               */
@@ -109,6 +135,12 @@ typedef struct sr_processor_ops {
 
 	/* Release the instance; nothing else is called after it. */
 	void (*shutdown)(void *state);
+
+	/* Optional (appended; give `size` accordingly): emit the metrics the
+	 * instance keeps, through emit(ctx, point).  Called on the metrics
+	 * thread (OTEL_METRICS_EXPORTER) concurrently with process(): read
+	 * what process() writes with atomic loads. */
+	void (*metrics)(void *state, sr_metric_emit_fn emit, void *ctx);
 } sr_processor_ops_t;
 
 /*
