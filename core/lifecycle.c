@@ -89,13 +89,13 @@ static void pipeline_free(struct sr__pipeline *p)
 	/* Free with the allocator this pipeline was made with (see alloc.c). */
 	sr__alloc_use(&alloc);
 
+	sr__processors_free(p); /* reads the batches */
 	if (p->batches)
 		for (uint32_t i = 0; i < p->nbatches; i++)
 			sr__free(p->batches[i].first, p->batch_spans * sizeof(uint32_t));
 	sr__free(p->batch_mem, (size_t)p->nbatches * p->batch_records *
 				       sizeof(struct sr__record));
 	sr__free(p->batches, sizeof(*p->batches) * p->nbatches);
-	sr__processors_free(p);
 	sr__exporters_free(p);
 	sr__free(p->chunks, sizeof(*p->chunks) * c->overflow_records);
 	sr__free(p->ring_mem, ring_bytes(c));
