@@ -226,6 +226,7 @@ static struct sr__proc_rule *rule_of(struct sr__processor *pr, const char *rule)
 		return &pr->rules[n]; /* "other" */
 	snprintf(pr->rules[n].name, SR__RULE_NAME, "%s", rule);
 	/* The name before the count that makes stats readers look at it. */
+	SR_TSAN_RELEASE(&pr->nrules);
 	ck_pr_fence_store();
 	ck_pr_store_32(&pr->nrules, n + 1);
 	return &pr->rules[n];
@@ -418,6 +419,7 @@ static void proc_stats(struct sr__processor *pr, sr_processor_stats_t *o)
 	uint32_t n = ck_pr_load_32(&pr->nrules);
 
 	ck_pr_fence_load(); /* pairs with rule_of's fence_store */
+	SR_TSAN_ACQUIRE(&pr->nrules);
 	memset(o, 0, sizeof(*o));
 	o->size = sizeof(*o);
 	o->name = pr->name;
