@@ -147,6 +147,11 @@ int sr_grcv_script(struct sr_grcv *r, const char *replies)
 	return simple(r, "script", replies);
 }
 
+int sr_grcv_reset(struct sr_grcv *r)
+{
+	return simple(r, "reset", "");
+}
+
 int sr_grcv_default(struct sr_grcv *r, const char *reply)
 {
 	return simple(r, "default", reply);

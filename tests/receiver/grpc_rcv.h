@@ -41,6 +41,8 @@ void sr_grcv_url(const struct sr_grcv *r, char *buf, size_t len);
 /* Replies for the next calls, space-separated; then the default. */
 int sr_grcv_script(struct sr_grcv *r, const char *replies);
 int sr_grcv_default(struct sr_grcv *r, const char *reply);
+/* Zero its counters (and forget the connections seen). */
+int sr_grcv_reset(struct sr_grcv *r);
 int sr_grcv_stats(struct sr_grcv *r, struct sr_grcv_stats *st);
 void sr_grcv_stop(struct sr_grcv *r);
 

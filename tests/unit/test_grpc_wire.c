@@ -6,6 +6,7 @@
  * connection per request on h2c.  The calls against a real gRPC server are
  * in test_otlp_grpc.c.
  */
+// SR_TEST_LABELS: otlp
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
