@@ -35,3 +35,10 @@ if(TARGET test_otlp_grpc)
   # Up to a few export deadlines per case, a dozen cases.
   set_tests_properties(test_otlp_grpc PROPERTIES TIMEOUT 300)
 endif()
+
+# fuzz_grpc: grpc-status-details-bin, status trailers, response framing.
+if(SR_BUILD_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+  include(${CMAKE_CURRENT_SOURCE_DIR}/fuzz_common.cmake)
+  sr_add_fuzz_target(fuzz_grpc ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_grpc.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/grpc)
+endif()
