@@ -49,6 +49,8 @@ _Static_assert((int)SR_OTLP_FAIL_CONNECT == (int)SR__HTTP_FAIL_CONNECT &&
 
 #define DEFAULT_ENDPOINT "http://localhost:4318"
 #define DEFAULT_GRPC_ENDPOINT "http://localhost:4317"
+#define GRPC_TRACES_PATH \
+	"/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define TRACES_PATH "/v1/traces"
 #define DEFAULT_TIMEOUT_MS 10000u     /* OTEL_EXPORTER_OTLP_TIMEOUT default */
 #define DEFAULT_EXPORT_TIMEOUT_MS 30000u
@@ -301,7 +303,7 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 		const char *path = strchr(host ? host + 3 : base, '/');
 		if (path)
 			bl = (size_t)(path - base);
-		suffix = SR__GRPC_OTLP_TRACES_PATH;
+		suffix = GRPC_TRACES_PATH;
 	}
 	if (*suffix && bl && base[bl - 1] == '/')
 		suffix++; /* "http://h:4318/" + "v1/traces" */

@@ -16,7 +16,7 @@
 
 #include <spanring/spanring.h>
 
-#include "exporters/grpc_int.h"
+#include "grpc_int.h"
 
 #define CHECK(c)                                                        \
 	do {                                                            \

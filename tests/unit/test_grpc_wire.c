@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "exporters/grpc_int.h"
+#include "grpc_int.h"
 #include "testutil.h"
 
 static void frame_and_unframe_round_trip(void **state)

@@ -33,8 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "exporters/exporter_int.h"
-#include "exporters/http_int.h"
+#include "exporter_int.h"
+#include "http_int.h"
 #include "grpc_rcv.h"
 #include "receiver.h"
 #include "testutil.h"
@@ -169,6 +169,7 @@ static void run_with(const struct grpc_case *c, struct sr_grcv *r,
 	o->shut_ms = (sr__http_now_ns() - t0) / 1000000;
 	clear_env();
 	assert_true(rc == 0 || rc == SR_ETIMEDOUT);
+	o->st.size = sizeof(o->st);
 	assert_int_equal(sr_stats_get(&o->st), 0);
 	o->os.size = sizeof(o->os);
 	assert_int_equal(sr_otlp_stats_get(&o->os), 0);

@@ -19,7 +19,7 @@
 #include <spanring/spanring.h>
 
 #include "pb_read_int.h"
-#include "propagation/prop_int.h"
+#include "chars_int.h"
 
 #define ONE_HOUR_NS (3600ull * 1000000000ull)
 

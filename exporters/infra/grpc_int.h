@@ -1,7 +1,8 @@
 /*
- * grpc_int.h - unary gRPC calls over the HTTP transport (http_int.h), for
- * OTLP/gRPC: the wire pieces (message framing, status trailers, the
- * google.rpc.Status details) and the OTLP retry policy for gRPC codes.
+ * grpc_int.h - unary gRPC calls over the HTTP transport (http_int.h), as
+ * OTLP/gRPC makes them: the wire pieces (message framing, status trailers,
+ * the google.rpc.Status details) and the retry policy for gRPC codes that
+ * the OTLP specification gives.
  *
  * A gRPC unary call is one HTTP/2 POST to /<service>/<method> with
  * `content-type: application/grpc` and `te: trailers`; the body is one
@@ -57,10 +58,6 @@ enum sr__grpc_code {
 };
 
 #define SR__GRPC_PREFIX_LEN 5u
-
-/* The method path of OTLP trace export. */
-#define SR__GRPC_OTLP_TRACES_PATH \
-	"/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 /* Write the 5-byte prefix of a message of `len` bytes. */
 void sr__grpc_frame(uint8_t prefix[SR__GRPC_PREFIX_LEN], bool compressed,
