@@ -23,6 +23,7 @@
  * reading any response field other than partial_success.
  */
 #include "otlp_int.h"
+#include "pb_read_int.h"
 
 #include <string.h>
 
@@ -395,51 +396,6 @@ size_t sr__otlp_pb_prefix_max(size_t res_len, size_t scope_len)
 
 /* ---- response ----------------------------------------------------------- */
 
-static bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-	uint64_t x = 0;
-
-	for (unsigned shift = 0; shift < 64 && p < end; shift += 7) {
-		uint8_t b = *p++;
-		x |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*pp = p;
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Skip a field of wire type wt; false if malformed. */
-static bool skip_field(const uint8_t **pp, const uint8_t *end, unsigned wt)
-{
-	uint64_t v;
-
-	switch (wt) {
-	case WT_VARINT:
-		return get_varint(pp, end, &v);
-	case WT_I64:
-		if (end - *pp < 8)
-			return false;
-		*pp += 8;
-		return true;
-	case WT_LEN:
-		if (!get_varint(pp, end, &v) || v > (uint64_t)(end - *pp))
-			return false;
-		*pp += v;
-		return true;
-	case WT_I32:
-		if (end - *pp < 4)
-			return false;
-		*pp += 4;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
  * ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; } */
 int sr__otlp_pb_parse_response(const char *body, size_t len,
@@ -449,28 +405,28 @@ int sr__otlp_pb_parse_response(const char *body, size_t len,
 	uint64_t tag, v;
 
 	while (p < end) {
-		if (!get_varint(&p, end, &tag))
+		if (!sr__pb_get_varint(&p, end, &tag))
 			return SR_EINVAL;
 		if (tag != ((1u << 3) | WT_LEN)) {
-			if (!skip_field(&p, end, tag & 7))
+			if (!sr__pb_skip(&p, end, tag & 7))
 				return SR_EINVAL;
 			continue;
 		}
-		if (!get_varint(&p, end, &v) || v > (uint64_t)(end - p))
+		if (!sr__pb_get_varint(&p, end, &v) || v > (uint64_t)(end - p))
 			return SR_EINVAL;
 		const uint8_t *q = p, *qend = p + v;
 		p = qend;
 		while (q < qend) {
-			if (!get_varint(&q, qend, &tag))
+			if (!sr__pb_get_varint(&q, qend, &tag))
 				return SR_EINVAL;
 			if (tag == ((1u << 3) | WT_VARINT)) {
-				if (!get_varint(&q, qend, &v))
+				if (!sr__pb_get_varint(&q, qend, &v))
 					return SR_EINVAL;
 				/* int64 on the wire; a negative count is
 				 * nonsense and means nothing rejected. */
 				*rejected = (int64_t)v > 0 ? v : 0;
 			} else if (tag == ((2u << 3) | WT_LEN)) {
-				if (!get_varint(&q, qend, &v) ||
+				if (!sr__pb_get_varint(&q, qend, &v) ||
 				    v > (uint64_t)(qend - q))
 					return SR_EINVAL;
 				if (msg && msg_len) {
@@ -479,7 +435,7 @@ int sr__otlp_pb_parse_response(const char *body, size_t len,
 					msg[n] = '\0';
 				}
 				q += v;
-			} else if (!skip_field(&q, qend, tag & 7)) {
+			} else if (!sr__pb_skip(&q, qend, tag & 7)) {
 				return SR_EINVAL;
 			}
 		}
