@@ -27,13 +27,18 @@
  * before each batch hand-off, so a full ring gets room while a long drain
  * is still copying.
  *
- * When no empty batch is left (the exporters hold them all), the drainer
- * leaves the remaining records in their rings and blocks until an
- * exporter gives a batch back: the rings are the queue that absorbs a
- * burst or a slow export, and when they fill, producers drop and count
- * (ring_full) without waiting.  A
- * flush completes only after a pass that found a batch for every record
- * that was waiting.
+ * When no empty batch is left or every exporter's queue is full (the
+ * exporters are behind), the drainer leaves the remaining records in
+ * their rings and blocks until an exporter gives a batch back: the rings
+ * absorb a burst or a slow export.  But it does not let them fill: a
+ * ring found more than SR__SHED_ABOVE full in such a pass loses its
+ * oldest spans down to SR__SHED_TO, counted where the loss is (the
+ * pipeline's dropped_queue_full and every exporter's spans_queue_full),
+ * so producers drop for ring_full only when the drainer itself falls
+ * behind, and an operator is sent to the exporter, not to the ring size.
+ * A shutdown's final pass sheds nothing (it waits for the exporters
+ * until its deadline).  A flush completes only after a pass that found a
+ * batch for every record that was waiting.
  */
 #include <string.h>
 #include <time.h>
@@ -46,6 +51,11 @@
  * whose ring is full gets room back during a long drain, not only at its
  * end.  A release is one store. */
 #define SR__RELEASE_EVERY 256u
+
+/* Exporters behind: a ring fuller than SR__SHED_ABOVE quarters of its
+ * capacity is shed to SR__SHED_TO quarters (file comment). */
+#define SR__SHED_ABOVE 3u
+#define SR__SHED_TO 2u
 
 /* Copy the `nrec` records of one span, starting at ring index `at`, from
  * `ring` (mask + 1 records) to `dst`.  A one-record span copies only the
@@ -76,6 +86,45 @@ static inline void copy_span(struct sr__record *dst,
 			       (size_t)(nrec - first) * SR__RECORD_SIZE);
 		}
 	}
+}
+
+/* Skip the oldest spans of the `left` records waiting in ring `r` from
+ * index `at` until no more than `keep` are left.  Returns the records
+ * skipped (the caller releases them) and adds the spans to *spans. */
+static uint32_t skip_spans(struct sr__pipeline *p, const struct sr__ring *r,
+			   uint32_t at, uint32_t left, uint32_t keep,
+			   uint64_t *spans)
+{
+	uint32_t done = 0;
+
+	while (left - done > keep) {
+		const struct sr__span_header *h =
+			(const void *)sr__ring_at(r, at + done)->bytes;
+		uint32_t nrec = sr__records_for_slots(h->nslots);
+
+		if (SR__UNLIKELY(nrec > left - done)) {
+			/* malformed: see drain_ring */
+			ck_pr_add_64(&p->records_discarded, left - done);
+			return left;
+		}
+		done += nrec;
+		(*spans)++;
+	}
+	return done;
+}
+
+/* The exporters are behind: shed ring `r` (see the file comment), its
+ * spans dropped at the queues, which every exporter missed. */
+static uint32_t shed(struct sr__pipeline *p, const struct sr__ring *r,
+		     uint32_t at, uint32_t left, uint32_t keep)
+{
+	uint64_t spans = 0;
+	uint32_t done = skip_spans(p, r, at, left, keep, &spans);
+
+	ck_pr_add_64(&p->dropped_queue_full, spans);
+	for (uint32_t i = 0; i < p->nexporters; i++)
+		ck_pr_add_64(&p->exporters[i].st_queue_full, spans);
+	return done;
 }
 
 /* Move the published spans of one ring into batches.  Returns the
@@ -115,9 +164,12 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		uint32_t nslots = h->nslots;
 		uint32_t nrec = sr__records_for_slots(nslots);
 
-		if (nrec > avail - done) {
-			/* Cannot happen with a well-formed producer; never
-			 * read past what was published. */
+		if (SR__UNLIKELY(nrec > avail - done)) {
+			/* Cannot happen with a well-formed producer (one
+			 * writer per ring: sr__busy_enter turns a signal
+			 * handler's re-entry into a counted drop); never read
+			 * past what was published, and count what is lost. */
+			ck_pr_add_64(&p->records_discarded, avail - done);
 			done = avail;
 			break;
 		}
@@ -161,6 +213,10 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		ck_pr_store_32(&b->nspans, nspans);
 		b->nrecords = nrecs;
 	}
+	if (*starved && avail - done > r->capacity / 4 * SR__SHED_ABOVE &&
+	    !ck_pr_load_int(&p->drainer_stop))
+		done += shed(p, r, head + done, avail - done,
+			     r->capacity / 4 * SR__SHED_TO);
 	if (done != released)
 		sr__ring_release_sc(r, done - released);
 	return done;
@@ -172,20 +228,9 @@ static uint32_t discard_ring(struct sr__pipeline *p, struct sr__thread *t)
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head, avail = sr__ring_peek_sc(r, &head);
-	uint32_t done = 0, spans = 0;
+	uint64_t spans = 0;
+	uint32_t done = skip_spans(p, r, head, avail, 0, &spans);
 
-	while (done < avail) {
-		const struct sr__span_header *h =
-			(const void *)sr__ring_at(r, head + done)->bytes;
-		uint32_t nrec = sr__records_for_slots(h->nslots);
-
-		if (nrec > avail - done) {
-			done = avail; /* malformed: see drain_ring */
-			break;
-		}
-		done += nrec;
-		spans++;
-	}
 	if (spans)
 		ck_pr_add_64(&p->dropped_shutdown, spans);
 	if (done)

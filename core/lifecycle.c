@@ -359,7 +359,7 @@ SR_API int sr_flush(uint32_t timeout_ms, uint64_t *pending)
 
 	if (pending)
 		*pending = 0;
-	sr__unsampled_flush();
+	sr__unsampled_flush(false);
 	pthread_mutex_lock(&sr__g.lifecycle_lock);
 	p = sr__g.pipe;
 	rc = p ? flush_locked(p, sr__mono_ns() + timeout_ms * 1000000ull, pending)
@@ -409,7 +409,7 @@ SR_API int sr_shutdown(uint32_t timeout_ms, uint64_t *lost)
 
 	if (lost)
 		*lost = 0;
-	sr__unsampled_flush();
+	sr__unsampled_flush(false);
 	pthread_mutex_lock(&sr__g.lifecycle_lock);
 	rc = shutdown_locked(sr__mono_ns() + timeout_ms * 1000000ull, lost);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);

@@ -625,7 +625,7 @@ static uint64_t dropped_total(const sr_stats_t *st)
 {
 	return st->dropped_ring_full + st->dropped_limits +
 	       st->dropped_queue_full + st->dropped_exporter +
-	       st->dropped_shutdown;
+	       st->dropped_shutdown + st->dropped_reentrant;
 }
 
 /* True if `name` is unset, empty or blank (the OpenTelemetry rule). */
@@ -808,8 +808,12 @@ int main(int argc, char **argv)
 	       st.batches);
 	printf("  dropped %" PRIu64 ": ring_full %" PRIu64 "  limits %" PRIu64
 	       "  queue_full %" PRIu64 "  exporter %" PRIu64 "  shutdown %"
-	       PRIu64 "\n", dropped, st.dropped_ring_full, st.dropped_limits,
-	       st.dropped_queue_full, st.dropped_exporter, st.dropped_shutdown);
+	       PRIu64 "  reentrant %" PRIu64 "\n", dropped, st.dropped_ring_full,
+	       st.dropped_limits, st.dropped_queue_full, st.dropped_exporter,
+	       st.dropped_shutdown, st.dropped_reentrant);
+	if (st.records_discarded)
+		printf("  DRAINER discarded %" PRIu64 " malformed ring records\n",
+		       st.records_discarded);
 	if (st.attrs_dropped || st.events_dropped || st.links_dropped ||
 	    st.strings_truncated)
 		printf("  limits  attrs dropped %" PRIu64 "  events %" PRIu64

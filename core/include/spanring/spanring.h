@@ -415,7 +415,16 @@ SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 
 /* End at now, or at `end_ns` (clamped to >= start).  Writes the span to
  * the ring of the calling thread; a second end is ignored.  An unsampled
- * span has nothing to write (it was counted at its start).  Fast paths. */
+ * span has nothing to write (it was counted at its start).  Fast paths.
+ *
+ * Signal handlers: a handler may start and end its own spans on a thread
+ * that has already recorded a span (or called sr_thread_register(): the
+ * first registration takes a lock).  If the handler interrupted the
+ * library's own end of a span on that thread, the handler's span is not
+ * written (the ring is in the middle of that end) but counted in
+ * sr_stats_t.dropped_reentrant, which is part of the accounting
+ * invariant.  A span must not be used by the handler and the interrupted
+ * code both (a span is used by one thread at a time). */
 SR_API void sr_span_end(sr_span_t *span);
 SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
 
@@ -530,6 +539,15 @@ typedef struct sr_stats {
 	uint32_t ring_high_water;    /* max over rings of records used        */
 	uint32_t exporters;          /* number of running exporters           */
 	uint32_t reserved_;
+
+	/* Appended (docs/abi.md): an older caller's size stops before. */
+	uint64_t dropped_reentrant;  /* span-level: ended by a signal handler
+	                                that interrupted the library's own
+	                                span end on the same thread (the
+	                                signal-handler rule below)            */
+	uint64_t records_discarded;  /* ring records the drainer could not
+	                                read as a span; 0 unless memory was
+	                                corrupted (records, not spans)        */
 } sr_stats_t;
 
 /* Set out->size = sizeof(*out) first (the versioned-struct rule: the
