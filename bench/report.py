@@ -165,6 +165,10 @@ def ol_metrics(run):
         "unanswered": lg["unanswered"] + lg["overrun"],
     }
     m["total_cpu"] = (m["req_cpu"] + m["lib_cpu"]) if m["req_cpu"] is not None else None
+    runs = (win.get("threads_runs") or {}).get("sr-drainer")
+    wall = (win.get("wall_ns") or 0) / 1e9
+    m["drainer_runs_s"] = runs / wall if runs is not None and wall else None
+    m["drainer_ns_run"] = dr / runs if runs else None
     tr = st.get("tracing") or {}
     m["exported"] = tr.get("exported", 0)
     m["dropped"] = sum((tr.get("dropped") or {}).values())
@@ -309,10 +313,11 @@ def server_tables(res):
         L.append("")
         L.append("Open loop, CPU per request (µs): the request thread (CLOCK_THREAD_CPUTIME_ID), the library's"
                  " threads (schedstat run time of sr-drainer and sr-exp-*), their sum; the library threads per span"
-                 f" ({SPANS_PER_REQUEST} spans a request). Median [min–max] over rounds.")
+                 f" ({SPANS_PER_REQUEST} spans a request); how often the drainer was put on a CPU (schedstat: its wake-ups,"
+                 " and resumptions after preemption) and its CPU per run. Median [min–max] over rounds.")
         L.append("")
-        L.append("| load | variant | request thread | Δ | drainer | exporter workers | total | Δ total | library ns/span | spans exported / dropped | unanswered |")
-        L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        L.append("| load | variant | request thread | Δ | drainer | exporter workers | total | Δ total | library ns/span | drainer runs/s | drainer µs/run | spans exported / dropped | unanswered |")
+        L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in ol:
             off = r["variant"] == "off"
             dq = "" if off else f(pct(median(r["req_cpu"]), ol_med(ol, r["pct"], "off", "req_cpu")), 1, " %")
@@ -320,6 +325,7 @@ def server_tables(res):
             L.append(f"| {r['pct']} % | {r['variant']} | {spread(r['req_cpu'], 1e3, 2)} | {dq} | "
                      f"{'–' if off else spread(r['drainer_cpu'], 1e3, 3)} | {'–' if off else spread(r['exp_cpu'], 1e3, 3)} | "
                      f"{spread(r['total_cpu'], 1e3, 2)} | {dt} | {'–' if off else spread(r['lib_per_span'], 1, 1)} | "
+                     f"{'–' if off else spread(r['drainer_runs_s'], 1, 0)} | {'–' if off else spread(r['drainer_ns_run'], 1e3, 2)} | "
                      f"{'–' if off else str(sum(r['exported'])) + ' / ' + str(sum(r['dropped']))} | {sum(r['unanswered'])} |")
     cg = (srv.get("callgrind") or {}).get("variants") or []
     if cg:
@@ -684,6 +690,7 @@ def progress_line(kind, line):
         return (f"   round {r['round']} {r['pct']:3d} % {r['variant']:<8} {r['rate']:7d} req/s  client p99 {m['client_p99'] / 1e3:8.1f} us"
                 f"  service p50/p99 {m['svc_p50'] / 1e3 if m['svc_p50'] else 0:6.1f}/{m['svc_p99'] / 1e3 if m['svc_p99'] else 0:7.1f} us"
                 f"  cpu/req {m['req_cpu'] / 1e3 if m['req_cpu'] else 0:5.2f} + {m['lib_cpu'] / 1e3 if m['lib_cpu'] else 0:5.2f} us"
+                f"  drainer runs/s {m['drainer_runs_s'] or 0:6.0f}"
                 f"  lag p99 {m['lag_p99'] / 1e3:7.1f} us  dropped {m['dropped']}")
     return (f"   {r['variant']:<8} {r['request_ir'] or 0:8.0f} instructions/request (request thread), "
             f"{r['library_ir'] or 0:8.0f} (library threads)")

@@ -161,10 +161,12 @@ static inline uint64_t ticks(void)
 /* ------------------------------------------------------------------ */
 #define MAX_TASKS 32
 
-/* Run time of one named thread group at an instant. */
+/* Run time of one named thread group at an instant, and how many times
+ * it was put on a CPU (schedstat's third field: its wake-ups, plus its
+ * preemptions' resumptions). */
 struct task_cpu {
 	char comm[20];
-	uint64_t ns;
+	uint64_t ns, runs;
 };
 
 struct snapshot {
@@ -194,7 +196,7 @@ static void tasks_cpu(struct snapshot *s)
 		return;
 	while ((e = readdir(d))) {
 		char path[300], comm[20] = "";
-		unsigned long long ns = 0;
+		unsigned long long ns = 0, waited = 0, runs = 0;
 		FILE *f;
 		int k;
 
@@ -210,8 +212,8 @@ static void tasks_cpu(struct snapshot *s)
 		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
 		if (!(f = fopen(path, "r")))
 			continue;
-		if (fscanf(f, "%llu", &ns) != 1)
-			ns = 0;
+		if (fscanf(f, "%llu %llu %llu", &ns, &waited, &runs) != 3)
+			ns = runs = 0;
 		fclose(f);
 		for (k = 0; k < s->ntask; k++)
 			if (strcmp(s->task[k].comm, comm) == 0)
@@ -221,9 +223,11 @@ static void tasks_cpu(struct snapshot *s)
 				continue;
 			snprintf(s->task[k].comm, sizeof(s->task[k].comm), "%s", comm);
 			s->task[k].ns = 0;
+			s->task[k].runs = 0;
 			s->ntask++;
 		}
 		s->task[k].ns += ns;
+		s->task[k].runs += runs;
 	}
 	closedir(d);
 }
@@ -825,15 +829,21 @@ static int window_json(char *buf, size_t cap)
 		     NS(lh_quantile(h, 0.999)), NS(h->max),
 		     (unsigned long long)(b->thread_cpu - a->thread_cpu));
 #undef NS
-	for (k = 0; k < b->ntask && n > 0 && (size_t)n < cap; k++) {
-		uint64_t before = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && n > 0 && (size_t)n < cap)
+			n += snprintf(buf + n, cap - (size_t)n, "},\"threads_runs\":{");
+		for (k = 0; k < b->ntask && n > 0 && (size_t)n < cap; k++) {
+			const struct task_cpu *before = NULL;
 
-		for (int j = 0; j < a->ntask; j++)
-			if (strcmp(a->task[j].comm, b->task[k].comm) == 0)
-				before = a->task[j].ns;
-		n += snprintf(buf + n, cap - (size_t)n, "%s\"%s\":%llu",
-			      k ? "," : "", b->task[k].comm,
-			      (unsigned long long)(b->task[k].ns - before));
+			for (int j = 0; j < a->ntask; j++)
+				if (strcmp(a->task[j].comm, b->task[k].comm) == 0)
+					before = &a->task[j];
+			n += snprintf(buf + n, cap - (size_t)n, "%s\"%s\":%llu",
+				      k ? "," : "", b->task[k].comm,
+				      (unsigned long long)(pass == 0
+					      ? b->task[k].ns - (before ? before->ns : 0)
+					      : b->task[k].runs - (before ? before->runs : 0)));
+		}
 	}
 	if (n > 0 && (size_t)n < cap)
 		n += snprintf(buf + n, cap - (size_t)n, "}}");
