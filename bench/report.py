@@ -352,7 +352,7 @@ def cg_diff(res, a="off", b="none", top=24):
     fa, fb = cg[a].get("functions", {}), cg[b].get("functions", {})
     rows = [(k, fa.get(k, 0.0), fb.get(k, 0.0)) for k in set(fa) | set(fb)]
     rows = [r for r in rows if abs(r[2] - r[1]) >= 0.5]
-    rows.sort(key=lambda r: -abs(r[2] - r[1]))
+    rows.sort(key=lambda r: (-abs(r[2] - r[1]), r[0]))
     return rows[:top]
 
 
