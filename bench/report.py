@@ -240,6 +240,17 @@ def targets(res):
         ("BM_pipeline_sustained/1/16384/0 ≥ 15 M spans/s, zero drops",
          f(sus / 1e6 if sus else None, 2, " M/s"), sus is not None and sus >= 15e6),
     ]
+    for b in res.get("benchmarks", []):
+        if b["run_name"].startswith("BM_pipeline_cpu/") and Runs.ok(b):
+            rate = b["offered_spans_per_s"]
+            if b.get("hog"):
+                t.append((f"defaults hold {rate / 1e6:g} M spans/s from one producer with a CPU hog on the drainer's CPU",
+                          f"{b['dropped']:.0f} of {b['spans']:.0f} dropped", b["dropped"] == 0))
+            else:
+                t.append((f"library threads' CPU per span at {rate / 1e3:g} k spans/s offered"
+                          + (" ≤ 30 ns" if rate == 400000 else ""),
+                          f"{f(b['library_ns_per_span'], 1)} ns ({b['dropped']:.0f} of {b['spans']:.0f} dropped)",
+                          b["library_ns_per_span"] <= 30 if rate == 400000 else None))
     srv = res.get("server") or {}
     rows = ol_rows(srv)
     if rows:
@@ -523,6 +534,21 @@ not the drainer's speed, bounds the R = 1024 row below 1 M spans/s.
         if b["run_name"].startswith("BM_pipeline_sustained/") and R.ok(b):
             w(f"| `{b['run_name'].replace('/iterations:1/manual_time', '')}` | {f(b['zero_drop_spans_per_s'] / 1e6, 2)} M | "
               f"{f(b['full_speed_spans_per_s'] / 1e6, 2)} M | {f(b['full_speed_drop_ratio'] * 100, 1)} % |")
+    cpu = [b for b in res.get("benchmarks", []) if b["run_name"].startswith("BM_pipeline_cpu/") and R.ok(b)]
+    if cpu:
+        w("""
+`BM_pipeline_cpu/RATE/HOG`: what the library's own threads cost per span. One producer on CPU 0 records
+the `BM_span_2attrs` span at RATE spans/s (idle pacing) into the default configuration (1024-record rings,
+drainer sleeping up to 1 ms, exporter `none`), the library's threads on CPU 1
+(`SPANRING_BACKGROUND_CPUS=1`); their run time (schedstat of `sr-drainer`, `sr-exp-*`) divided by the spans.
+HOG = 1: a thread spins on CPU 1 throughout, a busy neighbour on the drainer's core.
+""")
+        w("| run | achieved (spans/s) | library ns/span | drainer ns/span | exporter ns/span | drainer runs/s | dropped |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for b in cpu:
+            w(f"| `{b['run_name'].replace('/iterations:1/manual_time', '')}` | {f(b['achieved_spans_per_s'] / 1e6, 3)} M | "
+              f"{f(b['library_ns_per_span'], 1)} | {f(b['drainer_ns_per_span'], 1)} | {f(b['exporter_ns_per_span'], 1)} | "
+              f"{f(b['drainer_runs_per_s'], 0)} | {b['dropped']:.0f} of {b['spans']:.0f} ({f(100 * b['dropped'] / b['spans'], 1)} %) |")
     w("""
 `BM_pipeline_overload`: a fixed count of spans offered at 10 × what the exporter takes (an
 exporter that accepts a fixed number of spans/s and sleeps the rest, like a slow collector).

@@ -499,7 +499,7 @@ missing=$(jq -r '
 	[.benchmarks[].run_name] as $names |
 	(["BM_floor_tsc","BM_floor_ring","BM_floor_ring_cold","BM_span_bare","BM_span_2attrs","BM_span_8attrs_event",
 	  "BM_span_nested3","BM_span_unsampled","BM_span_uninit","BM_span_compiled_out",
-	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_overload"][] as $b |
+	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_cpu","BM_pipeline_overload"][] as $b |
 	 select([$names[] | startswith($b + "/")] | any | not) | "missing: " + $b),
 	($err[] | select($lttng_skipped and startswith("BM_lttng_2fields") | not) | "error: " + .),
 	(.callgrind.ops | to_entries[] | select(.value.skipped != null and (.key != "BM_lttng_2fields" or ($lttng_skipped | not))) |

@@ -52,7 +52,6 @@
  * skipping them, and more than one event-loop thread (the machine has
  * two cores; wrk gets the other one).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -77,6 +76,7 @@
 #include <valgrind/callgrind.h>
 
 #include "loghist.h"
+#include "taskstat.h"
 
 #define IN_CAP 16384
 #define OUT_CAP 16384
@@ -159,19 +159,9 @@ static inline uint64_t ticks(void)
 /* ------------------------------------------------------------------ */
 /* The measurement window.                                             */
 /* ------------------------------------------------------------------ */
-#define MAX_TASKS 32
-
-/* Run time of one named thread group at an instant, and how many times
- * it was put on a CPU (schedstat's third field: its wake-ups, plus its
- * preemptions' resumptions). */
-struct task_cpu {
-	char comm[20];
-	uint64_t ns, runs;
-};
-
 struct snapshot {
 	uint64_t mono, tsc, requests, thread_cpu;
-	struct task_cpu task[MAX_TASKS];
+	struct task_cpu task[TASKSTAT_MAX];
 	int ntask;
 };
 
@@ -181,64 +171,13 @@ static struct {
 	struct loghist service; /* TSC ticks */
 } g_win;
 
-/* Every thread of the process but the caller, by name (threads of one
- * name summed), with its run time from /proc/self/task/<tid>/schedstat
- * (ns, scheduler accounting).  Threads that exited before the snapshot
- * are not seen; the library's live as long as the pipeline. */
-static void tasks_cpu(struct snapshot *s)
-{
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-	pid_t self = (pid_t)gettid();
-
-	s->ntask = 0;
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		char path[300], comm[20] = "";
-		unsigned long long ns = 0, waited = 0, runs = 0;
-		FILE *f;
-		int k;
-
-		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-		if (!(f = fopen(path, "r")))
-			continue;
-		if (!fgets(comm, sizeof(comm), f))
-			comm[0] = 0;
-		fclose(f);
-		comm[strcspn(comm, "\n")] = 0;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/schedstat", e->d_name);
-		if (!(f = fopen(path, "r")))
-			continue;
-		if (fscanf(f, "%llu %llu %llu", &ns, &waited, &runs) != 3)
-			ns = runs = 0;
-		fclose(f);
-		for (k = 0; k < s->ntask; k++)
-			if (strcmp(s->task[k].comm, comm) == 0)
-				break;
-		if (k == s->ntask) {
-			if (k == MAX_TASKS)
-				continue;
-			snprintf(s->task[k].comm, sizeof(s->task[k].comm), "%s", comm);
-			s->task[k].ns = 0;
-			s->task[k].runs = 0;
-			s->ntask++;
-		}
-		s->task[k].ns += ns;
-		s->task[k].runs += runs;
-	}
-	closedir(d);
-}
-
 static void snap(struct snapshot *s)
 {
 	s->mono = mono_ns();
 	s->tsc = ticks();
 	s->requests = g_requests;
 	s->thread_cpu = thread_cpu_ns();
-	tasks_cpu(s);
+	s->ntask = taskstat_read(s->task, TASKSTAT_MAX, (long)gettid());
 }
 
 /* Opens the window (again: a later mark restarts it). */
@@ -833,11 +772,9 @@ static int window_json(char *buf, size_t cap)
 		if (pass == 1 && n > 0 && (size_t)n < cap)
 			n += snprintf(buf + n, cap - (size_t)n, "},\"threads_runs\":{");
 		for (k = 0; k < b->ntask && n > 0 && (size_t)n < cap; k++) {
-			const struct task_cpu *before = NULL;
+			const struct task_cpu *before =
+				taskstat_find(a->task, a->ntask, b->task[k].comm);
 
-			for (int j = 0; j < a->ntask; j++)
-				if (strcmp(a->task[j].comm, b->task[k].comm) == 0)
-					before = &a->task[j];
 			n += snprintf(buf + n, cap - (size_t)n, "%s\"%s\":%llu",
 				      k ? "," : "", b->task[k].comm,
 				      (unsigned long long)(pass == 0
