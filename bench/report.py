@@ -367,9 +367,11 @@ def cg_diff(res, a="off", b="none", top=24):
 
 
 # ------------------------------------------------------------ plots
-def gnuplot(script):
+def gnuplot(script, cwd):
+    """Runs in cwd (the data files' directory) so that the SVGs' titles
+    name the data files, not a machine path."""
     if shutil.which("gnuplot"):
-        r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+        r = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True, cwd=cwd)
         if r.returncode != 0:  # its warnings (one-point ranges) are noise
             sys.stderr.write(r.stderr)
             raise SystemExit("report.py: gnuplot failed")
@@ -399,8 +401,8 @@ set xtics rotate by -35 noenhanced
 set ylabel "ns/op"
 set grid ytics
 unset key
-plot "{nsop}" using 2:xtic(1) lc rgb "#3b6ea8"
-''')
+plot "nsop.dat" using 2:xtic(1) lc rgb "#3b6ea8"
+''', tmp)
         gnuplot(svg + f'''set output "{plots_dir}/scaling.svg"
 set title "Scaling: throughput with 2 threads / with 1 (2 = linear)"
 set style fill solid 0.8 border -1
@@ -411,10 +413,10 @@ set yrange [0:*]
 set offsets 0, 0, 0.3, 0
 set grid ytics
 set key noenhanced horizontal tmargin center
-plot "{scale}" using 0:2:xtic(1) with boxes title "measured" lc rgb "#3b6ea8", \\
+plot "scale.dat" using 0:2:xtic(1) with boxes title "measured" lc rgb "#3b6ea8", \\
      1.8 with lines dt 2 lc rgb "#d9822b" title "target for span_2attrs (1.8)", \\
      2 with lines lc rgb "#888888" title "linear"
-''')
+''', tmp)
     # Open loop: client and service p99 against the offered rate.
     rows = ol_rows(res.get("server") or {})
     cmds = []
@@ -424,8 +426,8 @@ plot "{scale}" using 0:2:xtic(1) with boxes title "measured" lc rgb "#3b6ea8", \
             for r in rows:
                 if r["variant"] == v:
                     fh.write(f"{r['rate']}\t{median(r['client_p99']) / 1e3}\t{median(r['svc_p99']) / 1e3}\n")
-        cmds.append(f'"{dat}" using 1:2 with linespoints title "{v}: client p99"')
-        cmds.append(f'"{dat}" using 1:3 with linespoints dt 2 title "{v}: service p99"')
+        cmds.append(f'"ol_{v}.dat" using 1:2 with linespoints title "{v}: client p99"')
+        cmds.append(f'"ol_{v}.dat" using 1:3 with linespoints dt 2 title "{v}: service p99"')
     if cmds:
         gnuplot(svg + f'''set output "{plots_dir}/server_open_loop.svg"
 set title "Open loop: p99 latency by offered rate (median of rounds, µs)"
@@ -435,7 +437,7 @@ set logscale y
 set grid
 set key top left noenhanced
 plot {", ".join(cmds)}
-''')
+''', tmp)
 
 
 # ------------------------------------------------------------ markdown

@@ -478,7 +478,7 @@ jq -n \
 	  commit: $commit, dirty: ($dirty != ""),
 	  machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
 		    load_start: $load_start, load_end: $load_end,
-		    context: $hot[0].context},
+		    context: ($hot[0].context | del(.executable))},
 	  seconds: $seconds,
 	  lttng: $lttng,
 	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
