@@ -525,9 +525,9 @@ happens at full speed. B is how a paced producer waits for its schedule: 0, idle
 is due as fast as it can); 1, busy (it spins, as a CPU-bound application: with P = 2 both cores
 are always taken, and the drainer runs only when the scheduler preempts a producer, which can
 take a whole tick). A rate counts only when two trials in a row at it drop nothing. Each
-trial starts with the drainer idle at its longest pause (`drainer_max_sleep_us`, 1 ms;
-producers never wake it), so a ring must hold what its producer records in that pause: that,
-not the drainer's speed, bounds the R = 1024 row below 1 M spans/s.
+trial starts with the drainer idle at its longest pause (`drainer_max_sleep_us`); before the
+rings had a doorbell (a producer at half a ring wakes the drainer) a ring had to hold what its
+producer recorded in that pause, which bounded the R = 1024 row below 1 M spans/s.
 """)
     w("| run | zero-drop rate (spans/s) | full speed (spans/s) | dropped at full speed |")
     w("|---|---:|---:|---:|")
