@@ -96,7 +96,7 @@ static const struct u32_setting u32_settings[] = {
 	  "SPANRING_MAX_SPAN_RECORDS", NULL, 64, 1, SR__MAX_SPAN_RECORDS,
 	  F_CLAMP },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
-	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 1000, 1, 1000000, F_CLAMP },
+	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 20000, 1, 1000000, F_CLAMP },
 };
 #define N_U32 (sizeof(u32_settings) / sizeof(u32_settings[0]))
 

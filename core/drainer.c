@@ -10,15 +10,20 @@
  * drainer pauses no longer than the fullest ring took, at the rate it
  * just showed, to fill a quarter, or all rings together to fill half of
  * what the batch pool takes (sr__drainer_pause), and at most
- * drainer_max_sleep_us.  At a server's usual rates that is the longest
- * pause, so the drainer wakes about a thousand times a second and takes
- * almost no CPU from the application; a steady producer at any rate the
- * drainer can keep up with finds its ring at most a quarter full at the
- * planned wake-up, leaving three quarters for a late one.  A ring found
- * half full, or a rate too high to sleep between passes, and the drainer
- * polls without pausing.  Producers never wake the drainer (that would be
- * a syscall on the hot path), so what a thread records in one maximum
- * pause after an idle spell must fit its ring (ring_records / span rate).
+ * drainer_max_sleep_us (20 ms by default).  A steady producer at any rate
+ * the drainer can keep up with finds its ring at most a quarter full at
+ * the planned wake-up, leaving three quarters for a late one.  A ring
+ * found half full, or a rate too high to sleep between passes, and the
+ * drainer polls without pausing.
+ *
+ * The timer is not the only way up: the drainer sleeps on the rings'
+ * doorbell (ring_int.h), and a producer whose reservation finds its ring
+ * half full rings it, a futex wake once per half ring at most, never per
+ * span, and only when the drainer sleeps.  So a burst after an idle spell,
+ * or a drainer whose timer fired late on a busy CPU, is caught at half
+ * full, and the longest pause can be long: at a server's usual rates the
+ * drainer wakes some fifty times a second, not a thousand.  Thread exits,
+ * flushes and shutdown ring it too (sr__drainer_wake).
  *
  * Per ring and pass: one acquire load finds every published record; each
  * span is copied into the batch (a one-record span only for the cache
@@ -366,28 +371,41 @@ static void wait_for_room(struct sr__pipeline *p, uint64_t timeout_ns)
 	pthread_mutex_unlock(&p->ctl_lock);
 }
 
-/* Sleep up to pause_ns unless woken (by an exiting thread). */
-static void idle(struct sr__pipeline *p, uint64_t pause_ns)
+/* After the drainer is marked asleep: stay up for a wake request or a
+ * ring already at its mark (its producer may have looked before the mark
+ * was set and will not ring). */
+static bool ready(void *arg)
 {
-	uint64_t until = sr__mono_ns() + pause_ns;
-	struct timespec ts = { (time_t)(until / 1000000000ull),
-			       (long)(until % 1000000000ull) };
+	struct sr__pipeline *p = arg;
+	struct sr__thread *t;
+	bool up = ck_pr_load_32(&p->wake_req) != 0;
 
-	pthread_mutex_lock(&p->wake_lock);
-	if (!p->wake_pending)
-		pthread_cond_timedwait(&p->wake_cv, &p->wake_lock, &ts);
-	p->wake_pending = false;
-	pthread_mutex_unlock(&p->wake_lock);
+	if (up)
+		return true;
+	sr__rcu_read_lock();
+	SR__FOREACH_THREAD(p, t, it) {
+		if (sr__ring_used(&t->ring) >= t->ring.mark) {
+			up = true;
+			break;
+		}
+	}
+	sr__rcu_read_unlock();
+	return up;
 }
 
-/* Thread exit (never the hot path): drain my ring soon so the node comes
- * back for the next thread. */
+/* Sleep up to pause_ns unless a ring reaches its mark or someone asks
+ * (an exiting thread, a flush, shutdown). */
+static void idle(struct sr__pipeline *p, uint64_t pause_ns)
+{
+	sr__doorbell_sleep(&p->doorbell, pause_ns, ready, p);
+	ck_pr_store_32(&p->wake_req, 0);
+}
+
+/* Thread exit, flush, shutdown (never the hot path): drain soon. */
 void sr__drainer_wake(struct sr__pipeline *p)
 {
-	pthread_mutex_lock(&p->wake_lock);
-	p->wake_pending = true;
-	pthread_cond_signal(&p->wake_cv);
-	pthread_mutex_unlock(&p->wake_lock);
+	ck_pr_store_32(&p->wake_req, 1);
+	sr__doorbell_ring(&p->doorbell);
 }
 
 static void *drainer_main(void *arg)
@@ -478,13 +496,8 @@ static void *drainer_main(void *arg)
 
 int sr__drainer_start(struct sr__pipeline *p)
 {
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&p->wake_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	p->doorbell.asleep = 0;
+	p->wake_req = 0;
 	if (sr__thread_start(&p->drainer, drainer_main, p) != 0)
 		return sr__set_error(SR_ENOMEM, "cannot start the drainer thread");
 	p->drainer_started = true;

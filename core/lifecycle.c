@@ -336,6 +336,7 @@ static int flush_locked(struct sr__pipeline *p, uint64_t deadline,
 	 * before the request; pairs with the drainer's fence_load. */
 	ck_pr_fence_store();
 	ck_pr_store_64(&p->flush_req, gen);
+	sr__drainer_wake(p); /* it may be in a long sleep */
 	while (!(ck_pr_load_64(&p->flush_seen) >= gen &&
 		 sr__exporters_flushed_locked(p, gen))) {
 		if (pthread_cond_timedwait(&p->ctl_cv, &p->ctl_lock, &ts) != 0 &&

@@ -100,6 +100,10 @@ int sr__registry_init(struct sr__pipeline *p)
 		sr__ring_init(&t->ring,
 			      p->ring_mem + (size_t)i * p->cfg.ring_records,
 			      p->cfg.ring_records);
+		/* Half full wakes the drainer: the other half is the margin
+		 * for it to get a CPU. */
+		sr__ring_set_doorbell(&t->ring, &p->doorbell,
+				      p->cfg.ring_records / 2);
 		t->next_free = p->free_threads;
 		p->free_threads = t;
 	}

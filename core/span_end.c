@@ -305,26 +305,29 @@ span_end(struct sr__span *s, uint64_t end_ns, bool general)
 			struct sr__thread *t = sr__tls_thread;
 			uint32_t first;
 
-			h->tid = (uint32_t)t->tid;
-			SR__BUMP(t->c.sampled);
 			/* One record (most spans) or two, spelt out so each
-			 * copy is straight-line code. */
+			 * copy is straight-line code.  A ring past its look
+			 * index (full, or at its doorbell mark: ring_int.h)
+			 * goes to the general end, which looks, rings or
+			 * counts the drop: this function makes no call. */
 			if (SR__LIKELY(s->nslots <= SR__HEAD_SLOTS)) {
-				if (SR__LIKELY(sr__ring_reserve_sp(&t->ring, 1,
-								   &first))) {
+				if (SR__LIKELY(sr__ring_reserve_fast_sp(&t->ring, 1,
+									&first))) {
+					h->tid = (uint32_t)t->tid;
+					SR__BUMP(t->c.sampled);
 					write_inline_records(&t->ring, s, first, 1);
 					sr__ring_commit_sp(&t->ring, 1);
-				} else {
-					SR__BUMP(t->c.ring_full);
+					sr__busy_exit();
+					return;
 				}
-			} else if (sr__ring_reserve_sp(&t->ring, 2, &first)) {
+			} else if (sr__ring_reserve_fast_sp(&t->ring, 2, &first)) {
+				h->tid = (uint32_t)t->tid;
+				SR__BUMP(t->c.sampled);
 				write_inline_records(&t->ring, s, first, 2);
 				sr__ring_commit_sp(&t->ring, 2);
-			} else {
-				SR__BUMP(t->c.ring_full);
+				sr__busy_exit();
+				return;
 			}
-			sr__busy_exit();
-			return;
 		}
 		sr__busy_exit();
 	}

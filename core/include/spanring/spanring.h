@@ -160,7 +160,7 @@ typedef struct sr_config {
 	uint32_t max_span_records;       /* records one span may use, default 64     */
 
 	/* Drainer polling: sleeps grow up to this when rings are idle. */
-	uint32_t drainer_max_sleep_us;   /* default 1000                             */
+	uint32_t drainer_max_sleep_us;   /* default 20000                            */
 
 	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
 } sr_config_t;
