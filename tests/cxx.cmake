@@ -38,3 +38,14 @@ foreach(c gxx clangxx)
     set_tests_properties(cxx_api_${c}${v} PROPERTIES LABELS "unit" TIMEOUT 120)
   endforeach()
 endforeach()
+
+add_test(NAME semconv_c
+  COMMAND ${CMAKE_C_COMPILER} -std=c11 -Wall -Wextra -Wpedantic -Werror -I${inc}
+          -fsyntax-only ${cxx_dir}/semconv_use.c)
+set_tests_properties(semconv_c PROPERTIES LABELS "unit")
+if(SR_GXX)
+  add_test(NAME semconv_cxx
+    COMMAND ${SR_GXX} -std=c++17 -Wall -Wextra -Wpedantic -Werror -I${inc}
+            -fsyntax-only -x c++ ${cxx_dir}/semconv_use.c)
+  set_tests_properties(semconv_cxx PROPERTIES LABELS "unit")
+endif()
