@@ -316,7 +316,7 @@ static void out_value(struct console *c, const sr_attr_view_t *a)
 		out_escaped(c, a->v.s, true);
 		break;
 	case SR_ATTR_ARRAY: {
-		sr_array_iter_t it = sr_array_iter(&a->v.a);
+		sr_array_iter_t it = sr_array_begin(&a->v.a);
 		sr_attr_view_t e;
 		bool first = true;
 

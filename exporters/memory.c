@@ -89,7 +89,7 @@ static size_t align8(size_t n)
 /* Packed bytes of an array view's elements. */
 static size_t array_bytes(const sr_array_view_t *a)
 {
-	sr_array_iter_t it = sr_array_iter(a);
+	sr_array_iter_t it = sr_array_begin(a);
 	sr_attr_view_t e;
 
 	while (sr_array_next(&it, &e))

@@ -49,3 +49,10 @@ if(SR_GXX)
             -fsyntax-only -x c++ ${cxx_dir}/semconv_use.c)
   set_tests_properties(semconv_cxx PROPERTIES LABELS "unit")
 endif()
+
+# The C++ example runs and its output shows what it traced.
+if(TARGET spanring-cxx-server)
+  add_test(NAME cxx_example
+    COMMAND sh ${cxx_dir}/example_test.sh $<TARGET_FILE:spanring-cxx-server>)
+  set_tests_properties(cxx_example PROPERTIES LABELS "unit;example" TIMEOUT 120)
+endif()

@@ -64,7 +64,7 @@ void sr__exp_jw_value(struct sr__jw *w, const sr_attr_view_t *a)
 		sr__jw_str(w, a->v.s.ptr, a->v.s.len);
 		break;
 	case SR_ATTR_ARRAY: {
-		sr_array_iter_t it = sr_array_iter(&a->v.a);
+		sr_array_iter_t it = sr_array_begin(&a->v.a);
 		sr_attr_view_t e;
 
 		sr__jw_arr_begin(w);

@@ -126,7 +126,7 @@ static inline size_t attrs_bound(const sr_attr_view_t *a, uint32_t n)
 		    a[i].type == SR_ATTR_STRING_STATIC)
 			b += 3 * (size_t)a[i].v.s.len;
 		if (a[i].type == SR_ATTR_ARRAY) {
-			sr_array_iter_t it = sr_array_iter(&a[i].v.a);
+			sr_array_iter_t it = sr_array_begin(&a[i].v.a);
 			sr_attr_view_t e;
 
 			b += 10; /* ArrayValue tag and length */
@@ -210,12 +210,12 @@ static char *put_scalar(char *p, const sr_attr_view_t *a,
 /* ArrayValue content size: each element an AnyValue in field 1. */
 static size_t array_size(const sr_array_view_t *arr)
 {
-	sr_array_iter_t it = sr_array_iter(arr);
+	sr_array_iter_t it = sr_array_begin(arr);
 	sr_attr_view_t e;
 	size_t n = 0;
 
 	while (sr_array_next(&it, &e)) {
-		struct pstr v;
+		struct pstr v = { 0 };
 		uint64_t u = 0, bad = 0; /* counted when written */
 		size_t ev = scalar_size(&e, &v, &u, &bad);
 
@@ -227,13 +227,13 @@ static size_t array_size(const sr_array_view_t *arr)
 static char *put_array(char *p, const sr_array_view_t *arr, size_t size,
 		       uint64_t *bad)
 {
-	sr_array_iter_t it = sr_array_iter(arr);
+	sr_array_iter_t it = sr_array_begin(arr);
 	sr_attr_view_t e;
 
 	*p++ = TAG(5, WT_LEN);                  /* AnyValue.array_value  */
 	p = sr__pb_put_varint(p, size);
 	while (sr_array_next(&it, &e)) {
-		struct pstr v;
+		struct pstr v = { 0 };
 		uint64_t u = 0;
 		size_t ev = scalar_size(&e, &v, &u, bad);
 

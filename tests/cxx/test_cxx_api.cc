@@ -61,7 +61,7 @@ static bool str_is(sr_str_t s, const char *want)
 static std::string elems(const sr_attr_view_t *a)
 {
 	std::string out;
-	sr_array_iter_t it = sr_array_iter(&a->v.a);
+	sr_array_iter_t it = sr_array_begin(&a->v.a);
 	sr_attr_view_t e;
 	char tmp[64];
 

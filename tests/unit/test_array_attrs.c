@@ -77,7 +77,7 @@ static void elems(const sr_attr_view_t *a, char *out, size_t len)
 	size_t n = 0;
 
 	assert_int_equal(a->type, SR_ATTR_ARRAY);
-	it = sr_array_iter(&a->v.a);
+	it = sr_array_begin(&a->v.a);
 	out[0] = '\0';
 	while (sr_array_next(&it, &e)) {
 		if (n)

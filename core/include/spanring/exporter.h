@@ -70,7 +70,7 @@ typedef struct sr_attr_view {
  * alignment): BOOL one byte 0/1, INT and DOUBLE 8 bytes, STRING a 4-byte
  * length then its bytes.
  *
- *     sr_array_iter_t it = sr_array_iter(&attr->v.a);
+ *     sr_array_iter_t it = sr_array_begin(&attr->v.a);
  *     sr_attr_view_t e;
  *     while (sr_array_next(&it, &e)) ... e.type, e.v ...
  */
@@ -80,7 +80,7 @@ typedef struct sr_array_iter {
 	sr_attr_type_t type;
 } sr_array_iter_t;
 
-static inline sr_array_iter_t sr_array_iter(const sr_array_view_t *a)
+static inline sr_array_iter_t sr_array_begin(const sr_array_view_t *a)
 {
 	sr_array_iter_t it;
 
