@@ -2,6 +2,7 @@
 # found (g++, clang++), at -std=c++17 -Wall -Wextra -Wpedantic -Werror:
 #   cxx_api_<c>           test_cxx_api.cc built and run against the library
 #   cxx_api_<c>_noexcept  the same with -fno-exceptions
+#   cxx_api_<c>_no_inline the same with SR_NO_INLINE (no fast paths)
 #   cxx_static_keys_<c>   static_keys.cc: the misuses must not compile
 #   semconv_<lang>        <spanring/semconv.h> names as C and C++ keys
 # In sanitizer builds the programs get the same sanitizers, and only the
@@ -26,10 +27,12 @@ foreach(c gxx clangxx)
      AND NOT (c STREQUAL clangxx AND CMAKE_C_COMPILER_ID STREQUAL "Clang"))
     continue()
   endif()
-  foreach(v "" _noexcept)
+  foreach(v "" _noexcept _no_inline)
     set(flags ${SR_SAN_FLAGS})
     if(v STREQUAL _noexcept)
       list(APPEND flags -fno-exceptions)
+    elseif(v STREQUAL _no_inline)
+      list(APPEND flags -DSR_NO_INLINE)
     endif()
     add_test(NAME cxx_api_${c}${v}
       COMMAND sh ${cxx_dir}/build_run.sh ${exe} ${inc} $<TARGET_FILE_DIR:spanring>

@@ -209,6 +209,45 @@ template <class C> sr_array_t make_array(const C &c) noexcept
 	return a;
 }
 
+#ifdef SPANRING_CXX_EXCEPTIONS
+#ifdef SPANRING_CXX_DEMANGLE
+/*
+ * std::uncaught_exceptions() without its cost: it is a call into the C++
+ * runtime and a general-dynamic TLS lookup (__tls_get_addr), some 25
+ * instructions, twice per span.  The runtime's per-thread
+ * __cxa_eh_globals is laid out by the Itanium C++ ABI (2.2.2: the caught
+ * exceptions' stack, then the uncaught count; libstdc++ and libc++abi
+ * alike), and its address never changes for a thread: it is looked up
+ * once per thread and kept in a thread_local of the application, which
+ * is then a load or two.
+ */
+struct eh_globals {
+	void *caught;
+	unsigned int uncaught;
+};
+inline thread_local const unsigned int *tl_uncaught = nullptr;
+
+__attribute__((noinline, cold)) inline const unsigned int *uncaught_lookup() noexcept
+{
+	void *g = abi::__cxa_get_globals();
+
+	tl_uncaught = &static_cast<eh_globals *>(g)->uncaught;
+	return tl_uncaught;
+}
+
+inline int uncaught() noexcept
+{
+	const unsigned int *p = tl_uncaught;
+
+	if (__builtin_expect(p == nullptr, 0))
+		p = uncaught_lookup();
+	return static_cast<int>(*p);
+}
+#else
+inline int uncaught() noexcept { return std::uncaught_exceptions(); }
+#endif
+#endif
+
 #ifndef SR_NO_INLINE
 inline bool recording(const sr_span_t *s) noexcept { return sr__span_recording(s); }
 #else
@@ -361,19 +400,24 @@ public:
 
 	~Span() { finish(); }
 
-	Span(Span &&o) noexcept : live_(o.live_), uncaught_(o.uncaught_)
+	Span(Span &&o) noexcept : uncaught_(o.uncaught_)
 	{
 		std::memcpy(static_cast<void *>(&s_), &o.s_, sizeof(s_));
-		o.live_ = false;
+#ifdef SR_NO_INLINE
+		live_ = o.live_;
+#endif
+		o.disarm();
 	}
 	Span &operator=(Span &&o) noexcept
 	{
 		if (this != &o) {
 			finish();
 			std::memcpy(static_cast<void *>(&s_), &o.s_, sizeof(s_));
+#ifdef SR_NO_INLINE
 			live_ = o.live_;
+#endif
 			uncaught_ = o.uncaught_;
-			o.live_ = false;
+			o.disarm();
 		}
 		return *this;
 	}
@@ -522,36 +566,53 @@ public:
 	void end() noexcept { finish(); }
 	void end_at(uint64_t end_ns) noexcept
 	{
-		if (live_) {
-			live_ = false;
+		if (armed()) {
+			disarm_no_inline();
 			sr_span_end_at(&s_, end_ns);
 		}
 	}
 	sr_context_t context() const noexcept { return sr_span_context(&s_); }
-	bool is_recording() const noexcept { return live_ && detail::recording(&s_); }
+	bool is_recording() const noexcept { return armed() && detail::recording(&s_); }
 	/* The C span, for calls this class does not wrap. */
 	sr_span_t *native() noexcept { return &s_; }
 	const sr_span_t *native() const noexcept { return &s_; }
 
 private:
+	/*
+	 * Whether this object still owns a span to end.  With the inline
+	 * fast paths the span's own state says it (a moved-from span is
+	 * turned off, an ended one ignores a second end), so an extra flag
+	 * would only cost a store and a test per span; with SR_NO_INLINE the
+	 * state is opaque and a flag keeps it.
+	 */
+#ifndef SR_NO_INLINE
+	bool armed() const noexcept { return true; }
+	void disarm() noexcept { sr__span_off(&s_); }
+	void disarm_no_inline() noexcept {}
+#else
+	bool armed() const noexcept { return live_; }
+	void disarm() noexcept { live_ = false; }
+	void disarm_no_inline() noexcept { live_ = false; }
+#endif
+
 	void arm() noexcept
 	{
 #ifdef SPANRING_CXX_EXCEPTIONS
 		/* Only a recording span can record an exception: an unsampled
 		 * one pays nothing for it. */
 		if (detail::recording(&s_))
-			uncaught_ = std::uncaught_exceptions();
+			uncaught_ = detail::uncaught();
 #endif
 	}
 
 	void finish() noexcept
 	{
-		if (!live_)
+		if (!armed())
 			return;
-		live_ = false;
+		disarm_no_inline();
 #ifdef SPANRING_CXX_EXCEPTIONS
 		if (detail::recording(&s_) &&
-		    __builtin_expect(std::uncaught_exceptions() > uncaught_, 0))
+		    __builtin_expect(detail::uncaught() > uncaught_, 0))
 			unwinding();
 #endif
 		sr_span_end(&s_);
@@ -597,7 +658,9 @@ private:
 #endif
 
 	sr_span_t s_;
+#ifdef SR_NO_INLINE
 	bool live_ = true;
+#endif
 	int uncaught_ = 0;
 };
 
