@@ -309,7 +309,8 @@ static void otlp_protobuf_array_value(void **state)
 	struct sr__otlp_enc e;
 	const char *body;
 	size_t len;
-	uint32_t nres = 0;
+	sr_attr_view_t res = { .key = { "service.name", 12 }, .type = SR_ATTR_STRING,
+			       .v.s = { "arrays", 6 } };
 
 	(void)state;
 	assert_int_equal(sr_test_init_memory(all_exporters), 0);
@@ -317,7 +318,7 @@ static void otlp_protobuf_array_value(void **state)
 	const sr_span_data_t *d = sr_test_find_span("arrays");
 	assert_non_null(d);
 	sr__otlp_enc_init(&e, SR__OTLP_PROTOBUF);
-	assert_int_equal(sr__otlp_encode(&e, NULL, nres, d, 1, &body, &len), 0);
+	assert_int_equal(sr__otlp_encode(&e, &res, 1, d, 1, &body, &len), 0);
 	char *text = run_protoc(body, len);
 
 	/* KeyValue{1: key, 2: AnyValue{5: ArrayValue{1: AnyValue ...}}} */
