@@ -126,6 +126,16 @@ static inline size_t attrs_bound(const sr_attr_view_t *a, uint32_t n)
 		if (a[i].type == SR_ATTR_STRING ||
 		    a[i].type == SR_ATTR_STRING_STATIC)
 			b += 3 * (size_t)a[i].v.s.len;
+		if (a[i].type == SR_ATTR_ARRAY) {
+			sr_array_iter_t it = sr_array_begin(&a[i].v.a);
+			sr_attr_view_t e;
+
+			b += 10; /* ArrayValue tag and length */
+			while (sr_array_next(&it, &e))
+				b += 24 + (e.type == SR_ATTR_STRING
+						   ? 3 * (size_t)e.v.s.len
+						   : 0);
+		}
 	}
 	return b;
 }
@@ -146,43 +156,31 @@ static size_t span_bound(const sr_span_data_t *s)
 
 /* ---- messages --------------------------------------------------------- */
 
-/* KeyValue as field `tag` of the enclosing message. */
-static char *put_kv(char *p, char tag, const sr_attr_view_t *a, uint64_t *bad)
+/* A scalar AnyValue's content: its size, with *v (strings) and *u (ints)
+ * ready for put_scalar. */
+static size_t scalar_size(const sr_attr_view_t *a, struct pstr *v,
+			  uint64_t *u, uint64_t *bad)
 {
-	struct pstr k, v = { 0 };
-	size_t av;
-	uint64_t u = 0;
-
-	prep(&k, a->key, bad);
 	switch (a->type) {
 	case SR_ATTR_BOOL:
-		av = 2;
-		break;
+		return 2;
 	case SR_ATTR_INT:
-		u = (uint64_t)a->v.i; /* int64: negatives take 10 bytes */
-		av = 1 + sr__pb_varint_size(u);
-		break;
+		*u = (uint64_t)a->v.i; /* int64: negatives take 10 bytes */
+		return 1 + sr__pb_varint_size(*u);
 	case SR_ATTR_DOUBLE:
-		av = 9;
-		break;
+		return 9;
 	case SR_ATTR_STRING:
 	case SR_ATTR_STRING_STATIC:
-		prep(&v, a->v.s, bad);
-		av = 1 + sr__pb_varint_size(v.out) + v.out;
-		break;
+		prep(v, a->v.s, bad);
+		return 1 + sr__pb_varint_size(v->out) + v->out;
 	default:
-		av = 0; /* unknown type: an empty AnyValue */
-		break;
+		return 0; /* unknown type: an empty AnyValue */
 	}
-	size_t kv = 1 + sr__pb_varint_size(k.out) + k.out + 1 +
-		    sr__pb_varint_size(av) + av;
+}
 
-	*p++ = tag;
-	p = sr__pb_put_varint(p, kv);
-	*p++ = TAG(1, WT_LEN);                  /* KeyValue.key          */
-	p = put_pstr(p, &k);
-	*p++ = TAG(2, WT_LEN);                  /* KeyValue.value        */
-	p = sr__pb_put_varint(p, av);
+static char *put_scalar(char *p, const sr_attr_view_t *a,
+			const struct pstr *v, uint64_t u)
+{
 	switch (a->type) {
 	case SR_ATTR_BOOL:
 		*p++ = TAG(2, WT_VARINT);       /* AnyValue.bool_value   */
@@ -202,12 +200,77 @@ static char *put_kv(char *p, char tag, const sr_attr_view_t *a, uint64_t *bad)
 	case SR_ATTR_STRING:
 	case SR_ATTR_STRING_STATIC:
 		*p++ = TAG(1, WT_LEN);          /* AnyValue.string_value */
-		p = put_pstr(p, &v);
+		p = put_pstr(p, v);
 		break;
 	default:
 		break;
 	}
 	return p;
+}
+
+/* ArrayValue content size: each element an AnyValue in field 1. */
+static size_t array_size(const sr_array_view_t *arr)
+{
+	sr_array_iter_t it = sr_array_begin(arr);
+	sr_attr_view_t e;
+	size_t n = 0;
+
+	while (sr_array_next(&it, &e)) {
+		struct pstr v = { 0 };
+		uint64_t u = 0, bad = 0; /* counted when written */
+		size_t ev = scalar_size(&e, &v, &u, &bad);
+
+		n += 1 + sr__pb_varint_size(ev) + ev;
+	}
+	return n;
+}
+
+static char *put_array(char *p, const sr_array_view_t *arr, size_t size,
+		       uint64_t *bad)
+{
+	sr_array_iter_t it = sr_array_begin(arr);
+	sr_attr_view_t e;
+
+	*p++ = TAG(5, WT_LEN);                  /* AnyValue.array_value  */
+	p = sr__pb_put_varint(p, size);
+	while (sr_array_next(&it, &e)) {
+		struct pstr v = { 0 };
+		uint64_t u = 0;
+		size_t ev = scalar_size(&e, &v, &u, bad);
+
+		*p++ = TAG(1, WT_LEN);          /* ArrayValue.values     */
+		p = sr__pb_put_varint(p, ev);
+		p = put_scalar(p, &e, &v, u);
+	}
+	return p;
+}
+
+/* KeyValue as field `tag` of the enclosing message. */
+static char *put_kv(char *p, char tag, const sr_attr_view_t *a, uint64_t *bad)
+{
+	struct pstr k, v = { 0 };
+	size_t av, arr = 0;
+	uint64_t u = 0;
+
+	prep(&k, a->key, bad);
+	if (a->type == SR_ATTR_ARRAY) {
+		arr = array_size(&a->v.a);
+		av = 1 + sr__pb_varint_size(arr) + arr;
+	} else {
+		av = scalar_size(a, &v, &u, bad);
+	}
+	size_t kv = 1 + sr__pb_varint_size(k.out) + k.out + 1 +
+		    sr__pb_varint_size(av) + av;
+
+	*p++ = tag;
+	p = sr__pb_put_varint(p, kv);
+	*p++ = TAG(1, WT_LEN);                  /* KeyValue.key          */
+	p = put_pstr(p, &k);
+	*p++ = TAG(2, WT_LEN);                  /* KeyValue.value        */
+	p = sr__pb_put_varint(p, av);
+	if (a->type == SR_ATTR_ARRAY)
+		return put_array(p, &a->v.a, arr, bad);
+	return put_scalar(p, a, &v, u);
 }
 
 static inline char *put_kvs(char *p, char tag, const sr_attr_view_t *a,
