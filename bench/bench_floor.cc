@@ -3,21 +3,38 @@
  *
  *   BM_floor_tsc   one rdtsc: the clock source the hot path reads
  *                  (sr_now_ns() is a TSC read plus a multiply-shift).
- *   BM_floor_ring  what a recorded span fundamentally is: two timestamps
- *                  and one 256-byte record (SR__RECORD_SIZE) copied into
- *                  the calling thread's SPSC ring, while a consumer thread
- *                  drains every ring into a batch buffer.  It uses the
- *                  core's own ring (ringbuf/ring_int.h: same layout, same
- *                  ck_pr fences, same capacity as the span benchmarks'
- *                  rings), and the consumer polls as the pipeline's
- *                  drainer does (an empty pass sleeps 1 us, doubling up
- *                  to the default drainer_max_sleep_us).  As in the
- *                  library, a full ring drops the record and counts it;
- *                  the producer never waits.
+ *   BM_floor_ring  what the end of a BM_span_2attrs span must do at the
+ *                  least, and nothing else: two TSC readings (start and
+ *                  end), the record's end fields (end, slot count, thread
+ *                  id), and the same record bytes (a 64-byte header and
+ *                  two 32-byte items: 128 bytes, two cache lines) copied
+ *                  line by line with 32-byte vector moves from the
+ *                  thread's span buffer into its SPSC ring, published with
+ *                  one release store.  It uses the core's own ring
+ *                  (ringbuf/ring_int.h: same layout, same ck_pr fences,
+ *                  same capacity as the span benchmarks' rings), and the
+ *                  consumer is the drainer's: it copies each record's used
+ *                  lines into a batch, gives slots back every 256 records,
+ *                  and pauses by the drainer's own policy
+ *                  (sr__drainer_pause, the same maximum pause and pool).
+ *                  So it writes and shares the same lines, as often, as
+ *                  the span does.  As in the library, a full ring drops
+ *                  the record and counts it; the producer never waits.
+ *   BM_floor_ring_cold  the same end with the ring's lines cold, as in a
+ *                  server whose spans are far apart (a request's own work
+ *                  and the drainer's reads have taken the lines away):
+ *                  before each end, untimed, the two lines it will write
+ *                  are flushed from every cache (clflush + mfence); each
+ *                  end is then timed alone between serialising TSC reads
+ *                  (rdtscp, lfence), less the same reads around nothing
+ *                  (median of many, measured at set-up).  Manual time, so
+ *                  the flush and the consumer's catch-up are not in it;
+ *                  its instructions are BM_floor_ring's.
  *
  * What the floor leaves out, on purpose: ids, sampling, the thread's
- * registry lookup, attributes and stats; the ratio of a span benchmark to
- * BM_floor_ring is the price of those.
+ * registry lookup, the attribute writes, scopes and the per-thread stats
+ * counter; the ratio of a span benchmark to BM_floor_ring is the price of
+ * those.  It must stay below every span benchmark (report.py checks).
  */
 #include "harness.h"
 
@@ -27,9 +44,11 @@
 #include <time.h>
 #include <x86intrin.h>
 
+#include <algorithm>
 #include <atomic>
 
 extern "C" {
+#include "drainer_int.h"
 #include "record_int.h" /* the core record in the ring entries */
 #include "ring_int.h"
 }
@@ -58,6 +77,11 @@ struct floor_state {
 	uint64_t drained;                  /* drainer only                  */
 };
 
+/* The record BM_span_2attrs writes: header + two one-slot items. */
+constexpr uint32_t kSlots = 2;
+constexpr uint32_t kBytes = (SR__HEADER_SIZE + kSlots * SR__SLOT_SIZE + 63) & ~63u;
+static_assert(kBytes == 128, "two cache lines");
+
 floor_state fs;
 thread_local uint32_t tl_gen;
 thread_local int tl_ring;
@@ -71,46 +95,71 @@ uint64_t floor_drops()
 	return n;
 }
 
-/* The consumer: drains every ring, copying each record into a batch
- * buffer as the pipeline's drainer does. */
+uint64_t mono_ns()
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The consumer: the drainer's loop with the exporting left out.  Each
+ * pass looks at every ring once, copies each record's used lines into a
+ * batch, gives slots back every SR__RELEASE_EVERY (256) records and at
+ * the end, and pauses as sr__drainer_pause says, with the drainer's
+ * maximum pause and batch pool (default configuration). */
 void *floor_drainer(void *)
 {
 	static struct sr__record batch[512];
 	sr_config_t cfg;
-	uint64_t pause_ns = 0, max_pause;
-	uint32_t bpos = 0;
+	uint64_t pause_ns = 0, max_pause, prev = mono_ns();
+	uint32_t bpos = 0, pool;
 
 	sr_config_init(&cfg);
-	max_pause = (uint64_t)(cfg.drainer_max_sleep_us ? cfg.drainer_max_sleep_us
-							: 1000) * 1000;
+	max_pause = (uint64_t)cfg.drainer_max_sleep_us * 1000;
+	pool = ((cfg.max_queue_size + cfg.max_export_batch_size - 1) /
+			cfg.max_export_batch_size + 1) * cfg.max_export_batch_size;
 
 	while (!fs.stop.load(std::memory_order_relaxed)) {
-		uint32_t got = 0;
+		struct sr__drain_look look = {};
+		uint64_t now = mono_ns();
 
+		look.since = now - prev;
+		prev = now;
 		for (int i = 0; i < kMaxRings; i++) {
-			uint32_t head, n = sr__ring_peek_sc(&fs.rings[i], &head);
+			struct sr__ring *r = &fs.rings[i];
+			uint32_t head, n = sr__ring_peek_sc(r, &head), released = 0;
 
 			for (uint32_t k = 0; k < n; k++) {
-				memcpy(&batch[bpos], sr__ring_at(&fs.rings[i], head + k),
-				       SR__RECORD_SIZE);
+				unsigned char *src = sr__ring_at(r, head + k)->bytes;
+				const struct sr__span_header *h =
+					(const struct sr__span_header *)src;
+				uint32_t bytes = (SR__HEADER_SIZE +
+						  h->nslots * SR__SLOT_SIZE + 63) & ~63u;
+
+				memcpy(&batch[bpos], src, bytes);
 				bpos = (bpos + 1) % 512;
+				if (k + 1 - released >= 256) {
+					sr__ring_release_sc(r, k + 1 - released);
+					released = k + 1;
+				}
 			}
-			if (n)
-				sr__ring_release_sc(&fs.rings[i], n);
-			got += n;
+			if (n != released)
+				sr__ring_release_sc(r, n - released);
+			if (n > look.fullest)
+				look.fullest = n;
+			look.total += n;
 		}
-		fs.drained += got;
-		/* The pipeline drainer's policy: any work resets the pause;
-		 * an empty pass sleeps 1 us, doubling up to the maximum. */
-		if (got) {
-			pause_ns = 0;
-			continue;
+		fs.drained += look.total;
+		look.spent = mono_ns() - now;
+		look.cap = fs.capacity;
+		look.pool = pool;
+		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
+		if (pause_ns) {
+			struct timespec ts = { 0, (long)pause_ns };
+
+			nanosleep(&ts, nullptr);
 		}
-		pause_ns = pause_ns ? pause_ns * 2 : 1000;
-		if (pause_ns > max_pause)
-			pause_ns = max_pause;
-		struct timespec ts = { 0, (long)pause_ns };
-		nanosleep(&ts, nullptr);
 	}
 	return nullptr;
 }
@@ -145,6 +194,7 @@ void floor_setup()
 	pthread_create(&fs.drainer, nullptr, floor_drainer, nullptr);
 }
 
+
 void floor_teardown()
 {
 	fs.stop.store(true);
@@ -164,10 +214,21 @@ __attribute__((noinline)) int floor_claim()
 
 /* The span's storage: the library keeps a span's first record inside the
  * caller's sr_span_t and copies it into the ring at end; the floor does
- * the same with this one. */
+ * the same with this one, holding BM_span_2attrs's slot count. */
 static thread_local struct sr__record tl_span;
 
-SRB_HOT(BM_floor_ring, floor_setup, floor_teardown)
+typedef unsigned char floor_v32 __attribute__((vector_size(32), aligned(32)));
+
+/* The span end's minimum (see the top of the file).  Out of line and
+ * cloned for AVX2 as sr__span_end is: one call, one 32-byte move per half
+ * line where the CPU has AVX2. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+	!defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+#define FLOOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FLOOR_CLONES
+#endif
+__attribute__((noinline)) FLOOR_CLONES void floor_end(void)
 {
 	int idx = __builtin_expect(
 			  tl_gen == fs.gen.load(std::memory_order_relaxed), 1)
@@ -179,11 +240,80 @@ SRB_HOT(BM_floor_ring, floor_setup, floor_teardown)
 
 	h->start_ns = __rdtsc();
 	h->end_ns = __rdtsc();
+	h->nslots = kSlots;
+	h->tid = (uint32_t)idx;
 	if (__builtin_expect(sr__ring_reserve_sp(r, 1, &first), 1)) {
-		memcpy(sr__ring_at(r, first), &tl_span, sizeof(tl_span));
+		floor_v32 *d = (floor_v32 *)(void *)sr__ring_at(r, first)->bytes;
+		const floor_v32 *src = (const floor_v32 *)(const void *)tl_span.bytes;
+
+		for (uint32_t k = 0; k < kBytes / 32; k++)
+			d[k] = src[k];
 		sr__ring_commit_sp(r, 1);
 	} else {
 		__atomic_store_n(&fs.drops[idx], fs.drops[idx] + 1,
 				 __ATOMIC_RELAXED);
 	}
 }
+
+SRB_HOT(BM_floor_ring, floor_setup, floor_teardown)
+{
+	floor_end();
+}
+
+/* TSC ticks of rdtscp-lfence ... rdtscp-lfence around nothing: the
+ * median of many, so one preemption does not set it. */
+static uint64_t empty_ticks()
+{
+	static uint64_t v;
+	uint64_t d[1001];
+	unsigned aux;
+
+	if (v)
+		return v;
+	for (auto &x : d) {
+		uint64_t t0 = __rdtscp(&aux);
+
+		_mm_lfence();
+		uint64_t t1 = __rdtscp(&aux);
+
+		_mm_lfence();
+		x = t1 - t0;
+	}
+	std::sort(d, d + 1001);
+	return v = d[500];
+}
+
+static void BM_floor_ring_cold(benchmark::State &st)
+{
+	const double tpn = srb::tsc_per_ns();
+	const uint64_t empty = empty_ticks();
+	uint32_t n = 0;
+	unsigned aux;
+
+	floor_end(); /* claims this thread's ring */
+	srb::quiesce();
+	for (auto _ : st) {
+		struct sr__ring *r = &fs.rings[tl_ring];
+		unsigned char *next = sr__ring_at(r, r->p_tail)->bytes;
+
+		_mm_clflush(next);
+		_mm_clflush(next + 64);
+		_mm_mfence();
+		uint64_t t0 = __rdtscp(&aux);
+
+		_mm_lfence();
+		floor_end();
+		uint64_t t1 = __rdtscp(&aux);
+
+		_mm_lfence();
+		st.SetIterationTime((double)(t1 - t0 > empty ? t1 - t0 - empty : 0) /
+				    tpn * 1e-9);
+		if (++n % srb::kQuiesceEvery == 0)
+			srb::quiesce();
+	}
+	st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_floor_ring_cold)
+	->Setup(srb::adapt<floor_setup>)
+	->Teardown(srb::adapt<floor_teardown>)
+	->UseManualTime();

@@ -9,7 +9,9 @@
  * exporter worker's CPU per span with no pipeline around it.  Counters:
  * items_per_second = spans/s on one core, bytes/span = request bytes
  * (after gzip for the _gz variants; gzip is zlib level 1, the exporter's
- * default, with the transport's parameters).
+ * default, with the transport's parameters).  The _grpc variants add
+ * OTLP/gRPC's framing as the transport does it: the body copied (or
+ * compressed) behind the 5-byte length prefix; bytes/span includes it.
  *
  * BM_otlp_end_to_end needs the test receiver (tests/receiver); it is
  * compiled in when bench/CMakeLists.txt puts tests/receiver on the include
@@ -26,6 +28,7 @@
 #include <vector>
 
 extern "C" {
+#include "grpc_int.h"
 #include "otlp_int.h"
 }
 
@@ -124,21 +127,24 @@ struct gz {
 	std::vector<unsigned char> out;
 	gz() { deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY); }
 	~gz() { deflateEnd(&zs); }
-	size_t run(const char *p, size_t n)
+	/* Compressed size; the output starts `pre` bytes into `out`. */
+	size_t run(const char *p, size_t n, size_t pre = 0)
 	{
 		deflateReset(&zs);
-		out.resize(deflateBound(&zs, n));
+		out.resize(pre + deflateBound(&zs, n));
 		zs.next_in = (Bytef *)p;
 		zs.avail_in = (uInt)n;
-		zs.next_out = out.data();
-		zs.avail_out = (uInt)out.size();
+		zs.next_out = out.data() + pre;
+		zs.avail_out = (uInt)(out.size() - pre);
 		deflate(&zs, Z_FINISH);
 		return zs.total_out;
 	}
 };
 
-void encode(benchmark::State &st, sr__otlp_format f, int nattrs, bool gzip)
+void encode(benchmark::State &st, sr__otlp_format f, int nattrs, bool gzip,
+	    bool grpc = false)
 {
+	std::vector<unsigned char> framed;
 	const batch &b = make_batch(nattrs);
 	sr__otlp_enc e;
 	gz z;
@@ -152,7 +158,18 @@ void encode(benchmark::State &st, sr__otlp_format f, int nattrs, bool gzip)
 			st.SkipWithError("encode failed");
 			break;
 		}
-		wire = gzip ? z.run(body, len) : len;
+		if (grpc && gzip) {
+			wire = z.run(body, len, SR__GRPC_PREFIX_LEN);
+			sr__grpc_frame(z.out.data(), true, (uint32_t)wire);
+			wire += SR__GRPC_PREFIX_LEN;
+		} else if (grpc) {
+			framed.resize(SR__GRPC_PREFIX_LEN + len);
+			memcpy(framed.data() + SR__GRPC_PREFIX_LEN, body, len);
+			sr__grpc_frame(framed.data(), false, (uint32_t)len);
+			wire = framed.size();
+		} else {
+			wire = gzip ? z.run(body, len) : len;
+		}
 		benchmark::DoNotOptimize(body);
 		benchmark::ClobberMemory();
 	}
@@ -166,6 +183,9 @@ void BM_otlp_encode_pb_2attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOB
 void BM_otlp_encode_pb_10attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOBUF, 10, false); }
 void BM_otlp_encode_pb_gz_2attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOBUF, 2, true); }
 void BM_otlp_encode_pb_gz_10attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOBUF, 10, true); }
+void BM_otlp_encode_grpc_2attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOBUF, 2, false, true); }
+void BM_otlp_encode_grpc_10attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOBUF, 10, false, true); }
+void BM_otlp_encode_grpc_gz_2attrs(benchmark::State &st) { encode(st, SR__OTLP_PROTOBUF, 2, true, true); }
 void BM_otlp_encode_json_2attrs(benchmark::State &st) { encode(st, SR__OTLP_JSON, 2, false); }
 void BM_otlp_encode_json_10attrs(benchmark::State &st) { encode(st, SR__OTLP_JSON, 10, false); }
 void BM_otlp_encode_json_gz_2attrs(benchmark::State &st) { encode(st, SR__OTLP_JSON, 2, true); }
@@ -175,6 +195,9 @@ BENCHMARK(BM_otlp_encode_pb_2attrs);
 BENCHMARK(BM_otlp_encode_pb_10attrs);
 BENCHMARK(BM_otlp_encode_pb_gz_2attrs);
 BENCHMARK(BM_otlp_encode_pb_gz_10attrs);
+BENCHMARK(BM_otlp_encode_grpc_2attrs);
+BENCHMARK(BM_otlp_encode_grpc_10attrs);
+BENCHMARK(BM_otlp_encode_grpc_gz_2attrs);
 BENCHMARK(BM_otlp_encode_json_2attrs);
 BENCHMARK(BM_otlp_encode_json_10attrs);
 BENCHMARK(BM_otlp_encode_json_gz_2attrs);

@@ -17,6 +17,17 @@
  *       CPU-bound application: with P = 2 both cores are always taken,
  *       and the drainer waits for the scheduler to preempt a producer,
  *       up to a tick).  See `enum pacing`.
+ *   BM_pipeline_cpu/RATE/HOG  what the library's own threads cost per
+ *       span: one producer records the BM_span_2attrs span at RATE
+ *       spans/s (idle pacing) for a fixed time into the default
+ *       configuration (1024-record rings, exporter `none`), pinned to CPU
+ *       0 with the library's threads on CPU 1 (SPANRING_BACKGROUND_CPUS,
+ *       a housekeeping core).  Reported: the run time of sr-drainer and
+ *       sr-exp-* (schedstat, server/taskstat.h) per span, how often the
+ *       drainer ran per second, and the spans dropped.  HOG = 1 adds a
+ *       busy neighbour: a thread spinning on CPU 1 for the whole run,
+ *       so the drainer gets the CPU only when the scheduler shares it
+ *       (the defaults must still not drop).
  *   BM_pipeline_overload  a fixed count of spans offered at 10x what the
  *       exporter accepts: the exporter (`bench_slow`, registered here
  *       through the public exporter API) takes batches at a set capacity
@@ -35,9 +46,12 @@
 #include "harness.h"
 
 #include "record_int.h"
+#include "server/taskstat.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <x86intrin.h>
@@ -293,6 +307,110 @@ BENCHMARK(BM_pipeline_sustained)
 	->Args({ 1, 1024, PACE_IDLE })
 	->Args({ 1, srb::kRingRecords, PACE_BUSY })
 	->Args({ 2, srb::kRingRecords, PACE_BUSY })
+	->Iterations(1)
+	->UseManualTime()
+	->Unit(benchmark::kMillisecond);
+
+/* ---- library threads' CPU per span ------------------------------------ */
+
+/* Pins the calling thread to `cpu`; false where there is no such CPU. */
+bool pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+}
+
+/* The library's threads' run time (ns) and the drainer's runs, summed. */
+struct lib_cpu {
+	uint64_t drainer_ns, drainer_runs, exporter_ns;
+};
+
+lib_cpu lib_cpu_now()
+{
+	struct task_cpu t[TASKSTAT_MAX];
+	int n = taskstat_read(t, TASKSTAT_MAX, 0);
+	lib_cpu c = {};
+
+	for (int k = 0; k < n; k++) {
+		if (strcmp(t[k].comm, "sr-drainer") == 0) {
+			c.drainer_ns += t[k].ns;
+			c.drainer_runs += t[k].runs;
+		} else if (strncmp(t[k].comm, "sr-exp-", 7) == 0) {
+			c.exporter_ns += t[k].ns;
+		}
+	}
+	return c;
+}
+
+void BM_pipeline_cpu(benchmark::State &st)
+{
+	const double rate = (double)st.range(0);
+	const bool hog = st.range(1) != 0;
+	const bool quick = getenv("SR_BENCH_QUICK") && *getenv("SR_BENCH_QUICK") == '1';
+	const double secs = quick ? 0.2 : 2.0;
+	const bool two_cpus = std::thread::hardware_concurrency() >= 2;
+
+	for (auto _ : st) {
+		std::atomic<bool> hog_stop{ false };
+		std::thread hog_thread;
+		sr_config_t cfg;
+		uint64_t c0 = __rdtsc();
+
+		if (two_cpus)
+			setenv("SPANRING_BACKGROUND_CPUS", "1", 1);
+		sr_config_init(&cfg);
+		cfg.exporters = "none";
+		cfg.sampler = SR_SAMPLER_ALWAYS_ON;
+		srb::pipeline_start_cfg(cfg);
+		unsetenv("SPANRING_BACKGROUND_CPUS");
+		if (hog)
+			hog_thread = std::thread([&] {
+				if (two_cpus)
+					pin_self(1);
+				while (!hog_stop.load(std::memory_order_relaxed))
+					_mm_pause();
+			});
+
+		lib_cpu a = {}, b = {};
+		trial t = {};
+		std::thread producer([&] {
+			if (two_cpus)
+				pin_self(0);
+			sr_thread_register();
+			one_span(); /* the thread's ring, before the clock starts */
+			sr_flush(10000, nullptr);
+			a = lib_cpu_now();
+			t = run_trial(1, rate, (uint64_t)(rate * secs), PACE_IDLE);
+			b = lib_cpu_now();
+		});
+		producer.join();
+		hog_stop.store(true);
+		if (hog)
+			hog_thread.join();
+		srb::pipeline_stop();
+		st.SetIterationTime((double)(__rdtsc() - c0) / srb::tsc_per_ns() / 1e9);
+		double spans = (double)t.spans;
+		st.counters["offered_spans_per_s"] = rate;
+		st.counters["achieved_spans_per_s"] = t.achieved;
+		st.counters["hog"] = hog;
+		st.counters["spans"] = spans;
+		st.counters["dropped"] = (double)t.drops;
+		st.counters["library_ns_per_span"] =
+			(double)(b.drainer_ns - a.drainer_ns + b.exporter_ns - a.exporter_ns) / spans;
+		st.counters["drainer_ns_per_span"] = (double)(b.drainer_ns - a.drainer_ns) / spans;
+		st.counters["exporter_ns_per_span"] = (double)(b.exporter_ns - a.exporter_ns) / spans;
+		st.counters["drainer_runs_per_s"] =
+			(double)(b.drainer_runs - a.drainer_runs) / t.seconds;
+	}
+}
+BENCHMARK(BM_pipeline_cpu)
+	->Args({ 100000, 0 })
+	->Args({ 400000, 0 })
+	->Args({ 2000000, 0 })
+	->Args({ 1000000, 1 })
 	->Iterations(1)
 	->UseManualTime()
 	->Unit(benchmark::kMillisecond);

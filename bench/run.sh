@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # run.sh - the whole benchmark suite in one run, on this machine:
 # build (Release), google-benchmark hot path and pipeline, instruction
-# counts under callgrind, the HTTP server under wrk (tracing compiled
-# out / on into `none` / on into an exporter, interleaved), then
-# bench/results/<date>.json and docs/benchmarks.md.
+# counts under callgrind, the HTTP server (tracing compiled out / on into
+# `none` / on into an exporter, interleaved) under wrk at saturation, then
+# under the open-loop spanring-loadgen at 25/50/75 % of the compiled-out
+# build's saturated rate (service time, CPU per request), then under
+# callgrind (instructions per request), then bench/results/<date>.json and
+# docs/benchmarks.md (bench/report.py).
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--no-build]
 #                     [--results FILE] [--docs FILE] [--no-report]
@@ -19,7 +22,8 @@
 #   --no-report   write the JSON only
 #   --only server the server runs alone (JSON and a summary on stderr, no
 #                 Markdown report): for repeating the latency comparison
-#   --rounds N    interleaved server rounds (default 5, --quick 1)
+#   --rounds N    interleaved server rounds, wrk and open loop alike
+#                 (default 5, --quick 1)
 #   --bg-cpus     where the traced server's library threads (drainer,
 #                 exporter worker) run: SPANRING_BACKGROUND_CPUS, default
 #                 wrk's core (0), the stand-in for a housekeeping core;
@@ -30,9 +34,9 @@
 #                 dropped when measured); normal takes the few % it needs
 #
 # Needs (Debian): cmake, g++, libbenchmark-dev, valgrind, wrk, jq,
-# gnuplot-nox, liblttng-ust-dev and lttng-tools (for BM_lttng_2fields;
-# without lttng-sessiond that benchmark is skipped and says why).
-# The full run takes about 6-8 minutes on a 2-core machine.
+# python3, gnuplot-nox, liblttng-ust-dev and lttng-tools (for
+# BM_lttng_2fields; without lttng-sessiond that benchmark is skipped and
+# says why).  The full run takes about 12 minutes on a 2-core machine.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,7 +66,7 @@ while [ $# -gt 0 ]; do
 	--rounds) rounds_opt=$2; shift ;;
 	--bg-cpus) bg_cpus=$2; shift ;;
 	--bg-sched) bg_sched=$2; shift ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -77,6 +81,7 @@ need() {
 need jq jq
 need valgrind valgrind
 need wrk wrk
+need python3 python3
 [ $report = 0 ] || need gnuplot gnuplot-nox
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/spanring-bench.XXXXXX")
@@ -111,13 +116,15 @@ if [ $build = 1 ]; then
 		-DCMAKE_C_FLAGS=-g -DCMAKE_CXX_FLAGS=-g >"$work/cmake.log" 2>&1 ||
 		{ cat "$work/cmake.log" >&2; exit 1; }
 	cmake --build "$build_dir" -j"$(nproc)" --target spanring-bench \
-		spanring-bench-server spanring-bench-server-off >"$work/build.log" 2>&1 ||
+		spanring-bench-server spanring-bench-server-off spanring-loadgen \
+		>"$work/build.log" 2>&1 ||
 		{ tail -n 40 "$work/build.log" >&2; exit 1; }
 fi
 bench="$build_dir/bench/spanring-bench"
 server_on="$build_dir/bench/spanring-bench-server"
 server_off="$build_dir/bench/spanring-bench-server-off"
-for b in "$bench" "$server_on" "$server_off"; do
+loadgen="$build_dir/bench/spanring-loadgen"
+for b in "$bench" "$server_on" "$server_off" "$loadgen"; do
 	[ -x "$b" ] || { echo "run.sh: $b missing (build first or drop --no-build)" >&2; exit 2; }
 done
 
@@ -177,6 +184,7 @@ if [ $quick = 1 ]; then
 	gb_hot=(--benchmark_min_time=0.01 --benchmark_repetitions=1)
 	cg_iters=20000
 	rounds=1; duration=1; warmup=0; conns_list=(8)
+	ol_pcts=(50); ol_duration=1; ol_warmup=0.3; cg_requests=300
 else
 	unset SR_BENCH_QUICK
 	gb_hot=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true)
@@ -187,7 +195,11 @@ else
 	# half of saturation here): the operating point of a server with
 	# headroom, beside the two saturated ones.
 	rounds=5; duration=3; warmup=1; conns_list=(8 64 64@1)
+	# Open loop: percentages of the compiled-out build's saturated rate.
+	ol_pcts=(25 50 75); ol_duration=3; ol_warmup=1; cg_requests=2000
 fi
+ol_conns=16
+cg_warmup=200
 [ -z "$rounds_opt" ] || rounds=$rounds_opt
 
 if [ -z "$only" ]; then
@@ -219,7 +231,7 @@ fi # -z "$only"
 # Waits for a server's port file; prints the port.
 wait_port() {
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 300); do # 15 s: valgrind starts slowly
 		[ -s "$1" ] && { cat "$1"; return 0; }
 		sleep 0.05
 	done
@@ -287,6 +299,26 @@ bg_env=()
 [ "$bg_sched" = inherit ] || bg_env+=(SPANRING_BACKGROUND_SCHED="$bg_sched")
 log "server: variants off, none, $exporter_variant; connections ${conns_list[*]}; $rounds round(s) of ${duration}s; library threads: CPUs $bg_cpus, class $bg_sched"
 
+# start_variant VARIANT [PREFIX...] [-- SERVER ARGS...]: the variant's
+# server, its environment, optionally under PREFIX (valgrind ...).
+start_variant() {
+	local v=$1 pre=() bin envs=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do pre+=("$1"); shift; done
+	[ $# -gt 0 ] && shift
+	case $v in
+	off) bin=$server_off ;;
+	none) bin=$server_on; envs=(${bg_env[@]+"${bg_env[@]}"} OTEL_TRACES_EXPORTER=none) ;;
+	*) bin=$server_on; envs=(${bg_env[@]+"${bg_env[@]}"} "${exporter_env[@]}") ;;
+	esac
+	if [ ${#pre[@]} -gt 0 ]; then
+		start_server "$v" "${pre[0]}" ${envs[@]+"${envs[@]}"} -- \
+			"${pre[@]:1}" "$bin" "$@"
+	else
+		start_server "$v" "$bin" ${envs[@]+"${envs[@]}"} -- "$@"
+	fi
+}
+
 variants=(off none "$exporter_variant")
 : >"$work/server.jsonl"
 url_path=/api/users/42
@@ -300,13 +332,7 @@ for round in $(seq "$rounds"); do
 			v=${variants[$(((k + round - 1) % 3))]}
 			# --poll for all three: see server.c (an idle vCPU's
 			# wake-up would otherwise favour the tracing builds).
-			case $v in
-			off) start_server "$v" "$server_off" -- --poll ;;
-			none) start_server "$v" "$server_on" ${bg_env[@]+"${bg_env[@]}"} \
-				OTEL_TRACES_EXPORTER=none -- --poll ;;
-			*) start_server "$v" "$server_on" ${bg_env[@]+"${bg_env[@]}"} \
-				"${exporter_env[@]}" -- --poll ;;
-			esac
+			start_variant "$v" -- --poll
 			if [ "$warmup" -gt 0 ]; then
 				"${pin_client[@]}" wrk -t1 -c"$conns" -d"${warmup}s" \
 					"http://127.0.0.1:$port$url_path" >/dev/null 2>&1 || true
@@ -335,6 +361,67 @@ for round in $(seq "$rounds"); do
 		done
 	done
 done
+# ---------------------------------------------------------------- open loop
+# The compiled-out build's saturated rate (median over rounds, at the
+# saturated connection count where it was highest) sets the open-loop
+# rates: 25/50/75 % of it.  The server blocks in epoll_wait here (no
+# --poll), as a real one does, so its CPU time is the work it did.
+sat_rps=$(jq -s '[.[] | select(.variant == "off" and (.conns | type) == "number")] |
+	group_by(.conns) | map([.[].wrk | .requests / (.duration_us / 1e6)] | sort |
+	.[length / 2 | floor]) | max // 0 | floor' "$work/server.jsonl")
+[ "$sat_rps" -gt 0 ] || { echo "run.sh: no saturated rate for off" >&2; exit 1; }
+log "open loop: ${ol_pcts[*]} % of off's saturated $sat_rps req/s; $ol_conns connections; $rounds round(s) of ${ol_duration}s"
+: >"$work/openloop.jsonl"
+tp_header="traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+for round in $(seq "$rounds"); do
+	for pct in "${ol_pcts[@]}"; do
+		rate=$((sat_rps * pct / 100))
+		for k in 0 1 2; do
+			v=${variants[$(((k + round - 1) % 3))]}
+			start_variant "$v"
+			"${pin_client[@]}" "$loadgen" --port "$port" --path "$url_path" \
+				--conns "$ol_conns" --rate "$rate" --duration "$ol_duration" \
+				--warmup "$ol_warmup" --mark-pid "$spid" --header "$tp_header" \
+				>"$work/lg.out" 2>"$work/lg.err" || { cat "$work/lg.err" >&2; exit 1; }
+			stop_server
+			lg=$(cat "$work/lg.out")
+			stats=$(cat "$work/$v.stats" 2>/dev/null || echo null)
+			jq -cn --arg v "$v" --argjson pct "$pct" --argjson rate "$rate" \
+				--argjson r "$round" --argjson lg "$lg" --argjson s "${stats:-null}" \
+				'{variant: $v, pct: $pct, rate: $rate, round: $r, load: $lg, server: $s}' \
+				>>"$work/openloop.jsonl"
+			tail -n 1 "$work/openloop.jsonl" | python3 "$root/bench/report.py" --line openloop >&2
+		done
+	done
+done
+
+# ---------------------------------------------------------------- callgrind
+# Instructions per request: each variant under callgrind for a fixed
+# count of requests from one closed-loop connection; the server opens its
+# window after cg_warmup requests (zeroing the counters) and closes it
+# (dumping the request thread's) at the last.  The library threads'
+# counts run from the mark to the exit (they are dumped there), so they
+# include the final drain of the window's spans.
+log "server under callgrind: $cg_requests requests per variant"
+mkdir -p "$work/srv-cg"
+: >"$work/srvcg.jsonl"
+for v in "${variants[@]}"; do
+	rm -f "$work/srv-cg/$v".*
+	srv_pin=()
+	start_variant "$v" valgrind --tool=callgrind --separate-threads=yes \
+		--callgrind-out-file="$work/srv-cg/$v.cg" -- \
+		--mark-after "$cg_warmup" --requests "$((cg_warmup + cg_requests))"
+	srv_pin=(${pin_server[@]+"${pin_server[@]}"})
+	"$loadgen" --port "$port" --path "$url_path" --conns 1 \
+		--requests "$((cg_warmup + cg_requests))" --header "$tp_header" \
+		>/dev/null 2>"$work/lg.err" || { cat "$work/lg.err" >&2; exit 1; }
+	wait "$spid" 2>/dev/null || true
+	stats=$(cat "$work/$v.stats" 2>/dev/null || echo null)
+	python3 "$root/bench/report.py" --callgrind-server "$v" "$work/srv-cg/$v.cg" \
+		"${stats:-null}" >>"$work/srvcg.jsonl"
+	tail -n 1 "$work/srvcg.jsonl" | python3 "$root/bench/report.py" --line callgrind >&2
+done
+
 sink_stats=null
 if [ -n "$sink_port" ]; then
 	spid=$sink_pid
@@ -345,10 +432,15 @@ server_json() {
 	jq -n --slurpfile runs "$work/server.jsonl" --argjson sink "$sink_stats" \
 		--arg ev "$exporter_variant" --argjson rounds "$rounds" \
 		--argjson duration "$duration" --arg cpus "$bg_cpus" --arg sched "$bg_sched" \
+		--slurpfile ol "$work/openloop.jsonl" --slurpfile cg "$work/srvcg.jsonl" \
+		--argjson sat "$sat_rps" --argjson olc "$ol_conns" --argjson old "$ol_duration" \
+		--argjson cgn "$cg_requests" \
 		'{exporter_variant: $ev, rounds: $rounds, duration_s: $duration,
 		  background: {cpus: $cpus, sched: $sched,
 			       note: "SPANRING_BACKGROUND_* of the traced variants; the server thread is alone on its core"},
-		  runs: $runs, sink: $sink}'
+		  runs: $runs, sink: $sink,
+		  open_loop: {saturated_rps_off: $sat, conns: $olc, duration_s: $old, runs: $ol},
+		  callgrind: {requests: $cgn, variants: $cg}}'
 }
 
 if [ -n "$only" ]; then
@@ -362,20 +454,8 @@ if [ -n "$only" ]; then
 		'{date: $date, command: $cmd, commit: $commit, dirty: ($dirty != ""),
 		  machine: {cpus: $ncpu, kernel: $kernel, load_start: $load_start, load_end: $load_end},
 		  server: .}' >"$results"
-	# Medians over rounds, as the report computes them.
-	jq -r 'def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-		.server.runs | group_by([.conns, .variant]) | map({
-			v: .[0].variant, c: .[0].conns,
-			rps: (map(.wrk.requests / (.wrk.duration_us / 1e6)) | median),
-			p50: (map(.wrk.latency_us.p50) | median),
-			p99: (map(.wrk.latency_us.p99) | median),
-			p999: (map(.wrk.latency_us.p99_9) | median),
-			exp: (map(.server.tracing.exported // 0) | add),
-			drop: (map(.server.tracing.dropped // {} | [.[]] | add // 0) | add)}) |
-		(map(select(.v == "off")) | map({key: (.c | tostring), value: .p99}) | from_entries) as $off |
-		"conns variant    req/s   p50   p99 p99.9  p99 vs off  spans exported / dropped",
-		(sort_by(.c, (if .v == "off" then 0 elif .v == "none" then 1 else 2 end))[] |
-		 "\(.c | tostring | .[0:5] | " " * (5 - length) + .) \(.v + "        " | .[0:8]) \(.rps | floor | tostring | " " * (7 - length) + .) \(.p50 | tostring | " " * (5 - length) + .) \(.p99 | tostring | " " * (5 - length) + .) \(.p999 | tostring | " " * (5 - length) + .)  \(if .v == "off" then "          " else ((.p99 / $off[.c | tostring] - 1) * 100 * 10 | round / 10 | tostring) + " %" | " " * (10 - length) + . end)  \(if .v == "off" then "-" else "\(.exp) / \(.drop)" end)")' "$results" >&2
+	# The server tables, as the report prints them.
+	python3 "$root/bench/report.py" --summary "$results" >&2
 	log "results: $results (server only, ${SECONDS}s)"
 	exit 0
 fi
@@ -398,7 +478,7 @@ jq -n \
 	  commit: $commit, dirty: ($dirty != ""),
 	  machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
 		    load_start: $load_start, load_end: $load_end,
-		    context: $hot[0].context},
+		    context: ($hot[0].context | del(.executable))},
 	  seconds: $seconds,
 	  lttng: $lttng,
 	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
@@ -417,9 +497,9 @@ missing=$(jq -r '
 	(.lttng | startswith("skipped")) as $lttng_skipped |
 	[.benchmarks[] | select(.error_occurred == true) | .run_name + ": " + .error_message] as $err |
 	[.benchmarks[].run_name] as $names |
-	(["BM_floor_tsc","BM_floor_ring","BM_span_bare","BM_span_2attrs","BM_span_8attrs_event",
+	(["BM_floor_tsc","BM_floor_ring","BM_floor_ring_cold","BM_span_bare","BM_span_2attrs","BM_span_8attrs_event",
 	  "BM_span_nested3","BM_span_unsampled","BM_span_uninit","BM_span_compiled_out",
-	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_overload"][] as $b |
+	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_cpu","BM_pipeline_overload"][] as $b |
 	 select([$names[] | startswith($b + "/")] | any | not) | "missing: " + $b),
 	($err[] | select($lttng_skipped and startswith("BM_lttng_2fields") | not) | "error: " + .),
 	(.callgrind.ops | to_entries[] | select(.value.skipped != null and (.key != "BM_lttng_2fields" or ($lttng_skipped | not))) |
@@ -430,6 +510,6 @@ if [ -n "$missing" ]; then
 fi
 
 if [ $report = 1 ]; then
-	"$root/bench/report.sh" "$results" "$docs"
+	python3 "$root/bench/report.py" "$results" "$docs"
 	log "report: $docs"
 fi

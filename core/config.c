@@ -96,7 +96,7 @@ static const struct u32_setting u32_settings[] = {
 	  "SPANRING_MAX_SPAN_RECORDS", NULL, 64, 1, SR__MAX_SPAN_RECORDS,
 	  F_CLAMP },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
-	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 1000, 1, 1000000, F_CLAMP },
+	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 20000, 1, 1000000, F_CLAMP },
 	{ "processor_scratch_bytes", OFF(processor_scratch_bytes),
 	  "SPANRING_PROCESSOR_SCRATCH_BYTES", NULL, 262144, 4096, 1u << 30, 0 },
 };

@@ -10,15 +10,20 @@
  * drainer pauses no longer than the fullest ring took, at the rate it
  * just showed, to fill a quarter, or all rings together to fill half of
  * what the batch pool takes (sr__drainer_pause), and at most
- * drainer_max_sleep_us.  At a server's usual rates that is the longest
- * pause, so the drainer wakes about a thousand times a second and takes
- * almost no CPU from the application; a steady producer at any rate the
- * drainer can keep up with finds its ring at most a quarter full at the
- * planned wake-up, leaving three quarters for a late one.  A ring found
- * half full, or a rate too high to sleep between passes, and the drainer
- * polls without pausing.  Producers never wake the drainer (that would be
- * a syscall on the hot path), so what a thread records in one maximum
- * pause after an idle spell must fit its ring (ring_records / span rate).
+ * drainer_max_sleep_us (20 ms by default).  A steady producer at any rate
+ * the drainer can keep up with finds its ring at most a quarter full at
+ * the planned wake-up, leaving three quarters for a late one.  A ring
+ * found half full, or a rate too high to sleep between passes, and the
+ * drainer polls without pausing.
+ *
+ * The timer is not the only way up: the drainer sleeps on the rings'
+ * doorbell (ring_int.h), and a producer whose reservation finds its ring
+ * half full rings it, a futex wake once per half ring at most, never per
+ * span, and only when the drainer sleeps.  So a burst after an idle spell,
+ * or a drainer whose timer fired late on a busy CPU, is caught at half
+ * full, and the longest pause can be long: at a server's usual rates the
+ * drainer wakes some fifty times a second, not a thousand.  Thread exits,
+ * flushes and shutdown ring it too (sr__drainer_wake).
  *
  * Per ring and pass: one acquire load finds every published record; each
  * span is copied into the batch (a one-record span only for the cache
@@ -27,13 +32,18 @@
  * before each batch hand-off, so a full ring gets room while a long drain
  * is still copying.
  *
- * When no empty batch is left (the exporters hold them all), the drainer
- * leaves the remaining records in their rings and blocks until an
- * exporter gives a batch back: the rings are the queue that absorbs a
- * burst or a slow export, and when they fill, producers drop and count
- * (ring_full) without waiting.  A
- * flush completes only after a pass that found a batch for every record
- * that was waiting.
+ * When no empty batch is left or every exporter's queue is full (the
+ * exporters are behind), the drainer leaves the remaining records in
+ * their rings and blocks until an exporter gives a batch back: the rings
+ * absorb a burst or a slow export.  But it does not let them fill: a
+ * ring found more than SR__SHED_ABOVE full in such a pass loses its
+ * oldest spans down to SR__SHED_TO, counted where the loss is (the
+ * pipeline's dropped_queue_full and every exporter's spans_queue_full),
+ * so producers drop for ring_full only when the drainer itself falls
+ * behind, and an operator is sent to the exporter, not to the ring size.
+ * A shutdown's final pass sheds nothing (it waits for the exporters
+ * until its deadline).  A flush completes only after a pass that found a
+ * batch for every record that was waiting.
  */
 #include <string.h>
 #include <time.h>
@@ -46,6 +56,11 @@
  * whose ring is full gets room back during a long drain, not only at its
  * end.  A release is one store. */
 #define SR__RELEASE_EVERY 256u
+
+/* Exporters behind: a ring fuller than SR__SHED_ABOVE quarters of its
+ * capacity is shed to SR__SHED_TO quarters (file comment). */
+#define SR__SHED_ABOVE 3u
+#define SR__SHED_TO 2u
 
 /* Copy the `nrec` records of one span, starting at ring index `at`, from
  * `ring` (mask + 1 records) to `dst`.  A one-record span copies only the
@@ -76,6 +91,45 @@ static inline void copy_span(struct sr__record *dst,
 			       (size_t)(nrec - first) * SR__RECORD_SIZE);
 		}
 	}
+}
+
+/* Skip the oldest spans of the `left` records waiting in ring `r` from
+ * index `at` until no more than `keep` are left.  Returns the records
+ * skipped (the caller releases them) and adds the spans to *spans. */
+static uint32_t skip_spans(struct sr__pipeline *p, const struct sr__ring *r,
+			   uint32_t at, uint32_t left, uint32_t keep,
+			   uint64_t *spans)
+{
+	uint32_t done = 0;
+
+	while (left - done > keep) {
+		const struct sr__span_header *h =
+			(const void *)sr__ring_at(r, at + done)->bytes;
+		uint32_t nrec = sr__records_for_slots(h->nslots);
+
+		if (SR__UNLIKELY(nrec > left - done)) {
+			/* malformed: see drain_ring */
+			ck_pr_add_64(&p->records_discarded, left - done);
+			return left;
+		}
+		done += nrec;
+		(*spans)++;
+	}
+	return done;
+}
+
+/* The exporters are behind: shed ring `r` (see the file comment), its
+ * spans dropped at the queues, which every exporter missed. */
+static uint32_t shed(struct sr__pipeline *p, const struct sr__ring *r,
+		     uint32_t at, uint32_t left, uint32_t keep)
+{
+	uint64_t spans = 0;
+	uint32_t done = skip_spans(p, r, at, left, keep, &spans);
+
+	ck_pr_add_64(&p->dropped_queue_full, spans);
+	for (uint32_t i = 0; i < p->nexporters; i++)
+		ck_pr_add_64(&p->exporters[i].st_queue_full, spans);
+	return done;
 }
 
 /* Move the published spans of one ring into batches.  Returns the
@@ -115,9 +169,12 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		uint32_t nslots = h->nslots;
 		uint32_t nrec = sr__records_for_slots(nslots);
 
-		if (nrec > avail - done) {
-			/* Cannot happen with a well-formed producer; never
-			 * read past what was published. */
+		if (SR__UNLIKELY(nrec > avail - done)) {
+			/* Cannot happen with a well-formed producer (one
+			 * writer per ring: sr__busy_enter turns a signal
+			 * handler's re-entry into a counted drop); never read
+			 * past what was published, and count what is lost. */
+			ck_pr_add_64(&p->records_discarded, avail - done);
 			done = avail;
 			break;
 		}
@@ -166,6 +223,10 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		ck_pr_store_32(&b->nspans, nspans);
 		b->nrecords = nrecs;
 	}
+	if (*starved && avail - done > r->capacity / 4 * SR__SHED_ABOVE &&
+	    !ck_pr_load_int(&p->drainer_stop))
+		done += shed(p, r, head + done, avail - done,
+			     r->capacity / 4 * SR__SHED_TO);
 	if (done != released)
 		sr__ring_release_sc(r, done - released);
 	return done;
@@ -177,20 +238,9 @@ static uint32_t discard_ring(struct sr__pipeline *p, struct sr__thread *t)
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head, avail = sr__ring_peek_sc(r, &head);
-	uint32_t done = 0, spans = 0;
+	uint64_t spans = 0;
+	uint32_t done = skip_spans(p, r, head, avail, 0, &spans);
 
-	while (done < avail) {
-		const struct sr__span_header *h =
-			(const void *)sr__ring_at(r, head + done)->bytes;
-		uint32_t nrec = sr__records_for_slots(h->nslots);
-
-		if (nrec > avail - done) {
-			done = avail; /* malformed: see drain_ring */
-			break;
-		}
-		done += nrec;
-		spans++;
-	}
 	if (spans)
 		ck_pr_add_64(&p->dropped_shutdown, spans);
 	if (done)
@@ -326,28 +376,41 @@ static void wait_for_room(struct sr__pipeline *p, uint64_t timeout_ns)
 	pthread_mutex_unlock(&p->ctl_lock);
 }
 
-/* Sleep up to pause_ns unless woken (by an exiting thread). */
-static void idle(struct sr__pipeline *p, uint64_t pause_ns)
+/* After the drainer is marked asleep: stay up for a wake request or a
+ * ring already at its mark (its producer may have looked before the mark
+ * was set and will not ring). */
+static bool ready(void *arg)
 {
-	uint64_t until = sr__mono_ns() + pause_ns;
-	struct timespec ts = { (time_t)(until / 1000000000ull),
-			       (long)(until % 1000000000ull) };
+	struct sr__pipeline *p = arg;
+	struct sr__thread *t;
+	bool up = ck_pr_load_32(&p->wake_req) != 0;
 
-	pthread_mutex_lock(&p->wake_lock);
-	if (!p->wake_pending)
-		pthread_cond_timedwait(&p->wake_cv, &p->wake_lock, &ts);
-	p->wake_pending = false;
-	pthread_mutex_unlock(&p->wake_lock);
+	if (up)
+		return true;
+	sr__rcu_read_lock();
+	SR__FOREACH_THREAD(p, t, it) {
+		if (sr__ring_used(&t->ring) >= t->ring.mark) {
+			up = true;
+			break;
+		}
+	}
+	sr__rcu_read_unlock();
+	return up;
 }
 
-/* Thread exit (never the hot path): drain my ring soon so the node comes
- * back for the next thread. */
+/* Sleep up to pause_ns unless a ring reaches its mark or someone asks
+ * (an exiting thread, a flush, shutdown). */
+static void idle(struct sr__pipeline *p, uint64_t pause_ns)
+{
+	sr__doorbell_sleep(&p->doorbell, pause_ns, ready, p);
+	ck_pr_store_32(&p->wake_req, 0);
+}
+
+/* Thread exit, flush, shutdown (never the hot path): drain soon. */
 void sr__drainer_wake(struct sr__pipeline *p)
 {
-	pthread_mutex_lock(&p->wake_lock);
-	p->wake_pending = true;
-	pthread_cond_signal(&p->wake_cv);
-	pthread_mutex_unlock(&p->wake_lock);
+	ck_pr_store_32(&p->wake_req, 1);
+	sr__doorbell_ring(&p->doorbell);
 }
 
 static void *drainer_main(void *arg)
@@ -440,13 +503,8 @@ static void *drainer_main(void *arg)
 
 int sr__drainer_start(struct sr__pipeline *p)
 {
-	pthread_condattr_t ca;
-
-	pthread_mutex_init(&p->wake_lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake_cv, &ca);
-	pthread_condattr_destroy(&ca);
+	p->doorbell.asleep = 0;
+	p->wake_req = 0;
 	if (sr__thread_start(&p->drainer, drainer_main, p) != 0)
 		return sr__set_error(SR_ENOMEM, "cannot start the drainer thread");
 	p->drainer_started = true;

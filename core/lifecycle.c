@@ -356,6 +356,7 @@ static int flush_locked(struct sr__pipeline *p, uint64_t deadline,
 	 * before the request; pairs with the drainer's fence_load. */
 	ck_pr_fence_store();
 	ck_pr_store_64(&p->flush_req, gen);
+	sr__drainer_wake(p); /* it may be in a long sleep */
 	while (!(ck_pr_load_64(&p->flush_seen) >= gen &&
 		 sr__exporters_flushed_locked(p, gen))) {
 		if (pthread_cond_timedwait(&p->ctl_cv, &p->ctl_lock, &ts) != 0 &&
@@ -379,7 +380,7 @@ SR_API int sr_flush(uint32_t timeout_ms, uint64_t *pending)
 
 	if (pending)
 		*pending = 0;
-	sr__unsampled_flush();
+	sr__unsampled_flush(false);
 	pthread_mutex_lock(&sr__g.lifecycle_lock);
 	p = sr__g.pipe;
 	rc = p ? flush_locked(p, sr__mono_ns() + timeout_ms * 1000000ull, pending)
@@ -433,7 +434,7 @@ SR_API int sr_shutdown(uint32_t timeout_ms, uint64_t *lost)
 
 	if (lost)
 		*lost = 0;
-	sr__unsampled_flush();
+	sr__unsampled_flush(false);
 	pthread_mutex_lock(&sr__g.lifecycle_lock);
 	rc = shutdown_locked(sr__mono_ns() + timeout_ms * 1000000ull, lost);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);

@@ -31,6 +31,9 @@
  *   flush_req                flushers             drainer             ctl_lock; ck_pr + fence pair
  *   flush_seen, flush_done   drainer, workers     flushers            ctl_lock + ctl_cv
  *   drainer_stop, deadline   shutdown             drainer             ck_pr
+ *   doorbell.asleep          drainer; producers   drainer; producers  ck_pr + full fences (ring_int.h)
+ *   wake_req                 exiting threads,     drainer             ck_pr; then the doorbell
+ *                            flushers, shutdown
  *   pipeline counters        any                  stats               ck_pr_add_64 / _load_64
  *   sr__g.pipe               init, shutdown       hot path, stats     RCU publish / rcu_dereference
  *
@@ -104,9 +107,11 @@ struct sr__pipeline {
 	pthread_t drainer;
 	bool drainer_started;
 	int drainer_stop;                /* ck_pr: shutdown writes, drainer reads */
-	pthread_mutex_t wake_lock;       /* drainer's idle wait; exiting threads */
-	pthread_cond_t wake_cv;          /* signal it so their rings come back */
-	bool wake_pending;               /* soon (under wake_lock)            */
+	/* The drainer sleeps on it; a ring reaching its mark (half full)
+	 * rings it, and so does sr__drainer_wake. */
+	struct sr__doorbell doorbell;
+	uint32_t wake_req;               /* ck_pr: sr__drainer_wake sets it,
+	                                    the drainer clears it          */
 	uint64_t shutdown_deadline_ns;   /* monotonic; set before drainer_stop */
 
 	/* Flush protocol (see lifecycle.c).  ctl_cv, under ctl_lock, wakes
@@ -128,6 +133,10 @@ struct sr__pipeline {
 	uint64_t dropped_processor;      /* sr_proc_drop (drainer)           */
 	uint64_t dropped_limits_global;  /* spans with no node (max_threads) */
 	uint64_t started_global, sampled_global;
+	uint64_t dropped_reentrant_global; /* slow-end re-entry (span_end.c) */
+	uint64_t records_discarded;      /* drainer: records it could not
+	                                    read as a span (a run longer than
+	                                    what was published)              */
 	uint64_t scope_errors;
 
 	uint64_t bytes;                  /* pipeline memory, fixed at init  */

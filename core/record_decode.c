@@ -90,6 +90,13 @@ static uint32_t decode_attr(const struct sr__item *it, sr_attr_view_t *v)
 		v->v.s.ptr = it->v.s;
 		v->v.s.len = it->len;
 		return 1;
+	case SR_ATTR_ARRAY:
+		/* Packed elements from inl on, laid out as a copied string. */
+		v->type = SR_ATTR_ARRAY;
+		v->v.a.data = it->inl;
+		v->v.a.count = it->count;
+		v->v.a.type = (sr_attr_type_t)it->v.u;
+		return sr__str_slots(it->len);
 	default:
 		v->type = SR_ATTR_STRING;
 		v->v.s.ptr = it->inl;

@@ -25,6 +25,9 @@
  *   ATTR       key (static), vtype, value; copied strings keep `len`
  *              bytes starting at `inl` and running on into the next
  *              slots: an item takes 1 + ceil(max(0, len - 8) / 32) slots.
+ *              An array (vtype SR_ATTR_ARRAY) is laid out the same way:
+ *              count = elements, v.u = element type, `len` packed bytes
+ *              (sr_array_next's packing in exporter.h) from `inl` on.
  *   EVENT      key = name (static), v.u = timestamp (ns, or TSC when
  *              vtype is 1), count = number of ATTR items that follow
  *              and belong to it, len = dropped attribute count.

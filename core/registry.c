@@ -52,7 +52,7 @@ static void on_thread_exit(void *arg)
 	struct sr__pipeline *p;
 
 	(void)arg;
-	sr__unsampled_flush();
+	sr__unsampled_flush(true);
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p && sr__tls_gen == p->gen && sr__tls_thread) {
@@ -76,6 +76,15 @@ static void make_exit_key(void)
 	pthread_key_create(&exit_key, on_thread_exit);
 }
 
+void sr__thread_watch_exit(void)
+{
+	static const char armed = 1; /* any non-NULL value runs the hook */
+
+	pthread_once(&exit_key_once, make_exit_key);
+	if (!pthread_getspecific(exit_key))
+		pthread_setspecific(exit_key, (void *)&armed);
+}
+
 int sr__registry_init(struct sr__pipeline *p)
 {
 	uint32_t n = p->cfg.max_threads;
@@ -91,6 +100,10 @@ int sr__registry_init(struct sr__pipeline *p)
 		sr__ring_init(&t->ring,
 			      p->ring_mem + (size_t)i * p->cfg.ring_records,
 			      p->cfg.ring_records);
+		/* Half full wakes the drainer: the other half is the margin
+		 * for it to get a CPU. */
+		sr__ring_set_doorbell(&t->ring, &p->doorbell,
+				      p->cfg.ring_records / 2);
 		t->next_free = p->free_threads;
 		p->free_threads = t;
 	}
@@ -161,6 +174,9 @@ struct sr__thread *sr__thread_get_slow(struct sr__pipeline *p)
 	if (!t)
 		return NULL;
 	sr__tls_thread = t;
+	/* The node before the generation that makes it usable, for a
+	 * signal handler on this thread (span_end.c's end_reentrant). */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sr__tls_gen = p->gen;
 	pthread_setspecific(exit_key, t);
 	return t;

@@ -114,17 +114,24 @@ static inline void unsampled_to_node(struct sr__pipeline *p,
 				     struct sr__thread *t)
 {
 	struct sr__unsampled_tally *u = &sr__tls_unsampled;
+	/* Taken with one instruction and added with a locked one: a signal
+	 * handler on this thread that starts spans (and flushes) between a
+	 * read and a clear, or inside the add, loses none.  Once per
+	 * SR__UNSAMPLED_BATCH spans. */
+	uint32_t n = __atomic_exchange_n(&u->pending, 0, __ATOMIC_RELAXED);
 
-	if (u->pending && u->gen == p->gen) {
+	if (n && u->gen == p->gen) {
 		if (t)
-			SR__ADD(t->c.unsampled, u->pending);
+			ck_pr_add_64(&t->c.unsampled, n);
 		else
-			ck_pr_add_64(&p->started_global, u->pending);
+			ck_pr_add_64(&p->started_global, n);
 	}
-	u->pending = 0;
 }
 
-void sr__unsampled_flush(void)
+/* at_exit: the thread is going (registry.c's key destructor): a thread
+ * without a node does not take one to count its last spans, they go to
+ * the pipeline's global tally. */
+void sr__unsampled_flush(bool at_exit)
 {
 	struct sr__pipeline *p;
 
@@ -133,8 +140,11 @@ void sr__unsampled_flush(void)
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p && p->gen == sr__tls_unsampled.gen)
-		unsampled_to_node(p, sr__thread_get(p));
-	sr__tls_unsampled.pending = 0;
+		unsampled_to_node(p, !at_exit ? sr__thread_get(p)
+				     : sr__tls_gen == p->gen ? sr__tls_thread
+							     : NULL);
+	else
+		__atomic_store_n(&sr__tls_unsampled.pending, 0, __ATOMIC_RELAXED);
 	sr__rcu_read_unlock();
 }
 
@@ -155,7 +165,26 @@ static __attribute__((noinline)) uint64_t end_time_slow(struct sr__span *s,
 /* Every case but the common one, inside the read side: no node yet (or
  * none left), drops to count, shutdown in progress, overflow chunks, no
  * membarrier.  p is the live pipeline of s->gen. */
+static void end_marked(struct sr__pipeline *p, struct sr__span *s);
+
+/* Inside the read side.  The busy mark (sr__busy_enter) covers the whole
+ * slow end, registration included: a signal handler that interrupts it
+ * and ends a span of its own on this thread counts that span dropped
+ * (reentrant) instead of writing the ring, the node's counters or the
+ * registry under the interrupted code's feet. */
 static void end_locked(struct sr__pipeline *p, struct sr__span *s)
+{
+	if (SR__UNLIKELY(sr__busy_enter())) {
+		ck_pr_inc_64(&p->sampled_global);
+		ck_pr_inc_64(&p->dropped_reentrant_global);
+		give_back_chunks(p, s);
+		return;
+	}
+	end_marked(p, s);
+	sr__busy_exit();
+}
+
+static void end_marked(struct sr__pipeline *p, struct sr__span *s)
 {
 	struct sr__span_header *h = HDR(s);
 	struct sr__thread *t = sr__thread_get(p);
@@ -217,9 +246,25 @@ static __attribute__((noinline)) void end_slow(struct sr__span *s)
 
 static void end_general(struct sr__span *s, uint64_t end_ns);
 
+/* A signal handler's end found the busy mark set: the interrupted code on
+ * this thread is inside an end of its own (fast or slow) and owns the
+ * ring.  With the pipeline still taking fast ends the mark keeps the node
+ * alive (see sr__busy_enter), so count it there; else the slow end, whose
+ * own detector counts it in the read side. */
+static __attribute__((noinline)) void end_reentrant(struct sr__span *s,
+						     uint32_t gen)
+{
+	if (gen == SR__SETTING(sr__fast_gen)) {
+		SR__BUMP(sr__tls_thread->c.reentrant);
+		return;
+	}
+	end_slow(s);
+}
+
 /*
  * The common case, under the busy mark instead of the RCU read side (see
- * sr__busy_enter): a TSC end time, this thread has its node in the span's
+ * sr__busy_enter, which also catches a signal handler's re-entry): a TSC
+ * end time, this thread has its node in the span's
  * pipeline, the pipeline takes fast ends, nothing was dropped and no chunk
  * is held.  `general` (a constant) is false in the frameless fast copy,
  * which leaves every other case to end_general.
@@ -252,31 +297,37 @@ span_end(struct sr__span *s, uint64_t end_ns, bool general)
 	h->nslots = s->nslots;
 	gen = sr__tls_gen;
 	if (SR__LIKELY(s->gen == gen)) { /* not MARK_SLOW'd either */
-		sr__busy_enter();
+		if (SR__UNLIKELY(sr__busy_enter())) {
+			end_reentrant(s, gen);
+			return;
+		}
 		if (SR__LIKELY(gen == SR__SETTING(sr__fast_gen))) {
 			struct sr__thread *t = sr__tls_thread;
 			uint32_t first;
 
-			h->tid = (uint32_t)t->tid;
-			SR__BUMP(t->c.sampled);
 			/* One record (most spans) or two, spelt out so each
-			 * copy is straight-line code. */
+			 * copy is straight-line code.  A ring past its look
+			 * index (full, or at its doorbell mark: ring_int.h)
+			 * goes to the general end, which looks, rings or
+			 * counts the drop: this function makes no call. */
 			if (SR__LIKELY(s->nslots <= SR__HEAD_SLOTS)) {
-				if (SR__LIKELY(sr__ring_reserve_sp(&t->ring, 1,
-								   &first))) {
+				if (SR__LIKELY(sr__ring_reserve_fast_sp(&t->ring, 1,
+									&first))) {
+					h->tid = (uint32_t)t->tid;
+					SR__BUMP(t->c.sampled);
 					write_inline_records(&t->ring, s, first, 1);
 					sr__ring_commit_sp(&t->ring, 1);
-				} else {
-					SR__BUMP(t->c.ring_full);
+					sr__busy_exit();
+					return;
 				}
-			} else if (sr__ring_reserve_sp(&t->ring, 2, &first)) {
+			} else if (sr__ring_reserve_fast_sp(&t->ring, 2, &first)) {
+				h->tid = (uint32_t)t->tid;
+				SR__BUMP(t->c.sampled);
 				write_inline_records(&t->ring, s, first, 2);
 				sr__ring_commit_sp(&t->ring, 2);
-			} else {
-				SR__BUMP(t->c.ring_full);
+				sr__busy_exit();
+				return;
 			}
-			sr__busy_exit();
-			return;
 		}
 		sr__busy_exit();
 	}

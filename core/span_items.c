@@ -99,33 +99,48 @@ static inline struct sr__item *item_alloc(struct sr__span *s, uint32_t n)
 	return sr__span_item_alloc_slow(s, n, false);
 }
 
-/* Copy a string into the item that starts at stream slot `at` (bytes from
- * item->inl on, running into the following slots, possibly across into
- * overflow chunks, which are not contiguous with the inline slots). */
-static void put_string(struct sr__span *s, uint32_t at, struct sr__item *it,
-		       const char *v, uint32_t len)
+/* Copy n bytes to stream byte `pos` and on (running into the following
+ * slots, possibly across into overflow chunks, which are not contiguous
+ * with the inline slots); returns the position after them. */
+static uint32_t put_bytes(struct sr__span *s, uint32_t pos, const void *src,
+			  uint32_t n)
 {
 	const uint32_t inline_end = SR__INLINE_SLOTS * SR__SLOT_SIZE;
-	uint32_t pos = at * SR__SLOT_SIZE + (uint32_t)offsetof(struct sr__item, inl);
+	const char *v = (const char *)src;
 
-	it->len = len;
-	if (SR__LIKELY(len <= SR__INLINE_STR)) {
-		sr__copy_short(it->inl, v, len);
-		return;
-	}
-	while (len) {
+	while (n) {
 		/* Contiguous run: to the end of the inline area or chunk. */
 		uint32_t bound = pos < inline_end
 					 ? inline_end
 					 : pos + SR__RECORD_SIZE -
 						   (pos - inline_end) % SR__RECORD_SIZE;
-		uint32_t room = bound - pos < len ? bound - pos : len;
+		uint32_t room = bound - pos < n ? bound - pos : n;
 
 		memcpy(stream_byte(s, pos), v, room);
 		v += room;
-		len -= room;
+		n -= room;
 		pos += room;
 	}
+	return pos;
+}
+
+/* Byte position of the inl bytes of the item at stream slot `at`. */
+static inline uint32_t inl_pos(uint32_t at)
+{
+	return at * SR__SLOT_SIZE + (uint32_t)offsetof(struct sr__item, inl);
+}
+
+/* Copy a string into the item that starts at stream slot `at`: bytes
+ * from item->inl on, through put_bytes. */
+static void put_string(struct sr__span *s, uint32_t at, struct sr__item *it,
+		       const char *v, uint32_t len)
+{
+	it->len = len;
+	if (SR__LIKELY(len <= SR__INLINE_STR)) {
+		sr__copy_short(it->inl, v, len);
+		return;
+	}
+	put_bytes(s, inl_pos(at), v, len);
 }
 
 static inline uint32_t clamp_len(struct sr__span *s, size_t len)
@@ -137,6 +152,117 @@ static inline uint32_t clamp_len(struct sr__span *s, size_t len)
 	return (uint32_t)len;
 }
 
+/* Element i of an array, as an sr_attr_t value (strings: v.s, len). */
+static void array_elem(const sr_array_t *arr, size_t i, sr_attr_t *e)
+{
+	e->len = 0;
+	if (arr->get) {
+		e->v.i = 0;
+		arr->get(arr->ud, i, e);
+		if (arr->type == SR_ATTR_STRING && !e->v.s)
+			e->len = 0;
+		return;
+	}
+	switch (arr->type) {
+	case SR_ATTR_BOOL: e->v.b = arr->v.b[i]; break;
+	case SR_ATTR_INT: e->v.i = arr->v.i[i]; break;
+	case SR_ATTR_DOUBLE: e->v.d = arr->v.d[i]; break;
+	default:
+		e->v.s = arr->v.s[i];
+		e->len = (uint32_t)(!e->v.s ? 0
+				    : arr->lens ? arr->lens[i] : strlen(e->v.s));
+		break;
+	}
+}
+
+/* A string element's kept length: at most value_len bytes (counted once
+ * per truncated element when `count` is set). */
+static uint32_t elem_len(struct sr__span *s, size_t len, bool count)
+{
+	uint32_t lim = SR__SETTING(sr__g.limits.value_len);
+
+	if (len <= lim)
+		return (uint32_t)len;
+	if (count)
+		DROP(s, truncated);
+	return lim;
+}
+
+/*
+ * An array attribute: an ATTR item with vtype SR_ATTR_ARRAY, count =
+ * elements, v.u = element type, len = packed bytes from inl on (the
+ * packing of sr_array_next(); the item takes slots as a copied string of
+ * that length).  False if it did not fit (nothing is left behind: the
+ * size is known before the item is allocated).
+ */
+static bool put_array(struct sr__span *s, const char *key,
+		      const sr_array_t *arr)
+{
+	struct sr__item *it;
+	sr_attr_t e;
+	size_t bytes = 0, n, i;
+	uint32_t pos, at, unit;
+
+	if (!arr)
+		return false;
+	switch (arr->type) {
+	case SR_ATTR_BOOL: unit = 1; break;
+	case SR_ATTR_INT:
+	case SR_ATTR_DOUBLE: unit = 8; break;
+	case SR_ATTR_STRING:
+	case SR_ATTR_STRING_STATIC: unit = 0; break;
+	default: return false;
+	}
+	n = arr->count;
+	if (n > SR_ARRAY_MAX_COUNT) {
+		DROP(s, truncated);
+		n = SR_ARRAY_MAX_COUNT;
+	}
+	if (unit) {
+		bytes = n * unit;
+	} else {
+		for (i = 0; i < n; i++) {
+			array_elem(arr, i, &e);
+			bytes += 4 + elem_len(s, e.len, false);
+			if (bytes > UINT16_MAX * (size_t)SR__SLOT_SIZE)
+				return false; /* past any span's records */
+		}
+	}
+	if (!(it = item_alloc(s, sr__str_slots((uint32_t)bytes))))
+		return false;
+	at = s->nslots - sr__str_slots((uint32_t)bytes);
+	it->kind = SR__ITEM_ATTR;
+	it->vtype = SR_ATTR_ARRAY;
+	it->count = (uint16_t)n;
+	it->len = (uint32_t)bytes;
+	it->key = key;
+	it->v.u = unit ? (uint64_t)arr->type : SR_ATTR_STRING;
+	pos = inl_pos(at);
+	for (i = 0; i < n; i++) {
+		array_elem(arr, i, &e);
+		switch (arr->type) {
+		case SR_ATTR_BOOL: {
+			unsigned char b = e.v.b ? 1 : 0;
+
+			pos = put_bytes(s, pos, &b, 1);
+			break;
+		}
+		case SR_ATTR_INT:
+		case SR_ATTR_DOUBLE:
+			pos = put_bytes(s, pos, &e.v.i, 8);
+			break;
+		default: {
+			uint32_t len = elem_len(s, e.len, true);
+
+			pos = put_bytes(s, pos, &len, 4);
+			pos = put_bytes(s, pos, e.v.s, len);
+			break;
+		}
+		}
+	}
+	return true;
+}
+
 /* Append one attribute as an item; false if it did not fit. */
 static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 		     const sr_attr_t *a)
@@ -144,6 +270,8 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 	struct sr__item *it;
 	uint32_t len = 0, at = 0;
 
+	if (t == SR_ATTR_ARRAY)
+		return put_array(s, key, a->v.a);
 	if (t == SR_ATTR_STRING) {
 		len = clamp_len(s, a->len);
 		it = item_alloc(s, sr__str_slots(len));
@@ -168,6 +296,11 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 	case SR_ATTR_STRING:
 		it->v.u = 0;
 		put_string(s, at, it, a->v.s ? a->v.s : "", len);
+		break;
+	default: /* unknown type: kept as an empty string */
+		it->vtype = SR_ATTR_STRING;
+		it->v.u = 0;
+		it->len = 0;
 		break;
 	}
 	return true;
@@ -240,6 +373,18 @@ SR_API void sr__span_set_str_static(sr_span_t *sp, const char *key,
 {
 	sr_attr_t a = SR_ATTR_STR_STATIC_(key, v ? v : "");
 
+	set_attr(sp, &a);
+}
+
+SR_API void sr_span_set_array(sr_span_t *sp, const char *key,
+			      const sr_array_t *arr)
+{
+	sr_attr_t a;
+
+	a.key = key;
+	a.type = SR_ATTR_ARRAY;
+	a.len = 0;
+	a.v.a = arr;
 	set_attr(sp, &a);
 }
 

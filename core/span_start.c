@@ -45,8 +45,11 @@ static __attribute__((noinline)) void tls_sync(void)
 	if (sr__tls_rng.gen != gen)
 		sr__rng_reseed(&sr__tls_rng);
 	if (sr__tls_unsampled.gen != gen) {
-		sr__unsampled_flush();
+		sr__unsampled_flush(false);
 		sr__tls_unsampled.gen = gen;
+		/* A thread that only ever starts unsampled spans takes no
+		 * node, so nothing else would publish its tally at exit. */
+		sr__thread_watch_exit();
 	}
 	sr__tls.synced_gen = sr__stamp_is_tsc() ? gen : 0;
 }
@@ -87,14 +90,28 @@ set_identity(struct sr__span *s, struct sr__tls_state *tl,
 	return seed;
 }
 
+/* One more unsampled start; returns the new count.  On x86 the add is one
+ * instruction, so a signal handler on this thread that starts spans of
+ * its own between a read and a write of the tally loses none of them (its
+ * flush empties the tally with an exchange: span_end.c). */
+static inline uint32_t tally_bump(uint32_t *pending)
+{
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+	__asm__ __volatile__("addl $1, %0" : "+m"(*pending));
+	return *pending;
+#else
+	return ++*pending;
+#endif
+}
+
 /* Every unsampled start, after set_identity: context only, counted in
  * the tally. */
 static inline __attribute__((always_inline)) void
 set_unsampled(struct sr__span *s, struct sr__tls_state *tl)
 {
 	set_word(s, SR__SETTING(sr__g.span_word_ctx));
-	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
-		sr__unsampled_flush();
+	if (SR__UNLIKELY(tally_bump(&tl->unsampled.pending) >= SR__UNSAMPLED_BATCH))
+		sr__unsampled_flush(false);
 }
 
 /*

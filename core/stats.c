@@ -25,9 +25,14 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		uint32_t hw = ck_pr_load_32(&p->threads[i].ring.high_water);
 		uint32_t peak = ck_pr_load_32(&p->threads[i].hw_peak);
 
+		uint64_t reent = ck_pr_load_64(&c->reentrant);
+
+		/* A re-entrant end is sampled and dropped, never in
+		 * c->sampled (span_end.c's end_reentrant). */
 		o->started += ck_pr_load_64(&c->unsampled) +
-			      ck_pr_load_64(&c->sampled);
-		o->sampled += ck_pr_load_64(&c->sampled);
+			      ck_pr_load_64(&c->sampled) + reent;
+		o->sampled += ck_pr_load_64(&c->sampled) + reent;
+		o->dropped_reentrant += reent;
 		o->recorded += ck_pr_load_64(&c->sampled) -
 			       ck_pr_load_64(&c->ring_full) -
 			       ck_pr_load_64(&c->shutdown);
@@ -47,6 +52,8 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		      ck_pr_load_64(&p->sampled_global);
 	o->sampled += ck_pr_load_64(&p->sampled_global);
 	o->dropped_limits += ck_pr_load_64(&p->dropped_limits_global);
+	o->dropped_reentrant += ck_pr_load_64(&p->dropped_reentrant_global);
+	o->records_discarded = ck_pr_load_64(&p->records_discarded);
 	o->exported = ck_pr_load_64(&p->exported);
 	o->batches = ck_pr_load_64(&p->batches_sent);
 	o->dropped_queue_full = ck_pr_load_64(&p->dropped_queue_full);
@@ -70,7 +77,7 @@ SR_API int sr_stats_get(sr_stats_t *out)
 
 	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_stats_t, started)))
 		return SR_EINVAL;
-	sr__unsampled_flush(); /* this thread's own tally is exact */
+	sr__unsampled_flush(false); /* this thread's own tally is exact */
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
 	if (p)
@@ -185,7 +192,7 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		",\"batches\":%" PRIu64 ",\"dropped\":{\"ring_full\":%" PRIu64
 		",\"limits\":%" PRIu64 ",\"queue_full\":%" PRIu64
 		",\"exporter\":%" PRIu64 ",\"shutdown\":%" PRIu64
-		",\"processor\":%" PRIu64 "},\"attrs_dropped\":%" PRIu64 ",\"events_dropped\":%" PRIu64
+		",\"reentrant\":%" PRIu64 ",\"processor\":%" PRIu64 "},\"records_discarded\":%" PRIu64 ",\"attrs_dropped\":%" PRIu64 ",\"events_dropped\":%" PRIu64
 		",\"links_dropped\":%" PRIu64 ",\"strings_truncated\":%" PRIu64
 		",\"overflow_exhausted\":%" PRIu64 ",\"scope_errors\":%" PRIu64
 		",\"pipeline_bytes\":%" PRIu64 ",\"ring_records\":%" PRIu32
@@ -194,8 +201,8 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		",\"processors\":%" PRIu32 "}",
 		s->started, s->sampled, s->recorded, s->exported, s->batches,
 		s->dropped_ring_full, s->dropped_limits, s->dropped_queue_full,
-		s->dropped_exporter, s->dropped_shutdown, s->dropped_processor,
-		s->attrs_dropped,
+		s->dropped_exporter, s->dropped_shutdown, s->dropped_reentrant,
+		s->dropped_processor, s->records_discarded, s->attrs_dropped,
 		s->events_dropped, s->links_dropped, s->strings_truncated,
 		s->overflow_exhausted, s->scope_errors, s->pipeline_bytes,
 		s->ring_records, s->rings_total, s->rings_in_use,

@@ -40,6 +40,13 @@ struct sr__tcounters {
 	uint64_t links_dropped;
 	uint64_t strings_truncated;
 	uint64_t overflow_exhausted;
+	uint64_t reentrant;              /* sampled spans ended by a signal
+	                                    handler that interrupted this
+	                                    thread's own end (sr__busy_enter):
+	                                    counted in sampled and dropped
+	                                    by stats.c; written with one
+	                                    instruction (SR__BUMP), so a
+	                                    nested handler loses none        */
 };
 
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
@@ -106,42 +113,61 @@ void sr__membarrier(void);
  * TLS, and only then checks that its pipeline still accepts fast ends:
  *
  *   writer (thread)                     shutdown
- *   busy++           (plain store)      fast_gen = 0
+ *   busy = 1         (plain store)      fast_gen = 0
  *   compiler barrier                    membarrier(): every running thread
  *   gen == fast_gen ? write the ring      executes a full fence
- *   busy-- (store-release)              wait until every busy == 0
+ *   busy = 0 (store-release)            wait until every busy == 0
  *
  * membarrier() is the fence the writer leaves out (the asymmetric fence
  * urcu's memb flavour is built on): after it, a writer either has its busy
  * mark visible to the shutdown's scan, or sees fast_gen == 0 and takes the
  * RCU path.  Without membarrier fast_gen stays 0 and every end takes the
- * RCU path.  The mark is a counter so a signal handler ending a span on
- * top of an interrupted end leaves it balanced.  Owner writes, shutdown
- * reads (__atomic acquire) through the node's `busy` pointer.
+ * RCU path.  Owner writes, shutdown reads (__atomic acquire) through the
+ * node's `busy` pointer.
+ *
+ * The mark is also the re-entry detector.  A signal handler that ends a
+ * span on top of an interrupted end on the same thread would reserve the
+ * same ring slots (the producer index moves only at the commit) and the
+ * two spans would overwrite each other.  sr__busy_enter() sets the mark
+ * and says whether it was already set: then the caller is such a handler,
+ * leaves the mark alone (it is the interrupted end's) and counts its span
+ * dropped (dropped_reentrant) without touching the ring.  The mark is 0 or
+ * 1, never nested.
  */
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 /* One read-modify-write instruction each: atomic against a signal handler
  * on this thread, and on x86 every store is a release; the "memory"
- * clobber keeps the compiler from moving ring accesses across. */
-static inline void sr__busy_enter(void)
+ * clobber keeps the compiler from moving ring accesses across.  bts sets
+ * the mark and leaves the old bit in CF: the detector costs one branch. */
+static inline bool sr__busy_enter(void)
 {
-	__asm__ __volatile__("addl $1, %0" : "+m"(sr__tls_busy) : : "memory");
+	bool was;
+
+	__asm__ __volatile__("btsl $0, %0" : "+m"(sr__tls_busy), "=@ccc"(was)
+			     : : "memory");
+	return was;
 }
 
 static inline void sr__busy_exit(void)
 {
-	__asm__ __volatile__("subl $1, %0" : "+m"(sr__tls_busy) : : "memory");
+	__asm__ __volatile__("movl $0, %0" : "=m"(sr__tls_busy) : : "memory");
 }
 #else
-static inline void sr__busy_enter(void)
+/* A handler that interrupts between the load and the store finds the mark
+ * clear and runs to completion (its own mark on and off) before the
+ * interrupted code stores: the pair is atomic against it as well. */
+static inline bool sr__busy_enter(void)
 {
-	__atomic_store_n(&sr__tls_busy, sr__tls_busy + 1, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&sr__tls_busy, __ATOMIC_RELAXED))
+		return true;
+	__atomic_store_n(&sr__tls_busy, 1, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return false;
 }
 
 static inline void sr__busy_exit(void)
 {
-	__atomic_store_n(&sr__tls_busy, sr__tls_busy - 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&sr__tls_busy, 0, __ATOMIC_RELEASE);
 }
 #endif
 
@@ -150,7 +176,13 @@ static inline void sr__busy_exit(void)
 struct sr__chunk *sr__chunk_get(struct sr__pipeline *p);
 void sr__chunk_put(struct sr__pipeline *p, struct sr__chunk *c);
 
-/* span_end.c: this thread's tally of unsampled spans not yet on its node. */
-void sr__unsampled_flush(void);
+/* span_end.c: this thread's tally of unsampled spans not yet on its node;
+ * at_exit from the thread-exit hook. */
+void sr__unsampled_flush(bool at_exit);
+
+/* registry.c: run the thread-exit hook (which publishes the tally) on
+ * this thread even if it never takes a node.  Slow path: once per thread
+ * and pipeline generation. */
+void sr__thread_watch_exit(void);
 
 #endif /* SR_THREAD_INT_H */

@@ -631,7 +631,8 @@ static uint64_t dropped_total(const sr_stats_t *st)
 {
 	return st->dropped_ring_full + st->dropped_limits +
 	       st->dropped_queue_full + st->dropped_exporter +
-	       st->dropped_shutdown + st->dropped_processor;
+	       st->dropped_shutdown + st->dropped_reentrant +
+	       st->dropped_processor;
 }
 
 /* Each processor of the chain: spans in, dropped and noted per rule. */
@@ -833,9 +834,13 @@ int main(int argc, char **argv)
 	       st.batches);
 	printf("  dropped %" PRIu64 ": ring_full %" PRIu64 "  limits %" PRIu64
 	       "  queue_full %" PRIu64 "  exporter %" PRIu64 "  shutdown %"
-	       PRIu64 "  processor %" PRIu64 "\n", dropped,
+	       PRIu64 "  reentrant %" PRIu64 "  processor %" PRIu64 "\n", dropped,
 	       st.dropped_ring_full, st.dropped_limits, st.dropped_queue_full,
-	       st.dropped_exporter, st.dropped_shutdown, st.dropped_processor);
+	       st.dropped_exporter, st.dropped_shutdown, st.dropped_reentrant,
+	       st.dropped_processor);
+	if (st.records_discarded)
+		printf("  DRAINER discarded %" PRIu64 " malformed ring records\n",
+		       st.records_discarded);
 	print_processors();
 	if (st.attrs_dropped || st.events_dropped || st.links_dropped ||
 	    st.strings_truncated)

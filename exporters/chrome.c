@@ -42,8 +42,9 @@
  * closing bytes are put back and the file cut to its old length, and the
  * batch fails (counted).  A crash between batches thus leaves a file
  * Perfetto opens.  SPANRING_CHROME_MAX_BYTES (default 256 MiB) bounds the
- * file: a batch that would pass it fails (counted) rather than produce a
- * trace too large to load.
+ * file: of a batch that would pass it, the spans that fit are written and
+ * the rest refused (counted), rather than produce a trace too large to
+ * load.
  *
  * Each sr_init() starts the file anew (O_TRUNC: one trace per run); a
  * fork child writes <name>-<pid>.<ext> instead of clobbering its parent's.
@@ -546,6 +547,10 @@ static int chrome_export(void *state, const sr_batch_t *batch,
 {
 	struct chrome *c = state;
 	size_t n = sr_batch_count(batch), first;
+	/* The longest prefix of whole spans that keeps the file within
+	 * max_bytes: chunk length, tracks it names, spans in it. */
+	const uint64_t room = c->max_bytes - (c->len - (sizeof(CLOSING) - 1));
+	size_t fit_len, fit_fresh = 0, put = 0, fit_put = 0;
 	struct sr__jw w;
 	int rc = 0;
 
@@ -574,21 +579,36 @@ static int chrome_export(void *state, const sr_batch_t *batch,
 				put_meta(c, &w, "process_name", 0, res[i].v.s.ptr,
 					 res[i].v.s.len);
 	}
+	fit_len = c->chunk.len;
 	for (size_t i = 0; !rc && i < n; i++) {
 		sr_span_data_t sd = { .size = sizeof(sd) };
 
-		if (sr_batch_span(batch, i, &sd) == 0)
-			rc = put_span(c, &w, &sd);
-		else
+		if (sr_batch_span(batch, i, &sd) != 0) {
 			(*rejected)++;
+			continue;
+		}
+		rc = put_span(c, &w, &sd);
+		put++;
+		if (!rc && c->chunk.len + sizeof(CLOSING) - 1 <= room) {
+			fit_len = c->chunk.len;
+			fit_fresh = c->nfresh;
+			fit_put = put;
+		}
 	}
 	if (rc || w.oom || sr__buf_reserve(&c->chunk, sizeof(CLOSING) - 1) != 0)
 		return SR_ENOMEM;
 	if (c->chunk.len == first)
 		return 0; /* nothing decodable */
+	if (fit_put == 0)
+		return SR_ELIMIT; /* not one span fits: the batch fails */
+	/* Write what fits; the rest is refused (counted by the pipeline as
+	 * dropped_exporter, and in this exporter's spans_failed).  Each
+	 * span's events end at a span boundary, where the writer has put
+	 * no comma yet. */
+	*rejected += put - fit_put;
+	c->chunk.len = fit_len;
+	c->nfresh = fit_fresh;
 	sr__buf_put(&c->chunk, CLOSING, sizeof(CLOSING) - 1);
-	if (c->len - (sizeof(CLOSING) - 1) + c->chunk.len > c->max_bytes)
-		return SR_ELIMIT;
 	if (commit(c, c->chunk.data, c->chunk.len) != 0)
 		return SR_EIO;
 	c->have_event = true;

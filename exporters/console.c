@@ -299,30 +299,50 @@ static void out_double(struct console *c, double d)
 		out_mem(c, ".0", 2); /* 3.0 must not read as the integer 3 */
 }
 
+static void out_value(struct console *c, const sr_attr_view_t *a)
+{
+	switch (a->type) {
+	case SR_ATTR_BOOL:
+		out_str(c, a->v.b ? "true" : "false");
+		break;
+	case SR_ATTR_INT:
+		out_i64(c, a->v.i);
+		break;
+	case SR_ATTR_DOUBLE:
+		out_double(c, a->v.d);
+		break;
+	case SR_ATTR_STRING:
+	case SR_ATTR_STRING_STATIC:
+		out_escaped(c, a->v.s, true);
+		break;
+	case SR_ATTR_ARRAY: {
+		sr_array_iter_t it = sr_array_begin(&a->v.a);
+		sr_attr_view_t e;
+		bool first = true;
+
+		out_ch(c, '[');
+		while (sr_array_next(&it, &e)) {
+			if (!first)
+				out_mem(c, ", ", 2);
+			first = false;
+			out_value(c, &e);
+		}
+		out_ch(c, ']');
+		break;
+	}
+	default:
+		out_fmt(c, "<type %d>", (int)a->type);
+		break;
+	}
+}
+
 static void out_attrs(struct console *c, const sr_attr_view_t *a, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		out_ch(c, ' ');
 		out_escaped(c, a[i].key, false);
 		out_ch(c, '=');
-		switch (a[i].type) {
-		case SR_ATTR_BOOL:
-			out_str(c, a[i].v.b ? "true" : "false");
-			break;
-		case SR_ATTR_INT:
-			out_i64(c, a[i].v.i);
-			break;
-		case SR_ATTR_DOUBLE:
-			out_double(c, a[i].v.d);
-			break;
-		case SR_ATTR_STRING:
-		case SR_ATTR_STRING_STATIC:
-			out_escaped(c, a[i].v.s, true);
-			break;
-		default:
-			out_fmt(c, "<type %d>", (int)a[i].type);
-			break;
-		}
+		out_value(c, &a[i]);
 	}
 }
 

@@ -86,6 +86,17 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
+/* Packed bytes of an array view's elements. */
+static size_t array_bytes(const sr_array_view_t *a)
+{
+	sr_array_iter_t it = sr_array_begin(a);
+	sr_attr_view_t e;
+
+	while (sr_array_next(&it, &e))
+		;
+	return (size_t)(it.pos - (const unsigned char *)a->data);
+}
+
 /* Adds the bytes of `n` attribute views to *fixed and of their strings
  * (with NULs) to *str. */
 static void attrs_size(const sr_attr_view_t *a, uint32_t n, size_t *fixed,
@@ -97,6 +108,8 @@ static void attrs_size(const sr_attr_view_t *a, uint32_t n, size_t *fixed,
 		if (a[i].type == SR_ATTR_STRING ||
 		    a[i].type == SR_ATTR_STRING_STATIC)
 			*str += a[i].v.s.len + 1;
+		if (a[i].type == SR_ATTR_ARRAY)
+			*str += array_bytes(&a[i].v.a);
 	}
 }
 
@@ -167,6 +180,14 @@ static const sr_attr_view_t *copy_attrs(struct cursor *c,
 			/* Once copied, a static string is a copied one. */
 			out[i].type = SR_ATTR_STRING;
 			out[i].v.s = copy_str(c, a[i].v.s);
+		}
+		if (a[i].type == SR_ATTR_ARRAY) {
+			size_t bytes = array_bytes(&a[i].v.a);
+
+			if (bytes)
+				memcpy(c->str, a[i].v.a.data, bytes);
+			out[i].v.a.data = c->str;
+			c->str += bytes;
 		}
 	}
 	return out;

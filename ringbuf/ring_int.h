@@ -20,8 +20,21 @@
  *   c_head  consumer writes: fence_release (its record reads complete
  *           first), then store.  Producer reads: load, then fence_load,
  *           before overwriting slots.  Pairs slot reuse with the reads.
- *   c_cache producer only: its last seen c_head, so the producer touches
- *           the consumer's cache line only when the ring looks full.
+ *   p_look  producer only: the tail index past which a reservation looks
+ *           at c_head again: where the ring would be full, or where it
+ *           would reach its doorbell mark, by the c_head it last saw.  The
+ *           producer touches the consumer's line only there, and the fast
+ *           path is one compare whether or not the ring has a doorbell.
+ *   doorbell (optional, shared by a consumer's rings) `asleep`: the
+ *           consumer stores 1, full fence, looks at every ring, and
+ *           futex-waits while it is 1; a producer whose reservation finds
+ *           its ring at the mark does a full fence (its earlier p_tail
+ *           stores before the load), loads it, and if 1 swaps it to 0 and
+ *           wakes the consumer.  Either the consumer's look sees the
+ *           producer's records or the producer sees it asleep (Dekker,
+ *           both fences sequentially consistent): no lost wake-up.  The
+ *           wake is rare, once per mark's worth of records at most, never
+ *           per span.
  *   high_water  consumer writes (ck_pr store) what it finds waiting at
  *           each peek, the peak as far as the drainer can tell (the
  *           producer may add more while a pass copies); stats readers
@@ -56,6 +69,11 @@ struct sr__record {
 	_Alignas(64) unsigned char bytes[SR__RING_RECORD_SIZE];
 };
 
+/* A consumer's wake-up word (see the memory-order rules above). */
+struct sr__doorbell {
+	uint32_t asleep; /* consumer stores 1 / 0; producers swap 1 -> 0 */
+};
+
 struct sr__ring {
 	/* consumer-written line */
 	_Alignas(64) uint32_t c_head;
@@ -64,18 +82,46 @@ struct sr__ring {
 
 	/* producer-written line */
 	_Alignas(64) uint32_t p_tail;
-	uint32_t c_cache;
-	char pad1_[64 - 2 * sizeof(uint32_t)];
+	uint32_t p_look;
+	uint64_t p_bells;        /* producer writes (ck_pr store), stats read:
+	                            doorbell rings that found the consumer
+	                            asleep */
+	char pad1_[64 - 2 * sizeof(uint32_t) - sizeof(uint64_t)];
 
 	/* read-only after init */
 	_Alignas(64) uint32_t mask;
 	uint32_t capacity;
+	uint32_t mark;           /* records waiting that ring the doorbell   */
+	struct sr__doorbell *bell; /* NULL: no doorbell                      */
 	struct sr__record *records;
 };
 
-/* Prepare `ring` over `records` (capacity must be a power of two). */
+/* Prepare `ring` over `records` (capacity must be a power of two), with
+ * no doorbell. */
 void sr__ring_init(struct sr__ring *ring, struct sr__record *records,
 		   uint32_t capacity);
+
+/* Before the ring is used: a reservation that finds `mark` (1..capacity)
+ * or more records waiting rings `bell`. */
+void sr__ring_set_doorbell(struct sr__ring *ring, struct sr__doorbell *bell,
+			   uint32_t mark);
+
+/* Producer: the reservation past p_look (ring.c): whether n records fit.
+ * Cold, and given no pointer, so the inline fast path keeps its index in
+ * a register. */
+__attribute__((cold)) bool sr__ring_reserve_slow(struct sr__ring *ring,
+						 uint32_t n);
+
+/* Producer side: wake the consumer if it sleeps on `bell`.  Any thread. */
+bool sr__doorbell_ring(struct sr__doorbell *bell);
+
+/*
+ * Consumer: sleep up to timeout_ns on `bell` unless `ready(arg)`, called
+ * after the consumer is marked asleep, finds a reason to stay up (a ring
+ * at its mark, a wake request), or a producer rings.
+ */
+void sr__doorbell_sleep(struct sr__doorbell *bell, uint64_t timeout_ns,
+			bool (*ready)(void *), void *arg);
 
 /* Consumer side helpers, see ring.c. */
 uint32_t sr__ring_used(const struct sr__ring *ring);
@@ -89,15 +135,26 @@ static inline bool sr__ring_reserve_sp(struct sr__ring *ring, uint32_t n,
 {
 	uint32_t tail = ring->p_tail; /* own field */
 
-	if (ring->capacity - (tail - ring->c_cache) < n) {
-		ring->c_cache = ck_pr_load_32(&ring->c_head);
-		ck_pr_fence_load();
-		SR_TSAN_ACQUIRE(&ring->c_head);
-		if (ring->capacity - (tail - ring->c_cache) < n)
-			return false;
-	}
+	if (__builtin_expect((int32_t)(tail + n - ring->p_look) > 0, 0) &&
+	    !sr__ring_reserve_slow(ring, n))
+		return false;
 	*first = tail;
 	return true;
+}
+
+/*
+ * Producer, for a fast path that must make no call: the reservation while
+ * the ring is short of its look index; false means "reserve with
+ * sr__ring_reserve_sp" (the ring may be full, or at its mark), never a
+ * drop by itself.
+ */
+static inline bool sr__ring_reserve_fast_sp(const struct sr__ring *ring,
+					    uint32_t n, uint32_t *first)
+{
+	uint32_t tail = ring->p_tail; /* own field */
+
+	*first = tail;
+	return (int32_t)(ring->p_look - tail) >= (int32_t)n;
 }
 
 static inline struct sr__record *sr__ring_at(const struct sr__ring *ring,

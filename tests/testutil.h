@@ -40,6 +40,16 @@ int sr_test_init_memory(void (*tweak)(sr_config_t *cfg));
  * Returns 0 or prints and -1. */
 int sr_test_check_invariant(const sr_stats_t *st);
 
+/* Register an exporter named "check" that decodes every span it is handed
+ * and counts it in *checked, and in *bad too when that fails or ok()
+ * says no (called on the exporter's one worker thread).  0 or an SR_E
+ * code. */
+int sr_test_register_check(bool (*ok)(const sr_span_data_t *),
+			   uint64_t *checked, uint64_t *bad);
+
+/* The integer attribute `key` of a decoded span: true and *out, or false. */
+bool sr_test_attr_int(const sr_span_data_t *d, const char *key, int64_t *out);
+
 /* Find the first kept span (memory exporter) with this name, or NULL. */
 const sr_span_data_t *sr_test_find_span(const char *name);
 

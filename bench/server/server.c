@@ -28,9 +28,25 @@
  * anything else keeps its core awake, such as the tracing build's drainer
  * thread polling; polling takes that difference out of the comparison.
  *
- * It stops on SIGINT/SIGTERM or after --max-seconds (default 900), so a
- * run that loses its driver still ends; on exit it prints the pipeline's
- * sr_stats as one JSON line on stderr (and into --stats-file).
+ * What it measures of itself, over a window (from a mark to the end):
+ *   service time   per request, from the read that completed it to the
+ *                  write that finished its response (TSC), in a
+ *                  log-bucket histogram (loghist.h): what the server adds,
+ *                  whatever the client and the network do;
+ *   CPU time       of the request thread (CLOCK_THREAD_CPUTIME_ID), and of
+ *                  every other thread of the process by name (schedstat's
+ *                  run time of /proc/self/task/<tid>: the library's
+ *                  sr-drainer and sr-exp-* workers);
+ * The window opens at SIGUSR1 (the load generator sends it when its
+ * warm-up ends) or after --mark-after N requests, and closes at SIGUSR2,
+ * at --requests N, or at exit.  Under callgrind the mark zeroes the
+ * counters and the close dumps them, so a run with --mark-after W
+ * --requests N counts the instructions of requests W+1..N exactly.
+ *
+ * It stops on SIGINT/SIGTERM, after --requests N, or after --max-seconds
+ * (default 900), so a run that loses its driver still ends; on exit it
+ * prints one JSON line on stderr (and into --stats-file): requests, the
+ * window, and the pipeline's sr_stats.
  *
  * What it leaves out: TLS, HTTP/2, request bodies in normal mode beyond
  * skipping them, and more than one event-loop thread (the machine has
@@ -52,8 +68,15 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include <spanring/spanring.h>
+#include <valgrind/callgrind.h>
+
+#include "loghist.h"
+#include "taskstat.h"
 
 #define IN_CAP 16384
 #define OUT_CAP 16384
@@ -72,6 +95,8 @@ struct conn {
 	enum body_mode body;
 	uint64_t body_left;      /* BODY_LENGTH / CH_DATA: bytes to drop   */
 	enum chunk_state chunk;
+	uint64_t t_in;           /* TSC at the read that last brought input */
+	uint32_t unanswered;     /* requests whose response is not written  */
 	char in[IN_CAP];
 	char out[OUT_CAP];
 };
@@ -89,15 +114,19 @@ struct request {
 	int nh;
 };
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_mark_req, g_close_req;
 static bool g_sink;
 static struct conn *g_conns[MAX_FDS];
 static uint64_t g_requests, g_body_bytes;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	g_stop = 1;
+	if (sig == SIGUSR1)
+		g_mark_req = 1;
+	else if (sig == SIGUSR2)
+		g_close_req = 1;
+	else
+		g_stop = 1;
 }
 
 static uint64_t mono_ns(void)
@@ -106,6 +135,79 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The service-time clock: the TSC where there is one (a few ns, no
+ * syscall), converted to ns over the window's own span of both clocks. */
+static inline uint64_t ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#else
+	return mono_ns();
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* The measurement window.                                             */
+/* ------------------------------------------------------------------ */
+struct snapshot {
+	uint64_t mono, tsc, requests, thread_cpu;
+	struct task_cpu task[TASKSTAT_MAX];
+	int ntask;
+};
+
+static struct {
+	bool open, closed;
+	struct snapshot start, end;
+	struct loghist service; /* TSC ticks */
+} g_win;
+
+static void snap(struct snapshot *s)
+{
+	s->mono = mono_ns();
+	s->tsc = ticks();
+	s->requests = g_requests;
+	s->thread_cpu = thread_cpu_ns();
+	s->ntask = taskstat_read(s->task, TASKSTAT_MAX, (long)gettid());
+}
+
+/* Opens the window (again: a later mark restarts it). */
+static void window_mark(void)
+{
+	CALLGRIND_ZERO_STATS;
+	lh_reset(&g_win.service);
+	snap(&g_win.start);
+	g_win.open = true;
+	g_win.closed = false;
+}
+
+static void window_close(void)
+{
+	if (!g_win.open || g_win.closed)
+		return;
+	snap(&g_win.end);
+	CALLGRIND_DUMP_STATS_AT("window");
+	g_win.closed = true;
+}
+
+static inline void service_done(struct conn *c)
+{
+	if (c->unanswered) {
+		uint64_t t = ticks() - c->t_in;
+
+		for (uint32_t i = 0; i < c->unanswered; i++)
+			lh_add(&g_win.service, t);
+		c->unanswered = 0;
+	}
 }
 
 static const struct header *find_header(const struct request *rq,
@@ -462,6 +564,7 @@ static enum progress process(struct conn *c)
 			}
 		} else {
 			g_requests++;
+			c->unanswered++;
 			respond(c, &rq);
 		}
 		consume(c, (size_t)(end - c->in));
@@ -494,6 +597,7 @@ static int flush_out(int ep, struct conn *c)
 		}
 		c->out_off += (size_t)n;
 	}
+	service_done(c);
 	if (c->out_len) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->fd };
 
@@ -546,6 +650,7 @@ static void on_readable(int ep, struct conn *c)
 			return;
 		}
 		c->in_len += (size_t)n;
+		c->t_in = ticks();
 	}
 	drive(ep, c);
 }
@@ -615,7 +720,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: spanring-bench-server [--port N] [--port-file PATH]\n"
 		"           [--sink] [--probe] [--poll] [--max-seconds N]\n"
-		"           [--stats-file PATH]\n"
+		"           [--requests N] [--mark-after N] [--stats-file PATH]\n"
 		"  --port N         listen on 127.0.0.1:N (0: any free port)\n"
 		"  --port-file P    write the bound port to P once listening\n"
 		"  --sink           accept and discard request bodies (a local\n"
@@ -624,16 +729,75 @@ static void usage(FILE *f)
 		"                   and exit 0 if every exporter started, else 3\n"
 		"  --poll           poll for events, yielding when idle, instead of\n"
 		"                   blocking in epoll_wait\n"
-		"  --max-seconds N  stop after N seconds (default 900)\n");
+		"  --requests N     close the window and exit after N requests\n"
+		"  --mark-after N   open the measurement window after N requests\n"
+		"                   (else at SIGUSR1; SIGUSR2 closes it)\n"
+		"  --max-seconds N  stop after N seconds (default 900)\n"
+		"  --stats-file P   write the exit report (one JSON line) to P\n");
+}
+
+/* The window as JSON: service-time percentiles (ns), CPU time of the
+ * request thread and of every other thread by name (ns), over `requests`
+ * requests and `wall_ns`. */
+static int window_json(char *buf, size_t cap)
+{
+	const struct snapshot *a = &g_win.start, *b = &g_win.end;
+	const struct loghist *h = &g_win.service;
+	double tpn;
+	int n, k;
+
+	if (!g_win.open)
+		return snprintf(buf, cap, "null");
+	if (!g_win.closed)
+		window_close();
+	tpn = b->mono > a->mono ? (double)(b->tsc - a->tsc) / (double)(b->mono - a->mono)
+				: 1.0;
+	if (tpn <= 0)
+		tpn = 1.0;
+#define NS(x) ((unsigned long long)((double)(x) / tpn))
+	n = snprintf(buf, cap,
+		     "{\"requests\":%llu,\"wall_ns\":%llu,\"ticks_per_ns\":%.4f,"
+		     "\"service_ns\":{\"n\":%llu,\"mean\":%llu,\"p50\":%llu,"
+		     "\"p90\":%llu,\"p99\":%llu,\"p99_9\":%llu,\"max\":%llu},"
+		     "\"request_thread_cpu_ns\":%llu,\"threads_cpu_ns\":{",
+		     (unsigned long long)(b->requests - a->requests),
+		     (unsigned long long)(b->mono - a->mono), tpn,
+		     (unsigned long long)h->n,
+		     h->n ? NS(h->sum / h->n) : 0ull, NS(lh_quantile(h, 0.5)),
+		     NS(lh_quantile(h, 0.9)), NS(lh_quantile(h, 0.99)),
+		     NS(lh_quantile(h, 0.999)), NS(h->max),
+		     (unsigned long long)(b->thread_cpu - a->thread_cpu));
+#undef NS
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && n > 0 && (size_t)n < cap)
+			n += snprintf(buf + n, cap - (size_t)n, "},\"threads_runs\":{");
+		for (k = 0; k < b->ntask && n > 0 && (size_t)n < cap; k++) {
+			const struct task_cpu *before =
+				taskstat_find(a->task, a->ntask, b->task[k].comm);
+
+			n += snprintf(buf + n, cap - (size_t)n, "%s\"%s\":%llu",
+				      k ? "," : "", b->task[k].comm,
+				      (unsigned long long)(pass == 0
+					      ? b->task[k].ns - (before ? before->ns : 0)
+					      : b->task[k].runs - (before ? before->runs : 0)));
+		}
+	}
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, "}}");
+	return n;
 }
 
 static void report_stats(const char *path)
 {
-	char json[2048] = "{}", line[2300];
+	char json[2048] = "{}", win[2048], line[4200];
 #ifndef SR_COMPILED_OUT
 	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t lost = 0;
+#endif
 
+	/* Before the shutdown: its final drain is not the window's. */
+	window_json(win, sizeof(win));
+#ifndef SR_COMPILED_OUT
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
 	if (!g_sink && sr_is_running()) {
@@ -643,9 +807,10 @@ static void report_stats(const char *path)
 	}
 #endif
 	snprintf(line, sizeof(line),
-		 "{\"requests\":%llu,\"body_bytes\":%llu,\"tracing\":%s}\n",
+		 "{\"requests\":%llu,\"body_bytes\":%llu,\"window\":%s,"
+		 "\"tracing\":%s}\n",
 		 (unsigned long long)g_requests,
-		 (unsigned long long)g_body_bytes, json);
+		 (unsigned long long)g_body_bytes, win, json);
 	fputs(line, stderr);
 	if (path) {
 		FILE *f = fopen(path, "w");
@@ -662,6 +827,7 @@ int main(int argc, char **argv)
 	const char *port_file = NULL, *stats_file = NULL;
 	int port = 0, bound = 0, lfd, ep;
 	long max_seconds = 900;
+	uint64_t max_requests = 0, mark_after = 0;
 	bool probe = false, poll = false;
 	uint64_t deadline;
 	struct sigaction sa;
@@ -684,6 +850,10 @@ int main(int argc, char **argv)
 			stats_file = argv[++i];
 		else if (strcmp(a, "--max-seconds") == 0 && v)
 			max_seconds = atol(argv[++i]);
+		else if (strcmp(a, "--requests") == 0 && v)
+			max_requests = strtoull(argv[++i], NULL, 10);
+		else if (strcmp(a, "--mark-after") == 0 && v)
+			mark_after = strtoull(argv[++i], NULL, 10);
 		else if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return 0;
@@ -719,6 +889,8 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	lfd = listen_on(port, &bound);
@@ -737,6 +909,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	deadline = mono_ns() + (uint64_t)max_seconds * 1000000000ull;
+	if (!g_sink && !mark_after)
+		window_mark(); /* the whole run, unless a mark comes */
 
 	while (!g_stop && mono_ns() < deadline) {
 		struct epoll_event evs[64];
@@ -764,6 +938,19 @@ int main(int argc, char **argv)
 				on_readable(ep, c);
 			else if (evs[i].events & EPOLLOUT)
 				drive(ep, c);
+		}
+		if (g_mark_req || (mark_after && g_requests >= mark_after &&
+				   !g_win.open)) {
+			g_mark_req = 0;
+			window_mark();
+		}
+		if (g_close_req) {
+			g_close_req = 0;
+			window_close();
+		}
+		if (max_requests && g_requests >= max_requests) {
+			window_close();
+			break;
 		}
 	}
 	for (int fd = 0; fd < MAX_FDS; fd++)

@@ -63,6 +63,16 @@ void sr__exp_jw_value(struct sr__jw *w, const sr_attr_view_t *a)
 	case SR_ATTR_STRING_STATIC:
 		sr__jw_str(w, a->v.s.ptr, a->v.s.len);
 		break;
+	case SR_ATTR_ARRAY: {
+		sr_array_iter_t it = sr_array_begin(&a->v.a);
+		sr_attr_view_t e;
+
+		sr__jw_arr_begin(w);
+		while (sr_array_next(&it, &e))
+			sr__exp_jw_value(w, &e);
+		sr__jw_arr_end(w);
+		break;
+	}
 	default:
 		sr__jw_null(w);
 		break;

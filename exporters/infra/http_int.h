@@ -18,9 +18,15 @@
  * attempts, or as soon as the next attempt could not start before the
  * caller's deadline: the transport never sleeps past the deadline.
  *
+ * A protocol carried in the POSTs (gRPC, grpc_int.h) plugs in through
+ * struct sr__http_proto: HTTP/2, its own headers, a prefix before the body,
+ * and its own reading of the answer (status trailers, retry delay); the
+ * attempts, deadlines, backoff, cancellation and counters stay here.
+ *
  * Left out: HTTP redirects are not followed (an exporter that sends
  * credentials should not forward them to wherever a 3xx points), no
- * proxies beyond libcurl's own environment handling, no HTTP/2 upgrade.
+ * proxies beyond libcurl's own environment handling, no HTTP/2 upgrade
+ * from HTTP/1.1 (h2c is by prior knowledge only).
  */
 #ifndef SR_HTTP_INT_H
 #define SR_HTTP_INT_H
@@ -57,6 +63,27 @@ struct sr__http_stats {
 	uint64_t attempt_fail[SR__HTTP_FAIL_COUNT]; /* failed attempts by class */
 };
 
+/* Hooks of a protocol carried in the POSTs; each is called on the
+ * transport's thread, with `state` = sr__http_opts.proto_state. */
+struct sr__http_proto {
+	bool http2;                /* h2c by prior knowledge for http://,
+				    * h2 by ALPN for https://               */
+	const char *const *headers; /* fixed header lines, NULL-terminated   */
+	const char *gzip_header;   /* replaces "Content-Encoding: gzip"      */
+	size_t prefix_len;         /* bytes frame() writes before the body   */
+	void (*frame)(uint8_t *prefix, size_t body_len, bool compressed);
+	/* The header line of an attempt limited to timeout_ms, written into
+	 * line[0..cap) (cap >= 48); called before each attempt. */
+	void (*timeout_header)(uint32_t timeout_ms, char *line, size_t cap);
+	void (*begin)(void *state);          /* before each attempt          */
+	/* Every header and trailer line of the answer, as libcurl gives it. */
+	void (*header)(void *state, const char *line, size_t len);
+	/* A transfer that completed at the HTTP level: its class; *wait_ns a
+	 * wait that replaces the computed backoff (0: none); detail in words. */
+	enum sr__http_fail (*classify)(void *state, long http_status,
+				       uint64_t *wait_ns, char *detail, size_t cap);
+};
+
 struct sr__http_opts {
 	const char *url;           /* http:// or https:// (copied)           */
 	const char *content_type;  /* static                                 */
@@ -74,6 +101,8 @@ struct sr__http_opts {
 	const char *cert_file;     /* client certificate (mTLS), or NULL     */
 	const char *key_file;      /* its key, or NULL                       */
 	struct sr__http_stats *stats; /* caller-owned counters (required)    */
+	const struct sr__http_proto *proto; /* NULL: plain HTTP/1.1 POST     */
+	void *proto_state;         /* the hooks' state, caller-owned         */
 };
 
 struct sr__http_result {
@@ -114,6 +143,12 @@ uint64_t sr__http_now_ns(void);
 int sr__http_parse_headers(const char *spec, const char *var, void **slist,
 			   char *err, size_t err_len);
 void sr__http_free_headers(void *slist);
+
+/* True when libcurl `version_num` (curl_version_info()) fails every
+ * request after the first on a reused cleartext HTTP/2 connection
+ * (CURLE_HTTP2; curl issue #10634, fixed in 8.0.0).  The transport then
+ * opens a fresh connection per request for http:// on HTTP/2. */
+bool sr__http_h2c_reuse_broken(unsigned version_num);
 
 /* Static name of a failure class ("connect", "timeout", ...). */
 const char *sr__http_fail_name(enum sr__http_fail f);

@@ -15,7 +15,13 @@
  * Secrets: the header list is built once into a curl_slist and is never
  * formatted into any message; parse errors name the entry number only.
  *
- * Left out: HTTP/2, proxies configured here (libcurl reads the usual
+ * A protocol (gRPC) changes what is posted and how the answer reads
+ * through its hooks (struct sr__http_proto): the body then goes out as
+ * prefix + body (copied, or compressed, into the wire buffer), and a
+ * per-attempt header line (the timeout) is rewritten in place in its
+ * curl_slist node, so attempts allocate nothing.
+ *
+ * Left out: proxies configured here (libcurl reads the usual
  * *_proxy variables itself), redirects (see http_int.h).
  */
 #include "http_int.h"
@@ -49,7 +55,9 @@ struct sr__http {
 	char errbuf[CURL_ERROR_SIZE];
 
 	struct sr__buf resp;          /* last response body, capped        */
-	struct sr__buf gz;            /* compressed request body           */
+	struct sr__buf gz;            /* wire body: [prefix] + (gzip'd) body */
+	char *attempt_line;           /* per-attempt header (slist node)   */
+	size_t attempt_cap;
 	z_stream zs;
 	bool zs_ready;
 
@@ -206,6 +214,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 	return n; /* the rest is read and dropped, keeping the connection */
 }
 
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct sr__http *h = ud;
+
+	h->o.proto->header(h->o.proto_state, ptr, size * nmemb);
+	return size * nmemb;
+}
+
+bool sr__http_h2c_reuse_broken(unsigned version_num)
+{
+	return version_num < 0x080000u;
+}
+
 static int check_file(const char *path, const char *what, char *err,
 		      size_t err_len)
 {
@@ -246,6 +267,7 @@ int sr__http_create(struct sr__http **out, const struct sr__http_opts *o,
 	struct curl_slist *extra;
 	bool oom = false;
 	int rc = SR_EINVAL;
+	const struct sr__http_proto *pr = o->proto;
 	char ct[160];
 
 	*out = NULL;
@@ -309,8 +331,27 @@ int sr__http_create(struct sr__http **out, const struct sr__http_opts *o,
 	if (!(extra = curl_slist_append(h->headers, "Expect:")))
 		goto fail_oom;
 	h->headers = extra;
+	for (size_t i = 0; pr && pr->headers && pr->headers[i]; i++) {
+		if (!(extra = curl_slist_append(h->headers, pr->headers[i])))
+			goto fail_oom;
+		h->headers = extra;
+	}
+	if (pr && pr->timeout_header) {
+		/* A node whose text each attempt rewrites (shorter or equal). */
+		static const char room[] = "x-room-for-the-per-attempt-header-line-"
+					   "of-up-to-63-bytes......";
+		if (!(extra = curl_slist_append(h->headers, room)))
+			goto fail_oom;
+		h->headers = extra;
+		while (extra->next)
+			extra = extra->next;
+		h->attempt_line = extra->data;
+		h->attempt_cap = sizeof(room);
+	}
 	if (o->gzip) {
-		if (!(extra = curl_slist_append(h->headers, "Content-Encoding: gzip")))
+		const char *ce = pr && pr->gzip_header ? pr->gzip_header
+						       : "Content-Encoding: gzip";
+		if (!(extra = curl_slist_append(h->headers, ce)))
 			goto fail_oom;
 		h->headers = extra;
 		if (deflateInit2(&h->zs, o->gzip_level, Z_DEFLATED, 15 + 16, 8,
@@ -334,7 +375,22 @@ int sr__http_create(struct sr__http **out, const struct sr__http_opts *o,
 	SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(CURLOPT_TCP_NODELAY, 1L);
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (pr && pr->http2) {
+		bool clear = !strncmp(h->url, "http://", 7);
+		SETOPT(CURLOPT_HTTP_VERSION, clear ? (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
+						   : (long)CURL_HTTP_VERSION_2TLS);
+		if (clear && sr__http_h2c_reuse_broken(
+				     curl_version_info(CURLVERSION_NOW)->version_num)) {
+			SETOPT(CURLOPT_FRESH_CONNECT, 1L);
+			SETOPT(CURLOPT_FORBID_REUSE, 1L);
+		}
+	} else {
+		SETOPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	}
+	if (pr && pr->header) {
+		SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+		SETOPT(CURLOPT_HEADERDATA, h);
+	}
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -408,6 +464,8 @@ static enum sr__http_fail classify_curl(CURLcode c)
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:          /* connection-level HTTP/2 error, GOAWAY */
+	case CURLE_HTTP2_STREAM:   /* stream reset by the peer              */
 		return SR__HTTP_FAIL_CONNECT;
 	case CURLE_OPERATION_TIMEDOUT:
 		return SR__HTTP_FAIL_TIMEOUT;
@@ -508,8 +566,9 @@ static uint64_t next_rand(struct sr__http *h)
 	return h->rng * 2685821657736338717ull;
 }
 
+/* Into h->gz after `pre` bytes of room for the protocol's prefix. */
 static int compress_body(struct sr__http *h, const void *body, size_t len,
-			 const void **out, size_t *out_len)
+			 size_t pre)
 {
 	uLong bound;
 
@@ -517,15 +576,45 @@ static int compress_body(struct sr__http *h, const void *body, size_t len,
 		return SR_EINVAL;
 	bound = deflateBound(&h->zs, (uLong)len);
 	h->gz.len = 0;
-	if (sr__buf_reserve(&h->gz, bound))
+	if (sr__buf_reserve(&h->gz, pre + bound))
 		return SR_ENOMEM;
 	h->zs.next_in = (Bytef *)(uintptr_t)body;
 	h->zs.avail_in = (uInt)len;
-	h->zs.next_out = (Bytef *)h->gz.data;
+	h->zs.next_out = (Bytef *)h->gz.data + pre;
 	h->zs.avail_out = (uInt)bound;
 	if (deflate(&h->zs, Z_FINISH) != Z_STREAM_END)
 		return SR_EIO;
-	h->gz.len = h->zs.total_out;
+	h->gz.len = pre + h->zs.total_out;
+	return 0;
+}
+
+/* The bytes to send: the body itself, or [prefix][body, gzip'd or not]
+ * in h->gz. */
+static int wire_body(struct sr__http *h, const void *body, size_t len,
+		     const void **out, size_t *out_len)
+{
+	const struct sr__http_proto *pr = h->o.proto;
+	size_t pre = pr && pr->frame ? pr->prefix_len : 0;
+	int rc;
+
+	*out = body;
+	*out_len = len;
+	if (h->o.gzip) {
+		if ((rc = compress_body(h, body, len, pre)))
+			return rc;
+	} else if (pre) {
+		if (len > UINT32_MAX)
+			return SR_EINVAL;
+		h->gz.len = 0;
+		if (sr__buf_reserve(&h->gz, pre + len))
+			return SR_ENOMEM;
+		memcpy(h->gz.data + pre, body, len);
+		h->gz.len = pre + len;
+	} else {
+		return 0;
+	}
+	if (pre)
+		pr->frame((uint8_t *)h->gz.data, h->gz.len - pre, h->o.gzip);
 	*out = h->gz.data;
 	*out_len = h->gz.len;
 	return 0;
@@ -541,9 +630,10 @@ int sr__http_post(struct sr__http *h, const void *body, size_t len,
 
 	memset(res, 0, sizeof(*res));
 	stat_add(&h->st->posts, 1);
-	if (h->o.gzip && (rc = compress_body(h, body, len, &wire, &wire_len))) {
+	if ((rc = wire_body(h, body, len, &wire, &wire_len))) {
 		res->fail = SR__HTTP_FAIL_OTHER;
-		snprintf(res->detail, sizeof(res->detail), "gzip failed");
+		snprintf(res->detail, sizeof(res->detail), "%s",
+			 rc == SR_ENOMEM ? "out of memory" : "gzip failed");
 		return rc;
 	}
 
@@ -551,6 +641,8 @@ int sr__http_post(struct sr__http *h, const void *body, size_t len,
 		uint64_t now = sr__http_now_ns(), wait_ns;
 		long status = 0;
 		curl_off_t retry_after = 0;
+		uint64_t proto_wait_ns = 0;
+		const struct sr__http_proto *pr = h->o.proto;
 		enum sr__http_fail f;
 		CURLcode cc;
 
@@ -578,6 +670,10 @@ int sr__http_post(struct sr__http *h, const void *body, size_t len,
 		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)wire_len);
 		curl_easy_setopt(h->easy, CURLOPT_TIMEOUT_MS, (long)t_ms);
 		curl_easy_setopt(h->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)t_ms);
+		if (h->attempt_line)
+			pr->timeout_header((uint32_t)t_ms, h->attempt_line, h->attempt_cap);
+		if (pr && pr->begin)
+			pr->begin(h->o.proto_state);
 
 		res->attempts++;
 		if (res->attempts > 1)
@@ -588,7 +684,12 @@ int sr__http_post(struct sr__http *h, const void *body, size_t len,
 
 		cc = run_transfer(h);
 		f = classify_curl(cc);
-		if (f == SR__HTTP_OK) {
+		res->detail[0] = '\0';
+		if (f == SR__HTTP_OK && pr && pr->classify) {
+			curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
+			f = pr->classify(h->o.proto_state, status, &proto_wait_ns,
+					 res->detail, sizeof(res->detail));
+		} else if (f == SR__HTTP_OK) {
 			curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status);
 			f = classify_status(status);
 			if (f == SR__HTTP_FAIL_RETRYABLE)
@@ -602,13 +703,16 @@ int sr__http_post(struct sr__http *h, const void *body, size_t len,
 		if (f == SR__HTTP_OK)
 			return 0;
 		stat_add(&h->st->attempt_fail[f], 1);
-		if (status)
+		if (res->detail[0]) {
+			/* the protocol's classify() said it */
+		} else if (status) {
 			snprintf(res->detail, sizeof(res->detail), "HTTP %ld (%s)",
 				 status, sr__http_fail_name(f));
-		else
+		} else {
 			snprintf(res->detail, sizeof(res->detail), "%s: %.150s",
 				 sr__http_fail_name(f),
 				 h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+		}
 		if (f == SR__HTTP_FAIL_CANCELLED)
 			return SR_ESTATE;
 		if (!retryable(f))
@@ -625,6 +729,8 @@ int sr__http_post(struct sr__http *h, const void *body, size_t len,
 			  next_rand(h) % (backoff_ms * 1000000ull / 2 + 1);
 		if (retry_after > 0)
 			wait_ns = (uint64_t)retry_after * 1000000000ull;
+		if (proto_wait_ns)
+			wait_ns = proto_wait_ns;
 		backoff_ms = backoff_ms * 2 < h->o.backoff_max_ms ? backoff_ms * 2
 								  : h->o.backoff_max_ms;
 		now = sr__http_now_ns();

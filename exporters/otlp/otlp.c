@@ -1,5 +1,6 @@
 /*
- * otlp.c - the "otlp" exporter: OTLP/HTTP with protobuf or JSON bodies.
+ * otlp.c - the "otlp" exporter: OTLP/HTTP with protobuf or JSON bodies,
+ * or OTLP/gRPC (protobuf in a unary gRPC call, grpc_int.h).
  *
  * create() reads the standard OTEL_EXPORTER_OTLP_* variables (and a few
  * SPANRING_OTLP_* tuning ones), rejecting any malformed value with a
@@ -7,7 +8,9 @@
  * which may be credentials).  export_batch() encodes the batch into one
  * ExportTraceServiceRequest (otlp_encode.c) and posts it through the HTTP
  * transport (http_transport.c), which applies the OTLP retry policy within
- * the pipeline's export timeout.  The exporter runs on its own worker
+ * the pipeline's export timeout; for gRPC the same transport speaks HTTP/2
+ * with the gRPC hooks (grpc_transport.c), which read the outcome from the
+ * grpc-status trailer.  The exporter runs on its own worker
  * thread (the core's), so waiting here never blocks the application; when
  * it gives up, it returns an error and the core counts the batch's spans
  * as dropped.  A partial_success answer is reported through *rejected.
@@ -15,8 +18,8 @@
  * Stats live in static storage, not in the instance, so they can be read
  * from any thread at any time and outlive the exporter (sr_otlp_stats_get).
  *
- * Left out: OTLP/gRPC (a clear error at create; http/protobuf carries the
- * same messages), per-request header callbacks, endpoint discovery.
+ * Left out: per-request header callbacks, endpoint discovery, gRPC name
+ * resolution and load balancing (the endpoint is one host:port).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "exporter_int.h"
+#include "grpc_int.h"
 #include "http_int.h"
 #include "otlp_int.h"
 #include "sized_int.h"
@@ -44,6 +48,9 @@ _Static_assert((int)SR_OTLP_FAIL_CONNECT == (int)SR__HTTP_FAIL_CONNECT &&
 	       "public and transport failure classes agree");
 
 #define DEFAULT_ENDPOINT "http://localhost:4318"
+#define DEFAULT_GRPC_ENDPOINT "http://localhost:4317"
+#define GRPC_TRACES_PATH \
+	"/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define TRACES_PATH "/v1/traces"
 #define DEFAULT_TIMEOUT_MS 10000u     /* OTEL_EXPORTER_OTLP_TIMEOUT default */
 #define DEFAULT_EXPORT_TIMEOUT_MS 30000u
@@ -225,6 +232,7 @@ static int env_file(const char *traces_var, const char *var, const char **out,
 
 struct otlp_conf {
 	enum sr__otlp_format format;
+	bool grpc;                  /* OTLP/gRPC (format is protobuf)        */
 	char *url;                  /* malloc'd */
 	const char *headers, *headers_var;
 	uint32_t timeout_ms;
@@ -248,12 +256,11 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 	} else if (!strcmp(v, "http/json")) {
 		c->format = SR__OTLP_JSON;
 	} else if (!strcmp(v, "grpc")) {
-		snprintf(err, err_len, "%s='%s': OTLP/gRPC is not supported; "
-				       "use http/protobuf (port 4318)", var, v);
-		return SR_EINVAL;
+		c->format = SR__OTLP_PROTOBUF;
+		c->grpc = true;
 	} else {
-		snprintf(err, err_len, "%s='%s': expected http/protobuf or http/json",
-			 var, v);
+		snprintf(err, err_len, "%s='%s': expected grpc, http/protobuf or "
+				       "http/json", var, v);
 		return SR_EINVAL;
 	}
 
@@ -269,7 +276,8 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 
 	/* Endpoint: the per-signal URL is used as is; the general one is a
 	 * base to which /v1/traces is appended.  A value without a scheme
-	 * gets https://, or http:// when _INSECURE=true. */
+	 * gets https://, or http:// when _INSECURE=true.  gRPC: either names
+	 * the server (host:port); the method path replaces any path. */
 	const char *base = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
 	const char *suffix = "";
 	var = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
@@ -278,7 +286,7 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 		var = "OTEL_EXPORTER_OTLP_ENDPOINT";
 		suffix = TRACES_PATH;
 		if (!base)
-			base = DEFAULT_ENDPOINT;
+			base = c->grpc ? DEFAULT_GRPC_ENDPOINT : DEFAULT_ENDPOINT;
 	}
 	const char *scheme = "";
 	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)) {
@@ -290,6 +298,13 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 		scheme = insecure ? "http://" : "https://";
 	}
 	size_t bl = strlen(base);
+	if (c->grpc) {
+		const char *host = strstr(base, "://");
+		const char *path = strchr(host ? host + 3 : base, '/');
+		if (path)
+			bl = (size_t)(path - base);
+		suffix = GRPC_TRACES_PATH;
+	}
 	if (*suffix && bl && base[bl - 1] == '/')
 		suffix++; /* "http://h:4318/" + "v1/traces" */
 	if (strpbrk(base, " \t\r\n")) {
@@ -302,7 +317,7 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 		snprintf(err, err_len, "out of memory");
 		return SR_ENOMEM;
 	}
-	snprintf(c->url, ul, "%s%s%s", scheme, base, suffix);
+	snprintf(c->url, ul, "%s%.*s%s", scheme, (int)bl, base, suffix);
 
 	c->headers = env2("OTEL_EXPORTER_OTLP_TRACES_HEADERS",
 			  "OTEL_EXPORTER_OTLP_HEADERS", &c->headers_var);
@@ -350,6 +365,8 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 struct otlp {
 	struct sr__otlp_enc enc;
 	struct sr__http *http;
+	bool grpc;
+	struct sr__grpc_call call;  /* the gRPC hooks' state; worker only */
 	uint32_t export_timeout_ms;
 };
 
@@ -373,6 +390,7 @@ static int otlp_create(void *ud, const sr_config_t *cfg, void **state,
 		return SR_ENOMEM;
 	}
 	sr__otlp_enc_init(&o->enc, c.format);
+	o->grpc = c.grpc;
 	o->export_timeout_ms = cfg && cfg->export_timeout_ms
 				       ? cfg->export_timeout_ms
 				       : DEFAULT_EXPORT_TIMEOUT_MS;
@@ -380,8 +398,9 @@ static int otlp_create(void *ud, const sr_config_t *cfg, void **state,
 	ctr_reset();
 	struct sr__http_opts ho = {
 		.url = c.url,
-		.content_type = c.format == SR__OTLP_PROTOBUF ? "application/x-protobuf"
-							      : "application/json",
+		.content_type = c.grpc ? "application/grpc"
+			: c.format == SR__OTLP_PROTOBUF ? "application/x-protobuf"
+							: "application/json",
 		.headers = c.headers,
 		.headers_var = c.headers_var,
 		.gzip = c.gzip,
@@ -395,6 +414,8 @@ static int otlp_create(void *ud, const sr_config_t *cfg, void **state,
 		.cert_file = c.cert,
 		.key_file = c.key,
 		.stats = &g_ctr.http,
+		.proto = c.grpc ? &sr__grpc_proto : NULL,
+		.proto_state = &o->call,
 	};
 	char herr[256];
 	rc = sr__http_create(&o->http, &ho, herr, sizeof(herr));
@@ -462,8 +483,16 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 	if (rc == 0) {
 		uint64_t rej = 0;
 		char msg[128];
+		const void *rb = hr.body;
+		size_t rlen = hr.body_len;
+		bool z = false;
+		/* gRPC: the response message inside its frame (never
+		 * compressed: we accept identity only). */
+		if (o->grpc && (sr__grpc_unframe(hr.body, hr.body_len, &rb, &rlen, &z) ||
+				z))
+			rlen = 0;
 		/* A body we cannot read does not undo the delivery. */
-		if (sr__otlp_parse_response(o->enc.format, hr.body, hr.body_len,
+		if (sr__otlp_parse_response(o->enc.format, rb, rlen,
 					    &rej, msg, sizeof(msg)) == 0 && rej) {
 			char line[320];
 			rej = rej < n ? rej : n;
@@ -479,7 +508,7 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 	}
 
 	char line[320], snip[64] = "";
-	if (hr.body_len && hr.status)
+	if (hr.body_len && hr.status && !o->grpc)
 		snippet(snip, sizeof(snip), hr.body, hr.body_len);
 	snprintf(line, sizeof(line), "%s%s%s", hr.detail, *snip ? ": " : "", snip);
 	set_last_error(line);

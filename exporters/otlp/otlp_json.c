@@ -28,12 +28,9 @@ static inline bool all_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
-static void put_kv(struct sr__jw *w, const sr_attr_view_t *a)
+/* An AnyValue object. */
+static void put_value(struct sr__jw *w, const sr_attr_view_t *a)
 {
-	sr__jw_obj_begin(w);
-	KEY(w, "key");
-	sr__jw_str(w, a->key.ptr, a->key.len);
-	KEY(w, "value");
 	sr__jw_obj_begin(w);
 	switch (a->type) {
 	case SR_ATTR_BOOL:
@@ -53,10 +50,33 @@ static void put_kv(struct sr__jw *w, const sr_attr_view_t *a)
 		KEY(w, "stringValue");
 		sr__jw_str(w, a->v.s.ptr, a->v.s.len);
 		break;
+	case SR_ATTR_ARRAY: {
+		sr_array_iter_t it = sr_array_begin(&a->v.a);
+		sr_attr_view_t e;
+
+		KEY(w, "arrayValue");
+		sr__jw_obj_begin(w);
+		KEY(w, "values");
+		sr__jw_arr_begin(w);
+		while (sr_array_next(&it, &e))
+			put_value(w, &e);
+		sr__jw_arr_end(w);
+		sr__jw_obj_end(w);
+		break;
+	}
 	default:
 		break; /* unknown type: an empty AnyValue */
 	}
 	sr__jw_obj_end(w);
+}
+
+static void put_kv(struct sr__jw *w, const sr_attr_view_t *a)
+{
+	sr__jw_obj_begin(w);
+	KEY(w, "key");
+	sr__jw_str(w, a->key.ptr, a->key.len);
+	KEY(w, "value");
+	put_value(w, a);
 	sr__jw_obj_end(w);
 }
 

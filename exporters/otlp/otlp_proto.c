@@ -23,6 +23,7 @@
  * reading any response field other than partial_success.
  */
 #include "otlp_int.h"
+#include "pb_read_int.h"
 
 #include <string.h>
 
@@ -125,6 +126,16 @@ static inline size_t attrs_bound(const sr_attr_view_t *a, uint32_t n)
 		if (a[i].type == SR_ATTR_STRING ||
 		    a[i].type == SR_ATTR_STRING_STATIC)
 			b += 3 * (size_t)a[i].v.s.len;
+		if (a[i].type == SR_ATTR_ARRAY) {
+			sr_array_iter_t it = sr_array_begin(&a[i].v.a);
+			sr_attr_view_t e;
+
+			b += 10; /* ArrayValue tag and length */
+			while (sr_array_next(&it, &e))
+				b += 24 + (e.type == SR_ATTR_STRING
+						   ? 3 * (size_t)e.v.s.len
+						   : 0);
+		}
 	}
 	return b;
 }
@@ -145,43 +156,31 @@ static size_t span_bound(const sr_span_data_t *s)
 
 /* ---- messages --------------------------------------------------------- */
 
-/* KeyValue as field `tag` of the enclosing message. */
-static char *put_kv(char *p, char tag, const sr_attr_view_t *a, uint64_t *bad)
+/* A scalar AnyValue's content: its size, with *v (strings) and *u (ints)
+ * ready for put_scalar. */
+static size_t scalar_size(const sr_attr_view_t *a, struct pstr *v,
+			  uint64_t *u, uint64_t *bad)
 {
-	struct pstr k, v = { 0 };
-	size_t av;
-	uint64_t u = 0;
-
-	prep(&k, a->key, bad);
 	switch (a->type) {
 	case SR_ATTR_BOOL:
-		av = 2;
-		break;
+		return 2;
 	case SR_ATTR_INT:
-		u = (uint64_t)a->v.i; /* int64: negatives take 10 bytes */
-		av = 1 + sr__pb_varint_size(u);
-		break;
+		*u = (uint64_t)a->v.i; /* int64: negatives take 10 bytes */
+		return 1 + sr__pb_varint_size(*u);
 	case SR_ATTR_DOUBLE:
-		av = 9;
-		break;
+		return 9;
 	case SR_ATTR_STRING:
 	case SR_ATTR_STRING_STATIC:
-		prep(&v, a->v.s, bad);
-		av = 1 + sr__pb_varint_size(v.out) + v.out;
-		break;
+		prep(v, a->v.s, bad);
+		return 1 + sr__pb_varint_size(v->out) + v->out;
 	default:
-		av = 0; /* unknown type: an empty AnyValue */
-		break;
+		return 0; /* unknown type: an empty AnyValue */
 	}
-	size_t kv = 1 + sr__pb_varint_size(k.out) + k.out + 1 +
-		    sr__pb_varint_size(av) + av;
+}
 
-	*p++ = tag;
-	p = sr__pb_put_varint(p, kv);
-	*p++ = TAG(1, WT_LEN);                  /* KeyValue.key          */
-	p = put_pstr(p, &k);
-	*p++ = TAG(2, WT_LEN);                  /* KeyValue.value        */
-	p = sr__pb_put_varint(p, av);
+static char *put_scalar(char *p, const sr_attr_view_t *a,
+			const struct pstr *v, uint64_t u)
+{
 	switch (a->type) {
 	case SR_ATTR_BOOL:
 		*p++ = TAG(2, WT_VARINT);       /* AnyValue.bool_value   */
@@ -201,12 +200,77 @@ static char *put_kv(char *p, char tag, const sr_attr_view_t *a, uint64_t *bad)
 	case SR_ATTR_STRING:
 	case SR_ATTR_STRING_STATIC:
 		*p++ = TAG(1, WT_LEN);          /* AnyValue.string_value */
-		p = put_pstr(p, &v);
+		p = put_pstr(p, v);
 		break;
 	default:
 		break;
 	}
 	return p;
+}
+
+/* ArrayValue content size: each element an AnyValue in field 1. */
+static size_t array_size(const sr_array_view_t *arr)
+{
+	sr_array_iter_t it = sr_array_begin(arr);
+	sr_attr_view_t e;
+	size_t n = 0;
+
+	while (sr_array_next(&it, &e)) {
+		struct pstr v = { 0 };
+		uint64_t u = 0, bad = 0; /* counted when written */
+		size_t ev = scalar_size(&e, &v, &u, &bad);
+
+		n += 1 + sr__pb_varint_size(ev) + ev;
+	}
+	return n;
+}
+
+static char *put_array(char *p, const sr_array_view_t *arr, size_t size,
+		       uint64_t *bad)
+{
+	sr_array_iter_t it = sr_array_begin(arr);
+	sr_attr_view_t e;
+
+	*p++ = TAG(5, WT_LEN);                  /* AnyValue.array_value  */
+	p = sr__pb_put_varint(p, size);
+	while (sr_array_next(&it, &e)) {
+		struct pstr v = { 0 };
+		uint64_t u = 0;
+		size_t ev = scalar_size(&e, &v, &u, bad);
+
+		*p++ = TAG(1, WT_LEN);          /* ArrayValue.values     */
+		p = sr__pb_put_varint(p, ev);
+		p = put_scalar(p, &e, &v, u);
+	}
+	return p;
+}
+
+/* KeyValue as field `tag` of the enclosing message. */
+static char *put_kv(char *p, char tag, const sr_attr_view_t *a, uint64_t *bad)
+{
+	struct pstr k, v = { 0 };
+	size_t av, arr = 0;
+	uint64_t u = 0;
+
+	prep(&k, a->key, bad);
+	if (a->type == SR_ATTR_ARRAY) {
+		arr = array_size(&a->v.a);
+		av = 1 + sr__pb_varint_size(arr) + arr;
+	} else {
+		av = scalar_size(a, &v, &u, bad);
+	}
+	size_t kv = 1 + sr__pb_varint_size(k.out) + k.out + 1 +
+		    sr__pb_varint_size(av) + av;
+
+	*p++ = tag;
+	p = sr__pb_put_varint(p, kv);
+	*p++ = TAG(1, WT_LEN);                  /* KeyValue.key          */
+	p = put_pstr(p, &k);
+	*p++ = TAG(2, WT_LEN);                  /* KeyValue.value        */
+	p = sr__pb_put_varint(p, av);
+	if (a->type == SR_ATTR_ARRAY)
+		return put_array(p, &a->v.a, arr, bad);
+	return put_scalar(p, a, &v, u);
 }
 
 static inline char *put_kvs(char *p, char tag, const sr_attr_view_t *a,
@@ -395,51 +459,6 @@ size_t sr__otlp_pb_prefix_max(size_t res_len, size_t scope_len)
 
 /* ---- response ----------------------------------------------------------- */
 
-static bool get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-	uint64_t x = 0;
-
-	for (unsigned shift = 0; shift < 64 && p < end; shift += 7) {
-		uint8_t b = *p++;
-		x |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*pp = p;
-			*v = x;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Skip a field of wire type wt; false if malformed. */
-static bool skip_field(const uint8_t **pp, const uint8_t *end, unsigned wt)
-{
-	uint64_t v;
-
-	switch (wt) {
-	case WT_VARINT:
-		return get_varint(pp, end, &v);
-	case WT_I64:
-		if (end - *pp < 8)
-			return false;
-		*pp += 8;
-		return true;
-	case WT_LEN:
-		if (!get_varint(pp, end, &v) || v > (uint64_t)(end - *pp))
-			return false;
-		*pp += v;
-		return true;
-	case WT_I32:
-		if (end - *pp < 4)
-			return false;
-		*pp += 4;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* ExportTraceServiceResponse { ExportTracePartialSuccess partial_success = 1; }
  * ExportTracePartialSuccess { int64 rejected_spans = 1; string error_message = 2; } */
 int sr__otlp_pb_parse_response(const char *body, size_t len,
@@ -449,28 +468,28 @@ int sr__otlp_pb_parse_response(const char *body, size_t len,
 	uint64_t tag, v;
 
 	while (p < end) {
-		if (!get_varint(&p, end, &tag))
+		if (!sr__pb_get_varint(&p, end, &tag))
 			return SR_EINVAL;
 		if (tag != ((1u << 3) | WT_LEN)) {
-			if (!skip_field(&p, end, tag & 7))
+			if (!sr__pb_skip(&p, end, tag & 7))
 				return SR_EINVAL;
 			continue;
 		}
-		if (!get_varint(&p, end, &v) || v > (uint64_t)(end - p))
+		if (!sr__pb_get_varint(&p, end, &v) || v > (uint64_t)(end - p))
 			return SR_EINVAL;
 		const uint8_t *q = p, *qend = p + v;
 		p = qend;
 		while (q < qend) {
-			if (!get_varint(&q, qend, &tag))
+			if (!sr__pb_get_varint(&q, qend, &tag))
 				return SR_EINVAL;
 			if (tag == ((1u << 3) | WT_VARINT)) {
-				if (!get_varint(&q, qend, &v))
+				if (!sr__pb_get_varint(&q, qend, &v))
 					return SR_EINVAL;
 				/* int64 on the wire; a negative count is
 				 * nonsense and means nothing rejected. */
 				*rejected = (int64_t)v > 0 ? v : 0;
 			} else if (tag == ((2u << 3) | WT_LEN)) {
-				if (!get_varint(&q, qend, &v) ||
+				if (!sr__pb_get_varint(&q, qend, &v) ||
 				    v > (uint64_t)(qend - q))
 					return SR_EINVAL;
 				if (msg && msg_len) {
@@ -479,7 +498,7 @@ int sr__otlp_pb_parse_response(const char *body, size_t len,
 					msg[n] = '\0';
 				}
 				q += v;
-			} else if (!skip_field(&q, qend, tag & 7)) {
+			} else if (!sr__pb_skip(&q, qend, tag & 7)) {
 				return SR_EINVAL;
 			}
 		}

@@ -169,6 +169,19 @@ static void put_value_str(struct sr__zipkin_enc *e, struct sr__jw *w,
 	case SR_ATTR_STRING_STATIC:
 		sr__jw_str(w, a->v.s.ptr, a->v.s.len);
 		return;
+	case SR_ATTR_ARRAY: {
+		/* The OpenTelemetry-to-Zipkin rule: the array as JSON text. */
+		struct sr__jw aw;
+
+		e->scratch.len = 0;
+		sr__jw_init(&aw, &e->scratch);
+		sr__exp_jw_value(&aw, a);
+		if (aw.oom)
+			e->oom = true;
+		else
+			sr__jw_str(w, e->scratch.data, e->scratch.len);
+		return;
+	}
 	default:
 		sr__jw_str(w, "", 0); /* unknown type: keep the key visible */
 		return;

@@ -30,7 +30,8 @@ static const char *const keys[MAX_STRS] = {
 };
 
 static uint64_t seed;
-/* Exporter worker only (one worker: batches arrive one at a time). */
+/* The "check" exporter's worker only (one worker: batches arrive one at
+ * a time). */
 static int64_t last_seq[THREADS];
 static uint64_t checked, bad;
 
@@ -54,24 +55,12 @@ static int n_strs(int th, int64_t seq)
 	return (int)(sr_test_rand(&r) % (MAX_STRS + 1));
 }
 
-static bool attr_int(const sr_span_data_t *d, const char *key, int64_t *out)
-{
-	for (uint32_t i = 0; i < d->attr_count; i++)
-		if (d->attrs[i].key.len == strlen(key) &&
-		    !memcmp(d->attrs[i].key.ptr, key, strlen(key)) &&
-		    d->attrs[i].type == SR_ATTR_INT) {
-			*out = d->attrs[i].v.i;
-			return true;
-		}
-	return false;
-}
-
 static bool span_ok(const sr_span_data_t *d)
 {
 	int64_t th, seq;
 	int n;
 
-	if (!attr_int(d, "thread", &th) || !attr_int(d, "seq", &seq) ||
+	if (!sr_test_attr_int(d, "thread", &th) || !sr_test_attr_int(d, "seq", &seq) ||
 	    th < 0 || th >= THREADS || seq <= last_seq[th])
 		return false;
 	last_seq[th] = seq;
@@ -94,31 +83,6 @@ static bool span_ok(const sr_span_data_t *d)
 	}
 	return true;
 }
-
-static int check_create(void *ud, const sr_config_t *cfg, void **st, char *e,
-			size_t n)
-{
-	(void)ud; (void)cfg; (void)e; (void)n;
-	*st = NULL;
-	return 0;
-}
-
-static int check_export(void *st, const sr_batch_t *b, uint64_t *rej)
-{
-	size_t n = sr_batch_count(b);
-
-	(void)st; (void)rej;
-	for (size_t i = 0; i < n; i++) {
-		sr_span_data_t d = { .size = sizeof(d) };
-
-		if (sr_batch_span(b, i, &d) != 0 || !span_ok(&d))
-			bad++;
-		checked++;
-	}
-	return 0;
-}
-
-static void check_destroy(void *st, uint32_t t) { (void)st; (void)t; }
 
 static void *producer(void *arg)
 {
@@ -155,16 +119,13 @@ static void tweak(sr_config_t *c)
 
 int main(void)
 {
-	static const sr_exporter_ops_t check = {
-		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "check",
-		check_create, check_export, NULL, check_destroy, NULL, NULL, NULL };
 	pthread_t t[THREADS];
 	sr_stats_t st = { .size = sizeof(st) };
 
 	seed = sr_test_seed(1);
 	for (int i = 0; i < THREADS; i++)
 		last_seq[i] = -1;
-	SR_CHECK(sr_exporter_register(&check, NULL) == 0);
+	SR_CHECK(sr_test_register_check(span_ok, &checked, &bad) == 0);
 	SR_CHECK(sr_test_init_memory(tweak) == 0);
 	for (int i = 0; i < THREADS; i++)
 		SR_CHECK(pthread_create(&t[i], NULL, producer,

@@ -351,6 +351,55 @@ static void max_bytes_keeps_file_valid(void **state)
 	json_decref(root);
 }
 
+/* One batch of all 200 spans (handed over by the flush). */
+static void chrome_one_batch(sr_config_t *cfg)
+{
+	chrome_only(cfg);
+	cfg->max_export_batch_size = 512;
+	cfg->schedule_delay_ms = 60000;
+}
+
+/* One batch far larger than the limit: the spans that fit are written,
+ * the rest counted, and the file stays a valid trace. */
+static void oversized_batch_writes_what_fits(void **state)
+{
+	sr_exporter_stats_t ex;
+	sr_stats_t st = { .size = sizeof(st) };
+	struct stat sb;
+	json_t *root, *evs;
+	size_t slices = 0;
+
+	(void)state;
+	setenv("SPANRING_CHROME_MAX_BYTES", "8192", 1);
+	assert_int_equal(sr_test_init_memory(chrome_one_batch), 0);
+	sr_test_produce_all(1, 200);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_test_exporter_stats("chrome", &ex), 0);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	printf("max 8192, one batch of 200: file %lld bytes, spans ok %llu "
+	       "failed %llu\n", (long long)sb.st_size,
+	       (unsigned long long)ex.spans_ok,
+	       (unsigned long long)ex.spans_failed);
+	assert_true(sb.st_size <= 8192);
+	assert_true(ex.spans_ok > 0);
+	assert_int_equal(ex.spans_ok + ex.spans_failed, 200);
+	assert_int_equal(st.exported, ex.spans_ok);
+	assert_int_equal(st.dropped_exporter, ex.spans_failed);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	root = load_trace();
+	evs = json_object_get(root, "traceEvents");
+	for (size_t k = 0; k < json_array_size(evs); k++) {
+		const char *ph = json_string_value(
+			json_object_get(json_array_get(evs, k), "ph"));
+
+		slices += ph && (!strcmp(ph, "X") || !strcmp(ph, "b"));
+	}
+	assert_int_equal(slices, ex.spans_ok);
+	json_decref(root);
+}
+
 /* RLIMIT_FSIZE in a child: the write fails part-way, the file is put back
  * to its last valid state, and the process lives. */
 static void file_size_limit_keeps_file_valid(void **state)
@@ -421,6 +470,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(valid_after_every_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(overlapping_spans_go_async, setup, teardown),
 		cmocka_unit_test_setup_teardown(max_bytes_keeps_file_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(oversized_batch_writes_what_fits, setup, teardown),
 		cmocka_unit_test_setup_teardown(file_size_limit_keeps_file_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(bad_settings_name_variable_and_value, setup, teardown),
 	};

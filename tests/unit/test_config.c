@@ -120,7 +120,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(cfg.link_attr_count_limit, 128);
 	assert_int_equal(cfg.attr_value_length_limit, 4096);
 	assert_int_equal(cfg.max_span_records, 64);
-	assert_int_equal(cfg.drainer_max_sleep_us, 1000);
+	assert_int_equal(cfg.drainer_max_sleep_us, 20000);
 	assert_null(cfg.allocator);
 	sr_config_init(NULL); /* no crash */
 }
@@ -643,7 +643,7 @@ static void test_config_copy_defaults_unknown_tail(void **state)
 	sr__config_copy(&dst, &src);
 	assert_int_equal(dst.size, sizeof(dst));
 	assert_int_equal(dst.max_span_records, 9);
-	assert_int_equal(dst.drainer_max_sleep_us, 1000);
+	assert_int_equal(dst.drainer_max_sleep_us, 20000);
 
 	/* A newer application's larger struct: known fields copied. */
 	src.size = sizeof(src) + 64;

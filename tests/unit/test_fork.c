@@ -88,6 +88,17 @@ static void test_fork_child_gets_clean_pipeline(void **state)
 	pthread_create(&t, NULL, busy, NULL);
 	named("parent-before", 500);
 	sr_span_start(&open_span, NULL, "open-across-fork", SR_KIND_INTERNAL);
+#if defined(__SANITIZE_ADDRESS__)
+	/* GCC 12's libasan does not hold its allocator's locks across fork
+	 * (compiler-rt later does), so a child that forks while a parent
+	 * thread is inside malloc can block forever in its own first malloc
+	 * of that size class: seen as sr-exp-memory's start hanging in
+	 * calloc.  Under ASan, fork with the parent quiet; the default
+	 * build keeps the race with spans in flight on other threads. */
+	__atomic_store_n(&stop_busy, 1, __ATOMIC_RELAXED);
+	pthread_join(t, NULL);
+	assert_int_equal(sr_flush(20000, NULL), 0);
+#endif
 	pid = fork();
 	if (pid == 0) {
 		int rc = child_main();
@@ -101,8 +112,10 @@ static void test_fork_child_gets_clean_pipeline(void **state)
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 
+#if !defined(__SANITIZE_ADDRESS__)
 	__atomic_store_n(&stop_busy, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
+#endif
 	sr_span_end(&open_span);
 	named("parent-after", 500);
 	assert_int_equal(sr_shutdown(20000, NULL), 0);

@@ -934,7 +934,7 @@ static void create_rejects_malformed_settings(void **state)
 	static const struct {
 		const char *var, *val, *want;
 	} cases[] = {
-		{ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "not supported" },
+		{ "OTEL_EXPORTER_OTLP_PROTOCOL", "grpcc", "expected grpc, http/protobuf or http/json" },
 		{ "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/xml", "http/xml" },
 		{ "OTEL_EXPORTER_OTLP_TIMEOUT", "10s", "10s" },
 		{ "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "-1", "-1" },

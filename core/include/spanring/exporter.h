@@ -40,7 +40,19 @@ typedef struct sr_str {
 	uint32_t len;
 } sr_str_t;
 
-/* Decoded attribute.  Strings point into the batch (or static memory). */
+/* A decoded array attribute: `count` elements of `type` (SR_ATTR_BOOL,
+ * _INT, _DOUBLE or _STRING), packed at `data`; read them in order with
+ * sr_array_next(). */
+typedef struct sr_array_view {
+	const void *data;
+	uint32_t count;
+	sr_attr_type_t type;
+} sr_array_view_t;
+
+/* Decoded attribute.  Strings point into the batch (or static memory).
+ * An exporter meets only the types it was built knowing plus those
+ * appended later (SR_ATTR_ARRAY): it writes an unknown one as an empty
+ * value and goes on. */
 typedef struct sr_attr_view {
 	sr_str_t key;
 	sr_attr_type_t type;       /* SR_ATTR_STRING for both string kinds */
@@ -49,8 +61,68 @@ typedef struct sr_attr_view {
 		int64_t i;
 		double d;
 		sr_str_t s;
+		sr_array_view_t a; /* SR_ATTR_ARRAY                        */
 	} v;
 } sr_attr_view_t;
+
+/*
+ * Walking an array view's elements.  The packing (native byte order, no
+ * alignment): BOOL one byte 0/1, INT and DOUBLE 8 bytes, STRING a 4-byte
+ * length then its bytes.
+ *
+ *     sr_array_iter_t it = sr_array_begin(&attr->v.a);
+ *     sr_attr_view_t e;
+ *     while (sr_array_next(&it, &e)) ... e.type, e.v ...
+ */
+typedef struct sr_array_iter {
+	const unsigned char *pos;
+	uint32_t left;
+	sr_attr_type_t type;
+} sr_array_iter_t;
+
+static inline sr_array_iter_t sr_array_begin(const sr_array_view_t *a)
+{
+	sr_array_iter_t it;
+
+	it.pos = (const unsigned char *)a->data;
+	it.left = a->count;
+	it.type = a->type;
+	return it;
+}
+
+/* Next element into *elem (key empty); false past the last. */
+static inline bool sr_array_next(sr_array_iter_t *it, sr_attr_view_t *elem)
+{
+	uint32_t len;
+
+	if (!it->left)
+		return false;
+	it->left--;
+	elem->key.ptr = "";
+	elem->key.len = 0;
+	elem->type = it->type;
+	switch (it->type) {
+	case SR_ATTR_BOOL:
+		elem->v.b = *it->pos++ != 0;
+		break;
+	case SR_ATTR_INT:
+		__builtin_memcpy(&elem->v.i, it->pos, 8);
+		it->pos += 8;
+		break;
+	case SR_ATTR_DOUBLE:
+		__builtin_memcpy(&elem->v.d, it->pos, 8);
+		it->pos += 8;
+		break;
+	default:
+		__builtin_memcpy(&len, it->pos, 4);
+		elem->type = SR_ATTR_STRING;
+		elem->v.s.ptr = (const char *)it->pos + 4;
+		elem->v.s.len = len;
+		it->pos += 4 + (size_t)len;
+		break;
+	}
+	return true;
+}
 
 typedef struct sr_event_view {
 	sr_str_t name;

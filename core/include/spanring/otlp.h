@@ -1,5 +1,5 @@
 /*
- * otlp.h - statistics of the OTLP/HTTP exporter ("otlp").
+ * otlp.h - statistics of the OTLP exporter ("otlp"), OTLP/HTTP or OTLP/gRPC.
  *
  * Included by <spanring/spanring.h>; do not include it alone.
  *
@@ -20,9 +20,13 @@ extern "C" {
 enum sr_otlp_fail {
 	SR_OTLP_FAIL_CONNECT = 1,   /* refused, reset, DNS, closed mid-way  */
 	SR_OTLP_FAIL_TIMEOUT = 2,   /* a request ran out of time            */
-	SR_OTLP_FAIL_RETRYABLE = 3, /* HTTP 429, 502, 503, 504              */
-	SR_OTLP_FAIL_CLIENT = 4,    /* other HTTP 4xx (not retried)         */
-	SR_OTLP_FAIL_SERVER = 5,    /* other HTTP 5xx/1xx/3xx (not retried) */
+	SR_OTLP_FAIL_RETRYABLE = 3, /* HTTP 429, 502, 503, 504; gRPC
+	                               UNAVAILABLE and the other retryable
+	                               codes (docs/otlp.md)                 */
+	SR_OTLP_FAIL_CLIENT = 4,    /* other HTTP 4xx; gRPC INVALID_ARGUMENT,
+	                               UNAUTHENTICATED, ... (not retried)   */
+	SR_OTLP_FAIL_SERVER = 5,    /* other HTTP 5xx/1xx/3xx; gRPC UNKNOWN,
+	                               INTERNAL (not retried)               */
 	SR_OTLP_FAIL_TLS = 6,       /* certificate or handshake problem     */
 	SR_OTLP_FAIL_DEADLINE = 7,  /* export timeout or retry budget spent */
 	SR_OTLP_FAIL_CANCELLED = 8, /* shutdown cut the export short        */
@@ -39,7 +43,7 @@ typedef struct sr_otlp_stats {
 	size_t size;                /* set by the caller: sizeof(sr_otlp_stats_t) */
 
 	uint64_t exports;           /* batches given to the exporter         */
-	uint64_t exports_ok;        /* delivered (HTTP 2xx)                  */
+	uint64_t exports_ok;        /* delivered (HTTP 2xx, gRPC OK)         */
 	uint64_t exports_failed;    /* given up; the core counts their spans
 	                               as dropped (exporter)                 */
 	uint64_t spans_ok;          /* spans in delivered batches            */
@@ -50,7 +54,8 @@ typedef struct sr_otlp_stats {
 	uint64_t requests;          /* HTTP requests made (attempts)         */
 	uint64_t retries;           /* requests after the first of an export */
 	uint64_t bytes_raw;         /* request bodies before compression     */
-	uint64_t bytes_sent;        /* request bodies as sent (gzip or not)  */
+	uint64_t bytes_sent;        /* request bodies as sent (gzip or not;
+	                               gRPC: with the 5-byte prefix)         */
 	uint64_t invalid_utf8;      /* invalid UTF-8 sequences replaced by
 	                               U+FFFD while encoding                 */
 

@@ -160,7 +160,7 @@ typedef struct sr_config {
 	uint32_t max_span_records;       /* records one span may use, default 64     */
 
 	/* Drainer polling: sleeps grow up to this when rings are idle. */
-	uint32_t drainer_max_sleep_us;   /* default 1000                             */
+	uint32_t drainer_max_sleep_us;   /* default 20000                            */
 
 	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
 
@@ -319,8 +319,43 @@ typedef enum sr_attr_type {
 	SR_ATTR_INT = 2,
 	SR_ATTR_DOUBLE = 3,
 	SR_ATTR_STRING = 4,        /* copied                                  */
-	SR_ATTR_STRING_STATIC = 5  /* kept by pointer (static)                */
+	SR_ATTR_STRING_STATIC = 5, /* kept by pointer (static)                */
+	SR_ATTR_ARRAY = 6          /* homogeneous array, elements copied      */
 } sr_attr_type_t;
+
+struct sr_attr;
+
+/*
+ * An array attribute's value (borrowed; its elements are copied by the
+ * call that takes it).  `type` is the element type: SR_ATTR_BOOL,
+ * SR_ATTR_INT, SR_ATTR_DOUBLE or SR_ATTR_STRING.  The elements are either
+ * a C array (`v`; strings NUL-terminated, or of lengths `lens` when it is
+ * not NULL) or, when `get` is set, produced one by one by
+ * get(ud, i, &elem), which fills elem->v (and elem->len for strings):
+ * containers whose elements are not laid out as C values (std::string,
+ * std::vector<bool>, int32_t) need no conversion buffer; get may be
+ * called twice per element (sizing, then copying) and must give the same
+ * value both times.  Each string
+ * element is limited to attr_value_length_limit bytes (truncated and
+ * counted as strings_truncated); the whole array takes slots like a
+ * copied string of its packed size (8 bytes per number, 1 per bool,
+ * 4 + length per string) and is dropped (attrs_dropped) if the span
+ * has no room for it.  At most SR_ARRAY_MAX_COUNT elements are kept.
+ */
+#define SR_ARRAY_MAX_COUNT 65535u
+typedef struct sr_array {
+	sr_attr_type_t type;       /* element type                          */
+	uint32_t count;            /* elements                              */
+	union {
+		const bool *b;
+		const int64_t *i;
+		const double *d;
+		const char *const *s;
+	} v;
+	const size_t *lens;        /* strings: lengths, or NULL (strlen)    */
+	void (*get)(const void *ud, size_t i, struct sr_attr *elem);
+	const void *ud;
+} sr_array_t;
 
 /*
  * One attribute, for the array forms (events, links, sr_span_set_attrs).
@@ -335,6 +370,7 @@ typedef struct sr_attr {
 		int64_t i;
 		double d;
 		const char *s;
+		const sr_array_t *a; /* SR_ATTR_ARRAY (borrowed)         */
 	} v;
 } sr_attr_t;
 
@@ -407,6 +443,22 @@ SR_API void sr_span_set_str_static(sr_span_t *span, const char *key,
 SR_API void sr_span_set_attrs(sr_span_t *span, const sr_attr_t *attrs,
 			      size_t n);
 
+/* Array attribute (elements copied, see sr_array_t); events and links
+ * take arrays as SR_ATTR_ARRAY_(key, &arr) entries of their attrs. */
+SR_API void sr_span_set_array(sr_span_t *span, const char *key,
+			      const sr_array_t *arr);
+#define SR_ATTR_ARRAY_(k, arr) sr__attr_array((k), (arr))
+static inline sr_attr_t sr__attr_array(const char *key, const sr_array_t *arr)
+{
+	sr_attr_t a;
+
+	a.key = key;
+	a.type = SR_ATTR_ARRAY;
+	a.len = 0;
+	a.v.a = arr;
+	return a;
+}
+
 /* Event `name` (static) at `ts_ns` (0: now) with attributes (borrowed;
  * string values copied or kept per their type).  Fast path. */
 SR_API void sr_span_add_event(sr_span_t *span, const char *name,
@@ -431,7 +483,16 @@ SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 
 /* End at now, or at `end_ns` (clamped to >= start).  Writes the span to
  * the ring of the calling thread; a second end is ignored.  An unsampled
- * span has nothing to write (it was counted at its start).  Fast paths. */
+ * span has nothing to write (it was counted at its start).  Fast paths.
+ *
+ * Signal handlers: a handler may start and end its own spans on a thread
+ * that has already recorded a span (or called sr_thread_register(): the
+ * first registration takes a lock).  If the handler interrupted the
+ * library's own end of a span on that thread, the handler's span is not
+ * written (the ring is in the middle of that end) but counted in
+ * sr_stats_t.dropped_reentrant, which is part of the accounting
+ * invariant.  A span must not be used by the handler and the interrupted
+ * code both (a span is used by one thread at a time). */
 SR_API void sr_span_end(sr_span_t *span);
 SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
 
@@ -547,6 +608,15 @@ typedef struct sr_stats {
 	uint32_t ring_high_water;    /* max over rings of records used        */
 	uint32_t exporters;          /* number of running exporters           */
 	uint32_t reserved_;
+
+	/* Appended (docs/abi.md): an older caller's size stops before. */
+	uint64_t dropped_reentrant;  /* span-level: ended by a signal handler
+	                                that interrupted the library's own
+	                                span end on the same thread (the
+	                                signal-handler rule below)            */
+	uint64_t records_discarded;  /* ring records the drainer could not
+	                                read as a span; 0 unless memory was
+	                                corrupted (records, not spans)        */
 
 	/* Span-level drop by the processors, summed over the chain
 	 * (per processor and rule: sr_stats_processor()). */

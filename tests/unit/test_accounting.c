@@ -1,0 +1,139 @@
+/*
+ * test_accounting.c - every span lands in the counter of its real cause:
+ * starts of threads that exit before publishing their tally, and the
+ * losses of an exporter that is behind (queue full, not ring full).
+ */
+// SR_TEST_LABELS: concurrency
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static void *start_five_unsampled(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 5; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, NULL, "u", SR_KIND_INTERNAL);
+		sr_span_end(&s);
+	}
+	return NULL; /* exits with its tally unpublished (5 < a batch) */
+}
+
+static void always_off(sr_config_t *c)
+{
+	c->sampler = SR_SAMPLER_ALWAYS_OFF;
+}
+
+static void test_exited_thread_unsampled_starts_counted(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	pthread_t t[4];
+
+	(void)state;
+	assert_int_equal(sr_test_init_memory(always_off), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, start_five_unsampled,
+						NULL), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.started, 20);
+	assert_int_equal(st.sampled, 0);
+	/* An unsampled-only thread takes no ring to count its spans. */
+	assert_int_equal(st.rings_in_use, 0);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.started, 20);
+}
+
+/* An exporter 2 ms per batch behind a queue of two batches. */
+static int slow_create(void *ud, const sr_config_t *cfg, void **st, char *e,
+		       size_t n)
+{
+	(void)ud; (void)cfg; (void)e; (void)n;
+	*st = NULL;
+	return 0;
+}
+
+static int slow_export(void *st, const sr_batch_t *b, uint64_t *rej)
+{
+	struct timespec ts = { 0, 2000000 };
+
+	(void)st; (void)b; (void)rej;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+static void slow_destroy(void *st, uint32_t t) { (void)st; (void)t; }
+
+static void slow_cfg(sr_config_t *c)
+{
+	c->exporters = "slow";
+	c->max_export_batch_size = 50;
+	c->max_queue_size = 100;
+	/* Room for every span the test ends in a burst's worth of drainer
+	 * absence many times over: what the ring drops would be the
+	 * drainer's own lag, not the exporter's. */
+	c->ring_records = 16384;
+}
+
+static void test_slow_exporter_losses_are_queue_full(void **state)
+{
+	static const sr_exporter_ops_t slow = {
+		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "slow",
+		slow_create, slow_export, NULL, slow_destroy, NULL, NULL, NULL };
+	sr_stats_t st = { .size = sizeof(st) };
+	sr_exporter_stats_t es;
+	struct timespec ms = { 0, 1000000 };
+
+	(void)state;
+	assert_int_equal(sr_exporter_register(&slow, NULL), 0);
+	assert_int_equal(sr_test_init_memory(slow_cfg), 0);
+	/* 40000 spans in bursts of 200 a millisecond: eight times what
+	 * the exporter takes (25 a millisecond). */
+	for (int burst = 0; burst < 200; burst++) {
+		for (int i = 0; i < 200; i++) {
+			sr_span_t s;
+
+			sr_span_start(&s, NULL, "op", SR_KIND_INTERNAL);
+			sr_span_end(&s);
+		}
+		nanosleep(&ms, NULL);
+	}
+	assert_int_equal(sr_flush(30000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(sr_test_exporter_stats("slow", &es), 0);
+	print_message("sampled %llu exported %llu ring_full %llu queue_full "
+		      "%llu (exporter: ok %llu queue_full %llu)\n",
+		      (unsigned long long)st.sampled,
+		      (unsigned long long)st.exported,
+		      (unsigned long long)st.dropped_ring_full,
+		      (unsigned long long)st.dropped_queue_full,
+		      (unsigned long long)es.spans_ok,
+		      (unsigned long long)es.spans_queue_full);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	assert_int_equal(st.sampled, 40000);
+	assert_int_equal(st.dropped_ring_full, 0);
+	assert_true(st.dropped_queue_full > 0);
+	assert_int_equal(es.spans_queue_full, st.dropped_queue_full);
+	assert_int_equal(es.spans_ok, st.exported);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exited_thread_unsampled_starts_counted),
+		cmocka_unit_test(test_slow_exporter_losses_are_queue_full),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
