@@ -444,6 +444,7 @@ static void *drainer_main(void *arg)
 			 * empty or the deadline passes; then what is left is
 			 * lost and counted. */
 			starved = !flush_cur(p) || starved;
+			starved = !sr__processors_finish(p, now) || starved;
 			while (starved && sr__mono_ns() < ck_pr_load_64(&p->shutdown_deadline_ns)) {
 				struct timespec ts = { 0, 1000000 };
 
@@ -451,12 +452,15 @@ static void *drainer_main(void *arg)
 				starved = false;
 				drain_all(p, false, sr__mono_ns(), &starved, &look);
 				starved = !flush_cur(p) || starved;
+				starved = !sr__processors_finish(p, sr__mono_ns()) ||
+					  starved;
 			}
 			if (starved) {
 				if (p->cur) {
 					ck_pr_add_64(&p->dropped_shutdown, p->cur->nspans);
 					ck_pr_store_32(&p->cur->nspans, 0);
 				}
+				sr__processors_abandon(p);
 				drain_all(p, true, now, &starved, &look);
 			}
 			break;
@@ -468,6 +472,9 @@ static void *drainer_main(void *arg)
 		if ((req > seen ||
 		     (p->cur && p->cur->nspans && now - p->cur->opened_ns >= delay)) &&
 		    !flush_cur(p))
+			starved = true;
+		/* Processors holding spans (tail) run when due, batch or not. */
+		if (p->stage.n && !starved && !sr__processors_tick(p, now))
 			starved = true;
 		if (req > seen && !starved) {
 			pthread_mutex_lock(&p->ctl_lock);

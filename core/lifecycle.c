@@ -368,7 +368,8 @@ static int flush_locked(struct sr__pipeline *p, uint64_t deadline,
 	pthread_mutex_unlock(&p->ctl_lock);
 	if (pending)
 		*pending = rc ? sr__rings_pending_spans(p) +
-					sr__batches_pending_spans(p)
+					sr__batches_pending_spans(p) +
+					sr__processors_held(p)
 			      : 0;
 	return rc;
 }

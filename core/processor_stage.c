@@ -26,15 +26,6 @@
 #include "processor_table_int.h"
 #include "sized_int.h"
 
-/* What a processor's sr_proc_batch_t is: the batch, the processor it is
- * given to (for counting), and a decode view with the drainer's scratch. */
-struct sr_proc_batch {
-	struct sr__pipeline *p;
-	struct sr__batch *b;
-	struct sr__processor *proc;
-	struct sr_batch view;
-};
-
 /* ---- registry of selectable processors ------------------------------ */
 
 #define SR__MAX_REGISTERED 32
@@ -215,7 +206,8 @@ void sr__processors_free(struct sr__pipeline *p)
 
 /* ---- the run (drainer) ---------------------------------------------- */
 
-static struct sr__proc_rule *rule_of(struct sr__processor *pr, const char *rule)
+struct sr__proc_rule *sr__proc_rule_of(struct sr__processor *pr,
+				       const char *rule)
 {
 	uint32_t n = pr->nrules;
 
@@ -232,13 +224,13 @@ static struct sr__proc_rule *rule_of(struct sr__processor *pr, const char *rule)
 	return &pr->rules[n];
 }
 
-/* Take the dropped spans out of the batch's index. */
+/* Take the dropped and held spans out of the batch's index. */
 static void compact(struct sr__batch *b)
 {
 	uint32_t w = 0;
 
 	for (uint32_t i = 0; i < b->nspans; i++) {
-		if (b->ovl[i] == SR__OVL_DROPPED)
+		if (SR__OVL_GONE(b->ovl[i]))
 			continue;
 		b->first[w] = b->first[i];
 		b->ovl[w] = b->ovl[i];
@@ -247,9 +239,17 @@ static void compact(struct sr__batch *b)
 	ck_pr_store_32(&b->nspans, w);
 }
 
+/* A processor's `due` answer, asked after each of its calls. */
+static void ask_due(struct sr__processor *pr)
+{
+	if (pr->ops->size > offsetof(sr_processor_ops_t, due) && pr->ops->due)
+		pr->due = pr->ops->due(pr->state);
+}
+
 void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 {
-	struct sr_proc_batch pb = { .p = p, .b = b };
+	uint64_t t0 = sr__mono_ns();
+	struct sr_proc_batch pb = { .p = p, .b = b, .now = t0 };
 
 	b->processed = true;
 	pb.view.b = b;
@@ -257,16 +257,83 @@ void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 	pb.view.pipe = p;
 	for (uint32_t i = 0; i < b->nspans; i++)
 		b->ovl[i] = SR__OVL_NONE;
-	for (uint32_t k = 0; k < p->stage.n && b->nspans; k++) {
+	for (uint32_t k = 0; k < p->stage.n; k++) {
 		struct sr__processor *pr = &p->stage.procs[k];
-		uint64_t t0 = sr__mono_ns(), n = b->nspans;
+		uint64_t t1, n = b->nspans;
 
+		/* An empty batch only for one that holds spans and is due. */
+		if (!n && !(pr->due && pr->due <= t0))
+			continue;
 		pb.proc = pr;
 		pr->ops->process(pr->state, &pb);
-		ck_pr_add_64(&pr->ns, sr__mono_ns() - t0);
+		ask_due(pr);
+		t1 = sr__mono_ns();
+		ck_pr_add_64(&pr->ns, t1 - t0);
+		t0 = t1;
 		ck_pr_add_64(&pr->batches, 1);
 		ck_pr_add_64(&pr->spans_in, n);
 		compact(b);
+	}
+}
+
+static bool any_due(struct sr__pipeline *p, uint64_t now)
+{
+	for (uint32_t k = 0; k < p->stage.n; k++) {
+		uint64_t due = p->stage.procs[k].due;
+
+		if (due && due <= now)
+			return true;
+	}
+	return false;
+}
+
+/* At most this many batches per pass for the processors' own spans: the
+ * rings wait meanwhile. */
+#define SR__TICK_BATCHES 4
+
+bool sr__processors_tick(struct sr__pipeline *p, uint64_t now)
+{
+	for (int round = 0; round < SR__TICK_BATCHES; round++) {
+		struct sr__batch *b = p->cur;
+
+		if (!any_due(p, now))
+			return true;
+		if (!b) {
+			if (!(b = sr__batch_take(p)))
+				return false;
+			b->opened_ns = now;
+			ck_pr_store_ptr(&p->cur, b);
+		}
+		if (!sr__batch_dispatch(p, b))
+			return false; /* processed, kept open: handed over later */
+		ck_pr_store_ptr(&p->cur, NULL);
+	}
+	return !any_due(p, now);
+}
+
+bool sr__processors_finish(struct sr__pipeline *p, uint64_t now)
+{
+	sr__processors_flush(p, p->stage.flushed + 1);
+	return sr__processors_tick(p, now) && !sr__processors_held(p);
+}
+
+uint64_t sr__processors_held(struct sr__pipeline *p)
+{
+	uint64_t n = 0;
+
+	for (uint32_t k = 0; k < p->stage.n; k++)
+		n += ck_pr_load_64(&p->stage.procs[k].held);
+	return n;
+}
+
+void sr__processors_abandon(struct sr__pipeline *p)
+{
+	for (uint32_t k = 0; k < p->stage.n; k++) {
+		struct sr__processor *pr = &p->stage.procs[k];
+		uint64_t n = ck_pr_load_64(&pr->held);
+
+		ck_pr_add_64(&p->dropped_shutdown, n);
+		ck_pr_sub_64(&pr->held, n);
 	}
 }
 
@@ -282,6 +349,7 @@ void sr__processors_flush(struct sr__pipeline *p, uint64_t gen)
 			uint64_t t0 = sr__mono_ns();
 
 			pr->ops->flush(pr->state);
+			ask_due(pr);
 			ck_pr_add_64(&pr->ns, sr__mono_ns() - t0);
 		}
 	}
@@ -298,7 +366,7 @@ SR_API int sr_proc_span(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out)
 {
 	if (!pb || i >= pb->b->nspans)
 		return SR_EINVAL;
-	if (pb->b->ovl[i] == SR__OVL_DROPPED)
+	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
 	return sr_batch_span(&pb->view, i, out);
 }
@@ -350,7 +418,7 @@ SR_API int sr_proc_span_set(sr_proc_batch_t *pb, size_t i,
 	    !sr__sized_valid(span, SR__SIZED_MIN(sr_span_data_t, trace_id)))
 		return SR_EINVAL;
 	b = pb->b;
-	if (b->ovl[i] == SR__OVL_DROPPED)
+	if (SR__OVL_GONE(b->ovl[i]))
 		return SR_ENOTFOUND;
 	mark = b->arena_used;
 	if (!(d = sr_proc_alloc(pb, sizeof(*d))))
@@ -385,10 +453,10 @@ SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule)
 {
 	if (!pb || !rule || i >= pb->b->nspans)
 		return SR_EINVAL;
-	if (pb->b->ovl[i] == SR__OVL_DROPPED)
+	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
 	pb->b->ovl[i] = SR__OVL_DROPPED;
-	ck_pr_add_64(&rule_of(pb->proc, rule)->dropped, 1);
+	ck_pr_add_64(&sr__proc_rule_of(pb->proc, rule)->dropped, 1);
 	ck_pr_add_64(&pb->proc->dropped, 1);
 	ck_pr_add_64(&pb->p->dropped_processor, 1);
 	return 0;
@@ -397,7 +465,7 @@ SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule)
 SR_API void sr_proc_note(sr_proc_batch_t *pb, const char *rule, uint64_t n)
 {
 	if (pb && rule && n)
-		ck_pr_add_64(&rule_of(pb->proc, rule)->noted, n);
+		ck_pr_add_64(&sr__proc_rule_of(pb->proc, rule)->noted, n);
 }
 
 SR_API const sr_attr_view_t *sr_proc_resource(const sr_proc_batch_t *pb,
@@ -428,6 +496,8 @@ static void proc_stats(struct sr__processor *pr, sr_processor_stats_t *o)
 	o->spans_modified = ck_pr_load_64(&pr->modified);
 	o->spans_dropped = ck_pr_load_64(&pr->dropped);
 	o->process_ns = ck_pr_load_64(&pr->ns);
+	o->spans_held = ck_pr_load_64(&pr->held);
+	o->spans_emitted = ck_pr_load_64(&pr->emitted);
 	for (uint32_t i = 0; i < n; i++) {
 		o->rules[i].name = pr->rules[i].name;
 		o->rules[i].dropped = ck_pr_load_64(&pr->rules[i].dropped);

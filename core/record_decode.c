@@ -119,7 +119,7 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	if (!batch || i >= batch->b->nspans)
 		return SR_EINVAL;
 	b = batch->b;
-	if (b->ovl && b->ovl[i] < SR__OVL_DROPPED) {
+	if (b->ovl && b->ovl[i] < SR__OVL_HELD) {
 		/* A processor's edited view (processor_stage.c). */
 		memcpy(out, b->arena + b->ovl[i], sizeof(*out));
 		return 0;

@@ -9,5 +9,6 @@
 const sr_processor_ops_t *const sr__builtin_processors[] = {
 	&sr__processor_redact,
 	&sr__processor_spanmetrics,
+	&sr__processor_tail,
 	NULL,
 };

@@ -10,5 +10,6 @@
 
 extern const sr_processor_ops_t sr__processor_redact;
 extern const sr_processor_ops_t sr__processor_spanmetrics;
+extern const sr_processor_ops_t sr__processor_tail;
 
 #endif /* SR_PROCESSOR_INT_H */

@@ -109,6 +109,15 @@ int sr_test_check_invariant(const sr_stats_t *st)
 	return -1;
 }
 
+uint64_t sr_test_proc_rule(const sr_processor_stats_t *ps, const char *name,
+			   bool dropped)
+{
+	for (uint32_t i = 0; i < ps->nrules; i++)
+		if (!strcmp(ps->rules[i].name, name))
+			return dropped ? ps->rules[i].dropped : ps->rules[i].noted;
+	return 0;
+}
+
 const sr_span_data_t *sr_test_find_span(const char *name)
 {
 	size_t n = sr_memory_count(), len = strlen(name);

@@ -50,6 +50,11 @@ int sr_test_register_check(bool (*ok)(const sr_span_data_t *),
 /* The integer attribute `key` of a decoded span: true and *out, or false. */
 bool sr_test_attr_int(const sr_span_data_t *d, const char *key, int64_t *out);
 
+/* A processor's rule `name`: its dropped (or, !dropped, noted) count; 0
+ * when the processor has no such rule. */
+uint64_t sr_test_proc_rule(const sr_processor_stats_t *ps, const char *name,
+			   bool dropped);
+
 /* Find the first kept span (memory exporter) with this name, or NULL. */
 const sr_span_data_t *sr_test_find_span(const char *name);
 

@@ -7,8 +7,11 @@
  *
  * Chain: redact (defaults), then "sample", which drops a seeded share of
  * spans by their trace id (rule "sampled_out") and every span named
- * "noise" (rule "noise").  The exporters: memory (checked for secrets)
- * and "slow", which sleeps in every export so its queue fills.
+ * "noise" (rule "noise"), then tail (a short window and small limits, so
+ * traces are decided by the window, early and at the racing flushes, and
+ * held spans, redacted ones among them, come back in later batches), then
+ * spanmetrics.  The exporters: memory (checked for secrets) and "slow",
+ * which sleeps in every export so its queue fills.
  */
 // SR_TEST_LABELS: concurrency
 #include <inttypes.h>
@@ -117,7 +120,7 @@ static void *producer(void *arg)
 static void tweak(sr_config_t *c)
 {
 	c->exporters = "memory,slow";
-	c->processors = "redact,sample";
+	c->processors = "redact,sample,tail,spanmetrics";
 	c->ring_records = 256;
 	c->max_queue_size = 1024;
 	c->max_export_batch_size = 256;
@@ -128,12 +131,15 @@ int main(void)
 {
 	pthread_t th[THREADS];
 	sr_stats_t st = { .size = sizeof(st) };
-	sr_processor_stats_t ps[2] = { { .size = sizeof(ps[0]) },
-				       { .size = sizeof(ps[1]) } };
-	uint64_t by_rule = 0;
+	sr_processor_stats_t ps[4];
+	uint64_t by_rule = 0, proc_dropped = 0;
 
 	seed = sr_test_seed(0x5eed13);
 	drop_below = (uint8_t)(seed % 200 + 20);
+	setenv("SPANRING_TAIL_DECISION_MS", "20", 1);
+	setenv("SPANRING_TAIL_RATIO", "0.5", 1);
+	setenv("SPANRING_TAIL_MAX_SPANS", "512", 1);
+	setenv("SPANRING_TAIL_MAX_TRACES", "128", 1);
 	SR_CHECK(sr_processor_register(&sample_ops, NULL) == 0);
 	SR_CHECK(sr_exporter_register(&slow_ops, NULL) == 0);
 	SR_CHECK(sr_test_init_memory(tweak) == 0);
@@ -144,21 +150,32 @@ int main(void)
 	SR_CHECK(sr_shutdown(10000, NULL) == 0);
 
 	SR_CHECK(sr_stats_get(&st) == 0);
-	SR_CHECK(sr_stats_processor(0, &ps[0]) == 0);
-	SR_CHECK(sr_stats_processor(1, &ps[1]) == 0);
-	for (uint32_t r = 0; r < ps[1].nrules; r++)
-		by_rule += ps[1].rules[r].dropped;
+	for (uint32_t k = 0; k < 4; k++) {
+		ps[k].size = sizeof(ps[k]);
+		SR_CHECK(sr_stats_processor(k, &ps[k]) == 0);
+		by_rule = 0;
+		for (uint32_t r = 0; r < ps[k].nrules; r++)
+			by_rule += ps[k].rules[r].dropped;
+		/* per processor: its rules add up to its drops */
+		SR_CHECK(by_rule == ps[k].spans_dropped);
+		SR_CHECK(ps[k].spans_held == 0);
+		proc_dropped += ps[k].spans_dropped;
+	}
 	printf("sampled %" PRIu64 " exported %" PRIu64 " ring_full %" PRIu64
-	       " queue_full %" PRIu64 " processor %" PRIu64 " (sample %" PRIu64
-	       ", redact %" PRIu64 ")\n",
+	       " queue_full %" PRIu64 " processor %" PRIu64 " (redact %" PRIu64
+	       ", sample %" PRIu64 ", tail %" PRIu64 " of %" PRIu64
+	       " in, %" PRIu64 " emitted)\n",
 	       st.sampled, st.exported, st.dropped_ring_full,
-	       st.dropped_queue_full, st.dropped_processor, ps[1].spans_dropped,
-	       ps[0].spans_dropped);
+	       st.dropped_queue_full, st.dropped_processor, ps[0].spans_dropped,
+	       ps[1].spans_dropped, ps[2].spans_dropped, ps[2].spans_in,
+	       ps[2].spans_emitted);
 	SR_CHECK(st.sampled == (uint64_t)THREADS * SPANS);
 	SR_CHECK(sr_test_check_invariant(&st) == 0);
-	SR_CHECK(st.dropped_processor == ps[0].spans_dropped + ps[1].spans_dropped);
-	SR_CHECK(by_rule == ps[1].spans_dropped);
-	SR_CHECK(ps[1].spans_dropped > 0);
+	SR_CHECK(st.dropped_processor == proc_dropped);
+	SR_CHECK(ps[1].spans_dropped > 0 && ps[2].spans_dropped > 0);
+	/* tail: every span it took was emitted or dropped, or passed (late) */
+	SR_CHECK(ps[2].spans_emitted + ps[2].spans_dropped <= ps[2].spans_in);
+	SR_CHECK(ps[2].spans_emitted > 0);
 	/* What the memory exporter took is what it holds. */
 	{
 		sr_exporter_stats_t es;

@@ -160,15 +160,6 @@ static const sr_processor_stats_t *pstats(uint32_t i)
 	return &ps;
 }
 
-static uint64_t rule(const sr_processor_stats_t *ps, const char *name,
-		     bool dropped)
-{
-	for (uint32_t i = 0; i < ps->nrules; i++)
-		if (!strcmp(ps->rules[i].name, name))
-			return dropped ? ps->rules[i].dropped : ps->rules[i].noted;
-	return 0;
-}
-
 static void test_chain_edits_drops_and_counts(void **state)
 {
 	const sr_span_data_t *d;
@@ -207,10 +198,10 @@ static void test_chain_edits_drops_and_counts(void **state)
 	assert_int_equal(pstats(0)->spans_in, 30);
 	assert_int_equal(pstats(0)->spans_dropped, 10);
 	assert_int_equal(pstats(0)->spans_modified, 20);
-	assert_int_equal(rule(pstats(0), "by_name", true), 10);
+	assert_int_equal(sr_test_proc_rule(pstats(0), "by_name", true), 10);
 	/* The second saw only what the first let through, with its edits. */
 	assert_int_equal(pstats(1)->spans_in, 20);
-	assert_int_equal(rule(pstats(1), "saw_first", false), 20);
+	assert_int_equal(sr_test_proc_rule(pstats(1), "saw_first", false), 20);
 	sr_processor_stats_t none = { .size = sizeof(none) };
 	assert_int_equal(sr_stats_processor(2, &none), SR_ENOTFOUND);
 	assert_true(sr_stats_to_json(&st, json, sizeof(json)) > 0);
@@ -219,7 +210,7 @@ static void test_chain_edits_drops_and_counts(void **state)
 
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	/* The final numbers outlive the pipeline. */
-	assert_int_equal(rule(pstats(0), "by_name", true), 10);
+	assert_int_equal(sr_test_proc_rule(pstats(0), "by_name", true), 10);
 	sr_memory_clear();
 }
 
@@ -262,8 +253,8 @@ static void test_scratch_bound(void **state)
 		end_span(t, "edit", true);
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	assert_int_equal(sr_stats_get(&st), 0);
-	assert_true(rule(pstats(0), "scratch_full", true) > 0);
-	assert_int_equal(sr_memory_count() + rule(pstats(0), "scratch_full", true) +
+	assert_true(sr_test_proc_rule(pstats(0), "scratch_full", true) > 0);
+	assert_int_equal(sr_memory_count() + sr_test_proc_rule(pstats(0), "scratch_full", true) +
 				 st.dropped_ring_full,
 			 400);
 	assert_int_equal(sr_test_check_invariant(&st), 0);
@@ -353,7 +344,7 @@ static void test_plugin(void **state)
 	assert_non_null(d = sr_test_find_span("GET /cart"));
 	assert_true(name_is(d->attrs[d->attr_count - 1].key, "example.processed"));
 	assert_string_equal(pstats(0)->name, "example");
-	assert_int_equal(rule(pstats(0), "health_check", true), 1);
+	assert_int_equal(sr_test_proc_rule(pstats(0), "health_check", true), 1);
 	sr_memory_clear();
 }
 #endif

@@ -89,6 +89,47 @@ SR_API void sr_proc_note(sr_proc_batch_t *pb, const char *rule, uint64_t n);
 SR_API const sr_attr_view_t *sr_proc_resource(const sr_proc_batch_t *pb,
 					       uint32_t *count);
 
+/* ---- holding spans back (tail sampling) ---------------------------- */
+
+/*
+ * A processor may take a span out of the batch and hold it past this
+ * batch, then put it into a later one (sr_proc_emit) or drop it
+ * (sr_proc_drop_held).  Until then the span is counted held by this
+ * processor (sr_processor_stats_t.spans_held): the accounting identity
+ * holds once every held span is emitted or dropped, which sr_flush() and
+ * sr_shutdown() ask for by calling `flush`.  A processor that holds spans
+ * gives a `due` callback, so that it runs again when no spans arrive.
+ */
+
+/* Bytes sr_proc_hold() needs for span `i` (0 out of range or dropped). */
+SR_API size_t sr_proc_hold_size(sr_proc_batch_t *pb, size_t i);
+
+/*
+ * Take span `i` out of the batch: no exporter sees it in this batch.  Its
+ * copy, opaque and self-contained (with this processor's and earlier ones'
+ * edits), goes to `dst` (`cap` bytes, 8-byte aligned) and must stay where
+ * it was written until sr_proc_emit() or sr_proc_drop_held().  Returns the
+ * bytes written, 0 (span unchanged) if `cap` is short or `i` invalid.
+ */
+SR_API size_t sr_proc_hold(sr_proc_batch_t *pb, size_t i, void *dst,
+			   size_t cap);
+
+/*
+ * Append a held span (what sr_proc_hold() wrote) to this batch: the
+ * processors after this one and the exporters see it.  SR_ELIMIT when
+ * the batch has no room for it (spans, records or scratch): the span
+ * stays held; emit it in a later call.  SR_EINVAL if `held` is no copy.
+ */
+SR_API int sr_proc_emit(sr_proc_batch_t *pb, const void *held);
+
+/* `n` held spans will never be emitted: counted dropped by this processor
+ * under `rule`, as sr_proc_drop() counts. */
+SR_API void sr_proc_drop_held(sr_proc_batch_t *pb, const char *rule,
+			      uint64_t n);
+
+/* When this run of the chain started, CLOCK_MONOTONIC nanoseconds. */
+SR_API uint64_t sr_proc_now(const sr_proc_batch_t *pb);
+
 /* ---- metrics a processor offers (spanmetrics) ---------------------- */
 
 enum sr_metric_kind {
@@ -141,6 +182,14 @@ typedef struct sr_processor_ops {
 	 * thread (OTEL_METRICS_EXPORTER) concurrently with process(): read
 	 * what process() writes with atomic loads. */
 	void (*metrics)(void *state, sr_metric_emit_fn emit, void *ctx);
+
+	/* Optional (appended): for a processor that holds spans, the
+	 * CLOCK_MONOTONIC time (ns) by which process() must run again even
+	 * if no span arrives (its next decision; now while it has spans to
+	 * emit), 0 for none.  Asked on the drainer after each process() and
+	 * flush(); once due, the drainer hands over the open batch, or an
+	 * empty one, and the chain runs on it. */
+	uint64_t (*due)(void *state);
 } sr_processor_ops_t;
 
 /*
@@ -170,6 +219,9 @@ typedef struct sr_processor_stats {
 		uint64_t dropped;    /* spans dropped under this rule        */
 		uint64_t noted;      /* sr_proc_note() counts                */
 	} rules[SR_PROCESSOR_MAX_RULES];
+	/* Appended (docs/abi.md). */
+	uint64_t spans_held;         /* held now (sr_proc_hold)             */
+	uint64_t spans_emitted;      /* held spans put back (sr_proc_emit)  */
 } sr_processor_stats_t;
 
 /* The running (or, after sr_shutdown(), the last) pipeline's processor
