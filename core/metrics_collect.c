@@ -12,6 +12,7 @@
  *   spanring.ring.high_water, spanring.ring.capacity, spanring.pipeline.memory
  *   spanring.processor.span.dropped    {otel.component.name, spanring.rule}
  *   spanring.processor.rule.applied    {otel.component.name, spanring.rule}
+ *   spanring.processor.span.held       {otel.component.name}
  *
  * then whatever each processor's metrics hook emits (spanmetrics).  Runs
  * on the metrics thread inside an RCU read-side section, so the pipeline
@@ -69,11 +70,11 @@ static void health(struct sr__pipeline *p, struct emitter *e)
 	sr_stats_t st;
 	static const char *const started = "spans started, by head sampling result";
 	static const char *const processed = "spans that left the pipeline: exported, or dropped by reason";
-	static const char *const reason[7] = {
+	static const char *const reason[8] = {
 		NULL, "ring_full", "limits", "queue_full", "exporter",
-		"shutdown", "processor",
+		"shutdown", "processor", "reentrant",
 	};
-	uint64_t nums[7];
+	uint64_t nums[8];
 
 	sr__stats_collect(p, &st);
 	point(e, "otel.sdk.span.started", "{span}", started, SR_METRIC_COUNTER,
@@ -89,7 +90,8 @@ static void health(struct sr__pipeline *p, struct emitter *e)
 	nums[4] = st.dropped_exporter;
 	nums[5] = st.dropped_shutdown;
 	nums[6] = st.dropped_processor;
-	for (int i = 0; i < 7; i++)
+	nums[7] = st.dropped_reentrant;
+	for (int i = 0; i < 8; i++)
 		point(e, "otel.sdk.processor.span.processed", "{span}", processed,
 		      SR_METRIC_COUNTER, nums[i], "otel.component.type",
 		      "spanring_pipeline", reason[i] ? "error.type" : NULL,
@@ -149,6 +151,11 @@ static void processors(struct sr__pipeline *p, struct emitter *e)
 				      "otel.component.name", ps.name,
 				      "spanring.rule", ps.rules[r].name);
 		}
+	for (uint32_t k = 0; k < p->stage.n; k++)
+		point(e, "spanring.processor.span.held", "{span}",
+		      "spans a processor holds back (tail sampling)",
+		      SR_METRIC_GAUGE, ck_pr_load_64(&p->stage.procs[k].held),
+		      "otel.component.name", p->stage.procs[k].name, NULL, NULL);
 	for (uint32_t k = 0; k < p->stage.n; k++) {
 		struct sr__processor *pr = &p->stage.procs[k];
 
@@ -170,5 +177,18 @@ void sr__metrics_collect(sr_metric_emit_fn emit, void *ctx)
 		health(p, &e);
 		processors(p, &e);
 	}
+	sr__rcu_read_unlock();
+}
+
+void sr__metrics_resource(void (*fn)(void *ctx, const sr_attr_view_t *a,
+				     uint32_t n),
+			  void *ctx)
+{
+	struct sr__pipeline *p;
+
+	sr__rcu_read_lock();
+	p = rcu_dereference(sr__g.pipe);
+	if (p)
+		fn(ctx, p->resource.attrs, p->resource.count);
 	sr__rcu_read_unlock();
 }

@@ -5,9 +5,12 @@
  *   unset, "none"  no metrics thread
  *   "prometheus"   GET /metrics on OTEL_EXPORTER_PROMETHEUS_HOST (default
  *                  localhost) : OTEL_EXPORTER_PROMETHEUS_PORT (9464)
+ *   "otlp"         OTLP/HTTP protobuf to {endpoint}/v1/metrics every
+ *                  OTEL_METRIC_EXPORT_INTERVAL ms (otlp_metrics.c)
  *
- * "otlp" (and "console") are OpenTelemetry values this build does not
- * offer yet: reported, like an unknown value, naming the variable.
+ * Both may be given ("prometheus,otlp").  "console" is an OpenTelemetry
+ * value this build does not offer: reported, like an unknown value,
+ * naming the variable.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 
 struct sr__metrics_server {
 	struct sr__prom_server *prom;
+	struct sr__otlp_metrics *otlp;
 };
 
 static uint16_t running_port; /* relaxed atomic: start, stop, tests */
@@ -45,12 +49,22 @@ int sr__metrics_start(struct sr__metrics_server **out, char *err,
 	while (sr__env_list_next(&s, &item, &len)) {
 		if (!len || (len == 4 && !strncasecmp(item, "none", 4)))
 			continue;
+		if (len == 4 && !strncasecmp(item, "otlp", 4) && !m->otlp) {
+			rc = sr__otlp_metrics_start(&m->otlp, err, err_len);
+			if (rc) {
+				sr__metrics_stop(m);
+				return rc;
+			}
+			continue;
+		}
 		if (len != 10 || strncasecmp(item, "prometheus", 10) || m->prom) {
+			bool twice = (len == 10 && m->prom) || (len == 4 && m->otlp);
+
 			snprintf(err, err_len, "OTEL_METRICS_EXPORTER='%.*s': %s",
 				 (int)len, item,
-				 m->prom ? "given twice"
-					 : "not a metrics exporter of this build "
-					   "(prometheus, none)");
+				 twice ? "given twice"
+				       : "not a metrics exporter of this build "
+					 "(prometheus, otlp, none)");
 			sr__metrics_stop(m);
 			return SR_ENOTFOUND;
 		}
@@ -71,7 +85,7 @@ int sr__metrics_start(struct sr__metrics_server **out, char *err,
 		__atomic_store_n(&running_port, sr__prom_port(m->prom),
 				 __ATOMIC_RELAXED);
 	}
-	if (!m->prom) {
+	if (!m->prom && !m->otlp) {
 		free(m);
 		return 0;
 	}
@@ -86,5 +100,6 @@ void sr__metrics_stop(struct sr__metrics_server *m)
 	if (m->prom)
 		__atomic_store_n(&running_port, 0, __ATOMIC_RELAXED);
 	sr__prom_stop(m->prom);
+	sr__otlp_metrics_stop(m->otlp);
 	free(m);
 }

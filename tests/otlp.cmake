@@ -15,9 +15,15 @@ target_include_directories(sr_receiver PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/receiv
 target_compile_definitions(sr_receiver PRIVATE _GNU_SOURCE)
 target_link_libraries(sr_receiver PUBLIC PkgConfig::ZLIB Threads::Threads)
 
-foreach(t test_otlp_encode test_otlp_faults test_array_attrs)
+# protoc --decode_raw as a tree, for the tests that check bodies with it.
+add_library(sr_protoc_tree STATIC ${CMAKE_CURRENT_SOURCE_DIR}/protoc_tree.c)
+target_include_directories(sr_protoc_tree PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(sr_protoc_tree PRIVATE _GNU_SOURCE SR_PROTOC="${SR_PROTOC}")
+target_link_libraries(sr_protoc_tree PUBLIC PkgConfig::CMOCKA)
+
+foreach(t test_otlp_encode test_otlp_faults test_array_attrs test_otlp_metrics)
   if(TARGET ${t})
-    target_link_libraries(${t} PRIVATE sr_receiver)
+    target_link_libraries(${t} PRIVATE sr_receiver sr_protoc_tree)
     target_compile_definitions(${t} PRIVATE SR_PROTOC="${SR_PROTOC}")
   endif()
 endforeach()

@@ -29,4 +29,10 @@ void sr__metrics_stop(struct sr__metrics_server *s);
  * nothing when no pipeline runs.  Any thread. */
 void sr__metrics_collect(sr_metric_emit_fn emit, void *ctx);
 
+/* The running pipeline's resource attributes, given to fn (not called
+ * when none runs); valid during the call. */
+void sr__metrics_resource(void (*fn)(void *ctx, const sr_attr_view_t *a,
+				     uint32_t n),
+			  void *ctx);
+
 #endif /* SR_METRICS_TABLE_INT_H */
