@@ -246,12 +246,14 @@ double sustained(int producers, double rate, double secs, pacing pace)
 	return reached;
 }
 
-void start_pipeline(uint32_t ring_records, const char *exporters)
+void start_pipeline(uint32_t ring_records, const char *exporters,
+		    const char *processors = nullptr)
 {
 	sr_config_t cfg;
 
 	sr_config_init(&cfg);
 	cfg.exporters = exporters;
+	cfg.processors = processors;
 	cfg.sampler = SR_SAMPLER_ALWAYS_ON;
 	cfg.ring_records = ring_records;
 	cfg.max_threads = 16;
@@ -301,6 +303,38 @@ void BM_pipeline_sustained(benchmark::State &st)
 		st.counters["busy_pacing"] = pace == PACE_BUSY;
 	}
 }
+} // namespace
+
+/* The highest zero-drop rate as BM_pipeline_sustained finds it (idle
+ * pacing, default rings, exporter none), with a processor chain
+ * (bench_processors.cc); *full the full-speed rate. */
+double srb::pipeline_sustained_rate(int producers, const char *processors,
+				    double *full_speed)
+{
+	const double secs = trial_seconds();
+	double lo = 0, hi, best = 0;
+
+	start_pipeline(srb::kRingRecords, "none", processors);
+	trial full = run_trial(producers, 0, (uint64_t)(10e6 * secs), PACE_IDLE);
+	hi = full.achieved;
+	*full_speed = full.achieved;
+	for (int steps = 0; steps < bisect_steps(); steps++) {
+		double mid = (lo + hi) / 2,
+		       reached = sustained(producers, mid, secs, PACE_IDLE);
+
+		if (reached > 0) {
+			lo = mid;
+			best = reached;
+		} else {
+			hi = mid;
+		}
+	}
+	srb::pipeline_stop();
+	return best;
+}
+
+namespace {
+
 BENCHMARK(BM_pipeline_sustained)
 	->Args({ 1, srb::kRingRecords, PACE_IDLE })
 	->Args({ 2, srb::kRingRecords, PACE_IDLE })

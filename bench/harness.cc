@@ -13,6 +13,9 @@
  *       `valgrind --tool=callgrind --collect-atstart=no` and subtracts
  *       BM_empty, the same loop with an empty body.
  *   spanring-bench --sr-list-hot    names of the hot-path operations.
+ *   spanring-bench --sr-proc=CHAIN [--sr-iters=N]
+ *       N spans through the processor chain CHAIN (bench_processors.cc),
+ *       for instruction counts per processor (bench/proc_callgrind.sh).
  */
 #include "harness.h"
 
@@ -302,13 +305,15 @@ static bool malloc_counting_works()
 
 int main(int argc, char **argv)
 {
-	const char *count = nullptr;
+	const char *count = nullptr, *proc = nullptr;
 	uint64_t iters = 200000;
 	std::vector<char *> rest;
 
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "--sr-count=", 11) == 0)
 			count = argv[i] + 11;
+		else if (strncmp(argv[i], "--sr-proc=", 10) == 0)
+			proc = argv[i] + 10;
 		else if (strncmp(argv[i], "--sr-iters=", 11) == 0)
 			iters = strtoull(argv[i] + 11, nullptr, 10);
 		else if (strcmp(argv[i], "--sr-list-hot") == 0) {
@@ -325,6 +330,8 @@ int main(int argc, char **argv)
 	}
 	if (count)
 		return count_mode(count, iters);
+	if (proc)
+		return srb::proc_count_mode(proc, iters);
 
 	int n = (int)rest.size();
 	rest.push_back(nullptr);

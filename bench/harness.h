@@ -79,6 +79,13 @@ class probe {
 /* Spans dropped for any reason so far (0 when not running). */
 uint64_t dropped_total(const sr_stats_t &st);
 
+/* bench_pipeline.cc: the highest zero-drop rate of `producers` threads
+ * with this processor chain ("" none); *full_speed the unpaced rate. */
+double pipeline_sustained_rate(int producers, const char *processors,
+			       double *full_speed);
+/* bench_processors.cc: --sr-proc=CHAIN --sr-iters=N. */
+int proc_count_mode(const char *chain, uint64_t iters);
+
 /* A benchmark with its own drop counter (the floor's ring) installs it
  * here for the probes; NULL: read sr_stats. */
 void set_extra_drops(uint64_t (*fn)());

@@ -75,6 +75,10 @@ void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
 bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b);
 uint64_t sr__batches_pending_spans(struct sr__pipeline *p);
 
+/* record_decode.c: span i without attributes, events and links (a
+ * full-size *out; an edited span's view comes whole). */
+int sr__batch_span_head(const sr_batch_t *batch, size_t i, sr_span_data_t *out);
+
 /* record_decode.c: decode scratch sized by cfg's limits (added to *bytes),
  * and its release. */
 int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,

@@ -371,6 +371,24 @@ SR_API int sr_proc_span(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out)
 	return sr_batch_span(&pb->view, i, out);
 }
 
+SR_API int sr_proc_span_head(sr_proc_batch_t *pb, size_t i,
+			     sr_span_data_t *out)
+{
+	sr_span_data_t full;
+	int rc;
+
+	if (!pb || i >= pb->b->nspans ||
+	    !sr__sized_valid(out, SR__SIZED_MIN(sr_span_data_t, trace_id)))
+		return SR_EINVAL;
+	if (SR__OVL_GONE(pb->b->ovl[i]))
+		return SR_ENOTFOUND;
+	if (out->size >= sizeof(*out))
+		return sr__batch_span_head(&pb->view, i, out);
+	if ((rc = sr__batch_span_head(&pb->view, i, &full)) == 0)
+		sr__sized_out(out, &full, sizeof(full));
+	return rc;
+}
+
 SR_API void *sr_proc_alloc(sr_proc_batch_t *pb, size_t n)
 {
 	struct sr__batch *b;

@@ -105,7 +105,10 @@ static uint32_t decode_attr(const struct sr__item *it, sr_attr_view_t *v)
 	}
 }
 
-static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
+/* Span i into *out; with `items` false, without its attributes, events
+ * and links (counts 0): their slots are stepped over, not decoded. */
+static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
+		       bool items)
 {
 	const struct sr__batch *b;
 	const struct sr__span_header *h;
@@ -163,6 +166,18 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	for (j = 0; j < n;) {
 		const struct sr__item *it = &slots[j];
 
+		if (!items && (it->kind == SR__ITEM_ATTR ||
+			       it->kind == SR__ITEM_EVENT ||
+			       it->kind == SR__ITEM_LINK)) {
+			j += it->kind == SR__ITEM_ATTR &&
+					     it->vtype != SR_ATTR_BOOL &&
+					     it->vtype != SR_ATTR_INT &&
+					     it->vtype != SR_ATTR_DOUBLE &&
+					     it->vtype != SR_ATTR_STRING_STATIC
+				     ? sr__str_slots(it->len)
+				     : 1;
+			continue;
+		}
 		if (owner_left && it->kind == SR__ITEM_ATTR) {
 			/* Attribute of the preceding event or link. */
 			j += decode_attr(it, &owned[nowned++]);
@@ -263,8 +278,13 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_span_data_t, trace_id)))
 		return SR_EINVAL;
 	if (out->size >= sizeof(*out))
-		return span_decode(batch, i, out);
-	if ((rc = span_decode(batch, i, &full)) == 0)
+		return span_decode(batch, i, out, true);
+	if ((rc = span_decode(batch, i, &full, true)) == 0)
 		sr__sized_out(out, &full, sizeof(full));
 	return rc;
+}
+
+int sr__batch_span_head(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
+{
+	return span_decode(batch, i, out, false);
 }

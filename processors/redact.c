@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash_int.h"
 #include "processor_int.h"
 #include "redact_int.h"
 
@@ -53,11 +54,7 @@ struct redact {
 
 static uint32_t hash(const char *s, uint32_t len)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (uint32_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)s[i]) * 16777619u;
-	return h;
+	return (uint32_t)sr__hash_bytes(s, len);
 }
 
 static struct cache_ent *cache_find(struct cache_ent *c, sr_str_t s,

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "env_int.h"
+#include "hash_int.h"
 #include "processor_int.h"
 
 #define NAME_MAX_LEN 128         /* longer span names are cut            */
@@ -75,11 +76,7 @@ static uint64_t get(const uint64_t *x)
 
 static uint32_t key_hash(sr_str_t name, unsigned kind, unsigned status)
 {
-	uint32_t h = 2166136261u ^ (kind << 8) ^ status;
-
-	for (uint32_t i = 0; i < name.len; i++)
-		h = (h ^ (uint8_t)name.ptr[i]) * 16777619u;
-	return h;
+	return (uint32_t)sr__hash_bytes(name.ptr, name.len) ^ (kind << 8) ^ status;
 }
 
 /* The series of this key, made if there is room; the overflow one
@@ -143,7 +140,7 @@ static void sm_process(void *state, sr_proc_batch_t *pb)
 		uint64_t d;
 		uint32_t b = 0;
 
-		if (sr_proc_span(pb, i, &s) != 0)
+		if (sr_proc_span_head(pb, i, &s) != 0)
 			continue;
 		se = series_of(m, pb, s.name, s.kind, s.status);
 		d = s.end_ns - s.start_ns;

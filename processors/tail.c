@@ -69,6 +69,7 @@ struct block {
 
 struct trace {
 	uint8_t id[16];
+	uint64_t key;                    /* id_key(id)                      */
 	uint64_t deadline;
 	uint32_t first, last;            /* its held spans                 */
 	uint32_t nspans;
@@ -80,8 +81,20 @@ struct attr_rule {
 	char value[128];                 /* fnmatch(3) pattern; "*" any     */
 };
 
+/* What one process() call counts, noted once at its end (a note is a
+ * lookup of the rule by name). */
+enum { N_KEEP_ERROR, N_KEEP_LATENCY, N_KEEP_ATTR, N_KEEP_RATIO, N_NOT_SAMPLED,
+       N_LATE, N_EARLY_SPANS, N_EARLY_TRACES, N_FLUSH, N_COUNT };
+static const char *const note_names[N_COUNT] = {
+	"keep_error", "keep_latency", "keep_attribute", "keep_ratio",
+	"not_sampled", "late_spans", "early_spans_full", "early_traces_full",
+	"decided_at_flush",
+};
+
 struct tail {
 	uint64_t window_ns, latency_ns, bound, slack_ns;
+	uint64_t notes[N_COUNT];
+	uint64_t held_dropped;           /* this call's, not_sampled        */
 	struct attr_rule rules[MAX_ATTR_RULES];
 	uint32_t nrules;
 	bool flush_all;
@@ -141,7 +154,7 @@ static void index_remove(struct tail *t, uint32_t at)
 
 	for (uint32_t i = (at + 1) & t->index_mask; t->index[i];
 	     i = (i + 1) & t->index_mask) {
-		uint32_t want = (uint32_t)(id_key(t->traces[t->index[i] - 1].id) >> 7) &
+		uint32_t want = (uint32_t)(t->traces[t->index[i] - 1].key >> 7) &
 				t->index_mask;
 
 		/* Movable into the hole if its home is not in (hole, i]. */
@@ -220,41 +233,41 @@ static void span_free(struct tail *t, uint32_t i)
 
 /* ---- decisions ------------------------------------------------------ */
 
-static const char *rule_for(const struct tail *t, const uint8_t id[16],
-			    uint32_t flags)
+/* The keep rule (N_KEEP_*) for these flags, or N_NOT_SAMPLED. */
+static int rule_for(const struct tail *t, const uint8_t id[16], uint32_t flags)
 {
 	uint64_t lo;
 
 	if (flags & T_ERROR)
-		return "keep_error";
+		return N_KEEP_ERROR;
 	if (flags & T_SLOW)
-		return "keep_latency";
+		return N_KEEP_LATENCY;
 	if (flags & T_ATTR)
-		return "keep_attribute";
+		return N_KEEP_ATTR;
 	memcpy(&lo, id + 8, 8);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	lo = __builtin_bswap64(lo);
 #endif
-	return (lo >> 1) < t->bound ? "keep_ratio" : NULL;
+	return (lo >> 1) < t->bound ? N_KEEP_RATIO : N_NOT_SAMPLED;
 }
 
-/* Decide the oldest trace; `why` notes an early decision. */
-static void decide_oldest(struct tail *t, sr_proc_batch_t *pb, const char *why)
+/* Decide the oldest trace; `why` (N_EARLY_*, or N_COUNT for none) notes
+ * an early decision. */
+static void decide_oldest(struct tail *t, int why)
 {
 	uint32_t ti = t->fifo[t->fifo_head], slot;
 	struct trace *tr = &t->traces[ti];
-	uint64_t key = id_key(tr->id);
-	const char *rule = rule_for(t, tr->id, tr->flags);
+	int rule = rule_for(t, tr->id, tr->flags);
 
 	t->fifo_head = (t->fifo_head + 1) % t->max_traces;
 	t->fifo_n--;
-	index_find(t, tr->id, key, &slot);
+	index_find(t, tr->id, tr->key, &slot);
 	index_remove(t, slot);
-	cache_put(t, key, rule != NULL);
-	if (why)
-		sr_proc_note(pb, why, 1);
-	if (rule) {
-		sr_proc_note(pb, rule, 1);
+	cache_put(t, tr->key, rule != N_NOT_SAMPLED);
+	if (why < N_COUNT)
+		t->notes[why]++;
+	t->notes[rule]++;
+	if (rule != N_NOT_SAMPLED) {
 		if (tr->first != NIL) { /* queue its spans for emission */
 			if (t->emit_last == NIL)
 				t->emit_first = tr->first;
@@ -263,12 +276,11 @@ static void decide_oldest(struct tail *t, sr_proc_batch_t *pb, const char *why)
 			t->emit_last = tr->last;
 		}
 	} else {
-		sr_proc_note(pb, "not_sampled", 1);
 		for (uint32_t s = tr->first, nx; s != NIL; s = nx) {
 			nx = t->spans[s].next;
 			span_free(t, s);
 		}
-		sr_proc_drop_held(pb, "not_sampled", tr->nspans);
+		t->held_dropped += tr->nspans;
 	}
 	tr->first = t->free_trace;
 	t->free_trace = ti;
@@ -320,13 +332,14 @@ static uint32_t trace_of(struct tail *t, sr_proc_batch_t *pb,
 	if (ti != NIL)
 		return ti;
 	if (t->free_trace == NIL) {
-		decide_oldest(t, pb, "early_traces_full");
+		decide_oldest(t, N_EARLY_TRACES);
 		index_find(t, id, key, &slot); /* the index moved */
 	}
 	ti = t->free_trace;
 	tr = &t->traces[ti];
 	t->free_trace = tr->first;
 	memcpy(tr->id, id, 16);
+	tr->key = key;
 	tr->deadline = sr_proc_now(pb) + t->window_ns;
 	tr->first = tr->last = NIL;
 	tr->nspans = 0;
@@ -352,7 +365,7 @@ static bool hold(struct tail *t, sr_proc_batch_t *pb, size_t i, uint32_t ti,
 			break;
 		if (!t->fifo_n)
 			return false;
-		decide_oldest(t, pb, "early_spans_full");
+		decide_oldest(t, N_EARLY_SPANS);
 		if (index_find(t, t->traces[ti].id, key, &slot) == NIL)
 			return false; /* its own trace was the oldest */
 	}
@@ -374,11 +387,11 @@ static bool hold(struct tail *t, sr_proc_batch_t *pb, size_t i, uint32_t ti,
 }
 
 /* A span whose trace is decided (late, or decided early meanwhile). */
-static void follow(sr_proc_batch_t *pb, size_t i, int keep)
+static void follow(struct tail *t, sr_proc_batch_t *pb, size_t i, int keep)
 {
-	sr_proc_note(pb, "late_spans", 1);
+	t->notes[N_LATE]++;
 	if (!keep)
-		sr_proc_drop(pb, i, "not_sampled");
+		sr_proc_drop(pb, i, note_names[N_NOT_SAMPLED]);
 }
 
 static void tail_process(void *state, sr_proc_batch_t *pb)
@@ -393,12 +406,13 @@ static void tail_process(void *state, sr_proc_batch_t *pb)
 		uint32_t ti, slot;
 		int d;
 
-		if (sr_proc_span(pb, i, &s))
+		if ((t->nrules ? sr_proc_span(pb, i, &s)
+			       : sr_proc_span_head(pb, i, &s)) != 0)
 			continue;
 		key = id_key(s.trace_id);
 		if (index_find(t, s.trace_id, key, &slot) == NIL &&
 		    (d = cache_get(t, key)) >= 0) {
-			follow(pb, i, d);
+			follow(t, pb, i, d);
 			continue;
 		}
 		ti = trace_of(t, pb, s.trace_id, key);
@@ -407,19 +421,19 @@ static void tail_process(void *state, sr_proc_batch_t *pb)
 			/* Decided early: by its trace's decision, or its own. */
 			d = cache_get(t, key);
 			if (d < 0)
-				d = rule_for(t, s.trace_id, span_flags(t, &s)) != NULL;
-			follow(pb, i, d);
+				d = rule_for(t, s.trace_id, span_flags(t, &s)) !=
+				    N_NOT_SAMPLED;
+			follow(t, pb, i, d);
 		}
 	}
 	if (t->flush_all) {
-		if (t->fifo_n)
-			sr_proc_note(pb, "decided_at_flush", t->fifo_n);
+		t->notes[N_FLUSH] += t->fifo_n;
 		while (t->fifo_n)
-			decide_oldest(t, pb, NULL);
+			decide_oldest(t, N_COUNT);
 		t->flush_all = false;
 	}
 	while (t->fifo_n && t->traces[t->fifo[t->fifo_head]].deadline <= now)
-		decide_oldest(t, pb, NULL);
+		decide_oldest(t, N_COUNT);
 	while (t->emit_first != NIL &&
 	       !sr_proc_emit(pb, copy_of(t, &t->spans[t->emit_first]))) {
 		uint32_t s = t->emit_first;
@@ -429,6 +443,13 @@ static void tail_process(void *state, sr_proc_batch_t *pb)
 			t->emit_last = NIL;
 		span_free(t, s);
 	}
+	sr_proc_drop_held(pb, note_names[N_NOT_SAMPLED], t->held_dropped);
+	t->held_dropped = 0;
+	for (int k = 0; k < N_COUNT; k++)
+		if (t->notes[k]) {
+			sr_proc_note(pb, note_names[k], t->notes[k]);
+			t->notes[k] = 0;
+		}
 }
 
 static void tail_flush(void *state)

@@ -58,6 +58,15 @@ SR_API size_t sr_proc_count(const sr_proc_batch_t *pb);
 SR_API int sr_proc_span(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out);
 
 /*
+ * Span `i` as sr_proc_span() gives it but without its attributes, events
+ * and links (their counts 0, unless a processor before this one edited
+ * the span: then its whole view): ids, name, kind, status, times and
+ * scope for a fraction of the decoding.  Same rules and return codes.
+ */
+SR_API int sr_proc_span_head(sr_proc_batch_t *pb, size_t i,
+			     sr_span_data_t *out);
+
+/*
  * Replace span `i` by `span` (usually the view sr_proc_span() gave, with
  * some fields or arrays changed).  The library copies the span and its
  * arrays (attrs, events, links and their attribute arrays) into the
