@@ -115,6 +115,13 @@ static inline bool span_slow(const struct sr__span *s)
 }
 #define HDR(s) ((struct sr__span_header *)(void *)(s)->rec)
 
+/* The header's random bit for a span whose parent has W3C flags f. */
+static inline unsigned hb_random(uint8_t f)
+{
+	return (unsigned)(f & SR_TRACE_FLAG_RANDOM) << 5;
+}
+_Static_assert(SR__HB_RANDOM == SR_TRACE_FLAG_RANDOM << 5, "hb_random()");
+
 /*
  * Overflow chunks belong to the pipeline, which sr_shutdown frees after
  * its grace period: a span may write into its chunks only inside an RCU
@@ -280,10 +287,14 @@ set_identity(struct sr__span *s, struct sr__tls_state *tl,
 }
 
 /* Every unsampled start, after set_identity: context only, counted in
- * the tally. */
+ * the tally.  Of the header's bits only a child's random flag is kept
+ * (see span_flags). */
 static inline __attribute__((always_inline)) void
-set_unsampled(struct sr__span *s, struct sr__tls_state *tl)
+set_unsampled(struct sr__span *s, struct sr__tls_state *tl,
+	      const sr_context_t *par)
 {
+	if (par)
+		HDR(s)->bits = (uint8_t)hb_random(par->trace_flags);
 	set_word(s, SR__SETTING(sr__g.span_word_ctx));
 	if (SR__UNLIKELY(++tl->unsampled.pending >= SR__UNSAMPLED_BATCH))
 		sr__unsampled_flush();
@@ -315,7 +326,7 @@ static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 		sampled = SR__SETTING(smp->bound) != 0 &&
 			  sr__sample_root(smp, sr__seed_trace_lo(seed));
 	if (!sampled) {
-		set_unsampled(s, tl);
+		set_unsampled(s, tl, par);
 		return;
 	}
 	tsc_bit = !start_ns && sr__stamp_is_tsc() ? SR__HB_TSC : 0;
@@ -323,8 +334,10 @@ static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
 						      : SR_KIND_INTERNAL) |
-			    (par && par->remote ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED | tsc_bit);
+			    (par ? hb_random(par->trace_flags) |
+					   (par->remote ? SR__HB_PARENT_REMOTE : 0)
+				 : SR__HB_RANDOM) |
+			    tsc_bit);
 	set_word(s, SR__SETTING(sr__g.span_word_rec));
 	s->booked = BOOK_NONE;
 	if (SR__LIKELY(tsc_bit))
@@ -383,7 +396,7 @@ static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
 	struct sr__tls_state *tl = &sr__tls;
 
 	set_identity(s, tl, top);
-	set_unsampled(s, tl);
+	set_unsampled(s, tl, top);
 }
 
 /*
@@ -417,8 +430,10 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	set_identity(s, tl, top);
 	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
-			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED | SR__HB_TSC);
+			    (top ? hb_random(top->trace_flags) |
+					   (top->remote ? SR__HB_PARENT_REMOTE : 0)
+				 : SR__HB_RANDOM) |
+			    SR__HB_TSC);
 	set_word(s, SR__SETTING(sr__g.span_word_rec));
 	s->booked = BOOK_NONE;
 	sr__stamp_tsc_to(&h->start_ns);
@@ -1132,6 +1147,27 @@ SR_API SR__END_CLONES void sr__span_end(sr_span_t *sp)
 	span_end(S(sp), 0, false);
 }
 
+/*
+ * The span's W3C flags: sampled as decided at its start, random as its
+ * trace's.  A root span's trace id is ours, drawn at random, so a root
+ * (no parent span id) is random without storing it; a child has its
+ * parent's random flag in the header's bits (written by every child
+ * start, sampled or not).  The other bits are reserved ("MUST be zero")
+ * and are not kept.
+ */
+static uint8_t span_flags(const struct sr__span *s)
+{
+	const struct sr__span_header *h =
+		(const struct sr__span_header *)(const void *)s->rec;
+	uint64_t parent;
+	uint8_t f = s->state != SPAN_CTX ? SR_TRACE_FLAG_SAMPLED : 0;
+
+	memcpy(&parent, h->parent_span_id, 8);
+	if (!parent || (h->bits & SR__HB_RANDOM))
+		f |= SR_TRACE_FLAG_RANDOM;
+	return f;
+}
+
 void sr__span_context_to(const sr_span_t *sp, sr_context_t *c)
 {
 	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
@@ -1143,7 +1179,7 @@ void sr__span_context_to(const sr_span_t *sp, sr_context_t *c)
 		return;
 	}
 	sr__header_ids(h, c->trace_id, c->span_id);
-	c->trace_flags = s->state != SPAN_CTX ? SR_TRACE_FLAG_SAMPLED : 0;
+	c->trace_flags = span_flags(s);
 	c->remote = 0;
 	memset(c->reserved_, 0, sizeof(c->reserved_));
 	c->state_[0] = s->state_words[0];

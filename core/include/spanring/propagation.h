@@ -160,7 +160,14 @@ SR_API int sr_propagator_extract(const sr_propagator_t *p, void *carrier,
 				 const sr_carrier_getter_t *getter,
 				 sr_context_t *out);
 
-/* What extract saw, beyond the context itself. */
+/*
+ * What extract saw, beyond the context itself.  `malformed` and
+ * `oversized` name formats by their trace header (a bad `traceparent`
+ * sets SR_PROP_TRACECONTEXT), except SR_PROP_BAGGAGE; `dropped` names
+ * every field, trace header or not, that this extract found and threw
+ * away, so a bad `tracestate` next to a good `traceparent` (kept: the
+ * trace continues without its state) shows up here too.
+ */
 typedef struct sr_extract_info {
 	unsigned found;      /* SR_PROP_* whose trace header was valid      */
 	unsigned malformed;  /* SR_PROP_* whose header was malformed        */
@@ -169,8 +176,12 @@ typedef struct sr_extract_info {
 	/* Sampling decision sent without ids ("b3: 1", "x-b3-sampled: 0"),
 	 * or the debug flag: -1 none, 0 deny, 1 accept, 2 debug. */
 	int sampling;
-	int reserved_;
+	/* SR_EXTRACT_DROPPED(SR_PF_*) bits: fields present but discarded
+	 * whole as malformed or oversized.  Members cut by the trace-state
+	 * and baggage limits are only counted (sr_propagation_stats_get). */
+	unsigned dropped;
 } sr_extract_info_t;
+#define SR_EXTRACT_DROPPED(field) (1u << (field))
 
 SR_API int sr_propagator_extract_ex(const sr_propagator_t *p, void *carrier,
 				    const sr_carrier_getter_t *getter,

@@ -237,6 +237,10 @@ SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
 /* ------------------------------------------------------------------ */
 
 #define SR_TRACE_FLAG_SAMPLED 0x01
+/* W3C Trace Context Level 2: at least the right-most 7 bytes of the trace
+ * id are random.  Set on every trace spanring starts; a child span keeps
+ * its parent's. */
+#define SR_TRACE_FLAG_RANDOM 0x02
 
 /*
  * A span's identity as a plain copyable value: store it in a request
@@ -247,7 +251,7 @@ SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
 typedef struct sr_context {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED          */
+	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED / _RANDOM */
 	uint8_t remote;        /* 1 if extracted from a carrier             */
 	uint8_t reserved_[6];
 	uint64_t state_[2];    /* trace state and baggage references        */
