@@ -1,25 +1,27 @@
 /*
- * tracecontext.c - W3C Trace Context Level 1: the traceparent and
+ * tracecontext.c - W3C Trace Context Level 2: the traceparent and
  * tracestate fields, and the trace state of a context.
  *
  * traceparent: version 00 is parsed strictly (exactly 55 chars after OWS
  * trimming, lowercase hex, non-zero ids); a higher version (01..fe) is
  * parsed by the spec's forward-compatibility rule (at least 55 chars,
- * the 00 layout as a prefix, then end or '-'), keeping only the sampled
- * flag; version ff, uppercase hex and anything else restart the trace.
- * Injection always writes version 00 with only the sampled flag set
- * (Level 1: other flags MUST be zero).
+ * the 00 layout as a prefix, then end or '-'), keeping the flags this
+ * version knows (sampled, random); version ff, uppercase hex and anything
+ * else restart the trace.  Injection always writes version 00 with the
+ * sampled and random flags as the context has them (other flags MUST be
+ * zero).
  *
- * tracestate: the Level 1 grammar (simple keys up to 256 chars, multi-
- * tenant keys tenant@system of 241 and 14 chars, values of 1..256
- * printable chars except ',' and '=', not ending in a space), empty
- * members and OWS around members accepted, at most 32 members and no
- * duplicate keys, else the whole tracestate is discarded (the traceparent
- * stays).  What is kept is normalised ("k=v,k=v") and limited to 512
- * bytes by the spec's truncation rule: drop members longer than 128
- * chars first (from the end), then members from the end.
+ * tracestate: the Recommendation's grammar (keys of 1..256 chars, a
+ * lowercase letter or digit first, then a-z 0-9 _ - * / @; values of
+ * 1..256 printable chars except ',' and '=', not ending in a space),
+ * empty members and OWS around members accepted, a repeated key keeps its
+ * first member, at most 32 members, else the whole tracestate is
+ * discarded (the traceparent stays).  What is kept is normalised
+ * ("k=v,k=v") and limited to 512 bytes by the spec's truncation rule:
+ * drop members longer than 128 chars first (from the end), then members
+ * from the end.
  *
- * Left out: the Level 2 draft (random flag, relaxed key grammar).
+ * Left out: the traceresponse header (Level 3 draft).
  */
 #include "prop_int.h"
 

@@ -557,6 +557,35 @@ static void test_unsampled_spans_carry_random_flag(void **state)
 	sr_span_end(&root);
 }
 
+/* sr_span_context() of a span started with no pipeline running is what
+ * the header says: all zero, no context, nothing injected. */
+static void test_span_without_pipeline_has_no_context(void **state)
+{
+	static const sr_context_t zero;
+	sr_span_t s;
+	sr_context_t c;
+
+	(void)state;
+	sr_shutdown(5000, NULL);
+	memset(&s, 0xa5, sizeof(s));
+	sr_span_start(&s, NULL, "off", SR_KIND_SERVER);
+	c = sr_span_context(&s);
+	assert_memory_equal(&c, &zero, sizeof(c));
+	assert_false(sr_context_is_valid(&c));
+	assert_false(sr_span_is_recording(&s));
+	{
+		struct tp_out o = { { 0 } };
+		sr_propagator_t *p;
+
+		assert_int_equal(sr_propagator_create("tracecontext", &p), 0);
+		sr_propagator_inject(p, &c, &o, tp_set);
+		assert_string_equal(o.tp, "");
+		sr_propagator_destroy(p);
+	}
+	sr_span_end(&s);
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+}
+
 static void test_auto_span_macro_ends_and_restores(void **state)
 {
 	sr_context_t cur;
@@ -671,6 +700,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unsampled_span_keeps_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spans_carry_random_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsampled_spans_carry_random_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_span_without_pipeline_has_no_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_span_macro_ends_and_restores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tracer_scope_exported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_stats_and_json, setup, teardown),

@@ -656,7 +656,18 @@ static inline void sr_span_end_at(sr_span_t *span, uint64_t end_ns)
 		sr__span_end_at(span, end_ns);
 }
 
-/* The span's context (valid even when unsampled or not running). */
+/*
+ * The span's context: ids, W3C flags (sampled as decided, random as its
+ * trace's), trace state and baggage.  Valid for every span started while
+ * a pipeline runs, sampled or not, and stays so after the span ends.  A
+ * span started while no pipeline runs (before sr_init(), after
+ * sr_shutdown()) is off: its context is all zero, "no context"
+ * (sr_context_is_valid() is false), so it injects no trace headers and
+ * cannot be a parent.  An off start is one store; giving it ids would
+ * put the id generator on every call of a program that runs untraced.
+ * A service that must forward a trace without a pipeline injects the
+ * extracted context itself.
+ */
 SR_API sr_context_t sr_span_context(const sr_span_t *span);
 
 /* True if the span will be recorded (sampled, pipeline running, open). */
