@@ -321,7 +321,7 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 	memcpy(out->parent_span_id, h->parent_span_id, 8);
 	/* Every recorded span is sampled. */
 	out->trace_flags = (uint8_t)(SR_TRACE_FLAG_SAMPLED |
-				     ((h->bits & SR__HB_RANDOM) ? SR_TRACE_FLAG_RANDOM : 0));
+				     ((h->bits & SR__HB_NOT_RANDOM) ? 0 : SR_TRACE_FLAG_RANDOM));
 	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;
 	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
