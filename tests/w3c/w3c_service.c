@@ -360,8 +360,15 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	{
+		/* No SA_RESTART: accept() must return EINTR to see g_stop. */
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	sr_config_init(&cfg);
 	cfg.exporters = "none";
 	if (sr_init(&cfg) || sr_propagator_create("tracecontext,baggage", &p)) {
