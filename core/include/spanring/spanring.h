@@ -240,6 +240,10 @@ SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
 /* ------------------------------------------------------------------ */
 
 #define SR_TRACE_FLAG_SAMPLED 0x01
+/* W3C Trace Context Level 2: at least the right-most 7 bytes of the trace
+ * id are random.  Set on every trace spanring starts; a child span keeps
+ * its parent's. */
+#define SR_TRACE_FLAG_RANDOM 0x02
 
 /*
  * A span's identity as a plain copyable value: store it in a request
@@ -250,7 +254,7 @@ SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
 typedef struct sr_context {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED          */
+	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED / _RANDOM */
 	uint8_t remote;        /* 1 if extracted from a carrier             */
 	uint8_t reserved_[6];
 	uint64_t state_[2];    /* trace state and baggage references        */
@@ -480,7 +484,18 @@ SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 SR_API void sr_span_end(sr_span_t *span);
 SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
 
-/* The span's context (valid even when unsampled or not running). */
+/*
+ * The span's context: ids, W3C flags (sampled as decided, random as its
+ * trace's), trace state and baggage.  Valid for every span started while
+ * a pipeline runs, sampled or not, and stays so after the span ends.  A
+ * span started while no pipeline runs (before sr_init(), after
+ * sr_shutdown()) is off: its context is all zero, "no context"
+ * (sr_context_is_valid() is false), so it injects no trace headers and
+ * cannot be a parent.  An off start is one store; giving it ids would
+ * put the id generator on every call of a program that runs untraced.
+ * A service that must forward a trace without a pipeline injects the
+ * extracted context itself.
+ */
 SR_API sr_context_t sr_span_context(const sr_span_t *span);
 
 /* True if the span will be recorded (sampled, pipeline running, open). */
