@@ -315,7 +315,7 @@ int sr_config_from_env(sr_config_t *cfg)
 	bool disabled = false;
 
 	if (cfg == NULL)
-		return sr__set_error(SR_EINVAL, "sr_config_from_env: cfg is NULL");
+		return sr__null_arg("sr_config_from_env", "cfg");
 
 	for (size_t i = 0; i < N_U32; i++) {
 		const struct u32_setting *s = &u32_settings[i];

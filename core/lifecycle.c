@@ -211,7 +211,7 @@ static int init_locked(const sr_config_t *user)
 		return sr__set_error(SR_ESTATE, "spanring is already running");
 	sr__clear_error();
 	if (!user)
-		return sr__set_error(SR_EINVAL, "sr_init: NULL config");
+		return sr__null_arg("sr_init", "cfg");
 	sr__config_copy(&cfg, user);
 	rc = sr__config_validate(&cfg);
 	if (rc)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock_int.h"
+#include "error_int.h"
 #include "span_int.h"
 
 /* See span_int.h. */
@@ -143,9 +144,15 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 {
 	struct sr__item *it;
 	uint32_t len = 0, at = 0;
+	/* A NULL value is the empty string: its length is 0 whatever the
+	 * caller said, or the length would be read from wherever "" is. */
+	const char *str = a->v.s ? a->v.s : "";
+	uint32_t slen = a->v.s ? a->len : 0;
 
+	if (SR__UNLIKELY(t < SR_ATTR_BOOL || t > SR_ATTR_STRING_STATIC))
+		return false; /* not a type: dropped, never half-written */
 	if (t == SR_ATTR_STRING) {
-		len = clamp_len(s, a->len);
+		len = clamp_len(s, slen);
 		it = item_alloc(s, sr__str_slots(len));
 		at = s->nslots - sr__str_slots(len);
 	} else {
@@ -162,12 +169,12 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 	case SR_ATTR_INT: it->v.i = a->v.i; it->len = 0; break;
 	case SR_ATTR_DOUBLE: it->v.d = a->v.d; it->len = 0; break;
 	case SR_ATTR_STRING_STATIC:
-		it->v.s = a->v.s;
-		it->len = a->len;
+		it->v.s = str;
+		it->len = slen;
 		break;
 	case SR_ATTR_STRING:
 		it->v.u = 0;
-		put_string(s, at, it, a->v.s ? a->v.s : "", len);
+		put_string(s, at, it, str, len);
 		break;
 	}
 	return true;
@@ -247,6 +254,10 @@ SR_API void sr_span_set_attrs(sr_span_t *sp, const sr_attr_t *attrs, size_t n)
 {
 	struct sr__span *s = S(sp);
 
+	if (!sp || (!attrs && n)) {
+		sr__null_arg("sr_span_set_attrs", sp ? "attrs" : "span");
+		return;
+	}
 	if (s->state != SPAN_REC)
 		return;
 	if (!book_in(s))
@@ -308,6 +319,10 @@ SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 {
 	struct sr__span *s = S(sp);
 
+	if (!attrs && n) {
+		sr__null_arg("sr_span_add_event", "attrs");
+		return;
+	}
 	if (s->state != SPAN_REC)
 		return;
 	if (!book_in(s))
@@ -343,6 +358,11 @@ SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
 {
 	struct sr__span *s = S(sp);
 
+	if (!sp || !ctx || (!attrs && n)) {
+		sr__null_arg("sr_span_add_link",
+			     !sp ? "span" : !ctx ? "ctx" : "attrs");
+		return;
+	}
 	if (s->state != SPAN_REC || !sr_context_is_valid(ctx))
 		return;
 	if (!book_in(s))
@@ -374,10 +394,15 @@ SR_API void sr_span_set_status(sr_span_t *sp, sr_status_code_t code,
 			       const char *message)
 {
 	struct sr__span *s = S(sp);
-	struct sr__span_header *h = HDR(s);
+	struct sr__span_header *h;
 
+	if (!sp) {
+		sr__null_arg("sr_span_set_status", "span");
+		return;
+	}
 	if (s->state != SPAN_REC || code == SR_STATUS_UNSET)
 		return; /* OTel: setting Unset is ignored */
+	h = HDR(s);
 	if (!book_in(s))
 		return;
 	if (!s->status_final) {
@@ -397,6 +422,10 @@ SR_API void sr_span_record_error(sr_span_t *sp, const char *type,
 	sr_attr_t a[2];
 	size_t n = 0;
 
+	if (!sp) {
+		sr__null_arg("sr_span_record_error", "span");
+		return;
+	}
 	if (S(sp)->state != SPAN_REC)
 		return;
 	if (type)
@@ -411,6 +440,10 @@ SR_API void sr_span_update_name(sr_span_t *sp, const char *name)
 {
 	struct sr__span *s = S(sp);
 
+	if (!sp) {
+		sr__null_arg("sr_span_update_name", "span");
+		return;
+	}
 	if (s->state != SPAN_REC)
 		return;
 	if (!book_in(s))

@@ -59,3 +59,39 @@ if(SR_WITH_JEMALLOC AND NOT SR_ASAN AND NOT SR_TSAN)
   add_test(NAME test_alloc_jemalloc COMMAND test_alloc_jemalloc)
   set_tests_properties(test_alloc_jemalloc PROPERTIES LABELS "unit")
 endif()
+
+# The NULL-argument table checks that it covers every exported call.
+target_compile_definitions(test_null_args PRIVATE
+  SR_SYMBOL_LIST="${PROJECT_SOURCE_DIR}/core/spanring.sym")
+
+# The README's own example, built with SR_COMPILED_OUT, must be inert: it
+# keeps using the span SR_SPAN_AUTO declared (sr_span_set_str(&db.span,
+# ...)), which then must read as off, not as whatever the stack held.
+# Memcheck reports any use of uninitialised bytes; sanitizer builds have
+# their own (ASan cannot see it, so the test needs valgrind).
+file(READ ${PROJECT_SOURCE_DIR}/README.md SR_README)
+string(REGEX MATCH "## Example[^`]*```c\n([^`]*)```" _ "${SR_README}")
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+  ${PROJECT_SOURCE_DIR}/README.md)
+if(NOT CMAKE_MATCH_1)
+  message(FATAL_ERROR "README.md: no ```c block under ## Example")
+endif()
+file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/readme_example.c "${CMAKE_MATCH_1}")
+find_program(SR_VALGRIND valgrind)
+foreach(mode inline no_inline)
+  add_executable(readme_compiled_out_${mode}
+    ${CMAKE_CURRENT_BINARY_DIR}/readme_example.c)
+  target_compile_definitions(readme_compiled_out_${mode} PRIVATE SR_COMPILED_OUT)
+  if(mode STREQUAL "no_inline")
+    target_compile_definitions(readme_compiled_out_${mode} PRIVATE SR_NO_INLINE)
+  endif()
+  target_compile_options(readme_compiled_out_${mode} PRIVATE -Wall -Wextra -Werror)
+  target_link_libraries(readme_compiled_out_${mode} PRIVATE spanring)
+  if(SR_VALGRIND AND NOT SR_ASAN AND NOT SR_TSAN AND NOT SR_UBSAN)
+    add_test(NAME readme_example_compiled_out_${mode}
+      COMMAND ${SR_VALGRIND} --error-exitcode=1 --quiet
+              $<TARGET_FILE:readme_compiled_out_${mode}>)
+    set_tests_properties(readme_example_compiled_out_${mode} PROPERTIES
+      LABELS "unit" TIMEOUT 120 ENVIRONMENT "OTEL_TRACES_EXPORTER=none")
+  endif()
+endforeach()

@@ -1,7 +1,8 @@
 /*
  * exporter.h - the exporter interface: how finished spans leave the process.
  *
- * Included by <spanring/spanring.h>; do not include it alone.
+ * Included by <spanring/spanring.h>; included alone, it includes that
+ * first (the types it uses are there).
  *
  * An exporter is a table of callbacks (sr_exporter_ops_t) plus a name.
  * Built-in exporters, exporters an application registers with
@@ -20,6 +21,11 @@
  * caller, concurrently, see below): no other locking is needed inside an
  * exporter.
  */
+/* Before the guard, as spanring/static/span_inline.h does: included
+ * first, this header is included again from spanring.h, whose types it
+ * needs, and must then be complete where spanring.h includes it. */
+#include <spanring/spanring.h>
+
 #ifndef SPANRING_EXPORTER_H
 #define SPANRING_EXPORTER_H
 
