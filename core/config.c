@@ -28,10 +28,10 @@
 #include "bgthread_int.h"
 #include "config_int.h"
 #include "env_int.h"
+#include "numfmt_int.h"
 #include "sized_int.h"
 #include "spanring_int.h"
 
-#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,16 +217,6 @@ static int env_bool(const char *name, bool *out, struct report *r)
 	return rc;
 }
 
-/* strtod honours LC_NUMERIC, and an application may well have set a locale
- * whose decimal point is ','; parse in the C locale instead. */
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-
-static void c_locale_init(void)
-{
-	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
 /* A plain decimal number in [0, 1] ("0.25", "1", ".5", "5e-1"). */
 static bool parse_ratio(const char *v, size_t len, double *out)
 {
@@ -240,9 +230,7 @@ static bool parse_ratio(const char *v, size_t len, double *out)
 		return false;
 	memcpy(buf, v, len);
 	buf[len] = '\0';
-	pthread_once(&c_locale_once, c_locale_init);
-	d = c_locale != (locale_t)0 ? strtod_l(buf, &end, c_locale)
-				    : strtod(buf, &end);
+	d = sr__strtod_c(buf, &end); /* '.' whatever the application's locale */
 	if (end != buf + len || !(d >= 0.0 && d <= 1.0))
 		return false;
 	*out = d;
