@@ -46,9 +46,9 @@
 #define DEFAULT_EXPORTERS "console"
 #define LIMIT_MAX 65535u /* counts and lengths: more than a span can hold */
 
-/* u32_setting.flags */
+/* u32_setting.flags.  Out of range is always an error (the setting keeps
+ * its default), never a silent clamp: the user learns the real bound. */
 #define F_POW2 0x1u     /* must be a power of two                          */
-#define F_CLAMP 0x2u    /* above max: use max (a big limit means "all")     */
 #define F_ZERO_MIN 0x4u /* 0 in the environment means min                   */
 
 struct u32_setting {
@@ -78,25 +78,25 @@ static const struct u32_setting u32_settings[] = {
 	  "OTEL_BSP_EXPORT_TIMEOUT", NULL, 30000, 1, UINT32_MAX, 0 },
 	{ "attr_count_limit", OFF(attr_count_limit),
 	  "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-	  128, 1, LIMIT_MAX, F_CLAMP },
+	  128, 1, LIMIT_MAX, 0 },
 	{ "event_count_limit", OFF(event_count_limit),
-	  "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, F_CLAMP },
+	  "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, 0 },
 	{ "link_count_limit", OFF(link_count_limit),
-	  "OTEL_SPAN_LINK_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, F_CLAMP },
+	  "OTEL_SPAN_LINK_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, 0 },
 	{ "event_attr_count_limit", OFF(event_attr_count_limit),
 	  "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-	  128, 1, LIMIT_MAX, F_CLAMP },
+	  128, 1, LIMIT_MAX, 0 },
 	{ "link_attr_count_limit", OFF(link_attr_count_limit),
 	  "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-	  128, 1, LIMIT_MAX, F_CLAMP },
+	  128, 1, LIMIT_MAX, 0 },
 	{ "attr_value_length_limit", OFF(attr_value_length_limit),
 	  "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-	  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 4096, 1, LIMIT_MAX, F_CLAMP },
+	  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 4096, 1, LIMIT_MAX, 0 },
 	{ "max_span_records", OFF(max_span_records),
 	  "SPANRING_MAX_SPAN_RECORDS", NULL, 64, 1, SR__MAX_SPAN_RECORDS,
-	  F_CLAMP },
+	  0 },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
-	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 1000, 1, 1000000, F_CLAMP },
+	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 1000, 1, 1000000, 0 },
 };
 #define N_U32 (sizeof(u32_settings) / sizeof(u32_settings[0]))
 
@@ -128,6 +128,25 @@ static void note(struct report *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The last sr_config_from_env() report of this thread, for sr_init(). */
+static __thread struct report env_report;
+
+int sr__config_env_take(char *msg, size_t cap)
+{
+	int err = env_report.err;
+
+	snprintf(msg, cap, "%s", env_report.msg);
+	env_report.err = 0;
+	env_report.msg[0] = '\0';
+	return err;
+}
+
+const char *sr__config_origin(const char *value, const char *var,
+			      const char *field)
+{
+	return value != NULL && value == getenv(var) ? var : field;
+}
+
 static int finish(const struct report *r)
 {
 	if (r->err == 0) {
@@ -141,16 +160,13 @@ static int finish(const struct report *r)
 
 enum u32_verdict { U32_OK, U32_LOW, U32_HIGH, U32_POW2 };
 
-/* Apply the setting's bounds to x (clamping where the row allows). */
+/* The setting's bounds on x. */
 static enum u32_verdict check_u32(const struct u32_setting *s, uint64_t *x)
 {
 	if (*x < s->min)
 		return U32_LOW;
-	if (*x > s->max) {
-		if (!(s->flags & F_CLAMP))
-			return U32_HIGH;
-		*x = s->max;
-	}
+	if (*x > s->max)
+		return U32_HIGH;
 	if ((s->flags & F_POW2) && (*x & (*x - 1)) != 0)
 		return U32_POW2;
 	return U32_OK;
@@ -189,8 +205,12 @@ static bool env_u32_var(const struct u32_setting *s, const char *var,
 	if (v == NULL)
 		return false;
 	if (!sr__env_parse_u64(v, len, &x)) {
-		note(r, "%s=%s: not a non-negative integer", var,
-		     sr__env_quote(q, v, len));
+		if (len > 0 && strspn(v, "0123456789") == len) /* past 2^64 */
+			note(r, "%s=%s: %s", var, sr__env_quote(q, v, len),
+			     verdict_text(why, s, U32_HIGH));
+		else
+			note(r, "%s=%s: not a non-negative integer", var,
+			     sr__env_quote(q, v, len));
 		return false;
 	}
 	if (x == 0 && (s->flags & F_ZERO_MIN))
@@ -343,6 +363,7 @@ int sr_config_from_env(sr_config_t *cfg)
 		if (HAS(cfg, sampler))
 			cfg->sampler = SR_SAMPLER_ALWAYS_OFF;
 	}
+	env_report = r;
 	return finish(&r);
 }
 
