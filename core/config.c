@@ -43,7 +43,9 @@
 #define HAS(cfg, f) (OFF(f) + sizeof(((sr_config_t *)0)->f) <= (cfg)->size)
 
 #define DEFAULT_SAMPLER SR_SAMPLER_PARENTBASED_ALWAYS_ON
-#define DEFAULT_EXPORTERS "console"
+/* The OpenTelemetry specification's default: a user who sets only
+ * OTEL_EXPORTER_OTLP_ENDPOINT expects the spans there. */
+#define DEFAULT_EXPORTERS "otlp"
 #define LIMIT_MAX 65535u /* counts and lengths: more than a span can hold */
 
 /* u32_setting.flags.  Out of range is always an error (the setting keeps

@@ -103,7 +103,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(cfg.size, sizeof(cfg));
 	assert_null(cfg.service_name);
 	assert_null(cfg.resource_attributes);
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 	assert_int_equal(cfg.sampler, SR_SAMPLER_PARENTBASED_ALWAYS_ON);
 	assert_true(cfg.sampler_ratio == 1.0);
 	assert_int_equal(cfg.ring_records, 1024);
@@ -680,14 +680,14 @@ static void test_sdk_disabled_other_values_are_false(void **state)
 	sr_config_init(&cfg);
 	setenv("OTEL_SDK_DISABLED", "FALSE", 1);
 	assert_int_equal(sr_config_from_env(&cfg), 0);
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 
 	clear_env(state);
 	setenv("OTEL_SDK_DISABLED", "yes", 1);
 	setenv("OTEL_BSP_MAX_QUEUE_SIZE", "10", 1);
 	assert_int_equal(sr_config_from_env(&cfg), SR_EINVAL);
 	assert_contains(sr_last_error(), "OTEL_SDK_DISABLED='yes'");
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 	assert_int_equal(cfg.sampler, SR_SAMPLER_PARENTBASED_ALWAYS_ON);
 	assert_int_equal(cfg.max_queue_size, 10);
 }
@@ -888,7 +888,7 @@ static void test_validate_reports_first_and_normalises_rest(void **state)
 	assert_int_equal(cfg.ring_records, 1024);
 	assert_int_equal(cfg.max_threads, 64);
 	assert_int_equal(cfg.max_span_records, 64);
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 
 	assert_int_equal(sr__config_validate(NULL), SR_EINVAL);
 }

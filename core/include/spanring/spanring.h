@@ -152,7 +152,8 @@ typedef struct sr_config {
 	/* Exporters: comma-separated names ("console,memory").  Built in:
 	 * none, console, memory, otlp, zipkin, file, chrome; "plugin:<path>"
 	 * loads a shared object; plus any registered with
-	 * sr_exporter_register().  OTEL_TRACES_EXPORTER. Default "console". */
+	 * sr_exporter_register().  OTEL_TRACES_EXPORTER. Default "otlp" (as
+	 * the OpenTelemetry specification says). */
 	const char *exporters;
 
 	sr_sampler_kind_t sampler;        /* OTEL_TRACES_SAMPLER             */
@@ -190,8 +191,10 @@ SR_API void sr_config_init(sr_config_t *cfg);
 
 /*
  * Overlay the standard OTEL_* variables (and SPANRING_* ones) onto `cfg`.
- * A malformed value returns SR_EINVAL, names the variable and value in
- * sr_last_error(), and leaves the remaining valid settings applied.
+ * A malformed or out-of-range value returns SR_EINVAL, names the variable
+ * and value in sr_last_error(), and leaves the remaining valid settings
+ * applied; the next sr_init() on this thread reports it again (its
+ * return and sr_last_error()) unless it has an error of its own.
  * String fields point into the environment (static until shutdown).
  */
 SR_API int sr_config_from_env(sr_config_t *cfg);
