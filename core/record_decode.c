@@ -52,6 +52,12 @@ SR_API size_t sr_batch_count(const sr_batch_t *batch)
 SR_API const sr_attr_view_t *sr_batch_resource(const sr_batch_t *batch,
 						uint32_t *count)
 {
+	if (!batch || !count) {
+		if (count)
+			*count = 0;
+		sr__null_arg("sr_batch_resource", batch ? "count" : "batch");
+		return NULL;
+	}
 	*count = batch->pipe->resource.count;
 	return batch->pipe->resource.attrs;
 }

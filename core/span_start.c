@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock_int.h"
+#include "error_int.h"
 #include "ids_int.h"
 #include "sampler_int.h"
 #include "scope_int.h"
@@ -320,6 +321,11 @@ SR_API sr_context_t sr_span_context(const sr_span_t *sp)
 {
 	sr_context_t c;
 
+	if (!sp) {
+		sr__null_arg("sr_span_context", "span");
+		memset(&c, 0, sizeof(c));
+		return c;
+	}
 	sr__span_context_to(sp, &c);
 	return c;
 }
@@ -328,6 +334,10 @@ SR_API bool sr_span_is_recording(const sr_span_t *sp)
 {
 	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
 
+	if (!sp) {
+		sr__null_arg("sr_span_is_recording", "span");
+		return false;
+	}
 	return s->state == SPAN_REC &&
 	       ck_pr_load_int(&sr__g.running);
 }

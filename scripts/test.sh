@@ -11,7 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-default}
-./scripts/setup.sh
+case "$mode" in
+  bench) ./scripts/setup.sh build test bench ;;
+  *) ./scripts/setup.sh build test ;;
+esac
 jobs=$(nproc 2>/dev/null || echo 2)
 
 case "$mode" in

@@ -265,8 +265,13 @@ SR_API int sr_context_tracestate(const sr_context_t *ctx, char *buf,
 				 size_t cap, size_t *len)
 {
 	char t[SR_TRACESTATE_MAX_BYTES];
-	int n = ts_load(ctx, t);
+	int n;
 
+	if (!ctx) {
+		sr__copy_out("", 0, buf, cap, len);
+		return sr__null_arg("sr_context_tracestate", "ctx");
+	}
+	n = ts_load(ctx, t);
 	if (n == 0) {
 		sr__copy_out("", 0, buf, cap, len);
 		return SR_ENOTFOUND;
@@ -279,9 +284,14 @@ SR_API int sr_context_tracestate_get(const sr_context_t *ctx, const char *key,
 {
 	char t[SR_TRACESTATE_MAX_BYTES];
 	struct ts_member m[TS_MAX];
-	int n = ts_load(ctx, t), count;
+	int n, count;
 	size_t kl = key ? strlen(key) : 0;
 
+	if (!ctx || !key) {
+		sr__copy_out("", 0, buf, cap, len);
+		return sr__null_arg("sr_context_tracestate_get", ctx ? "key" : "ctx");
+	}
+	n = ts_load(ctx, t);
 	count = n ? ts_split(t, (size_t)n, m, TS_MAX) : 0;
 	for (int i = 0; i < count; i++)
 		if (m[i].klen == kl && memcmp(m[i].p, key, kl) == 0)

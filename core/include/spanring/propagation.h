@@ -3,7 +3,8 @@
  * context and baggage, B3 (single and multi header) and Jaeger, plus the
  * trace state and baggage that a context carries.
  *
- * Included by <spanring/spanring.h>; do not include it alone.
+ * Included by <spanring/spanring.h>; included alone, it includes that
+ * first (the types it uses are there).
  *
  * A propagator writes a context into a carrier (inject) or reads one back
  * (extract).  The carrier is whatever the application already has, an
@@ -28,6 +29,11 @@
  * None of these calls needs sr_init(): propagation works before, during
  * and after the pipeline runs.  All are thread-safe and lock-free.
  */
+/* Before the guard, as spanring/static/span_inline.h does: included
+ * first, this header is included again from spanring.h, whose types it
+ * needs, and must then be complete where spanring.h includes it. */
+#include <spanring/spanring.h>
+
 #ifndef SPANRING_PROPAGATION_H
 #define SPANRING_PROPAGATION_H
 
@@ -61,7 +67,7 @@ typedef void (*sr_carrier_set_fn)(void *carrier, const char *key,
  */
 typedef const char *(*sr_carrier_get_fn)(void *carrier, const char *key,
 					 size_t *len);
-#define SR_CARRIER_LEN_CSTR ((size_t)-1)
+#define SR_CARRIER_LEN_CSTR SIZE_MAX /* (size_t)-1, cast-free for C++ */
 
 /* Called by a key iterator for each field; return nonzero to stop. */
 typedef int (*sr_carrier_visit_fn)(void *visit_ud, const char *key,
