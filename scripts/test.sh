@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and pass the tests.  Modes:
-#   scripts/test.sh          warnings-as-errors build, the whole ctest suite
+#   scripts/test.sh          warnings-as-errors build (nginx module included),
+#                            the whole ctest suite
 #   scripts/test.sh asan     the whole suite under AddressSanitizer + UBSan
 #   scripts/test.sh tsan     the concurrency-labelled tests under ThreadSanitizer
 #   scripts/test.sh fuzz     libFuzzer targets (clang): replay each seed corpus,
@@ -17,7 +18,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 case "$mode" in
   default)
     dir=build
-    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_WERROR=ON)
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_WERROR=ON -DSR_BUILD_NGINX=ON)
     ctest_args=()
     ;;
   asan)
