@@ -23,7 +23,7 @@ case "$mode" in
     ;;
   asan)
     dir=build-asan
-    flags=(-DCMAKE_BUILD_TYPE=Debug -DSR_ASAN=ON -DSR_UBSAN=ON -DSR_WERROR=ON)
+    flags=(-DCMAKE_BUILD_TYPE=Debug -DSR_ASAN=ON -DSR_UBSAN=ON -DSR_WERROR=ON -DSR_BUILD_NGINX=ON)
     ctest_args=(-LE "bench|fuzz")
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

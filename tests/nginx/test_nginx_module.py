@@ -20,6 +20,7 @@ it receives.  Checks, from the spans the worker exported:
 
 Every process it starts is stopped, whatever happens.
 usage: test_nginx_module.py --nginx /usr/sbin/nginx --module path/to/.so
+                            [--preload libasan.so] [--keep] [--show]
 """
 import argparse
 import http.client
@@ -167,6 +168,10 @@ GOOD_CONFIGS = [
 ]
 
 failures = []
+# Environment of every nginx process: with --preload, the sanitizer
+# runtime an ASan-built module needs (nginx itself is not instrumented:
+# its pools are not freed at exit, so leak detection stays off for it).
+NGINX_ENV = dict(os.environ)
 
 
 def check(cond, what):
@@ -218,8 +223,8 @@ def nginx_t(nginx, module, tmp, snippet):
         f.write("load_module %s;\nerror_log %s/t-error.log;\npid %s/t.pid;\n"
                 "events {}\nhttp {\n    %s\n    server { listen 127.0.0.1:%d; }\n}\n"
                 % (module, tmp, tmp, snippet.replace("{tmp}", tmp), free_port()))
-    p = subprocess.run([nginx, "-t", "-p", tmp, "-c", conf],
-                       capture_output=True, text=True, timeout=30)
+    p = subprocess.run([nginx, "-t", "-p", tmp, "-c", conf], env=NGINX_ENV,
+                       capture_output=True, text=True, timeout=60)
     return p.returncode, p.stderr
 
 
@@ -236,8 +241,9 @@ def test_configs(nginx, module, tmp):
 
 class Nginx:
     def __init__(self, nginx, tmp):
-        self.proc = subprocess.Popen([nginx, "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")],
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "stderr.log"), "w"))
+        with open(os.path.join(tmp, "stderr.log"), "w") as err:
+            self.proc = subprocess.Popen([nginx, "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")],
+                                         env=NGINX_ENV, stdout=subprocess.DEVNULL, stderr=err)
 
     def workers(self):
         out = []
@@ -307,7 +313,13 @@ def main():
     ap.add_argument("--nginx", required=True)
     ap.add_argument("--module", required=True)
     ap.add_argument("--keep", action="store_true", help="keep the temporary prefix")
+    ap.add_argument("--show", action="store_true",
+                    help="print the proxied request's span and the upstream's headers")
+    ap.add_argument("--preload", help="sanitizer runtime to LD_PRELOAD into nginx")
     args = ap.parse_args()
+    if args.preload:
+        NGINX_ENV["LD_PRELOAD"] = args.preload
+        NGINX_ENV["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:verify_asan_link_order=0"
 
     tmp = tempfile.mkdtemp(prefix="spanring-nginx-")
     # Workers drop root privileges to `nobody`; they write the spans here.
@@ -434,6 +446,14 @@ def main():
             check(h.get("x-span-id") == s["spanId"], "$otel_span_id is the span's id")
             check(h.get("tracestate") == "vendor=x", "tracestate passed upstream")
             check(attrs_of(s).get("http.route") == "/proxy/", "route of the proxied location")
+            if args.show:
+                span = {k: v for k, v in s.items() if k != "_resource"}
+                print("client sent: traceparent: %s, tracestate: vendor=x" % tp)
+                print("span exported by nginx (file exporter, OTLP/JSON):")
+                print(json.dumps(span, indent=1))
+                print("headers the upstream received:")
+                for k, v in sorted(h.items()):
+                    print("  %s: %s" % (k, v))
         pr = spans_for("proxy_root")
         seen = up.find("/proxy/b")
         check(len(pr) == 1 and len(seen) == 1 and seen[0].get("traceparent") ==
