@@ -86,11 +86,13 @@ typedef struct {
 	sr_span_t span;             /* first: sr_span_t wants 64-byte alignment */
 	sr_context_t parent;        /* extracted; zeroed when none              */
 	sr_context_t self;          /* the span's context (or, untraced, one
-	                               made for propagation)                    */
+	                               made for propagation); read it through
+	                               ngx_http_spanring_self()                 */
 	unsigned extracted:1;       /* parent is final                          */
 	unsigned started:1;         /* self is final                            */
 	unsigned starting:1;        /* guards otel_trace's own variable         */
 	unsigned traced:1;          /* span was started and must be ended       */
+	unsigned self_known:1;      /* self is filled in                        */
 	unsigned injected:1;
 	unsigned ended:1;
 } ngx_http_spanring_ctx_t;
@@ -119,6 +121,10 @@ ngx_http_spanring_ctx_t *ngx_http_spanring_get_ctx(ngx_http_request_t *r,
 ngx_int_t ngx_http_spanring_start(ngx_http_request_t *r,
 				  ngx_http_spanring_ctx_t *ctx,
 				  uint64_t start_ns);
+
+/* The request's own context; only asked for when propagated or read
+ * through a variable. */
+const sr_context_t *ngx_http_spanring_self(ngx_http_spanring_ctx_t *ctx);
 
 /* vars.c */
 ngx_int_t ngx_http_spanring_add_variables(ngx_conf_t *cf);

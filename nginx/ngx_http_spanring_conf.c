@@ -256,9 +256,11 @@ static ngx_int_t ngx_http_spanring_list_add(ngx_conf_t *cf, ngx_str_t *list,
 	buf = ngx_pnalloc(cf->pool, len);
 	if (buf == NULL)
 		return NGX_ERROR;
-	p = ngx_cpymem(buf, list->data, list->len);
-	if (list->len)
+	p = buf;
+	if (list->len) {
+		p = ngx_cpymem(p, list->data, list->len);
 		*p++ = ',';
+	}
 	p = ngx_cpymem(p, key->data, key->len);
 	*p++ = '=';
 	p = ngx_http_spanring_pct(p, value);

@@ -155,7 +155,6 @@ ngx_int_t ngx_http_spanring_start(ngx_http_request_t *r,
 				 ngx_http_spanring_default_name(r),
 				 SR_KIND_SERVER, has_parent ? &par : NULL,
 				 start_ns, has_parent ? 0 : SR_SPAN_ROOT);
-		ctx->self = sr_span_context(&ctx->span);
 		ctx->traced = 1;
 	} else {
 		/* Propagated, not traced: new span id, the parent's trace id
@@ -166,10 +165,21 @@ ngx_int_t ngx_http_spanring_start(ngx_http_request_t *r,
 		ngx_http_spanring_random_ids(ctx->self.span_id, 8);
 		ctx->self.trace_flags = 0;
 		ctx->self.remote = 0;
+		ctx->self_known = 1;
 	}
 	ctx->starting = 0;
 	ctx->started = 1;
 	return NGX_OK;
+}
+
+const sr_context_t *ngx_http_spanring_self(ngx_http_spanring_ctx_t *ctx)
+{
+	/* A span keeps its ids after it ends: the access log may ask. */
+	if (!ctx->self_known) {
+		ctx->self = sr_span_context(&ctx->span);
+		ctx->self_known = 1;
+	}
+	return &ctx->self;
 }
 
 /* ---- phase handlers ----------------------------------------------------- */

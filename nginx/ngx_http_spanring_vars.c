@@ -80,8 +80,19 @@ static const sr_carrier_getter_t ngx_http_spanring_getter = {
 	ngx_http_spanring_header_get, NULL
 };
 
-/* Replace the request header `key` (or add it).  Both strings are
- * copied into the request pool. */
+/* The headers W3C trace context writes, with the hash nginx gives a
+ * header it parsed (proxy_set_header and proxy's hide lists look headers
+ * up by it): computed once, and the names are static. */
+static struct {
+	ngx_str_t name;
+	ngx_uint_t hash;
+} ngx_http_spanring_known[] = {
+	{ ngx_string("traceparent"), 0 },
+	{ ngx_string("tracestate"), 0 },
+};
+
+/* Replace the request header `key` (or add it).  The value is copied
+ * into the request pool, and so is a key we do not know. */
 static void ngx_http_spanring_header_set(void *carrier, const char *key,
 					 const char *value, size_t value_len)
 {
@@ -89,6 +100,8 @@ static void ngx_http_spanring_header_set(void *carrier, const char *key,
 	ngx_http_spanring_hdr_iter_t it = { &r->headers_in.headers.part, 0 };
 	size_t klen = ngx_strlen(key);
 	ngx_table_elt_t *hit;
+	ngx_uint_t i, n = sizeof(ngx_http_spanring_known) /
+			  sizeof(ngx_http_spanring_known[0]);
 	u_char *v, *k;
 
 	v = ngx_pnalloc(r->pool, value_len);
@@ -97,18 +110,25 @@ static void ngx_http_spanring_header_set(void *carrier, const char *key,
 	ngx_memcpy(v, value, value_len);
 	hit = ngx_http_spanring_header_next(&it, key, klen);
 	if (hit == NULL) {
-		k = ngx_pnalloc(r->pool, klen + 1);
+		for (i = 0; i < n; i++) {
+			if (ngx_http_spanring_known[i].name.len == klen &&
+			    ngx_memcmp(ngx_http_spanring_known[i].name.data, key,
+				       klen) == 0)
+				break;
+		}
+		k = i < n ? ngx_http_spanring_known[i].name.data
+			  : ngx_pnalloc(r->pool, klen + 1);
 		hit = k ? ngx_list_push(&r->headers_in.headers) : NULL;
 		if (hit == NULL)
 			return;
-		ngx_memcpy(k, key, klen + 1);
 		ngx_memzero(hit, sizeof(*hit));
+		if (i == n)
+			ngx_memcpy(k, key, klen + 1);
 		hit->key.data = k;
 		hit->key.len = klen;
 		hit->lowcase_key = k;
-		/* what nginx computes for a header it parsed: proxy_set_header
-		 * and proxy's hide lists look headers up by it */
-		hit->hash = ngx_hash_key(k, klen);
+		hit->hash = i < n ? ngx_http_spanring_known[i].hash
+				  : ngx_hash_key(k, klen);
 	}
 	hit->value.data = v;
 	hit->value.len = value_len;
@@ -136,7 +156,7 @@ ngx_int_t ngx_http_spanring_inject(ngx_http_request_t *r,
 	ngx_http_spanring_main_conf_t *mcf;
 
 	mcf = ngx_http_get_module_main_conf(r, ngx_http_spanring_module);
-	sr_propagator_inject(mcf->propagator, &ctx->self, r->main,
+	sr_propagator_inject(mcf->propagator, ngx_http_spanring_self(ctx), r->main,
 			     ngx_http_spanring_header_set);
 	ctx->injected = 1;
 	return NGX_OK;
@@ -174,7 +194,7 @@ static ngx_int_t ngx_http_spanring_variable(ngx_http_request_t *r,
 			if (ngx_http_spanring_start(r->main, ctx, 0) != NGX_OK)
 				return NGX_ERROR;
 		}
-		c = &ctx->self;
+		c = ngx_http_spanring_self(ctx);
 	} else {
 		if (!ctx->extracted) {
 			lcf = ngx_http_get_module_loc_conf(r, ngx_http_spanring_module);
@@ -221,6 +241,11 @@ ngx_int_t ngx_http_spanring_add_variables(ngx_conf_t *cf)
 	ngx_http_variable_t *var;
 	ngx_uint_t i;
 
+	for (i = 0; i < sizeof(ngx_http_spanring_known) /
+			       sizeof(ngx_http_spanring_known[0]); i++)
+		ngx_http_spanring_known[i].hash =
+			ngx_hash_key(ngx_http_spanring_known[i].name.data,
+				     ngx_http_spanring_known[i].name.len);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		var = ngx_http_add_variable(cf, &names[i], 0);
 		if (var == NULL)

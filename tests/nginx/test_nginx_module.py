@@ -14,6 +14,8 @@ it receives.  Checks, from the spans the worker exported:
   * proxied requests: the upstream saw the same trace id with the nginx
     span's id as parent (and the $otel_span_id it was given), tracestate
     passed on; untraced but propagated: a new id, sampled flag off;
+  * otel_exporter: the OTLP/HTTP exporter posts to the endpoint (the same
+    loopback server) with the configured header;
   * reload and graceful quit under load: every request nginx logged has
     exactly one span, and the workers' final counters show nothing lost;
   * bad configuration fails `nginx -t` with a message naming the directive.
@@ -53,6 +55,7 @@ class Upstream(http.server.ThreadingHTTPServer):
 
     def __init__(self):
         self.seen = []
+        self.posts = []
         self.lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -66,6 +69,17 @@ class Upstream(http.server.ThreadingHTTPServer):
                 h.send_header("Content-Length", str(len(body)))
                 h.end_headers()
                 h.wfile.write(body)
+
+            def do_POST(h):
+                # the OTLP/HTTP exporter posting to otel_exporter's endpoint
+                n = int(h.headers.get("Content-Length", 0))
+                body = h.rfile.read(n)
+                with self.lock:
+                    self.posts.append((h.path, {k.lower(): v for k, v in h.headers.items()}, len(body)))
+                h.send_response(200)
+                h.send_header("Content-Type", "application/x-protobuf")
+                h.send_header("Content-Length", "0")
+                h.end_headers()
 
             def log_message(h, *a):
                 pass
@@ -96,7 +110,12 @@ http {{
     uwsgi_temp_path {tmp}/uwsgi;
     scgi_temp_path {tmp}/scgi;
 
-    spanring_exporter file;
+    spanring_exporter file,otlp;
+    otel_exporter {{
+        endpoint http://127.0.0.1:{up_port};
+        interval 200ms;
+        header X-Collector-Key "k=1,2";
+    }}
     otel_service_name spanring-nginx-test;
     otel_resource_attr deployment.environment "test env";
     otel_trace_context propagate;
@@ -335,7 +354,14 @@ def main():
             f.write(CONFIG.format(module=args.module, tmp=tmp, port=port,
                                   up_port=up.server_address[1]))
         ngx = Nginx(args.nginx, tmp)
-        check(wait_port(port), "nginx listens on 127.0.0.1:%d" % port)
+        if not wait_port(port):
+            check(False, "nginx listens on 127.0.0.1:%d" % port)
+            for name in ("stderr.log", "error.log"):
+                path = os.path.join(tmp, name)
+                if os.path.exists(path):
+                    with open(path) as f:
+                        print("%s:\n%s" % (name, f.read()[-3000:]), file=sys.stderr)
+            return 1
 
         tp = "00-%s-%s-01" % (TP_TRACE, TP_PARENT)
         tp_unsampled = "00-%s-%s-00" % (TP_TRACE, TP_PARENT)
@@ -463,6 +489,14 @@ def main():
         tpq = seen[0].get("traceparent", "") if seen else ""
         check(re.fullmatch(r"00-%s-[0-9a-f]{16}-00" % TP_TRACE, tpq) and TP_PARENT not in tpq,
               "untraced, propagated: same trace, new span id, not sampled: %r" % tpq)
+
+        # --- otel_exporter: OTLP/HTTP to its endpoint, with its header
+        with up.lock:
+            posts = list(up.posts)
+        check(posts and all(p == "/v1/traces" and h.get("content-type") == "application/x-protobuf"
+                            and h.get("x-collector-key") == "k=1,2" and n > 0 for p, h, n in posts),
+              "otel_exporter: spans posted to its endpoint + /v1/traces with its header (%d posts: %s)"
+              % (len(posts), posts[:1]))
 
         # --- reload and quit under load: every logged request has one span
         logged = []
