@@ -77,10 +77,11 @@ typedef struct {
 } ngx_http_spanring_loc_conf_t;
 
 /*
- * Per request (the main request only).  Lives in the request pool, in a
- * pool cleanup so that it survives the internal redirects that clear
+ * Per request (the main request only).  Found through a cleanup of the
+ * request pool, so that it survives the internal redirects that clear
  * r->ctx, and so that a span never ended by the log phase is still ended
- * when the pool goes.
+ * when the pool goes.  The memory itself is recycled by the worker (see
+ * ngx_http_spanring_get_ctx), not taken from the pool.
  */
 typedef struct {
 	sr_span_t span;             /* first: sr_span_t wants 64-byte alignment */
@@ -95,6 +96,7 @@ typedef struct {
 	unsigned self_known:1;      /* self is filled in                        */
 	unsigned injected:1;
 	unsigned ended:1;
+	void *next_free;            /* on the worker's free list                */
 } ngx_http_spanring_ctx_t;
 
 extern ngx_module_t ngx_http_spanring_module;
@@ -114,6 +116,8 @@ void ngx_http_spanring_exit_process(ngx_cycle_t *cycle);
 void ngx_http_spanring_random_ids(uint8_t *out, size_t n);
 
 /* module.c */
+/* One more slab of request contexts on the worker's free list. */
+ngx_int_t ngx_http_spanring_ctx_grow(ngx_log_t *log);
 ngx_http_spanring_ctx_t *ngx_http_spanring_get_ctx(ngx_http_request_t *r,
 						   ngx_flag_t create);
 /* Decide the request's context (and start its span if it is traced);

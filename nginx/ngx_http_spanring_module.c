@@ -48,9 +48,37 @@ ngx_module_t ngx_http_spanring_module = {
 
 /* ---- request context -------------------------------------------------- */
 
+/*
+ * Contexts are recycled through a free list rather than taken from the
+ * request pool: with its 576-byte sr_span_t a context pushes a typical
+ * request pool into a second block, a malloc and a free per request.
+ * The list grows by slabs to the most requests traced at once and lives
+ * as long as the worker; its first slab is allocated at the worker's
+ * start, away from the heap that request pools churn.  Written and read
+ * by the worker's event loop only.
+ */
+static ngx_http_spanring_ctx_t *ngx_http_spanring_free_ctx;
+
+#define NGX_HTTP_SPANRING_SLAB 32
+
+ngx_int_t ngx_http_spanring_ctx_grow(ngx_log_t *log)
+{
+	ngx_http_spanring_ctx_t *slab;
+	ngx_uint_t i;
+
+	slab = ngx_memalign(64, NGX_HTTP_SPANRING_SLAB * sizeof(*slab), log);
+	if (slab == NULL)
+		return NGX_ERROR;
+	for (i = 0; i < NGX_HTTP_SPANRING_SLAB; i++) {
+		slab[i].next_free = ngx_http_spanring_free_ctx;
+		ngx_http_spanring_free_ctx = &slab[i];
+	}
+	return NGX_OK;
+}
+
 static void ngx_http_spanring_cleanup(void *data)
 {
-	ngx_http_spanring_ctx_t *ctx = (void *)ngx_align_ptr(data, 64);
+	ngx_http_spanring_ctx_t *ctx = data;
 
 	/* The log phase ends the span; this only catches a request freed
 	 * without one, so that no started span is lost uncounted. */
@@ -58,6 +86,8 @@ static void ngx_http_spanring_cleanup(void *data)
 		ctx->ended = 1;
 		sr_span_end(&ctx->span);
 	}
+	ctx->next_free = ngx_http_spanring_free_ctx;
+	ngx_http_spanring_free_ctx = ctx;
 }
 
 ngx_http_spanring_ctx_t *ngx_http_spanring_get_ctx(ngx_http_request_t *r,
@@ -72,11 +102,11 @@ ngx_http_spanring_ctx_t *ngx_http_spanring_get_ctx(ngx_http_request_t *r,
 		return ctx;
 
 	/* An internal redirect (or the finalize filter) cleared r->ctx: the
-	 * context is still in the pool, find it there. */
+	 * context is still in the pool's cleanups, find it there. */
 	if (r->internal || r->filter_finalize) {
 		for (cln = r->pool->cleanup; cln; cln = cln->next) {
 			if (cln->handler == ngx_http_spanring_cleanup) {
-				ctx = (void *)ngx_align_ptr(cln->data, 64);
+				ctx = cln->data;
 				ngx_http_set_ctx(r, ctx, ngx_http_spanring_module);
 				return ctx;
 			}
@@ -85,15 +115,19 @@ ngx_http_spanring_ctx_t *ngx_http_spanring_get_ctx(ngx_http_request_t *r,
 	if (!create)
 		return NULL;
 
-	cln = ngx_pool_cleanup_add(r->pool,
-				   sizeof(ngx_http_spanring_ctx_t) + 63);
+	cln = ngx_pool_cleanup_add(r->pool, 0);
 	if (cln == NULL)
 		return NULL;
-	ctx = (void *)ngx_align_ptr(cln->data, 64);
+	if (ngx_http_spanring_free_ctx == NULL &&
+	    ngx_http_spanring_ctx_grow(r->connection->log) != NGX_OK)
+		return NULL; /* the cleanup has no handler: nginx skips it */
+	ctx = ngx_http_spanring_free_ctx;
+	ngx_http_spanring_free_ctx = ctx->next_free;
 	/* Only the flags and contexts need zeroing: the span is written by
 	 * its start before anything reads it. */
 	ngx_memzero(&ctx->parent, sizeof(*ctx) - offsetof(ngx_http_spanring_ctx_t, parent));
 	cln->handler = ngx_http_spanring_cleanup;
+	cln->data = ctx;
 	ngx_http_set_ctx(r, ctx, ngx_http_spanring_module);
 	return ctx;
 }

@@ -117,6 +117,8 @@ ngx_int_t ngx_http_spanring_init_process(ngx_cycle_t *cycle)
 	if (getrandom(&ngx_http_spanring_rng, sizeof(ngx_http_spanring_rng), 0) !=
 	    (ssize_t)sizeof(ngx_http_spanring_rng))
 		ngx_http_spanring_rng = (uint64_t)ngx_pid << 32 ^ (uint64_t)ngx_time();
+	if (ngx_http_spanring_ctx_grow(cycle->log) != NGX_OK)
+		return NGX_OK; /* requests get contexts later, or go untraced */
 	if (mcf->exporter && ngx_http_spanring_exporter_env(cycle, mcf) != NGX_OK)
 		return NGX_OK; /* logged; the worker serves untraced */
 
