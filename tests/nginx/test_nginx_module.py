@@ -121,12 +121,12 @@ http {{
     otel_trace_context propagate;
 
     map $http_x_trace $trace_by_header {{ default off; yes on; }}
+    add_header X-Trace-Id $otel_trace_id always;
     upstream backend {{ server 127.0.0.1:{up_port}; keepalive 4; }}
 
     server {{
         listen 127.0.0.1:{port};
         server_name test.local;
-        add_header X-Trace-Id $otel_trace_id always;
 
         location = /on {{
             otel_trace on;
@@ -156,6 +156,14 @@ http {{
             proxy_pass http://backend;
         }}
         location /load {{ otel_trace on; return 200 "load\n"; }}
+        location = /redirect {{ otel_trace on; error_page 418 = @final; return 418; }}
+        location @final {{ otel_trace on; return 200 "final\n"; }}
+    }}
+    server {{
+        # a server-level return: the request never reaches a location
+        listen 127.0.0.1:{port2};
+        otel_trace on;
+        return 200 "early\n";
     }}
 }}
 """
@@ -351,7 +359,8 @@ def main():
 
         port = free_port()
         with open(os.path.join(tmp, "nginx.conf"), "w") as f:
-            f.write(CONFIG.format(module=args.module, tmp=tmp, port=port,
+            port2 = free_port()
+            f.write(CONFIG.format(module=args.module, tmp=tmp, port=port, port2=port2,
                                   up_port=up.server_address[1]))
         ngx = Nginx(args.nginx, tmp)
         if not wait_port(port):
@@ -378,6 +387,8 @@ def main():
         results["proxy_child"] = request(port, "/proxy/a", {"traceparent": tp, "tracestate": "vendor=x"})
         results["proxy_root"] = request(port, "/proxy/b")
         results["quiet"] = request(port, "/quiet/c", {"traceparent": tp})
+        results["redirect"] = request(port, "/redirect")
+        results["early"] = request(port2, "/x?y=1")
         for k, (status, _, _) in results.items():
             check(status in (200, 204, 503), "%s answered: %d" % (k, status))
 
@@ -457,6 +468,19 @@ def main():
               "503 gives status ERROR")
         named = spans_for("named")
         check(len(named) == 1 and named[0]["name"] == "custom GET", "otel_span_name with a variable")
+
+        # --- an internal redirect keeps one span, named after the final
+        # location; a request that never reaches a location has one too
+        red = spans_for("redirect")
+        check(len(red) == 1 and red[0]["name"] == "@final"
+              and attrs_of(red[0]).get("url.path") == "/redirect",
+              "internal redirect: one span named after the final location: %s"
+              % [(x["name"], attrs_of(x).get("url.path")) for x in red])
+        early = spans_for("early")
+        check(len(early) == 1 and attrs_of(early[0]).get("url.query") == "y=1"
+              and attrs_of(early[0]).get("server.port") == str(port2)
+              and int(early[0]["endTimeUnixNano"]) >= int(early[0]["startTimeUnixNano"]),
+              "server-level return: one span, from the log phase: %s" % early)
 
         # --- proxied: the upstream continues nginx's span
         pc = [s for s in shared if attrs_of(s).get("url.path") == "/proxy/a"]
