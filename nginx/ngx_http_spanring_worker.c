@@ -111,6 +111,10 @@ ngx_int_t ngx_http_spanring_init_process(ngx_cycle_t *cycle)
 	sr_config_t cfg;
 	int rc;
 
+	/* Cache manager and loader processes run init_process too, and
+	 * serve no request. */
+	if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE)
+		return NGX_OK;
 	mcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_spanring_module);
 	if (mcf == NULL || !mcf->used)
 		return NGX_OK;
@@ -123,8 +127,12 @@ ngx_int_t ngx_http_spanring_init_process(ngx_cycle_t *cycle)
 		return NGX_OK; /* logged; the worker serves untraced */
 
 	sr_config_init(&cfg);
-	/* One thread records (the event loop): a few rings, not 64. */
-	cfg.max_threads = 4;
+	/* One thread records, the event loop: two rings, not 64, and each
+	 * four times the default, so that a drainer kept off the CPU for a
+	 * few ms by a busy machine does not cost spans (1,000+ spans; 2 MiB
+	 * of rings per worker). */
+	cfg.max_threads = 2;
+	cfg.ring_records = 4096;
 	if (sr_config_from_env(&cfg) != 0)
 		ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
 			      "spanring: %s (that setting keeps its default)",
@@ -173,6 +181,9 @@ ngx_int_t ngx_http_spanring_init_process(ngx_cycle_t *cycle)
 		ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
 			      "spanring: sr_thread_register: %s",
 			      sr_strerror(rc));
+	ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+		      "spanring %s: pipeline started, exporters \"%s\"",
+		      sr_version(), cfg.exporters ? cfg.exporters : "(default)");
 	return NGX_OK;
 }
 
