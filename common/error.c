@@ -50,6 +50,11 @@ int sr__set_error(int err, const char *fmt, ...)
 	return err;
 }
 
+int sr__null_arg(const char *call, const char *arg)
+{
+	return sr__set_error(SR_EINVAL, "%s: %s is NULL", call, arg);
+}
+
 void sr__clear_error(void)
 {
 	last_error[0] = '\0';

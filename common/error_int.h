@@ -12,4 +12,8 @@ int sr__set_error(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sr__clear_error(void);
 
+/* The rule for a NULL pointer given to a call off the hot path (see
+ * spanring.h): say which call and argument, return SR_EINVAL. */
+int sr__null_arg(const char *call, const char *arg);
+
 #endif /* SR_ERROR_INT_H */

@@ -16,7 +16,12 @@ size_t sr__u64_to_dec(char *dst, uint64_t v);
 
 /* The shortest of %.15g, %.16g, %.17g that reads back as the same finite
  * double, NUL-terminated in dst; returns its length.  The caller handles
- * NaN and infinities, which each format spells its own way. */
+ * NaN and infinities, which each format spells its own way.  Always '.'
+ * for the decimal point, whatever locale the application set. */
 size_t sr__fmt_double(char dst[SR__FMT_DOUBLE_MAX], double v);
+
+/* strtod in the C locale ('.' is the decimal point), as a parser of
+ * configuration and wire text needs whatever locale the application set. */
+double sr__strtod_c(const char *s, char **end);
 
 #endif /* SR_NUMFMT_INT_H */

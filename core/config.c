@@ -28,10 +28,10 @@
 #include "bgthread_int.h"
 #include "config_int.h"
 #include "env_int.h"
+#include "numfmt_int.h"
 #include "sized_int.h"
 #include "spanring_int.h"
 
-#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,12 +43,14 @@
 #define HAS(cfg, f) (OFF(f) + sizeof(((sr_config_t *)0)->f) <= (cfg)->size)
 
 #define DEFAULT_SAMPLER SR_SAMPLER_PARENTBASED_ALWAYS_ON
-#define DEFAULT_EXPORTERS "console"
+/* The OpenTelemetry specification's default: a user who sets only
+ * OTEL_EXPORTER_OTLP_ENDPOINT expects the spans there. */
+#define DEFAULT_EXPORTERS "otlp"
 #define LIMIT_MAX 65535u /* counts and lengths: more than a span can hold */
 
-/* u32_setting.flags */
+/* u32_setting.flags.  Out of range is always an error (the setting keeps
+ * its default), never a silent clamp: the user learns the real bound. */
 #define F_POW2 0x1u     /* must be a power of two                          */
-#define F_CLAMP 0x2u    /* above max: use max (a big limit means "all")     */
 #define F_ZERO_MIN 0x4u /* 0 in the environment means min                   */
 
 struct u32_setting {
@@ -78,25 +80,25 @@ static const struct u32_setting u32_settings[] = {
 	  "OTEL_BSP_EXPORT_TIMEOUT", NULL, 30000, 1, UINT32_MAX, 0 },
 	{ "attr_count_limit", OFF(attr_count_limit),
 	  "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-	  128, 1, LIMIT_MAX, F_CLAMP },
+	  128, 1, LIMIT_MAX, 0 },
 	{ "event_count_limit", OFF(event_count_limit),
-	  "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, F_CLAMP },
+	  "OTEL_SPAN_EVENT_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, 0 },
 	{ "link_count_limit", OFF(link_count_limit),
-	  "OTEL_SPAN_LINK_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, F_CLAMP },
+	  "OTEL_SPAN_LINK_COUNT_LIMIT", NULL, 128, 1, LIMIT_MAX, 0 },
 	{ "event_attr_count_limit", OFF(event_attr_count_limit),
 	  "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-	  128, 1, LIMIT_MAX, F_CLAMP },
+	  128, 1, LIMIT_MAX, 0 },
 	{ "link_attr_count_limit", OFF(link_attr_count_limit),
 	  "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT",
-	  128, 1, LIMIT_MAX, F_CLAMP },
+	  128, 1, LIMIT_MAX, 0 },
 	{ "attr_value_length_limit", OFF(attr_value_length_limit),
 	  "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-	  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 4096, 1, LIMIT_MAX, F_CLAMP },
+	  "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", 4096, 1, LIMIT_MAX, 0 },
 	{ "max_span_records", OFF(max_span_records),
 	  "SPANRING_MAX_SPAN_RECORDS", NULL, 64, 1, SR__MAX_SPAN_RECORDS,
-	  F_CLAMP },
+	  0 },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
-	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 20000, 1, 1000000, F_CLAMP },
+	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 20000, 1, 1000000, 0 },
 	{ "processor_scratch_bytes", OFF(processor_scratch_bytes),
 	  "SPANRING_PROCESSOR_SCRATCH_BYTES", NULL, 262144, 4096, 1u << 30, 0 },
 };
@@ -130,6 +132,25 @@ static void note(struct report *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The last sr_config_from_env() report of this thread, for sr_init(). */
+static __thread struct report env_report;
+
+int sr__config_env_take(char *msg, size_t cap)
+{
+	int err = env_report.err;
+
+	snprintf(msg, cap, "%s", env_report.msg);
+	env_report.err = 0;
+	env_report.msg[0] = '\0';
+	return err;
+}
+
+const char *sr__config_origin(const char *value, const char *var,
+			      const char *field)
+{
+	return value != NULL && value == getenv(var) ? var : field;
+}
+
 static int finish(const struct report *r)
 {
 	if (r->err == 0) {
@@ -143,16 +164,13 @@ static int finish(const struct report *r)
 
 enum u32_verdict { U32_OK, U32_LOW, U32_HIGH, U32_POW2 };
 
-/* Apply the setting's bounds to x (clamping where the row allows). */
+/* The setting's bounds on x. */
 static enum u32_verdict check_u32(const struct u32_setting *s, uint64_t *x)
 {
 	if (*x < s->min)
 		return U32_LOW;
-	if (*x > s->max) {
-		if (!(s->flags & F_CLAMP))
-			return U32_HIGH;
-		*x = s->max;
-	}
+	if (*x > s->max)
+		return U32_HIGH;
 	if ((s->flags & F_POW2) && (*x & (*x - 1)) != 0)
 		return U32_POW2;
 	return U32_OK;
@@ -191,8 +209,12 @@ static bool env_u32_var(const struct u32_setting *s, const char *var,
 	if (v == NULL)
 		return false;
 	if (!sr__env_parse_u64(v, len, &x)) {
-		note(r, "%s=%s: not a non-negative integer", var,
-		     sr__env_quote(q, v, len));
+		if (len > 0 && strspn(v, "0123456789") == len) /* past 2^64 */
+			note(r, "%s=%s: %s", var, sr__env_quote(q, v, len),
+			     verdict_text(why, s, U32_HIGH));
+		else
+			note(r, "%s=%s: not a non-negative integer", var,
+			     sr__env_quote(q, v, len));
 		return false;
 	}
 	if (x == 0 && (s->flags & F_ZERO_MIN))
@@ -219,16 +241,6 @@ static int env_bool(const char *name, bool *out, struct report *r)
 	return rc;
 }
 
-/* strtod honours LC_NUMERIC, and an application may well have set a locale
- * whose decimal point is ','; parse in the C locale instead. */
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-
-static void c_locale_init(void)
-{
-	c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-}
-
 /* A plain decimal number in [0, 1] ("0.25", "1", ".5", "5e-1"). */
 static bool parse_ratio(const char *v, size_t len, double *out)
 {
@@ -242,9 +254,7 @@ static bool parse_ratio(const char *v, size_t len, double *out)
 		return false;
 	memcpy(buf, v, len);
 	buf[len] = '\0';
-	pthread_once(&c_locale_once, c_locale_init);
-	d = c_locale != (locale_t)0 ? strtod_l(buf, &end, c_locale)
-				    : strtod(buf, &end);
+	d = sr__strtod_c(buf, &end); /* '.' whatever the application's locale */
 	if (end != buf + len || !(d >= 0.0 && d <= 1.0))
 		return false;
 	*out = d;
@@ -317,7 +327,7 @@ int sr_config_from_env(sr_config_t *cfg)
 	bool disabled = false;
 
 	if (cfg == NULL)
-		return sr__set_error(SR_EINVAL, "sr_config_from_env: cfg is NULL");
+		return sr__null_arg("sr_config_from_env", "cfg");
 
 	for (size_t i = 0; i < N_U32; i++) {
 		const struct u32_setting *s = &u32_settings[i];
@@ -363,6 +373,7 @@ int sr_config_from_env(sr_config_t *cfg)
 		if (HAS(cfg, sampler))
 			cfg->sampler = SR_SAMPLER_ALWAYS_OFF;
 	}
+	env_report = r;
 	return finish(&r);
 }
 

@@ -48,6 +48,22 @@ void sr__config_copy(sr_config_t *dst, const sr_config_t *src);
 int sr__config_validate(sr_config_t *cfg);
 
 /*
+ * The name a message about a string setting gives: the environment
+ * variable `var` when `value` is the very string sr_config_from_env()
+ * took from it (the same pointer), else the sr_config_t field `field`.
+ * The user learns what they actually set.
+ */
+const char *sr__config_origin(const char *value, const char *var,
+			      const char *field);
+
+/*
+ * This thread's last sr_config_from_env() problem, taken once: its code
+ * (0 if none) and text in msg.  sr_init() reports it when it has none of
+ * its own, so the detail survives sr_config_from_env() + sr_init().
+ */
+int sr__config_env_take(char *msg, size_t cap);
+
+/*
  * Check an OTEL_RESOURCE_ATTRIBUTES-syntax list (resource.c) without
  * building anything: 0, or SR_EINVAL with the first malformed entry
  * described in why[] ("entry 'foo': no '='").  sr__resource_build()

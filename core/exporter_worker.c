@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config_int.h"
 #include "exporter_table_int.h"
 #include "bgthread_int.h"
 #include "env_int.h"
@@ -234,9 +235,10 @@ static int start_one(struct sr__pipeline *p, const char *name, size_t len,
 		ops = lookup(name, len, &ud);
 	}
 	if (!ops)
-		return sr__set_error(SR_ENOTFOUND,
-				     "OTEL_TRACES_EXPORTER/exporters='%.*s': "
-				     "unknown exporter",
+		return sr__set_error(SR_ENOTFOUND, "%s='%.*s': unknown exporter",
+				     sr__config_origin(cfg->exporters,
+						       "OTEL_TRACES_EXPORTER",
+						       "exporters"),
 				     (int)len, name);
 	if (p->nexporters == SR__MAX_EXPORTERS)
 		return sr__set_error(SR_ELIMIT, "more than %d exporters",

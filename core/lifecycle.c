@@ -213,7 +213,7 @@ static int init_locked(const sr_config_t *user)
 		return sr__set_error(SR_ESTATE, "spanring is already running");
 	sr__clear_error();
 	if (!user)
-		return sr__set_error(SR_EINVAL, "sr_init: NULL config");
+		return sr__null_arg("sr_init", "cfg");
 	sr__config_copy(&cfg, user);
 	rc = sr__config_validate(&cfg);
 	if (rc)
@@ -294,30 +294,27 @@ fail:
 
 SR_API int sr_init(const sr_config_t *cfg)
 {
-	int rc;
+	char msg[256];
+	int rc, env_rc = sr__config_env_take(msg, sizeof(msg));
 
 	pthread_mutex_lock(&sr__g.lifecycle_lock);
 	rc = init_locked(cfg);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);
+	if (rc == 0 && env_rc) {
+		/* Running, with the bad variable that sr_config_from_env()
+		 * reported ignored: report it again, as the first error. */
+		return sr__set_error(env_rc, "%s", msg);
+	}
 	return rc;
 }
 
 SR_API int sr_init_from_env(void)
 {
 	sr_config_t cfg;
-	int env_rc, rc;
-	char msg[256];
 
 	sr_config_init(&cfg);
-	env_rc = sr_config_from_env(&cfg);
-	snprintf(msg, sizeof(msg), "%s", sr_last_error());
-	rc = sr_init(&cfg);
-	if (rc == 0 && env_rc) {
-		/* Running, with the bad variable ignored: report it. */
-		sr__set_error(env_rc, "%s", msg);
-		return env_rc;
-	}
-	return rc;
+	sr_config_from_env(&cfg); /* its problem: reported by sr_init() */
+	return sr_init(&cfg);
 }
 
 SR_API bool sr_is_running(void)

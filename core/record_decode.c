@@ -52,6 +52,12 @@ SR_API size_t sr_batch_count(const sr_batch_t *batch)
 SR_API const sr_attr_view_t *sr_batch_resource(const sr_batch_t *batch,
 						uint32_t *count)
 {
+	if (!batch || !count) {
+		if (count)
+			*count = 0;
+		sr__null_arg("sr_batch_resource", batch ? "count" : "batch");
+		return NULL;
+	}
 	*count = batch->pipe->resource.count;
 	return batch->pipe->resource.attrs;
 }
@@ -139,7 +145,9 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 	out->size = sizeof(*out);
 	sr__header_ids(h, out->trace_id, out->span_id);
 	memcpy(out->parent_span_id, h->parent_span_id, 8);
-	out->trace_flags = (h->bits & SR__HB_SAMPLED) ? SR_TRACE_FLAG_SAMPLED : 0;
+	/* Every recorded span is sampled. */
+	out->trace_flags = (uint8_t)(SR_TRACE_FLAG_SAMPLED |
+				     ((h->bits & SR__HB_NOT_RANDOM) ? 0 : SR_TRACE_FLAG_RANDOM));
 	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;
 	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>

@@ -61,7 +61,11 @@
 #define SR__HB_STATUS_SHIFT 3u    /* 2 bits: sr_status_code_t             */
 #define SR__HB_STATUS_MASK 0x18u
 #define SR__HB_PARENT_REMOTE 0x20u
-#define SR__HB_SAMPLED 0x40u      /* W3C sampled flag of the span         */
+#define SR__HB_NOT_RANDOM 0x40u   /* the W3C random flag is clear: a child
+                                     of a parent without it (a trace we
+                                     start has it; the sampled flag needs
+                                     no bit: every recorded span is
+                                     sampled)                            */
 #define SR__HB_TSC 0x80u          /* start/end (and events with vtype 1)
                                      are raw TSC readings, not ns        */
 

@@ -370,8 +370,9 @@ int sr__resource_build(struct sr__resource *r, const sr_config_t *cfg)
 	r->strings = (char *)(b.attrs + b.cap);
 	if (bad > 0)
 		return sr__set_error(SR_EINVAL,
-				     "resource_attributes: %s; %u malformed "
-				     "entr%s skipped",
+				     "%s: %s; %u malformed entr%s skipped",
+				     sr__config_origin(ra, "OTEL_RESOURCE_ATTRIBUTES",
+						       "resource_attributes"),
 				     why, bad, bad == 1 ? "y" : "ies");
 	return 0;
 }

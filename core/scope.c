@@ -10,6 +10,7 @@
 #include <ck_pr.h>
 
 #include "scope_int.h"
+#include "error_int.h"
 
 
 /* Any thread: ck_pr_inc_64 on error (rare); stats read it. */
@@ -47,9 +48,14 @@ static inline sr_context_t *push(sr_scope_t *s)
 
 SR_API sr_scope_t sr_scope_enter_ctx(const sr_context_t *ctx)
 {
-	sr_scope_t s;
-	sr_context_t *e = push(&s);
+	sr_scope_t s = { 0, 0 };
+	sr_context_t *e;
 
+	if (!ctx) {
+		sr__null_arg("sr_scope_enter_ctx", "ctx");
+		return s;
+	}
+	e = push(&s);
 	if (e)
 		*e = *ctx;
 	return s;
@@ -57,9 +63,14 @@ SR_API sr_scope_t sr_scope_enter_ctx(const sr_context_t *ctx)
 
 SR_API sr_scope_t sr_scope_enter(const sr_span_t *span)
 {
-	sr_scope_t s;
-	sr_context_t *e = push(&s);
+	sr_scope_t s = { 0, 0 };
+	sr_context_t *e;
 
+	if (!span) {
+		sr__null_arg("sr_scope_enter", "span");
+		return s;
+	}
+	e = push(&s);
 	/* Straight into the stack entry: no context copied twice. */
 	if (e)
 		sr__span_context_to(span, e);
@@ -91,6 +102,8 @@ SR_API int sr_context_current(sr_context_t *out)
 {
 	const sr_context_t *top = sr__scope_top();
 
+	if (!out)
+		return sr__null_arg("sr_context_current", "out");
 	if (!top) {
 		memset(out, 0, sizeof(*out));
 		return SR_ENOTFOUND;
@@ -103,6 +116,10 @@ SR_API void sr_scope_stack_save(sr_scope_stack_t *saved)
 {
 	struct sr__scope_tls *t = &sr__tls_scope;
 
+	if (!saved) {
+		sr__null_arg("sr_scope_stack_save", "saved");
+		return;
+	}
 	_Static_assert(sizeof(saved->entries_) == sizeof(t->stack), "stack");
 	saved->depth_ = t->depth;
 	saved->cookie_ = t->next_cookie;
@@ -114,8 +131,14 @@ SR_API void sr_scope_stack_save(sr_scope_stack_t *saved)
 SR_API void sr_scope_stack_restore(const sr_scope_stack_t *saved)
 {
 	struct sr__scope_tls *t = &sr__tls_scope;
-	uint32_t d = saved->depth_ > SR_SCOPE_MAX_DEPTH ? SR_SCOPE_MAX_DEPTH
-							: saved->depth_;
+	uint32_t d;
+
+	if (!saved) {
+		sr__null_arg("sr_scope_stack_restore", "saved");
+		return;
+	}
+	d = saved->depth_ > SR_SCOPE_MAX_DEPTH ? SR_SCOPE_MAX_DEPTH
+					       : saved->depth_;
 
 	memcpy(t->stack, saved->entries_, d * sizeof(sr_context_t));
 	memcpy(t->cookies, saved->cookies_, d * sizeof(uint32_t));

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "clock_int.h"
+#include "error_int.h"
 #include "span_int.h"
 
 /* See span_int.h. */
@@ -203,7 +204,9 @@ static bool put_array(struct sr__span *s, const char *key,
 	size_t bytes = 0, n, i;
 	uint32_t pos, at, unit;
 
-	if (!arr)
+	/* No elements to read (a NULL array, or a count with neither a
+	 * pointer nor a getter): dropped, never dereferenced. */
+	if (!arr || (arr->count && !arr->get && !arr->v.b))
 		return false;
 	switch (arr->type) {
 	case SR_ATTR_BOOL: unit = 1; break;
@@ -269,11 +272,17 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 {
 	struct sr__item *it;
 	uint32_t len = 0, at = 0;
+	/* A NULL value is the empty string: its length is 0 whatever the
+	 * caller said, or the length would be read from wherever "" is. */
+	const char *str = a->v.s ? a->v.s : "";
+	uint32_t slen = a->v.s ? a->len : 0;
 
 	if (t == SR_ATTR_ARRAY)
 		return put_array(s, key, a->v.a);
+	if (SR__UNLIKELY(t < SR_ATTR_BOOL || t > SR_ATTR_STRING_STATIC))
+		return false; /* not a type: dropped, never half-written */
 	if (t == SR_ATTR_STRING) {
-		len = clamp_len(s, a->len);
+		len = clamp_len(s, slen);
 		it = item_alloc(s, sr__str_slots(len));
 		at = s->nslots - sr__str_slots(len);
 	} else {
@@ -290,12 +299,12 @@ static bool put_attr(struct sr__span *s, const char *key, sr_attr_type_t t,
 	case SR_ATTR_INT: it->v.i = a->v.i; it->len = 0; break;
 	case SR_ATTR_DOUBLE: it->v.d = a->v.d; it->len = 0; break;
 	case SR_ATTR_STRING_STATIC:
-		it->v.s = a->v.s;
-		it->len = a->len;
+		it->v.s = str;
+		it->len = slen;
 		break;
 	case SR_ATTR_STRING:
 		it->v.u = 0;
-		put_string(s, at, it, a->v.s ? a->v.s : "", len);
+		put_string(s, at, it, str, len);
 		break;
 	default: /* unknown type: kept as an empty string */
 		it->vtype = SR_ATTR_STRING;
@@ -381,6 +390,10 @@ SR_API void sr_span_set_array(sr_span_t *sp, const char *key,
 {
 	sr_attr_t a;
 
+	if (!sp || !arr) {
+		sr__null_arg("sr_span_set_array", sp ? "arr" : "span");
+		return;
+	}
 	a.key = key;
 	a.type = SR_ATTR_ARRAY;
 	a.len = 0;
@@ -392,6 +405,10 @@ SR_API void sr_span_set_attrs(sr_span_t *sp, const sr_attr_t *attrs, size_t n)
 {
 	struct sr__span *s = S(sp);
 
+	if (!sp || (!attrs && n)) {
+		sr__null_arg("sr_span_set_attrs", sp ? "attrs" : "span");
+		return;
+	}
 	if (s->state != SPAN_REC)
 		return;
 	if (!book_in(s))
@@ -453,6 +470,10 @@ SR_API void sr__span_add_event(sr_span_t *sp, const char *name, uint64_t ts_ns,
 {
 	struct sr__span *s = S(sp);
 
+	if (!attrs && n) {
+		sr__null_arg("sr_span_add_event", "attrs");
+		return;
+	}
 	if (s->state != SPAN_REC)
 		return;
 	if (!book_in(s))
@@ -488,6 +509,11 @@ SR_API void sr_span_add_link(sr_span_t *sp, const sr_context_t *ctx,
 {
 	struct sr__span *s = S(sp);
 
+	if (!sp || !ctx || (!attrs && n)) {
+		sr__null_arg("sr_span_add_link",
+			     !sp ? "span" : !ctx ? "ctx" : "attrs");
+		return;
+	}
 	if (s->state != SPAN_REC || !sr_context_is_valid(ctx))
 		return;
 	if (!book_in(s))
@@ -519,10 +545,15 @@ SR_API void sr_span_set_status(sr_span_t *sp, sr_status_code_t code,
 			       const char *message)
 {
 	struct sr__span *s = S(sp);
-	struct sr__span_header *h = HDR(s);
+	struct sr__span_header *h;
 
+	if (!sp) {
+		sr__null_arg("sr_span_set_status", "span");
+		return;
+	}
 	if (s->state != SPAN_REC || code == SR_STATUS_UNSET)
 		return; /* OTel: setting Unset is ignored */
+	h = HDR(s);
 	if (!book_in(s))
 		return;
 	if (!s->status_final) {
@@ -542,6 +573,10 @@ SR_API void sr_span_record_error(sr_span_t *sp, const char *type,
 	sr_attr_t a[2];
 	size_t n = 0;
 
+	if (!sp) {
+		sr__null_arg("sr_span_record_error", "span");
+		return;
+	}
 	if (S(sp)->state != SPAN_REC)
 		return;
 	if (type)
@@ -556,6 +591,10 @@ SR_API void sr_span_update_name(sr_span_t *sp, const char *name)
 {
 	struct sr__span *s = S(sp);
 
+	if (!sp) {
+		sr__null_arg("sr_span_update_name", "span");
+		return;
+	}
 	if (s->state != SPAN_REC)
 		return;
 	if (!book_in(s))

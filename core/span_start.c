@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock_int.h"
+#include "error_int.h"
 #include "ids_int.h"
 #include "sampler_int.h"
 #include "scope_int.h"
@@ -104,11 +105,25 @@ static inline uint32_t tally_bump(uint32_t *pending)
 #endif
 }
 
-/* Every unsampled start, after set_identity: context only, counted in
- * the tally. */
-static inline __attribute__((always_inline)) void
-set_unsampled(struct sr__span *s, struct sr__tls_state *tl)
+/* The header's random bit for a span whose parent has W3C flags f.
+ * Inverted (set when the flag is clear) so that a root, the common
+ * case, adds nothing to the constant part of its bits. */
+static inline unsigned hb_not_random(uint8_t f)
 {
+	return (unsigned)(~f & SR_TRACE_FLAG_RANDOM) << 5;
+}
+_Static_assert(SR__HB_NOT_RANDOM == SR_TRACE_FLAG_RANDOM << 5,
+	       "hb_not_random()");
+
+/* Every unsampled start, after set_identity: context only, counted in
+ * the tally.  Of the header's bits only a child's random flag is kept
+ * (see span_flags). */
+static inline __attribute__((always_inline)) void
+set_unsampled(struct sr__span *s, struct sr__tls_state *tl,
+	      const sr_context_t *par)
+{
+	if (par)
+		HDR(s)->bits = (uint8_t)hb_not_random(par->trace_flags);
 	set_word(s, SR__SETTING(sr__g.span_word_ctx));
 	if (SR__UNLIKELY(tally_bump(&tl->unsampled.pending) >= SR__UNSAMPLED_BATCH))
 		sr__unsampled_flush(false);
@@ -140,7 +155,7 @@ static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 		sampled = SR__SETTING(smp->bound) != 0 &&
 			  sr__sample_root(smp, sr__seed_trace_lo(seed));
 	if (!sampled) {
-		set_unsampled(s, tl);
+		set_unsampled(s, tl, par);
 		return;
 	}
 	tsc_bit = !start_ns && sr__stamp_is_tsc() ? SR__HB_TSC : 0;
@@ -148,8 +163,10 @@ static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	h->bits = (uint8_t)(((unsigned)kind - 1u < 5u ? (unsigned)kind
 						      : SR_KIND_INTERNAL) |
-			    (par && par->remote ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED | tsc_bit);
+			    (par ? hb_not_random(par->trace_flags) |
+					   (par->remote ? SR__HB_PARENT_REMOTE : 0)
+				 : 0) |
+			    tsc_bit);
 	set_word(s, SR__SETTING(sr__g.span_word_rec));
 	s->booked = BOOK_NONE;
 	if (SR__LIKELY(tsc_bit))
@@ -208,7 +225,7 @@ static __attribute__((noinline)) void start_unsampled(struct sr__span *s,
 	struct sr__tls_state *tl = &sr__tls;
 
 	set_identity(s, tl, top);
-	set_unsampled(s, tl);
+	set_unsampled(s, tl, top);
 }
 
 /*
@@ -242,8 +259,10 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	set_identity(s, tl, top);
 	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
-			    (top && top->remote ? SR__HB_PARENT_REMOTE : 0) |
-			    SR__HB_SAMPLED | SR__HB_TSC);
+			    (top ? hb_not_random(top->trace_flags) |
+					   (top->remote ? SR__HB_PARENT_REMOTE : 0)
+				 : 0) |
+			    SR__HB_TSC);
 	set_word(s, SR__SETTING(sr__g.span_word_rec));
 	s->booked = BOOK_NONE;
 	sr__stamp_tsc_to(&h->start_ns);
@@ -251,9 +270,36 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 		sr__span_add_tracestate(s);
 }
 
+/*
+ * The span's W3C flags: sampled as decided at its start, random as its
+ * trace's.  A root span's trace id is ours, drawn at random, so a root
+ * (no parent span id) is random without storing it; a child has its
+ * parent's random flag in the header's bits (written by every child
+ * start, sampled or not).  The other bits are reserved ("MUST be zero")
+ * and are not kept.
+ */
+static inline uint8_t span_flags(const struct sr__span *s)
+{
+	const struct sr__span_header *h =
+		(const struct sr__span_header *)(const void *)s->rec;
+	uint64_t parent;
+
+	if (SR__LIKELY(s->state != SPAN_CTX)) /* bits written for a root too */
+		return (uint8_t)((SR_TRACE_FLAG_SAMPLED | SR_TRACE_FLAG_RANDOM) ^
+				 ((h->bits >> 5) & SR_TRACE_FLAG_RANDOM));
+	memcpy(&parent, h->parent_span_id, 8);
+	return parent && (h->bits & SR__HB_NOT_RANDOM) ? 0 : SR_TRACE_FLAG_RANDOM;
+}
+
+_Static_assert(offsetof(sr_context_t, remote) == offsetof(sr_context_t, trace_flags) + 1 &&
+		       offsetof(sr_context_t, reserved_) == offsetof(sr_context_t, trace_flags) + 2 &&
+		       sizeof(((sr_context_t *)0)->reserved_) == 6,
+	       "sr__span_context_to() writes flags, remote and reserved_ at once");
+
 void sr__span_context_to(const sr_span_t *sp, sr_context_t *c)
 {
 	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
+	uint64_t w;
 	const struct sr__span_header *h =
 		(const struct sr__span_header *)(const void *)s->rec;
 
@@ -262,17 +308,24 @@ void sr__span_context_to(const sr_span_t *sp, sr_context_t *c)
 		return;
 	}
 	sr__header_ids(h, c->trace_id, c->span_id);
-	c->trace_flags = s->state != SPAN_CTX ? SR_TRACE_FLAG_SAMPLED : 0;
-	c->remote = 0;
-	memset(c->reserved_, 0, sizeof(c->reserved_));
-	c->state_[0] = s->state_words[0];
-	c->state_[1] = s->state_words[1];
+	/* trace_flags, remote = 0 and the reserved bytes in one store. */
+	w = span_flags(s);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w <<= 56;
+#endif
+	memcpy(&c->trace_flags, &w, 8);
+	memcpy(c->state_, s->state_words, sizeof(c->state_));
 }
 
 SR_API sr_context_t sr_span_context(const sr_span_t *sp)
 {
 	sr_context_t c;
 
+	if (!sp) {
+		sr__null_arg("sr_span_context", "span");
+		memset(&c, 0, sizeof(c));
+		return c;
+	}
 	sr__span_context_to(sp, &c);
 	return c;
 }
@@ -281,6 +334,10 @@ SR_API bool sr_span_is_recording(const sr_span_t *sp)
 {
 	const struct sr__span *s = (const struct sr__span *)(const void *)sp;
 
+	if (!sp) {
+		sr__null_arg("sr_span_is_recording", "span");
+		return false;
+	}
 	return s->state == SPAN_REC &&
 	       ck_pr_load_int(&sr__g.running);
 }

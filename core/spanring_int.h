@@ -31,7 +31,15 @@
 
 #define SR__LIKELY(x) __builtin_expect(!!(x), 1)
 #define SR__UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* Initial-exec TLS: one load off the thread pointer.  A copy of the
+ * library built into an object that is dlopen()ed (the nginx module)
+ * defines SR_TLS_DLOPEN: glibc's static TLS surplus is smaller than our
+ * thread state, so there the model comes from -ftls-model (descriptors). */
+#ifdef SR_TLS_DLOPEN
+#define SR__TLS __thread
+#else
 #define SR__TLS __thread __attribute__((tls_model("initial-exec")))
+#endif
 
 /* ---- allocation (alloc.c) -------------------------------------------- */
 

@@ -184,6 +184,8 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 	/* An older caller's struct: fields it does not know print as 0. */
 	if (!sr__sized_valid(st, SR__SIZED_MIN(sr_stats_t, started)))
 		return SR_EINVAL;
+	if (!buf && len)
+		return sr__null_arg("sr_stats_to_json", "buf");
 	sr__sized_copy(&full, sizeof(full), st, st->size);
 	return snprintf(
 		buf, len,

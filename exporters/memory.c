@@ -94,7 +94,7 @@ static size_t array_bytes(const sr_array_view_t *a)
 
 	while (sr_array_next(&it, &e))
 		;
-	return (size_t)(it.pos - (const unsigned char *)a->data);
+	return (size_t)(it.pos - (const char *)a->data);
 }
 
 /* Adds the bytes of `n` attribute views to *fixed and of their strings

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up and pass the tests.  Modes:
-#   scripts/test.sh          warnings-as-errors build, the whole ctest suite
+#   scripts/test.sh          warnings-as-errors build (nginx module included),
+#                            the whole ctest suite
 #   scripts/test.sh asan     the whole suite under AddressSanitizer + UBSan
 #   scripts/test.sh tsan     the concurrency-labelled tests under ThreadSanitizer
 #   scripts/test.sh fuzz     libFuzzer targets (clang): replay each seed corpus,
@@ -11,18 +12,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-default}
-./scripts/setup.sh
+case "$mode" in
+  bench) ./scripts/setup.sh build test bench ;;
+  *) ./scripts/setup.sh build test ;;
+esac
 jobs=$(nproc 2>/dev/null || echo 2)
 
 case "$mode" in
   default)
     dir=build
-    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_WERROR=ON)
+    flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSR_WERROR=ON -DSR_BUILD_NGINX=ON)
     ctest_args=()
     ;;
   asan)
     dir=build-asan
-    flags=(-DCMAKE_BUILD_TYPE=Debug -DSR_ASAN=ON -DSR_UBSAN=ON -DSR_WERROR=ON)
+    flags=(-DCMAKE_BUILD_TYPE=Debug -DSR_ASAN=ON -DSR_UBSAN=ON -DSR_WERROR=ON -DSR_BUILD_NGINX=ON)
     ctest_args=(-LE "bench|fuzz")
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

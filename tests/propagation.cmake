@@ -17,3 +17,4 @@ set_tests_properties(prop_nomalloc PROPERTIES LABELS "unit" TIMEOUT 60)
 
 include(${CMAKE_CURRENT_LIST_DIR}/fuzz_prop.cmake)
 include(${CMAKE_CURRENT_LIST_DIR}/propagation_example.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/w3c.cmake)

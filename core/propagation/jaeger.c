@@ -165,8 +165,10 @@ static void uctx_extract(struct sr__xstate *x)
 	/* Pass 1 validates every uberctx- field, pass 2 stores them: a
 	 * malformed one leaves the bag untouched. */
 	x->g->keys(x->carrier, uctx_visit, &w);
-	if (w.oversized)
+	if (w.oversized) {
 		sr__pc_add(SR__PC_OVERSIZED0 + SR_PF_UBERCTX, w.oversized);
+		x->info->dropped |= SR_EXTRACT_DROPPED(SR_PF_UBERCTX);
+	}
 	if (w.malformed) {
 		sr__x_result(x, SR_PF_UBERCTX, SR_PROP_JAEGER, SR__PR_MALFORMED);
 		return;

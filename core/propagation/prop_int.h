@@ -275,6 +275,7 @@ static inline void sr__x_result(struct sr__xstate *x, enum sr_prop_field field,
 	if (field == SR_PF_TRACEPARENT || field == SR_PF_B3 ||
 	    field == SR_PF_B3MULTI || field == SR_PF_JAEGER)
 		x->trace_bad = true;
+	x->info->dropped |= SR_EXTRACT_DROPPED(field);
 	if (r == SR__PR_MALFORMED) {
 		sr__pc_inc((enum sr__pc)(SR__PC_MALFORMED0 + field));
 		x->info->malformed |= format;

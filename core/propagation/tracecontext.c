@@ -1,31 +1,36 @@
 /*
- * tracecontext.c - W3C Trace Context Level 1: the traceparent and
+ * tracecontext.c - W3C Trace Context Level 2: the traceparent and
  * tracestate fields, and the trace state of a context.
  *
  * traceparent: version 00 is parsed strictly (exactly 55 chars after OWS
  * trimming, lowercase hex, non-zero ids); a higher version (01..fe) is
  * parsed by the spec's forward-compatibility rule (at least 55 chars,
- * the 00 layout as a prefix, then end or '-'), keeping only the sampled
- * flag; version ff, uppercase hex and anything else restart the trace.
- * Injection always writes version 00 with only the sampled flag set
- * (Level 1: other flags MUST be zero).
+ * the 00 layout as a prefix, then end or '-'), keeping the flags this
+ * version knows (sampled, random); version ff, uppercase hex and anything
+ * else restart the trace.  Injection always writes version 00 with the
+ * sampled and random flags as the context has them (other flags MUST be
+ * zero).
  *
- * tracestate: the Level 1 grammar (simple keys up to 256 chars, multi-
- * tenant keys tenant@system of 241 and 14 chars, values of 1..256
- * printable chars except ',' and '=', not ending in a space), empty
- * members and OWS around members accepted, at most 32 members and no
- * duplicate keys, else the whole tracestate is discarded (the traceparent
- * stays).  What is kept is normalised ("k=v,k=v") and limited to 512
- * bytes by the spec's truncation rule: drop members longer than 128
- * chars first (from the end), then members from the end.
+ * tracestate: the Recommendation's grammar (keys of 1..256 chars, a
+ * lowercase letter or digit first, then a-z 0-9 _ - * / @; values of
+ * 1..256 printable chars except ',' and '=', not ending in a space),
+ * empty members and OWS around members accepted, a repeated key keeps its
+ * first member, at most 32 members, else the whole tracestate is
+ * discarded (the traceparent stays).  What is kept is normalised
+ * ("k=v,k=v") and limited to 512 bytes by the spec's truncation rule:
+ * drop members longer than 128 chars first (from the end), then members
+ * from the end.
  *
- * Left out: the Level 2 draft (random flag, relaxed key grammar).
+ * Left out: the traceresponse header (Level 3 draft).
  */
 #include "prop_int.h"
 
 /* ---- traceparent ----------------------------------------------------- */
 
 #define TP_LEN 55
+/* The flags Level 2 defines; the others are reserved and MUST be sent
+ * as zero. */
+#define TP_FLAGS_KNOWN (SR_TRACE_FLAG_SAMPLED | SR_TRACE_FLAG_RANDOM)
 
 enum sr__pr sr__traceparent_parse(const char *s, size_t n,
 				  struct sr__ids *out)
@@ -56,9 +61,9 @@ enum sr__pr sr__traceparent_parse(const char *s, size_t n,
 	if (!tnz || !snz)
 		return SR__PR_MALFORMED;
 	/* Version 00 keeps the byte as sent (the reserved bits are zeroed on
-	 * inject); a future version's flags are known only for the sampled
-	 * bit. */
-	ids.flags = ver == 0 ? flags : (uint8_t)(flags & SR_TRACE_FLAG_SAMPLED);
+	 * inject); of a future version's flags only the bits this version
+	 * defines are taken. */
+	ids.flags = ver == 0 ? flags : (uint8_t)(flags & TP_FLAGS_KNOWN);
 	ids.sampling = -1;
 	*out = ids;
 	return SR__PR_OK;
@@ -66,7 +71,7 @@ enum sr__pr sr__traceparent_parse(const char *s, size_t n,
 
 size_t sr__traceparent_format(const sr_context_t *ctx, char out[56])
 {
-	uint8_t f = ctx->trace_flags & SR_TRACE_FLAG_SAMPLED;
+	uint8_t f = ctx->trace_flags & TP_FLAGS_KNOWN;
 
 	out[0] = '0';
 	out[1] = '0';
@@ -87,41 +92,26 @@ static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static inline bool is_keychar(unsigned char c)
 {
 	return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' ||
-	       c == '*' || c == '/';
-}
-
-static bool keychars(const char *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!is_keychar((unsigned char)k[i]))
-			return false;
-	return true;
+	       c == '*' || c == '/' || c == '@';
 }
 
 /*
- * key = simple-key / multi-tenant-key
- * simple-key       = lcalpha 0*255( keychar )
- * multi-tenant-key = tenant-id "@" system-id
- * tenant-id        = ( lcalpha / DIGIT ) 0*240( keychar )
- * system-id        = lcalpha 0*13( keychar )
+ * The Recommendation's grammar (Level 2, which also holds for Level 1
+ * headers: it accepts everything the older simple-key / multi-tenant-key
+ * grammar did):
+ *   key     = ( lcalpha / DIGIT ) 0*255( keychar )
+ *   keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+ * so "@" may appear anywhere but first, any number of times.
  */
 static bool ts_key_valid(const char *k, size_t n)
 {
-	const char *at;
-	size_t tn, sn;
-
-	if (n == 0 || n > 256)
+	if (n == 0 || n > 256 ||
+	    !(is_lcalpha((unsigned char)k[0]) || is_digit((unsigned char)k[0])))
 		return false;
-	at = memchr(k, '@', n);
-	if (!at)
-		return is_lcalpha((unsigned char)k[0]) && keychars(k + 1, n - 1);
-	tn = (size_t)(at - k);
-	sn = n - tn - 1;
-	if (tn < 1 || tn > 241 || sn < 1 || sn > 14)
-		return false;
-	return (is_lcalpha((unsigned char)k[0]) || is_digit((unsigned char)k[0])) &&
-	       keychars(k + 1, tn - 1) && is_lcalpha((unsigned char)at[1]) &&
-	       keychars(at + 2, sn - 1);
+	for (size_t i = 1; i < n; i++)
+		if (!is_keychar((unsigned char)k[i]))
+			return false;
+	return true;
 }
 
 /* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
@@ -156,14 +146,30 @@ static uint32_t key_hash(const char *k, size_t n)
 	return h;
 }
 
+/* Is the key of `c` already among m[0 .. c - 1]? */
+static bool ts_seen(const struct ts_member *m, int c, const struct ts_member *k)
+{
+	for (int i = 0; i < c; i++)
+		if (m[i].hash == k->hash && m[i].klen == k->klen &&
+		    memcmp(m[i].p, k->p, k->klen) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Split and validate a tracestate value into at most `max` members.
- * Returns the member count or -1 if malformed (bad member, more than
- * `max` non-empty members, or a duplicate key).
+ * Returns the member count or -1 if malformed (a bad member, or more
+ * than `max` members with distinct keys).  A repeated key keeps its
+ * first member: the sender broke the uniqueness rule, which the
+ * Recommendation puts on whoever adds a key, and a receiver may drop
+ * the repeats but must not lose the whole header for them (w3c
+ * trace-context PR #477).  The first is kept because the left-most
+ * member is the most recent position of its system.
  */
 static int ts_split(const char *s, size_t n, struct ts_member *m, int max)
 {
 	struct sr__list l = { s, n, 0, ',' };
+	struct ts_member cur;
 	const char *seg, *eq;
 	size_t len;
 	int count = 0;
@@ -171,22 +177,19 @@ static int ts_split(const char *s, size_t n, struct ts_member *m, int max)
 	while (sr__list_next(&l, &seg, &len)) {
 		if (len == 0)
 			continue;  /* empty and blank members are allowed */
-		if (count == max)
-			return -1;
 		eq = memchr(seg, '=', len);
 		if (!eq || !ts_key_valid(seg, (size_t)(eq - seg)) ||
 		    !ts_value_valid(eq + 1, len - (size_t)(eq - seg) - 1))
 			return -1;
-		m[count].p = seg;
-		m[count].len = (uint16_t)len;
-		m[count].klen = (uint16_t)(eq - seg);
-		m[count].hash = key_hash(seg, m[count].klen);
-		for (int i = 0; i < count; i++)
-			if (m[i].hash == m[count].hash &&
-			    m[i].klen == m[count].klen &&
-			    memcmp(m[i].p, seg, m[i].klen) == 0)
-				return -1;  /* duplicate key */
-		count++;
+		cur.p = seg;
+		cur.len = (uint16_t)len;
+		cur.klen = (uint16_t)(eq - seg);
+		cur.hash = key_hash(seg, cur.klen);
+		if (ts_seen(m, count, &cur))
+			continue;
+		if (count == max)
+			return -1;
+		m[count++] = cur;
 	}
 	return count;
 }
@@ -262,8 +265,13 @@ SR_API int sr_context_tracestate(const sr_context_t *ctx, char *buf,
 				 size_t cap, size_t *len)
 {
 	char t[SR_TRACESTATE_MAX_BYTES];
-	int n = ts_load(ctx, t);
+	int n;
 
+	if (!ctx) {
+		sr__copy_out("", 0, buf, cap, len);
+		return sr__null_arg("sr_context_tracestate", "ctx");
+	}
+	n = ts_load(ctx, t);
 	if (n == 0) {
 		sr__copy_out("", 0, buf, cap, len);
 		return SR_ENOTFOUND;
@@ -276,9 +284,14 @@ SR_API int sr_context_tracestate_get(const sr_context_t *ctx, const char *key,
 {
 	char t[SR_TRACESTATE_MAX_BYTES];
 	struct ts_member m[TS_MAX];
-	int n = ts_load(ctx, t), count;
+	int n, count;
 	size_t kl = key ? strlen(key) : 0;
 
+	if (!ctx || !key) {
+		sr__copy_out("", 0, buf, cap, len);
+		return sr__null_arg("sr_context_tracestate_get", ctx ? "key" : "ctx");
+	}
+	n = ts_load(ctx, t);
 	count = n ? ts_split(t, (size_t)n, m, TS_MAX) : 0;
 	for (int i = 0; i < count; i++)
 		if (m[i].klen == kl && memcmp(m[i].p, key, kl) == 0)

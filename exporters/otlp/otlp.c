@@ -345,6 +345,26 @@ static int read_conf(struct otlp_conf *c, char *err, size_t err_len)
 	    (rc = env_file("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
 			   "OTEL_EXPORTER_OTLP_CLIENT_KEY", &c->key, err, err_len)))
 		return rc;
+	/* A client certificate is half of a pair: without its key (or the
+	 * key without it) every handshake would fail; name both. */
+	if (!c->cert != !c->key) {
+		const char *set;
+
+		if (c->cert)
+			env2("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+			     "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", &set);
+		else
+			env2("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+			     "OTEL_EXPORTER_OTLP_CLIENT_KEY", &set);
+		snprintf(err, err_len,
+			 "%s is set but %s (or OTEL_EXPORTER_OTLP_TRACES_%s) is "
+			 "not: a client certificate and its key go together",
+			 set,
+			 c->cert ? "OTEL_EXPORTER_OTLP_CLIENT_KEY"
+				 : "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+			 c->cert ? "CLIENT_KEY" : "CLIENT_CERTIFICATE");
+		return SR_EINVAL;
+	}
 
 	if ((rc = env_u32("SPANRING_OTLP_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS, 1, 100,
 			  &c->max_attempts, err, err_len)) ||

@@ -6,9 +6,13 @@
  *
  *   - a failed extract leaves no ids (never a half-parsed context);
  *   - a successful one has non-zero ids, remote = 1;
- *   - inject then extract again gives the same ids, sampled flag, trace
- *     state and baggage (unless inject had to leave baggage out);
- *   - trace state text is normalised: re-parsing it gives itself.
+ *   - inject then extract again gives the same ids, sampled flag (and
+ *     with tracecontext the random flag), trace state and baggage
+ *     (unless inject had to leave baggage out);
+ *   - trace state text is normalised: re-parsing it gives itself, and
+ *     no key occurs twice;
+ *   - sr_extract_info_t agrees with the result: a dropped tracestate
+ *     leaves no trace state, a dropped trace header no ids.
  *
  * Field values are copied into exactly-sized heap blocks, so a read one
  * byte past a value is an ASan error, not a silent read of the next one.
@@ -135,6 +139,26 @@ static sr_propagator_t *fp_prop(const char *names)
 	return p;
 }
 
+/* Each key of a normalised tracestate ("k=v,k=v") occurs once. */
+static void fp_check_unique_keys(const char *ts)
+{
+	const char *keys[40];
+	size_t kl[40];
+	int n = 0;
+
+	for (const char *m = ts; *m;) {
+		const char *eq = strchr(m, '='), *end = strchr(m, ',');
+
+		FP_CHECK(eq && n < 40);
+		keys[n] = m;
+		kl[n] = (size_t)(eq - m);
+		for (int i = 0; i < n; i++)
+			FP_CHECK(kl[i] != kl[n] || memcmp(keys[i], m, kl[n]) != 0);
+		n++;
+		m = end ? end + 1 : m + strlen(m);
+	}
+}
+
 /* Extract with p from c and check the invariants; returns the result. */
 static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 {
@@ -145,8 +169,15 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 	char ts1[600], ts2[600];
 	int rc, rc2, t1, t2;
 
-	rc = sr_propagator_extract(p, c, &fp_getter, &ctx);
+	sr_extract_info_t info;
+
+	rc = sr_propagator_extract_ex(p, c, &fp_getter, &ctx, &info);
 	FP_CHECK(rc == 0 || rc == SR_ENOTFOUND || rc == SR_EINVAL);
+	if (info.dropped & SR_EXTRACT_DROPPED(SR_PF_TRACESTATE))
+		FP_CHECK(ctx.state_[0] == 0);
+	if (info.dropped & SR_EXTRACT_DROPPED(SR_PF_TRACEPARENT))
+		FP_CHECK(info.source != SR_PROP_TRACECONTEXT);
+	FP_CHECK(!(info.malformed | info.oversized) || info.dropped);
 	if (rc != 0) {
 		FP_CHECK(!sr_context_is_valid(&ctx));
 		FP_CHECK(ctx.remote == 0 && ctx.trace_flags == 0 &&
@@ -167,6 +198,8 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 		FP_CHECK(memcmp(ctx.trace_id, back.trace_id, 16) == 0);
 		FP_CHECK(memcmp(ctx.span_id, back.span_id, 8) == 0);
 		FP_CHECK((ctx.trace_flags & 1) == (back.trace_flags & 1));
+		if (sr_propagator_formats(p) & SR_PROP_TRACECONTEXT)
+			FP_CHECK((ctx.trace_flags & 3) == (back.trace_flags & 3));
 	}
 	t1 = sr_context_tracestate(&ctx, ts1, sizeof(ts1), NULL);
 	t2 = sr_context_tracestate(&back, ts2, sizeof(ts2), NULL);
@@ -183,6 +216,7 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 						     &again) == 0);
 		FP_CHECK(sr_context_tracestate(&again, ts2, sizeof(ts2), NULL) == 0);
 		FP_CHECK(strcmp(ts1, ts2) == 0);
+		fp_check_unique_keys(ts1);
 	}
 	if (s1.inject_baggage_dropped == s0.inject_baggage_dropped &&
 	    (sr_propagator_formats(p) & (SR_PROP_BAGGAGE | SR_PROP_JAEGER))) {

@@ -3,7 +3,9 @@
  * of the input are tracestate field lines (several lines exercise the
  * combining of repeated fields) under a valid traceparent; the whole input
  * also goes through sr_context_tracestate_parse(), and a first byte below
- * 0x20 picks a key to set and delete through the API afterwards.
+ * 0x20 picks a key to set and delete through the API afterwards.  The
+ * lines also go, one field each, through the stock carrier
+ * (sr_headers_t), which must combine them exactly as the joined field.
  */
 #include "fuzz_prop.h"
 
@@ -31,6 +33,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FP_CHECK(fp_extract_check(p, &c) == 0);
 	fp_clear(&c);
+
+	/* The stock carrier: each line a field of its own. */
+	{
+		sr_header_t f[9];
+		sr_headers_t *h = malloc(sizeof(*h));
+		sr_context_t a, b;
+		char ta[600], tb[600];
+		int ra, rb;
+
+		f[0] = (sr_header_t){ "traceparent", 11, TP, strlen(TP) };
+		for (int i = 0; i < n; i++)
+			f[i + 1] = (sr_header_t){ i & 1 ? "TraceState" : "tracestate", 10,
+						  (const char *)line[i], len[i] };
+		sr_headers_init(h, f, (size_t)n + 1);
+		FP_CHECK(sr_propagator_extract(p, h, sr_headers_getter(), &a) == 0);
+		size_t o = fp_join(data, size, &copy);
+		fp_add(&c, "traceparent", 11, TP, strlen(TP));
+		fp_add(&c, "tracestate", 10, copy, o);
+		free(copy);
+		FP_CHECK(sr_propagator_extract(p, &c, &fp_getter, &b) == 0);
+		fp_clear(&c);
+		ra = sr_context_tracestate(&a, ta, sizeof(ta), NULL);
+		rb = sr_context_tracestate(&b, tb, sizeof(tb), NULL);
+		FP_CHECK(ra == rb && (ra != 0 || strcmp(ta, tb) == 0));
+		free(h);
+	}
 
 	/* The API parser on the raw bytes (exact-size copy, no NUL). */
 	memset(&ctx, 0, sizeof(ctx));

@@ -53,7 +53,7 @@ static pc_t carrier, out;
 static const char *const bad[][4] = {
 	{ "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x" },
 	{ "traceparent: ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
-	{ "traceparent: " TP, "tracestate: foo=1,foo=2" },
+	{ "traceparent: " TP, "tracestate: foo=1,@foo=2" },
 	{ "traceparent: " TP, "tracestate: FOO=1" },
 	{ "baggage: k=%zz" },
 	{ "baggage: a=1,b" },

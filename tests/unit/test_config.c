@@ -103,7 +103,7 @@ static void test_defaults_are_the_documented_ones(void **state)
 	assert_int_equal(cfg.size, sizeof(cfg));
 	assert_null(cfg.service_name);
 	assert_null(cfg.resource_attributes);
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 	assert_int_equal(cfg.sampler, SR_SAMPLER_PARENTBASED_ALWAYS_ON);
 	assert_true(cfg.sampler_ratio == 1.0);
 	assert_int_equal(cfg.ring_records, 1024);
@@ -299,20 +299,38 @@ static void test_zero_is_rejected_except_schedule_delay(void **state)
 	}
 }
 
-static void test_huge_limits_clamp_and_huge_sizes_are_rejected(void **state)
+/* Out of range is an error naming the variable and the bound, and the
+ * setting keeps its default: never a silent clamp to the bound. */
+static void test_out_of_range_is_an_error_not_a_clamp(void **state)
 {
+	static const struct {
+		const char *var, *value, *bound;
+		size_t off;
+		uint32_t def;
+	} cases[] = {
+		{ "OTEL_SPAN_EVENT_COUNT_LIMIT", "99999999999999999999999",
+		  "at most 65535", offsetof(sr_config_t, event_count_limit), 128 },
+		{ "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4294967296",
+		  "at most 65535", offsetof(sr_config_t, attr_value_length_limit), 4096 },
+		{ "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "65536", "at most 65535",
+		  offsetof(sr_config_t, attr_count_limit), 128 },
+		{ "SPANRING_MAX_SPAN_RECORDS", "1000", "at most 255",
+		  offsetof(sr_config_t, max_span_records), 64 },
+		{ "SPANRING_DRAINER_MAX_SLEEP_US", "5000000", "at most 1000000",
+		  offsetof(sr_config_t, drainer_max_sleep_us), 20000 },
+	};
 	sr_config_t cfg;
 
-	sr_config_init(&cfg);
-	setenv("OTEL_SPAN_EVENT_COUNT_LIMIT", "99999999999999999999999", 1);
-	setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "4294967296", 1);
-	setenv("SPANRING_MAX_SPAN_RECORDS", "1000", 1);
-	setenv("SPANRING_DRAINER_MAX_SLEEP_US", "5000000", 1);
-	assert_int_equal(sr_config_from_env(&cfg), 0);
-	assert_int_equal(cfg.event_count_limit, 65535);
-	assert_int_equal(cfg.attr_value_length_limit, 65535);
-	assert_int_equal(cfg.max_span_records, 255);
-	assert_int_equal(cfg.drainer_max_sleep_us, 1000000);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		clear_env(state);
+		sr_config_init(&cfg);
+		setenv(cases[i].var, cases[i].value, 1);
+		assert_int_equal(sr_config_from_env(&cfg), SR_EINVAL);
+		assert_contains(sr_last_error(), cases[i].var);
+		assert_contains(sr_last_error(), cases[i].value);
+		assert_contains(sr_last_error(), cases[i].bound);
+		assert_int_equal(*u32(&cfg, cases[i].off), cases[i].def);
+	}
 
 	clear_env(state);
 	sr_config_init(&cfg);
@@ -572,6 +590,71 @@ static void test_bad_resource_attributes_are_reported_but_kept(void **state)
 	assert_string_equal(cfg.resource_attributes, "a=1,oops,b=2");
 }
 
+/* The messages of sr_init() name the variable the value came from, and
+ * the field when the application set it; sr_config_from_env() followed
+ * by sr_init() keeps the first detail in sr_last_error(). */
+static void memory_exporter(sr_config_t *cfg)
+{
+	cfg->exporters = "memory";
+}
+
+static void test_init_names_the_variable_the_user_set(void **state)
+{
+	sr_config_t cfg;
+
+	(void)state;
+	/* OTEL_RESOURCE_ATTRIBUTES, through the environment ... */
+	setenv("OTEL_RESOURCE_ATTRIBUTES", "a=1,oops", 1);
+	setenv("OTEL_TRACES_EXPORTER", "memory", 1);
+	assert_int_equal(sr_init_from_env(), SR_EINVAL);
+	assert_true(sr_is_running());
+	assert_contains(sr_last_error(), "OTEL_RESOURCE_ATTRIBUTES");
+	assert_null(strstr(sr_last_error(), "resource_attributes"));
+	sr_shutdown(5000, NULL);
+	/* ... and in two steps: the detail survives sr_init(). */
+	sr_config_init(&cfg);
+	assert_int_equal(sr_config_from_env(&cfg), SR_EINVAL);
+	assert_int_equal(sr_init(&cfg), SR_EINVAL);
+	assert_contains(sr_last_error(), "OTEL_RESOURCE_ATTRIBUTES");
+	assert_contains(sr_last_error(), "oops");
+	sr_shutdown(5000, NULL);
+	/* The field when the application set it. */
+	unsetenv("OTEL_RESOURCE_ATTRIBUTES");
+	sr_config_init(&cfg);
+	cfg.exporters = "memory";
+	cfg.resource_attributes = "oops";
+	assert_int_equal(sr_init(&cfg), SR_EINVAL);
+	assert_contains(sr_last_error(), "resource_attributes");
+	assert_null(strstr(sr_last_error(), "OTEL_"));
+	sr_shutdown(5000, NULL);
+
+	/* An unknown exporter, either way. */
+	setenv("OTEL_TRACES_EXPORTER", "memory,nosuch", 1);
+	assert_int_equal(sr_init_from_env(), SR_ENOTFOUND);
+	assert_contains(sr_last_error(), "OTEL_TRACES_EXPORTER='nosuch'");
+	sr_shutdown(5000, NULL);
+	unsetenv("OTEL_TRACES_EXPORTER");
+	sr_config_init(&cfg);
+	cfg.exporters = "memory,nosuch";
+	assert_int_equal(sr_init(&cfg), SR_ENOTFOUND);
+	assert_contains(sr_last_error(), "exporters='nosuch'");
+	sr_shutdown(5000, NULL);
+
+	/* A numeric variable out of range, in two steps. */
+	setenv("OTEL_SPAN_LINK_COUNT_LIMIT", "70000", 1);
+	sr_config_init(&cfg);
+	assert_int_equal(sr_config_from_env(&cfg), SR_EINVAL);
+	memory_exporter(&cfg);
+	assert_int_equal(sr_init(&cfg), SR_EINVAL);
+	assert_contains(sr_last_error(), "OTEL_SPAN_LINK_COUNT_LIMIT='70000'");
+	assert_contains(sr_last_error(), "at most 65535");
+	sr_shutdown(5000, NULL);
+	/* Reported once: the next sr_init() has nothing to add. */
+	assert_int_equal(sr_init(&cfg), 0);
+	assert_string_equal(sr_last_error(), "");
+	sr_shutdown(5000, NULL);
+}
+
 static void test_sdk_disabled_turns_everything_off(void **state)
 {
 	static const char *const yes[] = { "true", "TRUE", "True" };
@@ -597,14 +680,14 @@ static void test_sdk_disabled_other_values_are_false(void **state)
 	sr_config_init(&cfg);
 	setenv("OTEL_SDK_DISABLED", "FALSE", 1);
 	assert_int_equal(sr_config_from_env(&cfg), 0);
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 
 	clear_env(state);
 	setenv("OTEL_SDK_DISABLED", "yes", 1);
 	setenv("OTEL_BSP_MAX_QUEUE_SIZE", "10", 1);
 	assert_int_equal(sr_config_from_env(&cfg), SR_EINVAL);
 	assert_contains(sr_last_error(), "OTEL_SDK_DISABLED='yes'");
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 	assert_int_equal(cfg.sampler, SR_SAMPLER_PARENTBASED_ALWAYS_ON);
 	assert_int_equal(cfg.max_queue_size, 10);
 }
@@ -705,25 +788,33 @@ static void test_validate_rejects_bad_ring_records(void **state)
 	}
 }
 
-static void test_validate_clamps_limits(void **state)
+/* The same rule for sr_config_t fields: an error naming the field, the
+ * default kept. */
+static void test_validate_rejects_limits_out_of_range(void **state)
 {
 	sr_config_t cfg;
 
 	(void)state;
 	sr_config_init(&cfg);
 	cfg.max_span_records = 300;
-	cfg.attr_count_limit = 100000;
+	assert_int_equal(sr__config_validate(&cfg), SR_EINVAL);
+	assert_contains(sr_last_error(), "max_span_records=300: must be at most 255");
+	assert_int_equal(cfg.max_span_records, 64);
+	sr_config_init(&cfg);
 	cfg.link_attr_count_limit = UINT32_MAX;
-	cfg.attr_value_length_limit = 1u << 30;
+	assert_int_equal(sr__config_validate(&cfg), SR_EINVAL);
+	assert_contains(sr_last_error(), "link_attr_count_limit=4294967295");
+	assert_int_equal(cfg.link_attr_count_limit, 128);
+	sr_config_init(&cfg);
 	cfg.drainer_max_sleep_us = 10000000;
+	assert_int_equal(sr__config_validate(&cfg), SR_EINVAL);
+	assert_int_equal(cfg.drainer_max_sleep_us, 20000);
+
+	/* A batch must fit in a queue: the batch is cut to it. */
+	sr_config_init(&cfg);
 	cfg.max_export_batch_size = 4096;
 	cfg.max_queue_size = 2048;
 	assert_int_equal(sr__config_validate(&cfg), 0);
-	assert_int_equal(cfg.max_span_records, 255);
-	assert_int_equal(cfg.attr_count_limit, 65535);
-	assert_int_equal(cfg.link_attr_count_limit, 65535);
-	assert_int_equal(cfg.attr_value_length_limit, 65535);
-	assert_int_equal(cfg.drainer_max_sleep_us, 1000000);
 	assert_int_equal(cfg.max_export_batch_size, 2048);
 
 	/* A span must fit in an empty ring. */
@@ -797,7 +888,7 @@ static void test_validate_reports_first_and_normalises_rest(void **state)
 	assert_int_equal(cfg.ring_records, 1024);
 	assert_int_equal(cfg.max_threads, 64);
 	assert_int_equal(cfg.max_span_records, 64);
-	assert_string_equal(cfg.exporters, "console");
+	assert_string_equal(cfg.exporters, "otlp");
 
 	assert_int_equal(sr__config_validate(NULL), SR_EINVAL);
 }
@@ -851,7 +942,7 @@ int main(void)
 		T(test_empty_and_blank_values_are_unset),
 		T(test_surrounding_whitespace_is_ignored),
 		T(test_zero_is_rejected_except_schedule_delay),
-		T(test_huge_limits_clamp_and_huge_sizes_are_rejected),
+		T(test_out_of_range_is_an_error_not_a_clamp),
 		T(test_ring_records_must_be_a_power_of_two_in_range),
 		T(test_specific_attribute_limits_win_over_generic),
 		T(test_sampler_names_any_case),
@@ -862,6 +953,7 @@ int main(void)
 		T(test_sampler_arg_ignores_numeric_locale),
 		T(test_string_variables_point_into_environment),
 		T(test_bad_resource_attributes_are_reported_but_kept),
+		T(test_init_names_the_variable_the_user_set),
 		T(test_sdk_disabled_turns_everything_off),
 		T(test_sdk_disabled_other_values_are_false),
 		T(test_fields_past_size_are_never_written),
@@ -869,7 +961,7 @@ int main(void)
 		T(test_validate_fills_zero_fields),
 		T(test_validate_accepts_defaults_unchanged),
 		T(test_validate_rejects_bad_ring_records),
-		T(test_validate_clamps_limits),
+		T(test_validate_rejects_limits_out_of_range),
 		T(test_validate_rejects_bad_sampler_settings),
 		T(test_validate_rejects_half_an_allocator),
 		T(test_validate_reports_first_and_normalises_rest),

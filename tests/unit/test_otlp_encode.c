@@ -779,6 +779,13 @@ static void create_rejects_malformed_settings(void **state)
 		{ "OTEL_EXPORTER_OTLP_ENDPOINT", "ftp://h:21", "ftp://h:21" },
 		{ "SPANRING_OTLP_MAX_ATTEMPTS", "0", "0" },
 		{ "OTEL_EXPORTER_OTLP_HEADERS", "tok3n", NULL },
+		/* Half a client certificate pair: both variables named. */
+		{ "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "/dev/null",
+		  "OTEL_EXPORTER_OTLP_CLIENT_KEY" },
+		{ "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", "/dev/null",
+		  "OTEL_EXPORTER_OTLP_CLIENT_KEY" },
+		{ "OTEL_EXPORTER_OTLP_CLIENT_KEY", "/dev/null",
+		  "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE" },
 	};
 	sr_config_t cfg;
 

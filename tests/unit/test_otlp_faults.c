@@ -72,6 +72,8 @@ static void *produce(void *arg)
 }
 
 /* Spans in one recorded request body (protobuf or JSON). */
+#define BATCH_MAX 100 /* spans per export request */
+
 static long body_spans(const struct sr_rcv_request *q, bool json)
 {
 	if (!json)
@@ -143,7 +145,7 @@ static void clear_env(void)
 static void tweak(sr_config_t *cfg)
 {
 	cfg->exporters = "otlp";
-	cfg->max_export_batch_size = 100;
+	cfg->max_export_batch_size = BATCH_MAX;
 	cfg->schedule_delay_ms = 20;
 	cfg->export_timeout_ms = 1500;
 }
@@ -219,8 +221,20 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 	/* Nothing lost unaccounted, from both ends. */
 	assert_int_equal(st->sampled, THREADS * SPANS_PER_THREAD);
 	assert_int_equal(sr_test_check_invariant(st), 0);
-	assert_int_equal(o->got_2xx, st->exported + o->os.spans_rejected);
-	assert_int_equal(o->os.spans_ok, o->got_2xx);
+	/* Delivery is at least once: an attempt that timed out on our side
+	 * may still have been answered 2xx by the (slow) receiver, and its
+	 * retry delivers those spans again.  Exact when nothing timed out;
+	 * otherwise at most one batch more per timed-out attempt. */
+	{
+		uint64_t delivered = st->exported + o->os.spans_rejected;
+		uint64_t timeouts = o->os.request_fail[SR_OTLP_FAIL_TIMEOUT];
+
+		assert_true(o->got_2xx >= delivered);
+		assert_true(o->got_2xx - delivered <= timeouts * BATCH_MAX);
+		if (!timeouts)
+			assert_int_equal(o->got_2xx, delivered);
+		assert_int_equal(o->os.spans_ok, delivered);
+	}
 	assert_null(strstr(o->os.last_error, "s3cret"));
 	if (c->all_exported)
 		assert_int_equal(st->exported, st->sampled);

@@ -173,6 +173,60 @@ static void test_baggage_merge(void **state)
 }
 
 /* Every format injects; each reads back the same context. */
+/*
+ * sr_extract_info_t.dropped names each field this extract found and
+ * threw away, the ones that do not cost the trace context too (a bad
+ * tracestate next to a good traceparent).  Regression: only the process-
+ * wide counters showed a dropped tracestate.
+ */
+static void test_extract_info_names_dropped_fields(void **state)
+{
+	static char huge[SR_PROP_TRACESTATE_MAX + 2];
+	static const struct {
+		const char *ts, *bag;
+		unsigned dropped;
+	} cases[] = {
+		{ "rojo=1", "k=v", 0 },
+		{ NULL, NULL, 0 },
+		{ "FOO=1", "k=v", SR_EXTRACT_DROPPED(SR_PF_TRACESTATE) },
+		{ "foo=1", "k=%zz", SR_EXTRACT_DROPPED(SR_PF_BAGGAGE) },
+		{ "@x=1", "k", SR_EXTRACT_DROPPED(SR_PF_TRACESTATE) |
+				       SR_EXTRACT_DROPPED(SR_PF_BAGGAGE) },
+		{ huge, NULL, SR_EXTRACT_DROPPED(SR_PF_TRACESTATE) },
+		/* A repeated key is not a dropped field. */
+		{ "a=1,a=2", NULL, 0 },
+	};
+	sr_propagator_t *p = mk("tracecontext,baggage");
+	sr_extract_info_t info;
+	sr_context_t ctx;
+
+	(void)state;
+	memset(huge, 'a', sizeof(huge) - 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pc_reset(&carrier);
+		pc_add(&carrier, "traceparent", TP_A);
+		if (cases[i].ts)
+			pc_add(&carrier, "tracestate", cases[i].ts);
+		if (cases[i].bag)
+			pc_add(&carrier, "baggage", cases[i].bag);
+		assert_int_equal(sr_propagator_extract_ex(p, &carrier, &pc_getter,
+							  &ctx, &info), 0);
+		assert_int_equal(info.dropped, cases[i].dropped);
+		assert_int_equal(info.found, SR_PROP_TRACECONTEXT);
+		/* The trace context itself was fine. */
+		assert_int_equal(info.malformed & SR_PROP_TRACECONTEXT, 0);
+		assert_int_equal(info.oversized & SR_PROP_TRACECONTEXT, 0);
+	}
+	/* A bad traceparent is dropped too (and no tracestate is read). */
+	pc_reset(&carrier);
+	pc_add(&carrier, "traceparent", "00-zz");
+	pc_add(&carrier, "tracestate", "FOO=1");
+	assert_int_equal(sr_propagator_extract_ex(p, &carrier, &pc_getter, &ctx,
+						  &info), SR_EINVAL);
+	assert_int_equal(info.dropped, SR_EXTRACT_DROPPED(SR_PF_TRACEPARENT));
+	sr_propagator_destroy(p);
+}
+
 static void test_inject_all(void **state)
 {
 	static const char *each[] = { "tracecontext", "b3", "b3multi", "jaeger" };
@@ -305,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_order),
 		cmocka_unit_test(test_malformed_then_valid),
 		cmocka_unit_test(test_baggage_merge),
+		cmocka_unit_test(test_extract_info_names_dropped_fields),
 		cmocka_unit_test(test_inject_all),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_no_read_past_limit),

@@ -50,9 +50,13 @@ static const struct tp_case cases[] = {
 	{ "cc-" TID "-" SID "-01-what-the-future-will-be-like", 0, TID, SID, 1 },
 	{ "01-" TID "-" SID "-01-", 0, TID, SID, 1 },
 	{ "fe-" TID "-" SID "-00", 0, TID, SID, 0 },
-	/* ... of whose flags only the sampled bit is known. */
+	/* ... of whose flags only the Level 2 bits (sampled, random) are
+	 * known (regression: the random bit was lost). */
 	{ "cc-" TID "-" SID "-09", 0, TID, SID, 1 },
 	{ "cc-" TID "-" SID "-08", 0, TID, SID, 0 },
+	{ "cc-" TID "-" SID "-02", 0, TID, SID, 2 },
+	{ "cc-" TID "-" SID "-0b", 0, TID, SID, 3 },
+	{ "cc-" TID "-" SID "-ff-x", 0, TID, SID, 3 },
 	{ "cc-" TID "-" SID "-01.what-the-future-will-be-like", SR_EINVAL, NULL, NULL, 0 },
 	{ "cc-" TID "-" SID "-0", SR_EINVAL, NULL, NULL, 0 },        /* shorter than 55 */
 	{ "cc-" TID "-" SID "-1x", SR_EINVAL, NULL, NULL, 0 },
@@ -188,7 +192,8 @@ static void test_field_names(void **state)
 	}
 }
 
-/* Inject writes version 00, lowercase, only the sampled flag. */
+/* Inject writes version 00, lowercase, only the Level 2 flags (sampled
+ * and random; regression: the random flag was dropped). */
 static void test_inject_format(void **state)
 {
 	static const struct {
@@ -196,9 +201,13 @@ static void test_inject_format(void **state)
 	} rt[] = {
 		{ "00-" TID "-" SID "-01", "00-" TID "-" SID "-01" },
 		{ "00-" TID "-" SID "-00", "00-" TID "-" SID "-00" },
-		{ "00-" TID "-" SID "-ff", "00-" TID "-" SID "-01" },
-		{ "00-" TID "-" SID "-fe", "00-" TID "-" SID "-00" },
+		{ "00-" TID "-" SID "-02", "00-" TID "-" SID "-02" },
+		{ "00-" TID "-" SID "-03", "00-" TID "-" SID "-03" },
+		{ "00-" TID "-" SID "-ff", "00-" TID "-" SID "-03" },
+		{ "00-" TID "-" SID "-fe", "00-" TID "-" SID "-02" },
+		{ "00-" TID "-" SID "-fc", "00-" TID "-" SID "-00" },
 		{ "cc-" TID "-" SID "-01-future", "00-" TID "-" SID "-01" },
+		{ "cc-" TID "-" SID "-03-future", "00-" TID "-" SID "-03" },
 		{ " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ",
 		  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
 	};

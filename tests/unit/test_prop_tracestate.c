@@ -1,7 +1,8 @@
 /*
- * test_prop_tracestate.c - W3C tracestate: grammar (simple and multi-
- * tenant keys, values), OWS and empty members, repeated fields, the
- * 32-member limit, duplicates, the 512-byte truncation rule, and the
+ * test_prop_tracestate.c - W3C tracestate: grammar (the Recommendation's
+ * keys, with '@' anywhere after the first character; values), OWS and
+ * empty members, repeated fields, the 32-member limit, duplicates (the
+ * first kept), the 512-byte truncation rule, and the
  * trace-state API of a context (W3C mutation rules, immutability), down to
  * the exported span.
  */
@@ -27,7 +28,8 @@ struct ts_case {
 	const char *want;       /* normalised result, or DROP              */
 };
 
-static char z256[300], z257[300], t241[300], t242[300], t15[300];
+static char z256[300], z257[300], t241[300], t242[300], t15[300],
+	at256[300], at257[300];
 static char allkey[64], allkey_vendor[80], allval[128], allboth[300],
 	allboth_v[300];
 
@@ -50,6 +52,13 @@ static void make_inputs(void)
 	strcpy(t15, "t@");
 	memset(t15 + 2, 'v', 15);
 	strcpy(t15 + 17, "=1");
+	/* 256 and 257 characters with '@' in the middle. */
+	memset(at256, 't', 256);
+	at256[128] = '@';
+	strcpy(at256 + 256, "=1");
+	memset(at257, 't', 257);
+	at257[128] = '@';
+	strcpy(at257 + 257, "=1");
 
 	/* Every legal key and value character (W3C test suite). */
 	for (int c = 'a'; c <= 'z'; c++)
@@ -120,13 +129,17 @@ static void test_table(void **state)
 		{ { "\t foo=1 \t" }, "foo=1" },
 		/* Leading spaces of a value are part of it. */
 		{ { "foo=  1" }, "foo=  1" },
-		/* Duplicated keys discard the whole field. */
-		{ { "foo=1,foo=1" }, DROP },
-		{ { "foo=1,foo=2" }, DROP },
-		{ { "foo=1", "foo=1" }, DROP },
-		{ { "foo=1", "foo=2" }, DROP },
-		{ { "a@b=1,a@b=2" }, DROP },
+		/* A repeated key keeps its first member; the rest of the
+		 * field stays (regression: the whole field was dropped). */
+		{ { "foo=1,foo=1" }, "foo=1" },
+		{ { "foo=1,foo=2" }, "foo=1" },
+		{ { "foo=1", "foo=1" }, "foo=1" },
+		{ { "foo=1", "foo=2" }, "foo=1" },
+		{ { "bar=0,foo=1,bar=2,foo=3,baz=4" }, "bar=0,foo=1,baz=4" },
+		{ { "a@b=1,a@b=2" }, "a@b=1" },
 		{ { "a@b=1,a@c=2,a=3" }, "a@b=1,a@c=2,a=3" },
+		/* ... and takes no place among the 32. */
+		{ { members32, "bar01=x" }, members32 },
 		/* Every legal character. */
 		{ { allboth }, allboth },
 		{ { allboth_v }, allboth_v },
@@ -134,21 +147,29 @@ static void test_table(void **state)
 		{ { "foo =1" }, DROP },
 		{ { "FOO=1" }, DROP },
 		{ { "foo.bar=1" }, DROP },
-		{ { "1foo=1" }, DROP },          /* simple key starts lcalpha */
 		{ { "_foo=1" }, DROP },
+		{ { "-foo=1" }, DROP },
 		{ { "=1" }, DROP },
-		{ { "1tenant@sys=1" }, "1tenant@sys=1" },
-		{ { "t@1v=1" }, DROP },          /* system id starts lcalpha */
-		{ { "foo@=1,bar=2" }, DROP },
 		{ { "@foo=1,bar=2" }, DROP },
-		{ { "foo@@bar=1,bar=2" }, DROP },
-		{ { "foo@bar@baz=1,bar=2" }, DROP },
+		{ { "foo@=1,BAR=2" }, DROP },
+		/* Keys the Recommendation allows: a digit first, '@' anywhere
+		 * after it (regression: the Level 1 tenant@system split
+		 * rejected these, w3c/trace-context PR #584). */
+		{ { "1foo=2" }, "1foo=2" },
+		{ { "1tenant@sys=1" }, "1tenant@sys=1" },
+		{ { "t@1v=1" }, "t@1v=1" },
+		{ { "foo@=1,bar=2" }, "foo@=1,bar=2" },
+		{ { "foo@@bar=1,bar=2" }, "foo@@bar=1,bar=2" },
+		{ { "foo@bar@baz=1,bar=2" }, "foo@bar@baz=1,bar=2" },
+		{ { "a@/*_-=1" }, "a@/*_-=1" },
 		/* Key lengths. */
 		{ { "foo=1", z256 }, NULL },     /* filled in below */
 		{ { "foo=1", z257 }, DROP },
 		{ { "foo=1", t241 }, NULL },
-		{ { "foo=1", t242 }, DROP },
-		{ { "foo=1", t15 }, DROP },
+		{ { "foo=1", t242 }, NULL },     /* 244 characters in all */
+		{ { "foo=1", t15 }, NULL },
+		{ { "foo=1", at256 }, NULL },
+		{ { "foo=1", at257 }, DROP },
 		/* Illegal values. */
 		{ { "foo=bar=baz" }, DROP },
 		{ { "foo=,bar=3" }, DROP },
@@ -169,7 +190,10 @@ static void test_table(void **state)
 		char what[32];
 
 		if (!w && (cases[i].fields[1] == z256 ||
-			   cases[i].fields[1] == t241)) {
+			   cases[i].fields[1] == t241 ||
+			   cases[i].fields[1] == t242 ||
+			   cases[i].fields[1] == t15 ||
+			   cases[i].fields[1] == at256)) {
 			snprintf(want, sizeof(want), "foo=1,%s", cases[i].fields[1]);
 			w = want;
 		}
@@ -364,7 +388,7 @@ static void test_api_invalid(void **state)
 	assert_int_equal(sr_context_tracestate_set(&c, "a", "1 ", &d), SR_EINVAL);
 	assert_int_equal(sr_context_tracestate_set(&c, "", "1", &d), SR_EINVAL);
 	assert_int_equal(sr_context_tracestate_set(&c, "a", NULL, &d), SR_EINVAL);
-	assert_int_equal(sr_context_tracestate_parse(&c, "a=1,a=2",
+	assert_int_equal(sr_context_tracestate_parse(&c, "a=1,@b=2",
 						     SR_CARRIER_LEN_CSTR, &d),
 			 SR_EINVAL);
 	assert_memory_equal(&c, &d, sizeof(c));  /* unchanged on error */
@@ -373,6 +397,20 @@ static void test_api_invalid(void **state)
 	assert_int_not_equal(d.state_[0], c.state_[0]);
 	assert_int_equal(sr_context_tracestate_parse(&c, "", 0, &d), 0);
 	assert_int_equal(d.state_[0], 0);
+	/* A repeated key is no error: the first member is kept. */
+	{
+		char buf[64];
+
+		assert_int_equal(sr_context_tracestate_parse(
+					 &c, "a=1,b=2,a=3", SR_CARRIER_LEN_CSTR, &d),
+				 0);
+		assert_int_equal(sr_context_tracestate(&d, buf, sizeof(buf), NULL), 0);
+		assert_string_equal(buf, "a=1,b=2");
+		/* Keys of the Recommendation's grammar may be set. */
+		assert_int_equal(sr_context_tracestate_set(&c, "1foo@", "1", &d), 0);
+		assert_int_equal(sr_context_tracestate_set(&c, "@foo", "1", &d),
+				 SR_EINVAL);
+	}
 }
 
 /* 33rd member pushes the last one out; the new one is always kept. */

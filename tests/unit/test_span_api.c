@@ -426,6 +426,166 @@ static void test_unsampled_span_keeps_context(void **state)
 	assert_int_equal(sr_memory_count(), 1);
 }
 
+/* The traceparent a context injects (with the tracecontext format). */
+struct tp_out {
+	char tp[64];
+};
+static void tp_set(void *carrier, const char *key, const char *value,
+		   size_t len)
+{
+	struct tp_out *o = carrier;
+
+	if (strcmp(key, "traceparent") == 0 && len < sizeof(o->tp))
+		memcpy(o->tp, value, len + 1);
+}
+static const char *tp_flags(const sr_context_t *c)
+{
+	static struct tp_out o;
+	static sr_propagator_t *p;
+
+	if (!p)
+		assert_int_equal(sr_propagator_create("tracecontext", &p), 0);
+	memset(&o, 0, sizeof(o));
+	sr_propagator_inject(p, c, &o, tp_set);
+	assert_int_equal(strlen(o.tp), 55);
+	return o.tp + 53;
+}
+
+static sr_context_t remote_parent(uint8_t flags)
+{
+	sr_context_t c;
+
+	memset(&c, 0, sizeof(c));
+	memset(c.trace_id, 0x12, 16);
+	memset(c.span_id, 0x34, 8);
+	c.trace_flags = flags;
+	c.remote = 1;
+	return c;
+}
+
+/*
+ * W3C Level 2: a span carries the random flag of its trace (a root: set,
+ * its trace id is ours and random; a child: its parent's), through the
+ * full start (explicit parent), the fast start (current scope), its
+ * context, inject and the exported span.  Regression: spans rebuilt their
+ * flags from "sampled" alone.
+ */
+static void test_spans_carry_random_flag(void **state)
+{
+	static const struct {
+		uint8_t parent, want;
+	} cases[] = {
+		{ 0x00, 0x01 }, { 0x01, 0x01 }, { 0x02, 0x03 }, { 0x03, 0x03 },
+		{ 0xff, 0x03 }, { 0xfd, 0x01 },
+	};
+	sr_span_t root, child, grand;
+	sr_context_t c;
+	sr_scope_t sc;
+
+	(void)state;
+	sr_span_start(&root, NULL, "root", SR_KIND_SERVER);
+	c = sr_span_context(&root);
+	assert_int_equal(c.trace_flags, SR_TRACE_FLAG_SAMPLED | SR_TRACE_FLAG_RANDOM);
+	assert_string_equal(tp_flags(&c), "03");
+	sc = sr_scope_enter(&root);
+	sr_span_start(&child, NULL, "child", SR_KIND_INTERNAL);
+	sr_scope_exit(sc);
+	c = sr_span_context(&child);
+	assert_int_equal(c.trace_flags, 0x03);
+	sr_span_end(&child);
+	sr_span_end(&root);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sr_context_t par = remote_parent(cases[i].parent);
+		char name[32];
+
+		snprintf(name, sizeof(name), "flags-%02x", cases[i].parent);
+		sr_span_start_ex(&child, NULL, name, SR_KIND_SERVER, &par, 0,
+				 SR_SPAN_NAME_COPY);
+		c = sr_span_context(&child);
+		assert_int_equal(c.trace_flags, cases[i].want);
+		/* The fast start, from the current scope. */
+		sc = sr_scope_enter_ctx(&par);
+		sr_span_start(&grand, NULL, "fast", SR_KIND_INTERNAL);
+		sr_scope_exit(sc);
+		c = sr_span_context(&grand);
+		assert_int_equal(c.trace_flags, cases[i].want);
+		assert_string_equal(tp_flags(&c), cases[i].want == 3 ? "03" : "01");
+		sr_span_end(&grand);
+		sr_span_end(&child);
+	}
+	flush();
+	assert_int_equal(sr_test_find_span("root")->trace_flags, 0x03);
+	assert_int_equal(sr_test_find_span("flags-00")->trace_flags, 0x01);
+	assert_int_equal(sr_test_find_span("flags-02")->trace_flags, 0x03);
+	assert_int_equal(sr_test_find_span("flags-fd")->trace_flags, 0x01);
+}
+
+/* The same for spans that are not sampled: they keep the random flag
+ * (and only it) for the context they propagate. */
+static void test_unsampled_spans_carry_random_flag(void **state)
+{
+	sr_span_t root, child, grand;
+	sr_context_t c, par;
+	sr_scope_t sc;
+	sr_config_t cfg;
+
+	(void)state;
+	sr_shutdown(5000, NULL);
+	sr_config_init(&cfg);
+	cfg.exporters = "memory";
+	cfg.sampler = SR_SAMPLER_PARENTBASED_ALWAYS_OFF;
+	assert_int_equal(sr_init(&cfg), 0);
+	sr_span_start(&root, NULL, "root", SR_KIND_SERVER);
+	c = sr_span_context(&root);
+	assert_int_equal(c.trace_flags, SR_TRACE_FLAG_RANDOM);
+	assert_string_equal(tp_flags(&c), "02");
+	for (uint8_t f = 0; f < 4; f += 2) {
+		par = remote_parent(f);
+		sr_span_start_ex(&child, NULL, "c", SR_KIND_SERVER, &par, 0, 0);
+		assert_false(sr_span_is_recording(&child));
+		c = sr_span_context(&child);
+		assert_int_equal(c.trace_flags, f);
+		sc = sr_scope_enter(&child);
+		sr_span_start(&grand, NULL, "g", SR_KIND_INTERNAL);
+		sr_scope_exit(sc);
+		c = sr_span_context(&grand);
+		assert_int_equal(c.trace_flags, f);
+		assert_string_equal(tp_flags(&c), f ? "02" : "00");
+		sr_span_end(&grand);
+		sr_span_end(&child);
+	}
+	sr_span_end(&root);
+}
+
+/* sr_span_context() of a span started with no pipeline running is what
+ * the header says: all zero, no context, nothing injected. */
+static void test_span_without_pipeline_has_no_context(void **state)
+{
+	static const sr_context_t zero;
+	sr_span_t s;
+	sr_context_t c;
+
+	(void)state;
+	sr_shutdown(5000, NULL);
+	memset(&s, 0xa5, sizeof(s));
+	sr_span_start(&s, NULL, "off", SR_KIND_SERVER);
+	c = sr_span_context(&s);
+	assert_memory_equal(&c, &zero, sizeof(c));
+	assert_false(sr_context_is_valid(&c));
+	assert_false(sr_span_is_recording(&s));
+	{
+		struct tp_out o = { { 0 } };
+		sr_propagator_t *p;
+
+		assert_int_equal(sr_propagator_create("tracecontext", &p), 0);
+		sr_propagator_inject(p, &c, &o, tp_set);
+		assert_string_equal(o.tp, "");
+		sr_propagator_destroy(p);
+	}
+	sr_span_end(&s);
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+}
+
 static void test_auto_span_macro_ends_and_restores(void **state)
 {
 	sr_context_t cur;
@@ -538,6 +698,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_span_size_limits_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_twice_and_after_end_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsampled_span_keeps_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spans_carry_random_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unsampled_spans_carry_random_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_span_without_pipeline_has_no_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_auto_span_macro_ends_and_restores, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tracer_scope_exported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_stats_and_json, setup, teardown),

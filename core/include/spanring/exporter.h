@@ -1,7 +1,8 @@
 /*
  * exporter.h - the exporter interface: how finished spans leave the process.
  *
- * Included by <spanring/spanring.h>; do not include it alone.
+ * Included by <spanring/spanring.h>; included alone, it includes that
+ * first (the types it uses are there).
  *
  * An exporter is a table of callbacks (sr_exporter_ops_t) plus a name.
  * Built-in exporters, exporters an application registers with
@@ -20,6 +21,11 @@
  * caller, concurrently, see below): no other locking is needed inside an
  * exporter.
  */
+/* Before the guard, as spanring/static/span_inline.h does: included
+ * first, this header is included again from spanring.h, whose types it
+ * needs, and must then be complete where spanring.h includes it. */
+#include <spanring/spanring.h>
+
 #ifndef SPANRING_EXPORTER_H
 #define SPANRING_EXPORTER_H
 
@@ -75,7 +81,7 @@ typedef struct sr_attr_view {
  *     while (sr_array_next(&it, &e)) ... e.type, e.v ...
  */
 typedef struct sr_array_iter {
-	const unsigned char *pos;
+	const char *pos;
 	uint32_t left;
 	sr_attr_type_t type;
 } sr_array_iter_t;
@@ -84,7 +90,9 @@ static inline sr_array_iter_t sr_array_begin(const sr_array_view_t *a)
 {
 	sr_array_iter_t it;
 
-	it.pos = (const unsigned char *)a->data;
+	/* Copied, not cast: the header compiles as C and as C++ without
+	 * old-style casts. */
+	__builtin_memcpy(&it.pos, &a->data, sizeof(it.pos));
 	it.left = a->count;
 	it.type = a->type;
 	return it;
@@ -116,9 +124,10 @@ static inline bool sr_array_next(sr_array_iter_t *it, sr_attr_view_t *elem)
 	default:
 		__builtin_memcpy(&len, it->pos, 4);
 		elem->type = SR_ATTR_STRING;
-		elem->v.s.ptr = (const char *)it->pos + 4;
+		elem->v.s.ptr = it->pos + 4;
 		elem->v.s.len = len;
-		it->pos += 4 + (size_t)len;
+		it->pos += 4;
+		it->pos += len;
 		break;
 	}
 	return true;

@@ -15,6 +15,11 @@
  *         SR_SET_INT(&s.span, "db.rows", rows);
  *     }   // ends here, even on return or goto out of the block
  */
+/* Before the guard, as spanring/static/span_inline.h does: included
+ * first, this header is included again from spanring.h, whose types it
+ * needs, and must then be complete where spanring.h includes it. */
+#include <spanring/spanring.h>
+
 #ifndef SPANRING_MACROS_H
 #define SPANRING_MACROS_H
 
@@ -32,6 +37,21 @@ static inline void sr__auto_span_cleanup(sr_auto_span_t *a)
 {
 	sr_scope_exit(a->scope);
 	sr_span_end(&a->span);
+}
+
+/* An inert span: state "off", no slots (what sr_span_start() leaves when
+ * no pipeline runs).  With the inline fast paths that is one 4-byte
+ * store; without them the layout is not the application's to know, and
+ * a zeroed span is off. */
+static inline void sr__auto_span_inert(sr_auto_span_t *a)
+{
+#ifndef SR_NO_INLINE
+	sr__span_off(&a->span);
+#else
+	__builtin_memset(&a->span, 0, sizeof(a->span));
+#endif
+	a->scope.depth_ = 0;
+	a->scope.cookie_ = 0;
 }
 
 #ifndef SR_COMPILED_OUT
@@ -67,8 +87,12 @@ static inline void sr__auto_span_cleanup(sr_auto_span_t *a)
 #define SR_EVENT(span, name) ((void)0)
 #define SR_STATUS(span, code, msg) ((void)0)
 #define SR_ERROR(span, type, msg) ((void)0)
-#define SR_SPAN_AUTO(var, tracer, name, kind) \
-	sr_auto_span_t var __attribute__((unused))
+/* Still a span, for code that goes on to use it (sr_span_set_str(&var.span,
+ * ...), as spanring.h's functions stay): an inert one, which every span
+ * call ignores, and a scope that sr_scope_exit() refuses. */
+#define SR_SPAN_AUTO(var, tracer, name, kind)          \
+	sr_auto_span_t var __attribute__((unused));    \
+	sr__auto_span_inert(&(var))
 
 #endif /* SR_COMPILED_OUT */
 

@@ -1,7 +1,8 @@
 /*
  * otlp.h - statistics of the OTLP exporter ("otlp"), OTLP/HTTP or OTLP/gRPC.
  *
- * Included by <spanring/spanring.h>; do not include it alone.
+ * Included by <spanring/spanring.h>; included alone, it includes that
+ * first (the types it uses are there).
  *
  * The pipeline's own sr_stats say how many spans were exported or dropped;
  * these say what the OTLP exporter did on the wire to get there: requests,
@@ -9,6 +10,11 @@
  * long exports took.  Configuration is by the standard environment
  * variables, read when sr_init() creates the exporter (docs/otlp.md).
  */
+/* Before the guard, as spanring/static/span_inline.h does: included
+ * first, this header is included again from spanring.h, whose types it
+ * needs, and must then be complete where spanring.h includes it. */
+#include <spanring/spanring.h>
+
 #ifndef SPANRING_OTLP_H
 #define SPANRING_OTLP_H
 

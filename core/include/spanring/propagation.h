@@ -3,7 +3,8 @@
  * context and baggage, B3 (single and multi header) and Jaeger, plus the
  * trace state and baggage that a context carries.
  *
- * Included by <spanring/spanring.h>; do not include it alone.
+ * Included by <spanring/spanring.h>; included alone, it includes that
+ * first (the types it uses are there).
  *
  * A propagator writes a context into a carrier (inject) or reads one back
  * (extract).  The carrier is whatever the application already has, an
@@ -28,6 +29,11 @@
  * None of these calls needs sr_init(): propagation works before, during
  * and after the pipeline runs.  All are thread-safe and lock-free.
  */
+/* Before the guard, as spanring/static/span_inline.h does: included
+ * first, this header is included again from spanring.h, whose types it
+ * needs, and must then be complete where spanring.h includes it. */
+#include <spanring/spanring.h>
+
 #ifndef SPANRING_PROPAGATION_H
 #define SPANRING_PROPAGATION_H
 
@@ -61,7 +67,7 @@ typedef void (*sr_carrier_set_fn)(void *carrier, const char *key,
  */
 typedef const char *(*sr_carrier_get_fn)(void *carrier, const char *key,
 					 size_t *len);
-#define SR_CARRIER_LEN_CSTR ((size_t)-1)
+#define SR_CARRIER_LEN_CSTR SIZE_MAX /* (size_t)-1, cast-free for C++ */
 
 /* Called by a key iterator for each field; return nonzero to stop. */
 typedef int (*sr_carrier_visit_fn)(void *visit_ud, const char *key,
@@ -81,6 +87,65 @@ typedef struct sr_carrier_getter {
 	sr_carrier_get_fn get;   /* mandatory                             */
 	sr_carrier_keys_fn keys; /* optional, NULL: no uberctx- baggage    */
 } sr_carrier_getter_t;
+
+/* ------------------------------------------------------------------ */
+/* A stock carrier: the header fields of a message, as an array        */
+/* ------------------------------------------------------------------ */
+
+/*
+ * One header field as the application's HTTP (or other) parser gave it,
+ * in the order it came.  Both strings are borrowed; a length of
+ * SR_CARRIER_LEN_CSTR means NUL-terminated.
+ */
+typedef struct sr_header {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+} sr_header_t;
+
+/* The longest combined value the carrier builds: the largest field limit
+ * above, so a longer combination is always rejected as oversized. */
+#define SR_HEADERS_JOIN_MAX 8192
+
+/*
+ * A getter over an sr_header_t array that gets repeated fields right.
+ * Names are compared case-insensitively (ASCII).  A field that occurs
+ * once comes back as it is, without a copy; a field that occurs several
+ * times comes back as its values joined by "," in order, RFC 9110
+ * section 5.3, built in join_.  That is the only correct way to read
+ * them: several `tracestate` or `baggage` lines are one list, and two
+ * `traceparent` lines join to a value no traceparent can be, so the trace
+ * restarts as the W3C specification requires (taking either line alone
+ * would continue a trace from an ambiguous parent).  A combination longer
+ * than SR_HEADERS_JOIN_MAX is cut to SR_HEADERS_JOIN_MAX + 1 bytes, which
+ * every field limit rejects unread.
+ *
+ * Usage:
+ *   sr_header_t f[] = { { "traceparent", SR_CARRIER_LEN_CSTR, v, vlen },
+ *                       ... };
+ *   sr_headers_t h;
+ *   sr_headers_init(&h, f, n);
+ *   sr_propagator_extract(p, &h, sr_headers_getter(), &ctx);
+ *
+ * sr_headers_t holds a 8 KiB buffer: keep it on the stack of the request
+ * (one per thread at a time; a returned value stays valid until the next
+ * call on the same sr_headers_t).  Its key iterator visits each distinct
+ * name once, with its joined value.  No allocation, no lock.
+ */
+typedef struct sr_headers {
+	const sr_header_t *fields;
+	size_t count;
+	char join_[SR_HEADERS_JOIN_MAX + 1];
+} sr_headers_t;
+
+/* Point h at count fields (borrowed until h is done with; may be NULL
+ * when count is 0).  SR_EINVAL for a NULL h or fields with count > 0. */
+SR_API int sr_headers_init(sr_headers_t *h, const sr_header_t *fields,
+			   size_t count);
+
+/* The getter (get + key iterator) whose carrier is an sr_headers_t. */
+SR_API const sr_carrier_getter_t *sr_headers_getter(void);
 
 /* ------------------------------------------------------------------ */
 /* Propagators                                                         */
@@ -135,8 +200,9 @@ SR_API unsigned sr_propagator_formats(const sr_propagator_t *p);
 /*
  * Write `ctx` (borrowed) into the carrier with every format of `p`, in
  * order.  Trace headers are written only for a valid context; baggage
- * also for a context that carries only baggage.  Per W3C Level 1 only
- * the sampled flag is sent.  Does not allocate.  Stack use: up to 21 KiB
+ * also for a context that carries only baggage.  Of the W3C flags the
+ * sampled and random ones are sent (Level 2; the others MUST be zero).
+ * Does not allocate.  Stack use: up to 21 KiB
  * when baggage is injected.
  */
 SR_API void sr_propagator_inject(const sr_propagator_t *p,
@@ -160,7 +226,14 @@ SR_API int sr_propagator_extract(const sr_propagator_t *p, void *carrier,
 				 const sr_carrier_getter_t *getter,
 				 sr_context_t *out);
 
-/* What extract saw, beyond the context itself. */
+/*
+ * What extract saw, beyond the context itself.  `malformed` and
+ * `oversized` name formats by their trace header (a bad `traceparent`
+ * sets SR_PROP_TRACECONTEXT), except SR_PROP_BAGGAGE; `dropped` names
+ * every field, trace header or not, that this extract found and threw
+ * away, so a bad `tracestate` next to a good `traceparent` (kept: the
+ * trace continues without its state) shows up here too.
+ */
 typedef struct sr_extract_info {
 	unsigned found;      /* SR_PROP_* whose trace header was valid      */
 	unsigned malformed;  /* SR_PROP_* whose header was malformed        */
@@ -169,8 +242,12 @@ typedef struct sr_extract_info {
 	/* Sampling decision sent without ids ("b3: 1", "x-b3-sampled: 0"),
 	 * or the debug flag: -1 none, 0 deny, 1 accept, 2 debug. */
 	int sampling;
-	int reserved_;
+	/* SR_EXTRACT_DROPPED(SR_PF_*) bits: fields present but discarded
+	 * whole as malformed or oversized.  Members cut by the trace-state
+	 * and baggage limits are only counted (sr_propagation_stats_get). */
+	unsigned dropped;
 } sr_extract_info_t;
+#define SR_EXTRACT_DROPPED(field) (1u << (field))
 
 SR_API int sr_propagator_extract_ex(const sr_propagator_t *p, void *carrier,
 				    const sr_carrier_getter_t *getter,

@@ -16,6 +16,25 @@
  *     check: on overflow they drop or truncate and count it in sr_stats.
  *   - Every call is a safe, cheap no-op before sr_init() and after
  *     sr_shutdown().
+ *   - Pointer arguments, one rule for the whole API:
+ *       * Every call off the hot path checks each pointer it takes.  A
+ *         NULL one makes a call that returns int return SR_EINVAL, with
+ *         sr_last_error() naming the call and the argument
+ *         ("sr_context_current: out is NULL"); a call that returns no
+ *         code does nothing (and sets that same text), one that returns
+ *         a value returns its empty value (a zeroed context, false, 0,
+ *         NULL).  An attribute array may be NULL only when its count is
+ *         0.  Where NULL has a meaning of its own, the call says so
+ *         (`tracer`, `parent`, `pending`, the output pointers of
+ *         sr_flush/sr_shutdown, sr_propagator_destroy(NULL)).
+ *       * The fast paths (the span calls marked "Fast path" below, and
+ *         sr_context_is_sampled()) have one precondition: `span` (`ctx`)
+ *         is not NULL.  They check it with assert() in an application
+ *         built without NDEBUG, and not at all with NDEBUG, where it
+ *         would cost every span.
+ *       * A NULL string value is the empty string, length 0 whatever
+ *         length came with it (sr_span_set_strn, SR_ATTR_STRN_, ...); a
+ *         NULL key, name or status message reads as "".
  *   - Pointer ownership is stated per argument: "static" means kept by
  *     pointer and must stay valid until sr_shutdown() returns (string
  *     literals are the usual case); "copied" means copied before return;
@@ -30,6 +49,7 @@
 #ifndef SPANRING_H
 #define SPANRING_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,7 +152,8 @@ typedef struct sr_config {
 	/* Exporters: comma-separated names ("console,memory").  Built in:
 	 * none, console, memory, otlp, zipkin, file, chrome; "plugin:<path>"
 	 * loads a shared object; plus any registered with
-	 * sr_exporter_register().  OTEL_TRACES_EXPORTER. Default "console". */
+	 * sr_exporter_register().  OTEL_TRACES_EXPORTER. Default "otlp" (as
+	 * the OpenTelemetry specification says). */
 	const char *exporters;
 
 	sr_sampler_kind_t sampler;        /* OTEL_TRACES_SAMPLER             */
@@ -186,8 +207,10 @@ SR_API void sr_config_init(sr_config_t *cfg);
 
 /*
  * Overlay the standard OTEL_* variables (and SPANRING_* ones) onto `cfg`.
- * A malformed value returns SR_EINVAL, names the variable and value in
- * sr_last_error(), and leaves the remaining valid settings applied.
+ * A malformed or out-of-range value returns SR_EINVAL, names the variable
+ * and value in sr_last_error(), and leaves the remaining valid settings
+ * applied; the next sr_init() on this thread reports it again (its
+ * return and sr_last_error()) unless it has an error of its own.
  * String fields point into the environment (static until shutdown).
  */
 SR_API int sr_config_from_env(sr_config_t *cfg);
@@ -256,6 +279,10 @@ SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
 /* ------------------------------------------------------------------ */
 
 #define SR_TRACE_FLAG_SAMPLED 0x01
+/* W3C Trace Context Level 2: at least the right-most 7 bytes of the trace
+ * id are random.  Set on every trace spanring starts; a child span keeps
+ * its parent's. */
+#define SR_TRACE_FLAG_RANDOM 0x02
 
 /*
  * A span's identity as a plain copyable value: store it in a request
@@ -266,7 +293,7 @@ SR_API const sr_tracer_t *sr_tracer_get(const char *name, const char *version);
 typedef struct sr_context {
 	uint8_t trace_id[16];
 	uint8_t span_id[8];
-	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED          */
+	uint8_t trace_flags;   /* W3C flags, SR_TRACE_FLAG_SAMPLED / _RANDOM */
 	uint8_t remote;        /* 1 if extracted from a carrier             */
 	uint8_t reserved_[6];
 	uint64_t state_[2];    /* trace state and baggage references        */
@@ -275,12 +302,15 @@ typedef struct sr_context {
 SR_STATIC_ASSERT(sizeof(sr_context_t) == 48, "sr_context_t is ABI");
 
 SR_API bool sr_context_is_valid(const sr_context_t *ctx);
+/* Inline: `ctx` must not be NULL (asserted without NDEBUG). */
 static inline bool sr_context_is_sampled(const sr_context_t *ctx)
 {
+	assert(ctx != NULL);
 	return (ctx->trace_flags & SR_TRACE_FLAG_SAMPLED) != 0;
 }
 
-/* Lowercase hex of the ids; out must hold 33 / 17 bytes. */
+/* Lowercase hex of the ids; out must hold 33 / 17 bytes.  A NULL ctx
+ * gives "" in out. */
 SR_API void sr_context_trace_id_hex(const sr_context_t *ctx, char out[33]);
 SR_API void sr_context_span_id_hex(const sr_context_t *ctx, char out[17]);
 
@@ -374,12 +404,52 @@ typedef struct sr_attr {
 	} v;
 } sr_attr_t;
 
+static inline size_t sr__strlen(const char *s)
+{
+	return s ? __builtin_strlen(s) : 0;
+}
+
+/* A NULL string value is the empty string (length 0, whatever `n` says).
+ * C: compound literals.  C++ has no designated union initialiser before
+ * C++20, so there each macro calls a helper that fills the member. */
 #ifdef __cplusplus
-#define SR__ATTR_INIT(k, t, l, f, x) sr_attr_t{ (k), (t), (l), { .f = (x) } }
+static inline sr_attr_t sr__attr_num(const char *k, sr_attr_type_t t, bool b,
+				     int64_t i, double d)
+{
+	sr_attr_t a = sr_attr_t();
+
+	a.key = k;
+	a.type = t;
+	if (t == SR_ATTR_BOOL)
+		a.v.b = b;
+	else if (t == SR_ATTR_INT)
+		a.v.i = i;
+	else
+		a.v.d = d;
+	return a;
+}
+static inline sr_attr_t sr__attr_str(const char *k, sr_attr_type_t t,
+				     const char *s, size_t n)
+{
+	sr_attr_t a = sr_attr_t();
+
+	a.key = k;
+	a.type = t;
+	a.len = s ? static_cast<uint32_t>(n) : 0;
+	a.v.s = s;
+	return a;
+}
+#define SR_ATTR_BOOL_(k, x)   sr__attr_num((k), SR_ATTR_BOOL, (x), 0, 0.0)
+#define SR_ATTR_INT_(k, x)    sr__attr_num((k), SR_ATTR_INT, false, (x), 0.0)
+#define SR_ATTR_DOUBLE_(k, x) sr__attr_num((k), SR_ATTR_DOUBLE, false, 0, (x))
+#define SR_ATTR_STR_(k, x) \
+	sr__attr_str((k), SR_ATTR_STRING, (x), sr__strlen(x))
+#define SR_ATTR_STRN_(k, x, n) sr__attr_str((k), SR_ATTR_STRING, (x), (n))
+#define SR_ATTR_STR_STATIC_(k, x) \
+	sr__attr_str((k), SR_ATTR_STRING_STATIC, (x), sr__strlen(x))
 #else
 #define SR__ATTR_INIT(k, t, l, f, x) \
 	((sr_attr_t){ .key = (k), .type = (t), .len = (l), .v = { .f = (x) } })
-#endif
 #define SR_ATTR_BOOL_(k, x)   SR__ATTR_INIT(k, SR_ATTR_BOOL, 0, b, x)
 #define SR_ATTR_INT_(k, x)    SR__ATTR_INIT(k, SR_ATTR_INT, 0, i, x)
 #define SR_ATTR_DOUBLE_(k, x) SR__ATTR_INIT(k, SR_ATTR_DOUBLE, 0, d, x)
@@ -388,11 +458,7 @@ typedef struct sr_attr {
 #define SR_ATTR_STRN_(k, x, n) SR__ATTR_INIT(k, SR_ATTR_STRING, (uint32_t)(n), s, x)
 #define SR_ATTR_STR_STATIC_(k, x) \
 	SR__ATTR_INIT(k, SR_ATTR_STRING_STATIC, (uint32_t)sr__strlen(x), s, x)
-
-static inline size_t sr__strlen(const char *s)
-{
-	return s ? __builtin_strlen(s) : 0;
-}
+#endif
 
 /* Flags for sr_span_start_ex(). */
 #define SR_SPAN_ROOT      0x1u  /* ignore the current span: start a new trace */
@@ -496,7 +562,18 @@ SR_API void sr_span_update_name(sr_span_t *span, const char *name);
 SR_API void sr_span_end(sr_span_t *span);
 SR_API void sr_span_end_at(sr_span_t *span, uint64_t end_ns);
 
-/* The span's context (valid even when unsampled or not running). */
+/*
+ * The span's context: ids, W3C flags (sampled as decided, random as its
+ * trace's), trace state and baggage.  Valid for every span started while
+ * a pipeline runs, sampled or not, and stays so after the span ends.  A
+ * span started while no pipeline runs (before sr_init(), after
+ * sr_shutdown()) is off: its context is all zero, "no context"
+ * (sr_context_is_valid() is false), so it injects no trace headers and
+ * cannot be a parent.  An off start is one store; giving it ids would
+ * put the id generator on every call of a program that runs untraced.
+ * A service that must forward a trace without a pipeline injects the
+ * extracted context itself.
+ */
 SR_API sr_context_t sr_span_context(const sr_span_t *span);
 
 /* True if the span will be recorded (sampled, pipeline running, open). */

@@ -47,6 +47,8 @@
 #ifndef SPANRING_STATIC_SPAN_INLINE_H
 #define SPANRING_STATIC_SPAN_INLINE_H
 
+#include <assert.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,6 +63,19 @@ extern "C" {
 #define SR__SPAN_ITEM_ATTR 1
 #define SR__SPAN_ITEM_INL_AT 24 /* a copied string's bytes in its slot */
 #define SR__SPAN_ITEM_INL_MAX 8
+/* Casts that are C casts in C and named casts in C++ (where an
+ * application may build with -Wold-style-cast).  SR__PUN reinterprets a
+ * pointer (via void * in C, which keeps -Wcast-align quiet); SR__CAST
+ * converts a value. */
+#ifdef __cplusplus
+#define SR__CAST(T, x) static_cast<T>(x)
+#define SR__PUN(T, p) reinterpret_cast<T>(p)
+#define SR__CPUN(T, p) reinterpret_cast<T>(p)
+#else
+#define SR__CAST(T, x) ((T)(x))
+#define SR__PUN(T, p) ((T)(void *)(p))
+#define SR__CPUN(T, p) ((T)(const void *)(p))
+#endif
 #if defined(__GNUC__) || defined(__clang__)
 #define SR__EXPECT(x, v) __builtin_expect((x), (v))
 #else
@@ -93,13 +108,13 @@ struct sr__span_tail {
 
 static inline struct sr__span_tail *sr__tail(sr_span_t *span)
 {
-	return (struct sr__span_tail *)(void *)(span->opaque_ + SR__SPAN_STATE_AT);
+	return SR__PUN(struct sr__span_tail *, span->opaque_ + SR__SPAN_STATE_AT);
 }
 
 static inline bool sr__span_recording(const sr_span_t *span)
 {
-	return ((const struct sr__span_tail *)(const void *)(span->opaque_ +
-							     SR__SPAN_STATE_AT))
+	return SR__CPUN(const struct sr__span_tail *,
+			span->opaque_ + SR__SPAN_STATE_AT)
 		       ->state == SR__SPAN_RECORDING;
 }
 
@@ -151,9 +166,10 @@ static inline struct sr__slot *sr__span_slot(sr_span_t *span)
 	uint16_t n = t->nslots;
 
 	if (SR__EXPECT(n < t->fast_end, 1)) {
-		t->nslots = (uint16_t)(n + 1);
-		return (struct sr__slot *)(void *)(span->opaque_ + SR__SPAN_SLOTS_AT +
-						   (size_t)n * SR__SPAN_SLOT_SIZE);
+		t->nslots = SR__CAST(uint16_t, n + 1);
+		return SR__PUN(struct sr__slot *,
+			       span->opaque_ + SR__SPAN_SLOTS_AT +
+				       SR__CAST(size_t, n) * SR__SPAN_SLOT_SIZE);
 	}
 	return NULL;
 }
@@ -163,11 +179,11 @@ static inline struct sr__slot *sr__span_slot(sr_span_t *span)
 static inline uint64_t sr__slot_head(uint8_t vtype, uint32_t len)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	return (uint64_t)SR__SPAN_ITEM_ATTR << 56 | (uint64_t)vtype << 48 |
-	       (uint64_t)len;
+	return SR__CAST(uint64_t, SR__SPAN_ITEM_ATTR) << 56 |
+	       SR__CAST(uint64_t, vtype) << 48 | SR__CAST(uint64_t, len);
 #else
-	return (uint64_t)SR__SPAN_ITEM_ATTR | (uint64_t)vtype << 8 |
-	       (uint64_t)len << 32;
+	return SR__CAST(uint64_t, SR__SPAN_ITEM_ATTR) |
+	       SR__CAST(uint64_t, vtype) << 8 | SR__CAST(uint64_t, len) << 32;
 #endif
 }
 
@@ -183,7 +199,7 @@ static inline void sr__slot_put(struct sr__slot *slot, uint8_t vtype,
  * overlapping fixed-size moves, never reading outside [src, src + n). */
 static inline void sr__copy_short(void *dst, const char *src, size_t n)
 {
-	unsigned char *d = (unsigned char *)dst;
+	unsigned char *d = SR__CAST(unsigned char *, dst);
 
 	if (__builtin_constant_p(n)) {
 		__builtin_memcpy(d, src, n);
@@ -195,9 +211,9 @@ static inline void sr__copy_short(void *dst, const char *src, size_t n)
 		__builtin_memcpy(d, &a, 4);
 		__builtin_memcpy(d + n - 4, &b, 4);
 	} else if (n) {
-		d[0] = (unsigned char)src[0];
-		d[n / 2] = (unsigned char)src[n / 2];
-		d[n - 1] = (unsigned char)src[n - 1];
+		d[0] = SR__CAST(unsigned char, src[0]);
+		d[n / 2] = SR__CAST(unsigned char, src[n / 2]);
+		d[n - 1] = SR__CAST(unsigned char, src[n - 1]);
 	}
 }
 
@@ -205,10 +221,11 @@ static inline void
 sr__inline_span_start(sr_span_t *span, const sr_tracer_t *tracer,
 		      const char *name, sr_span_kind_t kind)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	/* Name and kind made valid here, where they are usually constants. */
 	if (SR__EXPECT(__atomic_load_n(&sr__active, __ATOMIC_RELAXED), 1))
 		sr__span_start(span, tracer, name ? name : "",
-			       (unsigned)kind - 1u < 5u ? kind : SR_KIND_INTERNAL);
+			       SR__CAST(unsigned, kind) - 1u < 5u ? kind : SR_KIND_INTERNAL);
 	else
 		sr__span_off(span);
 }
@@ -219,6 +236,7 @@ sr__inline_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
 			 const sr_context_t *parent, uint64_t start_ns,
 			 unsigned flags)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	if (SR__EXPECT(__atomic_load_n(&sr__active, __ATOMIC_RELAXED), 1))
 		sr__span_start_ex(span, tracer, name, kind, parent, start_ns, flags);
 	else
@@ -228,6 +246,7 @@ sr__inline_span_start_ex(sr_span_t *span, const sr_tracer_t *tracer,
 static inline void
 sr__inline_span_set_bool(sr_span_t *span, const char *key, bool v)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	struct sr__slot *slot = sr__span_slot(span);
 
 	if (SR__EXPECT(slot != NULL, 1))
@@ -238,16 +257,18 @@ sr__inline_span_set_bool(sr_span_t *span, const char *key, bool v)
 static inline void
 sr__inline_span_set_int(sr_span_t *span, const char *key, int64_t v)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	struct sr__slot *slot = sr__span_slot(span);
 
 	if (SR__EXPECT(slot != NULL, 1))
-		sr__slot_put(slot, SR_ATTR_INT, key, (uint64_t)v);
+		sr__slot_put(slot, SR_ATTR_INT, key, SR__CAST(uint64_t, v));
 	else if (sr__span_recording(span))
 		sr__span_set_int(span, key, v);
 }
 static inline void
 sr__inline_span_set_double(sr_span_t *span, const char *key, double v)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	struct sr__slot *slot = sr__span_slot(span);
 	uint64_t bits;
 
@@ -261,13 +282,14 @@ static inline void
 sr__inline_span_set_strn(sr_span_t *span, const char *key, const char *v,
 			 size_t len)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	struct sr__slot *slot;
 
 	if (len <= SR__SPAN_ITEM_INL_MAX && v &&
 	    SR__EXPECT((slot = sr__span_slot(span)) != NULL, 1)) {
 		/* The value word stays unwritten: a copied string's bytes
 		 * are in inl, and nothing reads v. */
-		slot->head = sr__slot_head(SR_ATTR_STRING, (uint32_t)len);
+		slot->head = sr__slot_head(SR_ATTR_STRING, SR__CAST(uint32_t, len));
 		slot->key = key;
 		sr__copy_short(slot->inl, v, len);
 	} else if (sr__span_recording(span)) {
@@ -277,21 +299,23 @@ sr__inline_span_set_strn(sr_span_t *span, const char *key, const char *v,
 static inline void
 sr__inline_span_set_str(sr_span_t *span, const char *key, const char *v)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	/* strlen here, where a literal's length is a constant. */
 	sr__inline_span_set_strn(span, key, v ? v : "", sr__strlen(v));
 }
 static inline void
 sr__inline_span_set_str_static(sr_span_t *span, const char *key, const char *v)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	struct sr__slot *slot = sr__span_slot(span);
 
 	if (SR__EXPECT(slot != NULL, 1)) {
 		if (!v)
 			v = "";
 		slot->head = sr__slot_head(SR_ATTR_STRING_STATIC,
-					   (uint32_t)sr__strlen(v));
+					   SR__CAST(uint32_t, sr__strlen(v)));
 		slot->key = key;
-		slot->v = (uint64_t)(uintptr_t)v;
+		slot->v = SR__CAST(uint64_t, SR__CPUN(uintptr_t, v));
 	} else if (sr__span_recording(span)) {
 		sr__span_set_str_static(span, key, v);
 	}
@@ -301,6 +325,7 @@ static inline void
 sr__inline_span_add_event(sr_span_t *span, const char *name, uint64_t ts_ns,
 			  const sr_attr_t *attrs, size_t n)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	if (sr__span_recording(span))
 		sr__span_add_event(span, name, ts_ns, attrs, n);
 }
@@ -308,12 +333,14 @@ sr__inline_span_add_event(sr_span_t *span, const char *name, uint64_t ts_ns,
 static inline void
 sr__inline_span_end(sr_span_t *span)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	if (SR__EXPECT(sr__span_recording(span), 1))
 		sr__span_end(span);
 }
 static inline void
 sr__inline_span_end_at(sr_span_t *span, uint64_t end_ns)
 {
+	assert(span != NULL); /* the fast paths' precondition */
 	if (SR__EXPECT(sr__span_recording(span), 1))
 		sr__span_end_at(span, end_ns);
 }
