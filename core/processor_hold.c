@@ -86,7 +86,7 @@ static size_t array_bytes(const sr_array_view_t *a)
 
 	while (sr_array_next(&it, &e))
 		;
-	return (size_t)(it.pos - (const unsigned char *)a->data);
+	return (size_t)((const char *)it.pos - (const char *)a->data);
 }
 
 static const sr_attr_view_t *pack_attrs(struct pack *k,
@@ -249,7 +249,11 @@ static size_t hold_copy(sr_proc_batch_t *pb, size_t i, char *dst)
 
 SR_API size_t sr_proc_hold_size(sr_proc_batch_t *pb, size_t i)
 {
-	if (!pb || i >= pb->b->nspans || SR__OVL_GONE(pb->b->ovl[i]))
+	if (!pb) {
+		sr__null_arg("sr_proc_hold_size", "pb");
+		return 0;
+	}
+	if (i >= pb->b->nspans || SR__OVL_GONE(pb->b->ovl[i]))
 		return 0;
 	return hold_copy(pb, i, NULL);
 }
@@ -257,9 +261,14 @@ SR_API size_t sr_proc_hold_size(sr_proc_batch_t *pb, size_t i)
 SR_API size_t sr_proc_hold(sr_proc_batch_t *pb, size_t i, void *dst,
 			   size_t cap)
 {
-	size_t need = sr_proc_hold_size(pb, i);
+	size_t need;
 
-	if (!need || !dst || need > cap || ((uintptr_t)dst & 7u))
+	if (!pb || !dst) {
+		sr__null_arg("sr_proc_hold", pb ? "dst" : "pb");
+		return 0;
+	}
+	need = sr_proc_hold_size(pb, i);
+	if (!need || need > cap || ((uintptr_t)dst & 7u))
 		return 0;
 	hold_copy(pb, i, dst);
 	pb->b->ovl[i] = SR__OVL_HELD;
@@ -274,7 +283,7 @@ SR_API int sr_proc_emit(sr_proc_batch_t *pb, const void *held)
 	uint32_t n;
 
 	if (!pb || !held)
-		return SR_EINVAL;
+		return sr__null_arg("sr_proc_emit", pb ? "held" : "pb");
 	memcpy(&h, held, sizeof(h));
 	b = pb->b;
 	n = b->nspans;
@@ -314,7 +323,11 @@ SR_API int sr_proc_emit(sr_proc_batch_t *pb, const void *held)
 SR_API void sr_proc_drop_held(sr_proc_batch_t *pb, const char *rule,
 			      uint64_t n)
 {
-	if (!pb || !rule || !n)
+	if (!pb || !rule) {
+		sr__null_arg("sr_proc_drop_held", pb ? "rule" : "pb");
+		return;
+	}
+	if (!n)
 		return;
 	ck_pr_sub_64(&pb->proc->held, n);
 	ck_pr_add_64(&sr__proc_rule_of(pb->proc, rule)->dropped, n);
@@ -324,5 +337,9 @@ SR_API void sr_proc_drop_held(sr_proc_batch_t *pb, const char *rule,
 
 SR_API uint64_t sr_proc_now(const sr_proc_batch_t *pb)
 {
-	return pb ? pb->now : 0;
+	if (!pb) {
+		sr__null_arg("sr_proc_now", "pb");
+		return 0;
+	}
+	return pb->now;
 }

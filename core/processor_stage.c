@@ -64,8 +64,10 @@ SR_API int sr_processor_register(const sr_processor_ops_t *ops, void *ud)
 {
 	int rc = 0;
 
-	if (!ops || ops->size < offsetof(sr_processor_ops_t, shutdown) +
-					sizeof(ops->shutdown))
+	if (!ops)
+		return sr__null_arg("sr_processor_register", "ops");
+	if (ops->size < offsetof(sr_processor_ops_t, shutdown) +
+			sizeof(ops->shutdown))
 		return sr__set_error(SR_EINVAL, "processor table too small");
 	if (ops->abi_version != SR_PROCESSOR_ABI_VERSION)
 		return sr__set_error(SR_EVERSION,
@@ -359,12 +361,18 @@ void sr__processors_flush(struct sr__pipeline *p, uint64_t gen)
 
 SR_API size_t sr_proc_count(const sr_proc_batch_t *pb)
 {
-	return pb ? pb->b->nspans : 0;
+	if (!pb) {
+		sr__null_arg("sr_proc_count", "pb");
+		return 0;
+	}
+	return pb->b->nspans;
 }
 
 SR_API int sr_proc_span(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out)
 {
-	if (!pb || i >= pb->b->nspans)
+	if (!pb || !out)
+		return sr__null_arg("sr_proc_span", pb ? "out" : "pb");
+	if (i >= pb->b->nspans)
 		return SR_EINVAL;
 	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
@@ -377,7 +385,9 @@ SR_API int sr_proc_span_head(sr_proc_batch_t *pb, size_t i,
 	sr_span_data_t full;
 	int rc;
 
-	if (!pb || i >= pb->b->nspans ||
+	if (!pb || !out)
+		return sr__null_arg("sr_proc_span_head", pb ? "out" : "pb");
+	if (i >= pb->b->nspans ||
 	    !sr__sized_valid(out, SR__SIZED_MIN(sr_span_data_t, trace_id)))
 		return SR_EINVAL;
 	if (SR__OVL_GONE(pb->b->ovl[i]))
@@ -394,8 +404,10 @@ SR_API void *sr_proc_alloc(sr_proc_batch_t *pb, size_t n)
 	struct sr__batch *b;
 	size_t at;
 
-	if (!pb)
+	if (!pb) {
+		sr__null_arg("sr_proc_alloc", "pb");
 		return NULL;
+	}
 	b = pb->b;
 	at = (b->arena_used + 7u) & ~(size_t)7u;
 	if (n > pb->p->stage.arena_bytes || at > pb->p->stage.arena_bytes - n)
@@ -432,7 +444,9 @@ SR_API int sr_proc_span_set(sr_proc_batch_t *pb, size_t i,
 	uint32_t mark;
 	bool ok;
 
-	if (!pb || i >= pb->b->nspans ||
+	if (!pb || !span)
+		return sr__null_arg("sr_proc_span_set", pb ? "span" : "pb");
+	if (i >= pb->b->nspans ||
 	    !sr__sized_valid(span, SR__SIZED_MIN(sr_span_data_t, trace_id)))
 		return SR_EINVAL;
 	b = pb->b;
@@ -469,7 +483,9 @@ SR_API int sr_proc_span_set(sr_proc_batch_t *pb, size_t i,
 
 SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule)
 {
-	if (!pb || !rule || i >= pb->b->nspans)
+	if (!pb || !rule)
+		return sr__null_arg("sr_proc_drop", pb ? "rule" : "pb");
+	if (i >= pb->b->nspans)
 		return SR_EINVAL;
 	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
@@ -482,13 +498,21 @@ SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule)
 
 SR_API void sr_proc_note(sr_proc_batch_t *pb, const char *rule, uint64_t n)
 {
-	if (pb && rule && n)
+	if (!pb || !rule)
+		sr__null_arg("sr_proc_note", pb ? "rule" : "pb");
+	else if (n)
 		ck_pr_add_64(&sr__proc_rule_of(pb->proc, rule)->noted, n);
 }
 
 SR_API const sr_attr_view_t *sr_proc_resource(const sr_proc_batch_t *pb,
 					       uint32_t *count)
 {
+	if (!pb || !count) {
+		sr__null_arg("sr_proc_resource", pb ? "count" : "pb");
+		if (count)
+			*count = 0;
+		return NULL;
+	}
 	return sr_batch_resource(&pb->view, count);
 }
 
@@ -555,6 +579,8 @@ SR_API int sr_stats_processor(uint32_t index, sr_processor_stats_t *out)
 	sr_processor_stats_t st;
 	int rc = 0;
 
+	if (!out)
+		return sr__null_arg("sr_stats_processor", "out");
 	if (!sr__sized_valid(out, SR__SIZED_MIN(sr_processor_stats_t, name)))
 		return SR_EINVAL;
 	sr__rcu_read_lock();

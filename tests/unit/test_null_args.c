@@ -99,6 +99,56 @@ static void x_destroy(void *st, uint32_t t)
 	(void)st; (void)t;
 }
 
+/* A processor that tries the processor calls with NULLs from process():
+ * proc_ok counts the checks that held, proc_checks how many there are. */
+static int proc_ok = -1;
+#define PROC_CHECKS 21
+static int p_init(void *ud, const sr_config_t *c, void **st, char *e, size_t el)
+{
+	(void)ud; (void)c; (void)e; (void)el;
+	*st = NULL;
+	return 0;
+}
+static void p_process(void *st, sr_proc_batch_t *pb)
+{
+	sr_span_data_t d = { .size = sizeof(d) };
+	uint32_t n = 3;
+	int ok = 0;
+
+	(void)st;
+	ok += sr_proc_count(NULL) == 0 && says("sr_proc_count", "pb");
+	ok += sr_proc_span(NULL, 0, &d) == SR_EINVAL && says("sr_proc_span", "pb");
+	ok += sr_proc_span(pb, 0, NULL) == SR_EINVAL && says("sr_proc_span", "out");
+	ok += sr_proc_span_head(NULL, 0, &d) == SR_EINVAL && says("sr_proc_span_head", "pb");
+	ok += sr_proc_span_head(pb, 0, NULL) == SR_EINVAL && says("sr_proc_span_head", "out");
+	ok += sr_proc_span_set(NULL, 0, &d) == SR_EINVAL && says("sr_proc_span_set", "pb");
+	ok += sr_proc_span_set(pb, 0, NULL) == SR_EINVAL && says("sr_proc_span_set", "span");
+	ok += sr_proc_alloc(NULL, 8) == NULL && says("sr_proc_alloc", "pb");
+	ok += sr_proc_drop(NULL, 0, "r") == SR_EINVAL && says("sr_proc_drop", "pb");
+	ok += sr_proc_drop(pb, 0, NULL) == SR_EINVAL && says("sr_proc_drop", "rule");
+	sr_proc_note(NULL, "r", 1);
+	ok += says("sr_proc_note", "pb");
+	sr_proc_note(pb, NULL, 1);
+	ok += says("sr_proc_note", "rule");
+	ok += sr_proc_resource(NULL, &n) == NULL && n == 0 && says("sr_proc_resource", "pb");
+	ok += sr_proc_resource(pb, NULL) == NULL && says("sr_proc_resource", "count");
+	ok += sr_proc_hold_size(NULL, 0) == 0 && says("sr_proc_hold_size", "pb");
+	ok += sr_proc_hold(pb, 0, NULL, 64) == 0 && says("sr_proc_hold", "dst");
+	ok += sr_proc_emit(NULL, &d) == SR_EINVAL && says("sr_proc_emit", "pb");
+	ok += sr_proc_emit(pb, NULL) == SR_EINVAL && says("sr_proc_emit", "held");
+	sr_proc_drop_held(pb, NULL, 1);
+	ok += says("sr_proc_drop_held", "rule");
+	ok += sr_proc_now(NULL) == 0 && says("sr_proc_now", "pb");
+	/* nothing of the above touched the batch */
+	ok += sr_proc_count(pb) == 1 && sr_proc_span(pb, 0, &d) == 0;
+	if (proc_ok < 0)
+		proc_ok = ok;
+}
+static void p_shutdown(void *st)
+{
+	(void)st;
+}
+
 /* One row: the call with one NULL, and what must come of it. */
 #define ROW(name, ...) static bool name(void) { __VA_ARGS__ }
 #define EINVAL_(call) return (call) == SR_EINVAL;
@@ -201,6 +251,22 @@ ROW(batch_calls_out,
     sr_flush(5000, NULL);
     return batch_rc_span == SR_EINVAL && batch_resource_null;)
 ROW(exporter_register_ops, EINVAL_(sr_exporter_register(NULL, NULL)))
+ROW(processor_register_ops, EINVAL_SAYS(sr_processor_register(NULL, NULL),
+					"sr_processor_register", "ops"))
+ROW(stats_processor_out, EINVAL_SAYS(sr_stats_processor(0, NULL),
+				     "sr_stats_processor", "out"))
+ROW(proc_calls,
+    sr_processor_ops_t ops = { .size = sizeof(ops), .abi_version = SR_PROCESSOR_ABI_VERSION,
+			       .name = "nullcheck_p", .init = p_init,
+			       .process = p_process, .shutdown = p_shutdown };
+    sr_config_t cfg;
+    sr_shutdown(1000, NULL);
+    if (sr_processor_register(&ops, NULL) != 0) return false;
+    sr_config_init(&cfg); cfg.exporters = "memory"; cfg.processors = "nullcheck_p";
+    if (sr_init(&cfg) != 0) return false;
+    sr_span_t s; sr_span_start(&s, NULL, "p", SR_KIND_INTERNAL); sr_span_end(&s);
+    sr_flush(5000, NULL);
+    return proc_ok == PROC_CHECKS && sr_memory_count() == 1;)
 ROW(memory_get, sr_flush(1000, NULL); return sr_memory_get(1u << 30) == NULL;)
 ROW(otlp_stats_out, int rc = sr_otlp_stats_get(NULL);
     return rc == SR_EINVAL || rc == SR_ENOTFOUND;)
@@ -346,6 +412,21 @@ static const struct row {
 	{ "sr_batch_resource", "batch_resource_batch", batch_resource_batch },
 	{ "sr_batch_span", "batch_calls_out", batch_calls_out },
 	{ "sr_exporter_register", "exporter_register_ops", exporter_register_ops },
+	{ "sr_processor_register", "processor_register_ops", processor_register_ops },
+	{ "sr_stats_processor", "stats_processor_out", stats_processor_out },
+	{ "sr_proc_count", "proc_calls", proc_calls },
+	{ "sr_proc_span", "proc_calls", proc_calls },
+	{ "sr_proc_span_head", "proc_calls", proc_calls },
+	{ "sr_proc_span_set", "proc_calls", proc_calls },
+	{ "sr_proc_alloc", "proc_calls", proc_calls },
+	{ "sr_proc_drop", "proc_calls", proc_calls },
+	{ "sr_proc_note", "proc_calls", proc_calls },
+	{ "sr_proc_resource", "proc_calls", proc_calls },
+	{ "sr_proc_hold_size", "proc_calls", proc_calls },
+	{ "sr_proc_hold", "proc_calls", proc_calls },
+	{ "sr_proc_emit", "proc_calls", proc_calls },
+	{ "sr_proc_drop_held", "proc_calls", proc_calls },
+	{ "sr_proc_now", "proc_calls", proc_calls },
 	{ "sr_memory_get", "memory_get", memory_get },
 	{ "sr_otlp_stats_get", "otlp_stats_out", otlp_stats_out },
 	{ "sr_propagation_stats_get", "propagation_stats_out", propagation_stats_out },

@@ -323,6 +323,9 @@ static void test_env(void **state)
 	unsetenv("SPANRING_PROCESSORS");
 	unsetenv("SPANRING_PROCESSOR_SCRATCH_BYTES");
 	unsetenv("SPANRING_REDACT_CONFIG");
+	/* a clean read: sr_init() no longer reports the bad one */
+	sr_config_init(&c);
+	assert_int_equal(sr_config_from_env(&c), 0);
 }
 
 #ifdef SR_EXAMPLE_PROCESSOR
