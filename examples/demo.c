@@ -642,10 +642,14 @@ static void print_processors(void)
 
 	for (uint32_t i = 0; sr_stats_processor(i, &ps) == 0; i++) {
 		printf("  processor %-8s in %" PRIu64 "  modified %" PRIu64
-		       "  dropped %" PRIu64 "  (%.0f ns/span)\n", ps.name,
+		       "  dropped %" PRIu64 "  (%.0f ns/span)", ps.name,
 		       ps.spans_in, ps.spans_modified, ps.spans_dropped,
 		       ps.spans_in ? (double)ps.process_ns / (double)ps.spans_in
 				   : 0.0);
+		if (ps.spans_emitted || ps.spans_held)
+			printf("  held back and emitted %" PRIu64 ", held now %" PRIu64,
+			       ps.spans_emitted, ps.spans_held);
+		printf("\n");
 		for (uint32_t r = 0; r < ps.nrules; r++)
 			printf("    rule %-24s dropped %" PRIu64 "  noted %" PRIu64
 			       "\n", ps.rules[r].name, ps.rules[r].dropped,
