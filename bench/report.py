@@ -450,6 +450,45 @@ def keep_breakdown(out):
     return old[a:b + len(BREAK_END)] if a >= 0 and b > a else None
 
 
+def procs(res, w):
+    """The processor chain (bench_processors.cc, proc_callgrind.sh)."""
+    R = Runs
+    cost = [b for b in res.get("benchmarks", [])
+            if b["run_name"].startswith("BM_pipeline_processor_cost/") and R.ok(b)]
+    sus = [b for b in res.get("benchmarks", [])
+           if b["run_name"].startswith("BM_pipeline_processors_sustained/") and R.ok(b)]
+    pcg = res.get("processors_callgrind") or {}
+    if not (cost or sus or pcg):
+        return
+    w("""
+Processors on the drainer (`bench/bench_processors.cc`, docs/processors.md). `BM_pipeline_processor_cost/C`:
+one producer records the `BM_span_2attrs` span (one in eight with an e-mail address to mask) at 300 k spans/s
+through the chain C; per processor its time in `process()` per span it was given, and the drainer's run time
+per span for the whole chain. Instructions per span: `bench/proc_callgrind.sh` (callgrind, `--toggle-collect`
+on each processor's process function, callees included; `stage` is the whole chain with its bookkeeping).
+""")
+    if cost:
+        w("| chain | processor ns/span | drainer ns/span | dropped |")
+        w("|---|---|---:|---:|")
+        for b in cost:
+            per = ", ".join(f"{k[:-len('_ns_per_span')]} {f(v, 0)}" for k, v in b.items()
+                            if k.endswith("_ns_per_span") and k != "drainer_ns_per_span")
+            w(f"| `{b.get('label', '')}` | {per} | {f(b['drainer_ns_per_span'], 0)} | {b['dropped']:.0f} |")
+    if pcg.get("runs"):
+        w("")
+        w("| chain | processor | instructions/span |")
+        w("|---|---|---:|")
+        for r in pcg["runs"]:
+            w(f"| `{r['chain']}` | {r['processor']} | {f(r['ir_per_span'], 0)} |")
+    if sus:
+        w("")
+        w("| producers | chain | zero-drop rate (spans/s) | full speed (spans/s) |")
+        w("|---:|---|---:|---:|")
+        for b in sus:
+            w(f"| {b['producers']:.0f} | `{b.get('label', '')}` | {f(b['zero_drop_spans_per_s'] / 1e6, 2)} M | "
+              f"{f(b['full_speed_spans_per_s'] / 1e6, 2)} M |")
+
+
 def markdown(res, out, plots_rel, breakdown):
     R = Runs(res.get("benchmarks", []))
     m = res.get("machine", {})
@@ -550,6 +589,7 @@ HOG = 1: a thread spins on CPU 1 throughout, a busy neighbour on the drainer's c
             w(f"| `{b['run_name'].replace('/iterations:1/manual_time', '')}` | {f(b['achieved_spans_per_s'] / 1e6, 3)} M | "
               f"{f(b['library_ns_per_span'], 1)} | {f(b['drainer_ns_per_span'], 1)} | {f(b['exporter_ns_per_span'], 1)} | "
               f"{f(b['drainer_runs_per_s'], 0)} | {b['dropped']:.0f} of {b['spans']:.0f} ({f(100 * b['dropped'] / b['spans'], 1)} %) |")
+    procs(res, w)
     w("""
 `BM_pipeline_overload`: a fixed count of spans offered at 10 × what the exporter takes (an
 exporter that accepts a fixed number of spans/s and sleeps the rest, like a slow collector).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - the whole benchmark suite in one run, on this machine:
-# build (Release), google-benchmark hot path and pipeline, instruction
-# counts under callgrind, the HTTP server (tracing compiled out / on into
+# build (Release), google-benchmark hot path and pipeline (the processor
+# chain's cost and zero-drop rate among them), instruction counts under
+# callgrind (hot path; each processor per span), the HTTP server (tracing compiled out / on into
 # `none` / on into an exporter, interleaved) under wrk at saturation, then
 # under the open-loop spanring-loadgen at 25/50/75 % of the compiled-out
 # build's saturated rate (service time, CPU per request), then under
@@ -183,12 +184,14 @@ if [ $quick = 1 ]; then
 	export SR_BENCH_QUICK=1
 	gb_hot=(--benchmark_min_time=0.01 --benchmark_repetitions=1)
 	cg_iters=20000
+	proc_spans=2000
 	rounds=1; duration=1; warmup=0; conns_list=(8)
 	ol_pcts=(50); ol_duration=1; ol_warmup=0.3; cg_requests=300
 else
 	unset SR_BENCH_QUICK
 	gb_hot=(--benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_report_aggregates_only=true)
 	cg_iters=100000
+	proc_spans=20000
 	# Short interleaved rounds: neighbours' load comes in bursts, and
 	# many short rounds spread it over the variants more evenly.
 	# 64@1: 64 connections, each waiting 1 ms between requests (about
@@ -214,6 +217,8 @@ log "pipeline (google-benchmark)"
 
 log "instructions per op (callgrind, $cg_iters ops each)"
 "$root/bench/callgrind.sh" "$bench" "$work/callgrind" "$cg_iters"
+log "instructions per span of each processor (callgrind, $proc_spans spans)"
+"$root/bench/proc_callgrind.sh" "$bench" "$work/proc-callgrind" "$proc_spans"
 
 # The LTTng session is only needed by the two steps above.
 if [ -n "$lttng_session" ]; then
@@ -473,6 +478,7 @@ jq -n \
 	--arg lttng "$lttng_status" \
 	--slurpfile hot "$work/hot.json" --slurpfile pipe "$work/pipeline.json" \
 	--slurpfile cg "$work/callgrind/callgrind.json" \
+	--slurpfile pcg "$work/proc-callgrind/processors.json" \
 	--slurpfile srv <(server_json) \
 	'{date: $date, command: $cmd, quick: ($quick == 1),
 	  commit: $commit, dirty: ($dirty != ""),
@@ -483,6 +489,7 @@ jq -n \
 	  lttng: $lttng,
 	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
 	  callgrind: $cg[0],
+	  processors_callgrind: $pcg[0],
 	  server: $srv[0]}' >"$results"
 for f in "$work"/callgrind/*.annotate.txt; do
 	[ -e "$f" ] || continue
@@ -499,7 +506,8 @@ missing=$(jq -r '
 	[.benchmarks[].run_name] as $names |
 	(["BM_floor_tsc","BM_floor_ring","BM_floor_ring_cold","BM_span_bare","BM_span_2attrs","BM_span_8attrs_event",
 	  "BM_span_nested3","BM_span_unsampled","BM_span_uninit","BM_span_compiled_out",
-	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_cpu","BM_pipeline_overload"][] as $b |
+	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_cpu","BM_pipeline_overload",
+	  "BM_pipeline_processor_cost","BM_pipeline_processors_sustained"][] as $b |
 	 select([$names[] | startswith($b + "/")] | any | not) | "missing: " + $b),
 	($err[] | select($lttng_skipped and startswith("BM_lttng_2fields") | not) | "error: " + .),
 	(.callgrind.ops | to_entries[] | select(.value.skipped != null and (.key != "BM_lttng_2fields" or ($lttng_skipped | not))) |

@@ -434,10 +434,17 @@ static void tail_process(void *state, sr_proc_batch_t *pb)
 	}
 	while (t->fifo_n && t->traces[t->fifo[t->fifo_head]].deadline <= now)
 		decide_oldest(t, N_COUNT);
-	while (t->emit_first != NIL &&
-	       !sr_proc_emit(pb, copy_of(t, &t->spans[t->emit_first]))) {
+	while (t->emit_first != NIL) {
 		uint32_t s = t->emit_first;
 
+		if (sr_proc_emit(pb, copy_of(t, &t->spans[s])) != 0) {
+			if (sr_proc_count(pb)) /* no room left: a later batch */
+				break;
+			/* Not even an empty batch takes it (a view larger than
+			 * SPANRING_PROCESSOR_SCRATCH_BYTES): it would wait
+			 * forever. */
+			sr_proc_drop_held(pb, "too_large", 1);
+		}
 		t->emit_first = t->spans[s].next;
 		if (t->emit_first == NIL)
 			t->emit_last = NIL;

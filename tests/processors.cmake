@@ -12,3 +12,9 @@ if(TARGET test_prometheus)
   target_compile_definitions(test_prometheus PRIVATE
     SR_PROM_CHECK="${CMAKE_CURRENT_SOURCE_DIR}/prom_check.py")
 endif()
+# fuzz_redact: the redact rule parser under libFuzzer (SR_BUILD_FUZZ, clang).
+if(SR_BUILD_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+  include(${CMAKE_CURRENT_LIST_DIR}/fuzz_common.cmake)
+  sr_add_fuzz_target(fuzz_redact ${CMAKE_CURRENT_LIST_DIR}/fuzz/fuzz_redact.c
+    ${CMAKE_CURRENT_LIST_DIR}/fuzz/corpus/redact)
+endif()

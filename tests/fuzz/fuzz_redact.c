@@ -1,0 +1,64 @@
+/*
+ * fuzz_redact.c - libFuzzer target for the redact processor's rule
+ * parser (processors/redact_rules.c): the SPANRING_REDACT_CONFIG file and
+ * sr_config_t.redact_rules syntax, PCRE2 compilation of every pattern and
+ * of their alternation, and the Luhn check masking runs on matches.
+ *
+ * Input: the rules text (NUL-terminated copy).  Besides crashes and leaks
+ * (ASan), the target aborts when a result breaks a documented invariant:
+ * a refused text says why, naming where it came from; an accepted one
+ * holds at most SR__REDACT_MAX_RULES rules, each with a name and, by
+ * kind, a glob or a compiled pattern, and the alternation exists when
+ * any pattern does.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "redact_int.h"
+
+#define CHECK(c)                                                        \
+	do {                                                            \
+		if (!(c)) {                                             \
+			fprintf(stderr, "fuzz_redact: %s\n", #c);       \
+			abort();                                        \
+		}                                                       \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sr__redact_rules rs;
+	char *text = malloc(size + 1), err[256] = "";
+	bool any_re = false;
+	int rc;
+
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = '\0';
+	memset(&rs, 0, sizeof(rs));
+	rc = sr__redact_parse(&rs, text, "fuzz", err, sizeof(err));
+	if (!rc)
+		rc = sr__redact_finish(&rs, err, sizeof(err));
+	if (rc) {
+		CHECK(err[0] != '\0');
+	} else {
+		CHECK(rs.n <= SR__REDACT_MAX_RULES);
+		for (uint32_t i = 0; i < rs.n; i++) {
+			const struct sr__redact_rule *r = &rs.r[i];
+
+			CHECK(r->name[0] != '\0');
+			if (r->kind == SR__REDACT_DENY || r->kind == SR__REDACT_ALLOW)
+				CHECK(r->glob != NULL);
+			else
+				CHECK(r->re != NULL);
+			any_re |= r->re != NULL;
+		}
+		CHECK(!any_re || rs.any != NULL);
+	}
+	sr__redact_free(&rs);
+	(void)sr__luhn_ok(text, size);
+	free(text);
+	return 0;
+}
