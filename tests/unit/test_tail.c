@@ -279,6 +279,14 @@ static void burst(const sr_tracer_t *t, int traces)
 	}
 }
 
+/* No exporter keeps what it gets: the resident size is the pipeline's
+ * and the processors'. */
+static void tweak_none(sr_config_t *c)
+{
+	tweak(c);
+	c->exporters = "none";
+}
+
 static void test_overload_memory_flat(void **state)
 {
 	const sr_tracer_t *t;
@@ -290,11 +298,10 @@ static void test_overload_memory_flat(void **state)
 	setenv("SPANRING_TAIL_DECISION_MS", "2000", 1);
 	setenv("SPANRING_TAIL_MAX_SPANS", "1000", 1);
 	setenv("SPANRING_TAIL_MAX_TRACES", "250", 1);
-	assert_int_equal(sr_test_init_memory(tweak), 0);
+	assert_int_equal(sr_test_init_memory(tweak_none), 0);
 	t = sr_tracer_get("test", "1");
 	burst(t, 250); /* 1x: what the limits hold */
 	assert_int_equal(sr_flush(5000, NULL), 0);
-	sr_memory_clear();
 	rss1 = rss_kib();
 	for (int round = 0; round < 10; round++) {
 		burst(t, 250);
@@ -310,7 +317,11 @@ static void test_overload_memory_flat(void **state)
 	assert_true(max_held <= 1000);
 	assert_true(sr_test_proc_rule(tail_stats(), "early_spans_full", false) +
 			    sr_test_proc_rule(tail_stats(), "early_traces_full", false) > 0);
+#if !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+	/* (A sanitizer's shadow and history grow with what runs, not with
+	 * what the library allocated.) */
 	assert_true(rss2 - rss1 < 2048);
+#endif
 	finish();
 	unsetenv("SPANRING_TAIL_MAX_SPANS");
 	unsetenv("SPANRING_TAIL_MAX_TRACES");
