@@ -57,8 +57,7 @@ uint64_t dropped_total(const sr_stats_t &st)
 {
 	return st.dropped_ring_full + st.dropped_limits +
 	       st.dropped_queue_full + st.dropped_exporter +
-	       st.dropped_shutdown + st.dropped_reentrant +
-	       st.dropped_processor;
+	       st.dropped_shutdown + st.dropped_reentrant;
 }
 
 static bool stats_now(sr_stats_t *st)

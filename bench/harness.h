@@ -76,7 +76,8 @@ class probe {
 	bool have_stats_;
 };
 
-/* Spans dropped for any reason so far (0 when not running). */
+/* Spans lost so far (0 when not running): every drop reason but a
+ * processor's, which is a decision (sampling), not a loss. */
 uint64_t dropped_total(const sr_stats_t &st);
 
 /* bench_pipeline.cc: the highest zero-drop rate of `producers` threads
