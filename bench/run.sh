@@ -191,21 +191,28 @@ nginx_results() { # the .nginx value: the run's JSON, or why there is none
 	fi
 }
 
-if [ "$only" = nginx ]; then
-	nginx_section
+# only_results PART FILE: write the results of an --only run (its JSON
+# in FILE, under .PART), print its tables, and end the run.
+only_results() {
 	load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
 	mkdir -p "$(dirname "$results")"
-	nginx_results | jq --arg date "$date" --arg cmd "$cmdline" \
+	jq --arg part "$1" --arg date "$date" --arg cmd "$cmdline" \
 		--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 		--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
 		--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
 		--arg load_start "$load_start" --arg load_end "$load_end" \
 		'{date: $date, command: $cmd, commit: $commit, dirty: ($dirty != ""),
 		  machine: {cpus: $ncpu, kernel: $kernel, load_start: $load_start, load_end: $load_end},
-		  nginx: .}' >"$results"
+		  ($part): .}' "$2" >"$results"
+	# Its tables, as the report prints them.
 	python3 "$root/bench/report.py" --summary "$results" >&2
-	log "results: $results (nginx only, ${SECONDS}s)"
+	log "results: $results ($1 only, ${SECONDS}s)"
 	exit 0
+}
+
+if [ "$only" = nginx ]; then
+	nginx_section
+	only_results nginx <(nginx_results)
 fi
 
 # ---------------------------------------------------------------- LTTng
@@ -514,22 +521,7 @@ server_json() {
 		  callgrind: {requests: $cgn, variants: $cg}}'
 }
 
-if [ -n "$only" ]; then
-	load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
-	mkdir -p "$(dirname "$results")"
-	server_json | jq --arg date "$date" --arg cmd "$cmdline" \
-		--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-		--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
-		--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
-		--arg load_start "$load_start" --arg load_end "$load_end" \
-		'{date: $date, command: $cmd, commit: $commit, dirty: ($dirty != ""),
-		  machine: {cpus: $ncpu, kernel: $kernel, load_start: $load_start, load_end: $load_end},
-		  server: .}' >"$results"
-	# The server tables, as the report prints them.
-	python3 "$root/bench/report.py" --summary "$results" >&2
-	log "results: $results (server only, ${SECONDS}s)"
-	exit 0
-fi
+[ -z "$only" ] || only_results server <(server_json)
 
 [ -n "$nginx_skip" ] || nginx_section
 [ -z "$nginx_skip" ] || log "nginx: $nginx_skip"
