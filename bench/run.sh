@@ -26,8 +26,9 @@
 #   --only nginx  the nginx part alone (bench/nginx/run.sh's table into
 #                 the JSON and on stderr, no Markdown report)
 #   --no-nginx    leave nginx out of the full run (the report says so);
-#                 it is left out anyway, with the reason, when nginx,
-#                 nginx-dev or wrk is missing
+#                 it is left out anyway, with the reason, when nginx or
+#                 nginx-dev is missing, or with --no-build when the
+#                 build directory has no module
 #   --only server the server runs alone (JSON and a summary on stderr, no
 #                 Markdown report): for repeating the latency comparison
 #   --rounds N    interleaved server rounds, wrk and open loop alike
@@ -161,6 +162,10 @@ needed=("$bench" "$server_on" "$server_off" "$loadgen")
 for b in "${needed[@]}"; do
 	[ -x "$b" ] || { echo "run.sh: $b missing (build first or drop --no-build)" >&2; exit 2; }
 done
+if [ -z "$nginx_skip" ] && [ ! -f "$build_dir/nginx/ngx_http_spanring_module.so" ]; then
+	nginx_skip="skipped: no module in $build_dir (configured without -DSR_BUILD_NGINX=ON)"
+	[ "$only" != nginx ] || { echo "run.sh: --only nginx: $nginx_skip" >&2; exit 2; }
+fi
 
 # Two cores: wrk and the server get one each; the span benchmarks'
 # 2-thread runs need both, so they are not pinned.
