@@ -168,6 +168,11 @@ static void summary(FILE *out, const struct sr__flight *f)
 		rest < 0 ? "-" : "+", rest < 0 ? -rest : rest,
 		rest < 0 ? "ended while the dump ran"
 			 : "in flight: not found in the recording");
+	fprintf(out, "  dropped: ring_full %" PRIu64 "  limits %" PRIu64
+		"  queue_full %" PRIu64 "  exporter %" PRIu64 "  shutdown %"
+		PRIu64 "  reentrant %" PRIu64 "\n", h->dropped_ring_full,
+		h->dropped_limits, h->dropped_queue_full, h->dropped_exporter,
+		h->dropped_shutdown, h->dropped_reentrant);
 	if (f->strings_missing)
 		fprintf(out, "%" PRIu64 " strings had no copy: shown as "
 			"\"(lost)\"\n", f->strings_missing);
