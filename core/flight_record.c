@@ -685,10 +685,14 @@ int sr__flight_start(struct sr__pipeline *p)
 	for (unsigned i = 0; i < NSIGS; i++) {
 		struct sigaction cur;
 
-		/* Ours already (a handler installed over it kept us in its
-		 * chain): keep the disposition we found the first time. */
-		if (sigaction(sigs[i], NULL, &cur) == 0 &&
-		    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_crash) {
+		/* Still ours from an earlier pipeline (inherited over a fork,
+		 * or a handler installed over ours keeps calling it): keep
+		 * the disposition found the first time.  Installing again
+		 * over that other handler would make the two chain to each
+		 * other for ever. */
+		if (fr.installed[i] ||
+		    (sigaction(sigs[i], NULL, &cur) == 0 &&
+		     (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_crash)) {
 			fr.installed[i] = true;
 			continue;
 		}

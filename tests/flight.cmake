@@ -3,7 +3,7 @@
 # spans back; plus the fuzz target of the recording reader (its corpus in
 # tests/fuzz/corpus/flight), built only with SR_BUILD_FUZZ=ON and clang.
 add_executable(test_flight_crash ${CMAKE_CURRENT_LIST_DIR}/flight/test_flight_crash.c)
-target_link_libraries(test_flight_crash PRIVATE sr_testutil)
+target_link_libraries(test_flight_crash PRIVATE sr_testutil sr_receiver)
 target_compile_definitions(test_flight_crash PRIVATE
   SR_RECOVER="$<TARGET_FILE:spanring-recover>")
 add_dependencies(test_flight_crash spanring-recover)

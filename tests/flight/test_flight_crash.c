@@ -37,6 +37,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "receiver.h"
 #include "testutil.h"
 
 #ifndef SR_RECOVER
@@ -529,6 +530,55 @@ static void damaged_files_get_clear_errors(void **state)
 	free(data);
 }
 
+/* --endpoint: the same spans through the otlp exporter (OTLP/JSON here,
+ * so the test reads them back), to a receiver on 127.0.0.1.  The receiver
+ * starts after the child is gone: this process forks only while it has a
+ * single thread. */
+static void recovered_spans_reach_an_otlp_endpoint(void **state)
+{
+	struct outcome o;
+	struct sr_rcv *rcv;
+	char url[128], cmd[2048], log_path[600], *log, *at;
+	long recovered, got = 0;
+	int st;
+
+	(void)state;
+	run_child(CRASH_SEGV, &o);
+	assert_true(WIFSIGNALED(o.status));
+	rcv = sr_rcv_start();
+	assert_non_null(rcv);
+	sr_rcv_base_url(rcv, url, sizeof(url) - 16);
+	strcat(url, "/v1/traces");
+	snprintf(log_path, sizeof(log_path), "%s/endpoint.log", dir);
+	snprintf(cmd, sizeof(cmd), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json "
+		 "'%s' '%s' --endpoint '%s' > '%s' 2>&1", SR_RECOVER, rec_path,
+		 url, log_path);
+	st = system(cmd);
+	log = sr_test_read_file(log_path, NULL);
+	assert_non_null(log);
+	fprintf(stderr, "--- spanring-recover --endpoint:\n%s", log);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	at = strstr(log, "recovered ");
+	assert_non_null(at);
+	recovered = strtol(at + strlen("recovered "), NULL, 10);
+	assert_true(recovered > 0);
+	assert_non_null(strstr(log, "sent "));
+	for (size_t i = 0; i < sr_rcv_count(rcv); i++) {
+		const struct sr_rcv_request *rq = sr_rcv_get(rcv, i);
+		json_error_t err;
+		json_t *root = json_loadb((const char *)rq->body, rq->body_len, 0, &err);
+
+		assert_string_equal(rq->path, "/v1/traces");
+		assert_non_null(root);
+		got += sr_test_otlp_spans(root);
+		json_decref(root);
+	}
+	assert_int_equal(got, recovered);
+	sr_rcv_stop(rcv);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +591,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(crash_during_init_writes_nothing,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(damaged_files_get_clear_errors,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(recovered_spans_reach_an_otlp_endpoint,
 						setup, teardown),
 	};
 
