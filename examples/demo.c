@@ -526,8 +526,9 @@ static void *order_worker(void *arg)
  * ones a flight recording must hold), then die of a bad pointer. */
 static void crash(struct actor *a)
 {
-	/* Read through a volatile: the compiler cannot see it is NULL. */
-	volatile int *volatile bad = NULL;
+	/* An unmapped page (not NULL, which UBSan builds stop first), read
+	 * through a volatile the compiler cannot fold. */
+	volatile uintptr_t bad = 16;
 
 	fprintf(stderr, "spanring-demo: crashing on purpose after %u requests "
 		"(SIGSEGV); the last request spans this thread ended:\n",
@@ -541,7 +542,7 @@ static void crash(struct actor *a)
 		fprintf(stderr, "  last-span trace=%s span=%s %s\n", tid, sid,
 			a->last_name[i % LAST_KEPT]);
 	}
-	*bad = 1;
+	*(volatile int *)bad = 1;
 }
 
 static void *server_thread(void *arg)
