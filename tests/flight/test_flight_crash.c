@@ -49,8 +49,9 @@
 
 enum crash {
 	CRASH_SEGV, CRASH_ABORT, CRASH_AFTER_SHUTDOWN, CRASH_IN_INIT,
-	CRASH_SEGV_NO_HANDLER /* the disposition before sr_init is the default
-	                         action (or, under ASan, ASan's handler) */
+	CRASH_SEGV_NO_HANDLER, /* the disposition before sr_init is the
+	                          default action */
+	CRASH_IN_FORK_CHILD    /* a fork child of a recording process */
 };
 
 static char dir[512];
@@ -193,11 +194,25 @@ static __attribute__((noreturn)) void child(enum crash how)
 		raise(SIGSEGV);
 		_exit(4);
 	}
+	if (how == CRASH_IN_FORK_CHILD) {
+		pid_t kid;
+		int st;
+
+		sr_test_produce_all(2, 100);
+		sr_flush(5000, NULL); /* quiet threads across the fork */
+		kid = fork();
+		if (kid > 0) {
+			waitpid(kid, &st, 0);
+			_exit(0); /* the parent itself never crashes */
+		}
+		report("P %ld\n", (long)getpid());
+		sr_test_produce_all(2, 100);
+	}
 	for (int i = 0; i < PRODUCERS; i++)
 		pthread_create(&th[i], NULL, producer, NULL);
 	while (atomic_load(&produced) < 20000)
 		sched_yield();
-	if (how == CRASH_ABORT) {
+	if (how == CRASH_ABORT || how == CRASH_IN_FORK_CHILD) {
 		/* Quiet for a moment: the drainer moves what the rings hold
 		 * into batches, which wait for the slow exporter. */
 		struct timespec ts = { 0, 30 * 1000000 };
@@ -240,6 +255,7 @@ struct outcome {
 	bool handler_ran;            /* 'H' came up the pipe             */
 	char ids[LAST_SPANS][17];
 	int nids;
+	long fork_pid;               /* CRASH_IN_FORK_CHILD: who crashed  */
 };
 
 static void run_child(enum crash how, struct outcome *o)
@@ -272,6 +288,8 @@ static void run_child(enum crash how, struct outcome *o)
 		if (line[0] == 'S' && o->nids < LAST_SPANS &&
 		    sscanf(line, "S %16s", o->ids[o->nids]) == 1)
 			o->nids++;
+		if (line[0] == 'P')
+			o->fork_pid = strtol(line + 2, NULL, 10);
 	}
 }
 
@@ -607,6 +625,54 @@ static void previous_disposition_acts_after_the_recording(void **state)
 	free(log);
 }
 
+/* The core restarts the pipeline in a fork child: its recording goes to
+ * <path>.<pid>, and its crash leaves the parent's recording alone. */
+static void fork_child_records_to_its_own_file(void **state)
+{
+	struct outcome o;
+	struct stat st;
+	char child_rec[700], out[600], *log = NULL;
+	json_t *spans;
+
+	(void)state;
+	run_child(CRASH_IN_FORK_CHILD, &o);
+	assert_true(WIFEXITED(o.status)); /* the parent exited normally */
+	assert_true(o.fork_pid > 0);
+	assert_true(o.handler_ran);
+	assert_int_equal(stat(rec_path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	snprintf(child_rec, sizeof(child_rec), "%s.%ld", rec_path, o.fork_pid);
+	snprintf(out, sizeof(out), "%s/child.jsonl", dir);
+	assert_int_equal(recover(child_rec, out, &log), 0);
+	assert_non_null(strstr(log, "died of SIGSEGV"));
+	free(log);
+	spans = spans_by_id(out);
+	for (int i = 0; i < LAST_SPANS; i++)
+		assert_non_null(json_object_get(spans, o.ids[i]));
+	json_decref(spans);
+}
+
+/* In this process, after every fork: a path that cannot be opened is
+ * reported, naming the variable and the path, and the pipeline runs on
+ * without the recorder; the variable reaches the config. */
+static void bad_path_is_reported_and_the_pipeline_runs(void **state)
+{
+	sr_config_t cfg;
+
+	(void)state;
+	setenv("SPANRING_FLIGHT_RECORDER", "/nonexistent-dir/x.srf", 1);
+	sr_config_init(&cfg);
+	assert_int_equal(sr_config_from_env(&cfg), 0);
+	unsetenv("SPANRING_FLIGHT_RECORDER");
+	assert_string_equal(cfg.flight_recorder, "/nonexistent-dir/x.srf");
+	cfg.exporters = "none";
+	assert_int_equal(sr_init(&cfg), SR_EIO);
+	assert_non_null(strstr(sr_last_error(), "SPANRING_FLIGHT_RECORDER="
+			       "'/nonexistent-dir/x.srf': cannot open"));
+	assert_true(sr_is_running());
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +690,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(recovered_spans_reach_an_otlp_endpoint,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(fork_child_records_to_its_own_file,
+						setup, teardown),
+		/* Last: it starts threads in this process. */
+		cmocka_unit_test(bad_path_is_reported_and_the_pipeline_runs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
