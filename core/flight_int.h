@@ -18,6 +18,7 @@
  *   SCOPE ...   the tracer table (name, version)
  *   STRING ...  every string a written record points at, copied bounded
  *   END         what the dump wrote; missing: the dump was cut short
+ *   (header)    the spans written, filled in last
  *
  * Records go before strings: a fault while copying a string (the one
  * place the handler reads memory it does not own) loses names, not spans.
@@ -75,7 +76,11 @@ struct sr__flight_header {
 	uint64_t dropped_ring_full, dropped_limits, dropped_queue_full;
 	uint64_t dropped_exporter, dropped_shutdown, dropped_reentrant;
 	uint64_t records_discarded;
-	uint64_t reserved[8];
+	/* The spans this file holds, as the recorder counted them while it
+	 * wrote (duplicates and torn ones included): filled in when the dump
+	 * is complete (lseek back, write), 0 if it was cut short. */
+	uint64_t recorded_in_rings, recorded_in_batches;
+	uint64_t reserved[6];
 };
 _Static_assert(sizeof(struct sr__flight_header) == 256, "flight header");
 

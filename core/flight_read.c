@@ -23,8 +23,9 @@
  * Strings are looked up by the dead process's pointer; a pointer with no
  * copy decodes as "(lost)", an unreadable one as "(unreadable)".
  */
-#include <stdlib.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "flight_int.h"
@@ -37,7 +38,6 @@
 static void why(struct sr__flight *f, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#include <stdarg.h>
 static void why(struct sr__flight *f, const char *fmt, ...)
 {
 	va_list ap;
@@ -131,8 +131,10 @@ static void add_span(struct parse *ps, const unsigned char *src,
 	struct sr__record *dst;
 	uint32_t span;
 
-	if (f->nspans == ps->cap_spans || ps->nrecs + nrec > ps->cap_records) {
-		f->malformed++; /* cannot happen: capacity is the file's */
+	/* The decode scratch holds the largest span a pipeline allows. */
+	if (nrec > SR__MAX_SPAN_RECORDS || f->nspans == ps->cap_spans ||
+	    ps->nrecs + nrec > ps->cap_records) {
+		f->malformed++;
 		return;
 	}
 	dst = &f->recs[ps->nrecs];

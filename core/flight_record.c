@@ -9,7 +9,7 @@
  * one), the resource serialised, the string table and the copy buffers
  * allocated.  The handler is async-signal-safe: loads, write(2),
  * process_vm_readv(2), sigaction(2), raise(3), nanosleep(2); no lock, no
- * allocation, no stdio.
+ * allocation, no stdio (lseek(2) too, to fill in the header last).
  *
  * One dump per process, whatever happens: `state` goes ARMED -> WRITING
  * with one compare-and-swap, and only that thread writes.  A fault inside
@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -491,8 +492,15 @@ static void dump(struct sr__pipeline *p, int sig, const siginfo_t *si)
 			return;
 	if (!put_scopes() || !put_strings())
 		return;
-	(void)(put_section(SR__FSEC_END, 0, sizeof(fr.end)) &&
-	       put(&fr.end, sizeof(fr.end)));
+	if (!put_section(SR__FSEC_END, 0, sizeof(fr.end)) ||
+	    !put(&fr.end, sizeof(fr.end)))
+		return;
+	/* The header counts the spans written too, now that they are. */
+	h.recorded_in_rings = fr.end.spans_in_rings;
+	h.recorded_in_batches = fr.end.spans_in_batches;
+	if (lseek(fr.fd, (off_t)offsetof(struct sr__flight_header,
+					 recorded_in_rings), SEEK_SET) >= 0)
+		(void)put(&h.recorded_in_rings, 2 * sizeof(uint64_t));
 }
 
 /* ---- the handler ---------------------------------------------------------- */

@@ -158,8 +158,8 @@ static void summary(FILE *out, const struct sr__flight *f)
 			" in rings, %" PRIu64 " in batches), %" PRIu64
 			" strings (%" PRIu64 " unreadable, %" PRIu64
 			" truncated, %" PRIu64 " past the table)\n",
-			f->end.spans_in_rings + f->end.spans_in_batches,
-			f->end.spans_in_rings, f->end.spans_in_batches,
+			h->recorded_in_rings + h->recorded_in_batches,
+			h->recorded_in_rings, h->recorded_in_batches,
 			f->end.strings, f->end.strings_unreadable,
 			f->end.strings_truncated, f->end.strings_dropped);
 	fprintf(out, "accounting at the crash: sampled %" PRIu64 " = exported %"

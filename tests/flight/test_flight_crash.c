@@ -404,6 +404,10 @@ static void crash_and_recover(enum crash how, int sig)
 	assert_non_null(strstr(log, sig == SIGSEGV ? "died of SIGSEGV"
 						   : "died of SIGABRT"));
 	assert_non_null(strstr(log, "service \"flight-test-service\""));
+	/* The header counts what the recorder wrote. */
+	from = strstr(log, "the recorder wrote ");
+	assert_non_null(from);
+	assert_true(strtol(from + strlen("the recorder wrote "), NULL, 10) > 0);
 	from = strstr(log, "from rings, ");
 	assert_non_null(from);
 	batched = strtol(from + strlen("from rings, "), NULL, 10);
