@@ -320,7 +320,7 @@ static int take_resource(struct sr__flight *f, uint32_t count,
 		struct sr__flight_attr fa;
 		sr_attr_view_t *a = &f->res[f->nres];
 
-		if (len - at < sizeof(fa))
+		if (at > len || len - at < sizeof(fa)) /* padding ran past */
 			break;
 		memcpy(&fa, p + at, sizeof(fa));
 		if ((uint64_t)fa.key_len + fa.str_len > len - at - sizeof(fa))
