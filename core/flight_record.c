@@ -95,7 +95,7 @@ static struct {
 	uint64_t *addr;             /* string table: open addressing       */
 	uint32_t *want;             /* UINT32_MAX: NUL-terminated          */
 	uint32_t cap, limit, count;
-	char *copy;                 /* str_bound bytes                     */
+	char *copy;                 /* 2 x str_bound: name, version        */
 	struct sr__record *bounce;  /* one span's records, unwrapped       */
 	uint32_t bounce_records;
 	struct sr__flight_end end;
