@@ -40,7 +40,16 @@ struct sr__batch {
 	int any_failed;
 	uint32_t min_rejected;
 	struct sr__batch *next_free;     /* under batch_lock                 */
-	int outstanding;                 /* under batch_lock                 */
+	/* Taken from the pool (1) or free (0): written under batch_lock,
+	 * ck_pr_store_int; the crash recorder reads it without the lock
+	 * (ck_pr_load_int) to find the batches whose spans are not yet
+	 * accounted.  A batch is emptied (nspans 0) before it is marked
+	 * taken, so the recorder never mistakes old spans for pending ones. */
+	int outstanding;
+	/* Bumped by each sr__batch_take (drainer, ck_pr_store_32 under
+	 * batch_lock); the crash recorder reads it before and after copying
+	 * the batch: a change means it was reused meanwhile (torn). */
+	uint32_t gen;
 };
 
 /* Decode scratch: sized for the largest span the limits allow. */
@@ -57,6 +66,9 @@ struct sr_batch {
 	struct sr__batch *b;
 	struct sr__scratch *scratch;
 	const struct sr__pipeline *pipe;
+	/* A batch of a crash recording (flight_read.c): its strings, scopes,
+	 * clock and resource come from the file.  NULL for a live batch. */
+	struct sr__flight *flight;
 };
 
 /* batch.c */

@@ -99,6 +99,8 @@ static const struct u32_setting u32_settings[] = {
 	  0 },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
 	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 20000, 1, 1000000, 0 },
+	{ "flight_recorder_strings", OFF(flight_recorder_strings),
+	  "SPANRING_FLIGHT_RECORDER_STRINGS", NULL, 4096, 16, 1u << 20, 0 },
 };
 #define N_U32 (sizeof(u32_settings) / sizeof(u32_settings[0]))
 
@@ -345,6 +347,9 @@ int sr_config_from_env(sr_config_t *cfg)
 	if (HAS(cfg, exporters) &&
 	    sr__env_get("OTEL_TRACES_EXPORTER", NULL) != NULL)
 		cfg->exporters = getenv("OTEL_TRACES_EXPORTER");
+	if (HAS(cfg, flight_recorder) &&
+	    sr__env_get("SPANRING_FLIGHT_RECORDER", NULL) != NULL)
+		cfg->flight_recorder = getenv("SPANRING_FLIGHT_RECORDER");
 	if (HAS(cfg, resource_attributes) &&
 	    (v = sr__env_get("OTEL_RESOURCE_ATTRIBUTES", &len)) != NULL) {
 		/* Kept even when an entry is bad: the resource skips only

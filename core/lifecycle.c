@@ -35,6 +35,7 @@
 
 #include "clock_int.h"
 #include "config_int.h"
+#include "flight_int.h"
 #include "pipeline_int.h"
 #include "sampler_int.h"
 
@@ -51,25 +52,27 @@ static uint32_t gen_counter;  /* under lifecycle_lock */
 
 /* Copy of the running configuration for the fork child, strings owned. */
 static sr_config_t saved_cfg;
-static char *saved_strings[3];
+static char *saved_strings[4];
 
 static void save_config(const sr_config_t *cfg)
 {
 	/* Copy first: in a fork child cfg is saved_cfg itself. */
-	char *copies[3] = {
+	char *copies[4] = {
 		cfg->service_name ? strdup(cfg->service_name) : NULL,
 		cfg->resource_attributes ? strdup(cfg->resource_attributes) : NULL,
 		cfg->exporters ? strdup(cfg->exporters) : NULL,
+		cfg->flight_recorder ? strdup(cfg->flight_recorder) : NULL,
 	};
 	sr_config_t c = *cfg;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		free(saved_strings[i]);
 		saved_strings[i] = copies[i];
 	}
 	c.service_name = copies[0];
 	c.resource_attributes = copies[1];
 	c.exporters = copies[2];
+	c.flight_recorder = copies[3];
 	saved_cfg = c;
 }
 
@@ -258,6 +261,11 @@ static int init_locked(const sr_config_t *user)
 		rc = sr__drainer_start(p);
 	if (rc)
 		goto fail;
+	/* Last: the recorder reads every piece above.  Its failure leaves
+	 * the pipeline running without it, like an exporter's. */
+	rc = sr__flight_start(p);
+	if (rc && !soft)
+		soft = rc;
 	sr__g.have_final = false;
 	publish_globals(p);
 	save_config(&cfg);
@@ -396,6 +404,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	sr__stats_keep_exporters(p);
 	if (lost)
 		*lost = st.dropped_shutdown;
+	sr__flight_stop(p); /* before the memory it would dump goes */
 	sr__pipeline_unref(p); /* freed now, or by the last stuck exporter */
 	sr__registry_forget_thread();
 	return st.dropped_shutdown ? SR_ETIMEDOUT : 0;
@@ -433,6 +442,7 @@ static void fork_child(void)
 	bool was_running = sr__g.pipe != NULL;
 
 	urcu_bp_after_fork_child();
+	sr__flight_forget(); /* the parent's file and rings are not ours */
 	/* Abandon the parent's pipeline (see the file comment). */
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);

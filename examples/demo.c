@@ -61,6 +61,7 @@ struct options {
 	unsigned threads;
 	unsigned requests;
 	unsigned work_us;    /* mean simulated work per operation, us */
+	unsigned crash_after; /* 0, or crash (SIGSEGV) after that many requests */
 	bool json;
 };
 
@@ -68,11 +69,26 @@ static struct options opt = { .threads = 4, .requests = 50, .work_us = 100 };
 static const sr_tracer_t *tracer;
 static atomic_uint_fast64_t spans_started; /* the demo's own count */
 
-/* A thread's simulation state: its random stream and span count. */
+/* A thread's simulation state: its random stream and span count, and
+ * (for --crash-after) the last request spans it ended, newest last. */
+#define LAST_KEPT 3
 struct actor {
 	uint64_t rng;
 	uint64_t spans;
+	sr_context_t last[LAST_KEPT];
+	const char *last_name[LAST_KEPT];
+	unsigned nlast;
 };
+static atomic_uint served; /* requests served by every server thread */
+
+/* Note a request span about to end (--crash-after prints them). */
+static void remember(struct actor *a, const sr_span_t *span, const char *name)
+{
+	unsigned k = a->nlast++ % LAST_KEPT;
+
+	a->last[k] = sr_span_context(span);
+	a->last_name[k] = name;
+}
 
 static uint64_t rnd(struct actor *a)
 {
@@ -318,6 +334,7 @@ static void get_user(struct actor *a)
 	if (status == 200)
 		render(a, "user.html", 1);
 	set_response(&req.span, status, "database unavailable");
+	remember(a, &req.span, "GET /api/users/{id}");
 }
 
 static void search(struct actor *a)
@@ -354,6 +371,7 @@ static void search(struct actor *a)
 		render(a, "search.html", rows);
 	}
 	set_response(&req.span, status, "search backend unavailable");
+	remember(a, &req.span, "GET /api/search");
 }
 
 static void validate_order(struct actor *a, unsigned items)
@@ -504,6 +522,29 @@ static void *order_worker(void *arg)
 	return NULL;
 }
 
+/* --crash-after: say which request spans this thread ended last (the
+ * ones a flight recording must hold), then die of a bad pointer. */
+static void crash(struct actor *a)
+{
+	/* An unmapped page (not NULL, which UBSan builds stop first), read
+	 * through a volatile the compiler cannot fold. */
+	volatile uintptr_t bad = 16;
+
+	fprintf(stderr, "spanring-demo: crashing on purpose after %u requests "
+		"(SIGSEGV); the last request spans this thread ended:\n",
+		opt.crash_after);
+	for (unsigned i = a->nlast > LAST_KEPT ? a->nlast - LAST_KEPT : 0;
+	     i < a->nlast; i++) {
+		char tid[33], sid[17];
+
+		sr_context_trace_id_hex(&a->last[i % LAST_KEPT], tid);
+		sr_context_span_id_hex(&a->last[i % LAST_KEPT], sid);
+		fprintf(stderr, "  last-span trace=%s span=%s %s\n", tid, sid,
+			a->last_name[i % LAST_KEPT]);
+	}
+	*(volatile int *)bad = 1;
+}
+
 static void *server_thread(void *arg)
 {
 	struct actor a = { .rng = (uint64_t)(uintptr_t)arg * 104729 + 17 };
@@ -518,6 +559,9 @@ static void *server_thread(void *arg)
 			search(&a);
 		else
 			get_user(&a);
+		if (opt.crash_after && a.nlast &&
+		    atomic_fetch_add(&served, 1) + 1 == opt.crash_after)
+			crash(&a);
 	}
 	atomic_fetch_add(&spans_started, a.spans);
 	done_then_wait(true);
@@ -530,6 +574,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: spanring-demo [--threads N] [--requests N] [--work-us N] [--json]\n"
+"                     [--crash-after N]\n"
 "\n"
 "Simulates a multi-threaded HTTP server traced with spanring, then prints\n"
 "what happened to every span.\n"
@@ -539,6 +584,9 @@ static void usage(FILE *f)
 "  --work-us N    mean simulated I/O per operation in microseconds\n"
 "                 (default 100; 0 measures the tracing pipeline alone)\n"
 "  --json         print the final sr_stats as one JSON object, last line\n"
+"  --crash-after N  die of SIGSEGV after N requests in all, printing the\n"
+"                 last request spans the crashing thread ended (try it with\n"
+"                 SPANRING_FLIGHT_RECORDER=<path>, then spanring-recover)\n"
 "  --help         this text\n"
 "\n"
 "Configured by the environment, e.g.\n"
@@ -579,6 +627,7 @@ static int parse_args(int argc, char **argv)
 		{ "--threads", 1, 1024, &opt.threads },
 		{ "--requests", 1, 100000000, &opt.requests },
 		{ "--work-us", 0, 1000000, &opt.work_us },
+		{ "--crash-after", 1, 100000000, &opt.crash_after },
 	};
 
 	for (int i = 1; i < argc; i++) {

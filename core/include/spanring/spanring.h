@@ -184,6 +184,16 @@ typedef struct sr_config {
 	uint32_t drainer_max_sleep_us;   /* default 20000                            */
 
 	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
+
+	/* Crash flight recorder (docs/flight-recorder.md): on SIGSEGV, SIGBUS,
+	 * SIGILL, SIGFPE or SIGABRT, the spans not yet exported are written
+	 * to this file (truncated at init), which spanring-recover turns
+	 * into OTLP.  NULL or "": off.  SPANRING_FLIGHT_RECORDER. */
+	const char *flight_recorder;
+	/* Distinct strings (names, keys, static values) a recording copies;
+	 * past it they are lost and counted in the file.  Default 4096.
+	 * SPANRING_FLIGHT_RECORDER_STRINGS. */
+	uint32_t flight_recorder_strings;
 } sr_config_t;
 
 /* Fill `cfg` with defaults (no environment applied). */
