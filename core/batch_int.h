@@ -51,12 +51,16 @@ struct sr__scratch {
 	uint32_t cap;                    /* entries in each array            */
 };
 
+struct sr__exporter;
+
 /* What an exporter sees as sr_batch_t: the batch plus its worker's
  * scratch, so several workers can decode one batch at once. */
 struct sr_batch {
 	struct sr__batch *b;
 	struct sr__scratch *scratch;
 	const struct sr__pipeline *pipe;
+	struct sr__exporter *exp;  /* whose worker holds the view; NULL in
+	                              views made outside a worker         */
 };
 
 /* batch.c */

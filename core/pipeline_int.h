@@ -132,6 +132,11 @@ struct sr__pipeline {
 	                                    what was published)              */
 	uint64_t scope_errors;
 
+	/* Drainer only (sr__stats_watch_drops): span drops at its last
+	 * look, and whether they were growing then. */
+	uint64_t watch_drops;
+	bool watch_dropping;
+
 	uint64_t bytes;                  /* pipeline memory, fixed at init  */
 	struct sr__alloc_choice alloc;   /* where that memory came from     */
 	bool leaked;    /* a stuck exporter kept it alive: shutdown's own    */
@@ -171,6 +176,9 @@ void sr__pipeline_unref(struct sr__pipeline *p);
 /* stats.c */
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);
 void sr__stats_keep_exporters(struct sr__pipeline *p); /* at shutdown */
+/* Drainer, about once a second: log when spans start (and stop) being
+ * dropped. */
+void sr__stats_watch_drops(struct sr__pipeline *p);
 
 /* lifecycle.c: start a library thread with all signals blocked. */
 int sr__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);

@@ -91,7 +91,7 @@ static void test_slow_exporter_losses_are_queue_full(void **state)
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "slow",
 		slow_create, slow_export, NULL, slow_destroy, NULL, NULL, NULL };
 	sr_stats_t st = { .size = sizeof(st) };
-	sr_exporter_stats_t es;
+	sr_exporter_stats_t es = { .size = sizeof(es) };
 	struct timespec ms = { 0, 1000000 };
 
 	(void)state;

@@ -300,8 +300,7 @@ static void test_shutdown_cancels_stuck_export(void **state)
 static void test_exporter_failure_counted(void **state)
 {
 	sr_stats_t st = { .size = sizeof(st) };
-	sr_exporter_stats_t es;
-
+	sr_exporter_stats_t es = { .size = sizeof(es) };
 	(void)state;
 	set_mode(1);
 	assert_int_equal(sr_test_init_memory(use_scripted), 0);
