@@ -36,6 +36,7 @@
 #include "clock_int.h"
 #include "config_int.h"
 #include "log_int.h"
+#include "tally_int.h"
 #include "pipeline_int.h"
 #include "sampler_int.h"
 
@@ -444,6 +445,7 @@ static void fork_child(void)
 	sr__registry_forget_thread();
 	sr__exporters_after_fork_child();
 	sr__log_after_fork_child();
+	sr__tally_after_fork_child();
 	if (was_running)
 		init_locked(&saved_cfg);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);

@@ -126,6 +126,8 @@ struct sr__pipeline {
 	uint64_t dropped_queue_full, dropped_exporter, dropped_shutdown;
 	uint64_t dropped_limits_global;  /* spans with no node (max_threads) */
 	uint64_t started_global, sampled_global;
+	uint64_t sampled_started_global; /* exited threads' sampled starts
+	                                    (tally.c, under its lock)       */
 	uint64_t dropped_reentrant_global; /* slow-end re-entry (span_end.c) */
 	uint64_t records_discarded;      /* drainer: records it could not
 	                                    read as a span (a run longer than

@@ -17,9 +17,12 @@
 #include "pipeline_int.h"
 #include "scope_int.h"
 #include "sized_int.h"
+#include "tally_int.h"
 
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 {
+	uint64_t sampled_started;
+
 	memset(o, 0, sizeof(*o));
 	o->size = sizeof(*o);
 	for (uint32_t i = 0; i < p->cfg.max_threads; i++) {
@@ -29,10 +32,10 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 
 		uint64_t reent = ck_pr_load_64(&c->reentrant);
 
-		/* A re-entrant end is sampled and dropped, never in
+		/* Ended sampled spans (their starts are added below).  A
+		 * re-entrant end is sampled and dropped, never in
 		 * c->sampled (span_end.c's end_reentrant). */
-		o->started += ck_pr_load_64(&c->unsampled) +
-			      ck_pr_load_64(&c->sampled) + reent;
+		o->started += ck_pr_load_64(&c->unsampled);
 		o->sampled += ck_pr_load_64(&c->sampled) + reent;
 		o->dropped_reentrant += reent;
 		o->recorded += ck_pr_load_64(&c->sampled) -
@@ -50,12 +53,22 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		if (hw > o->ring_high_water)
 			o->ring_high_water = hw;
 	}
-	o->started += ck_pr_load_64(&p->started_global) +
-		      ck_pr_load_64(&p->sampled_global);
 	o->sampled += ck_pr_load_64(&p->sampled_global);
+	o->started += ck_pr_load_64(&p->started_global);
+	/* So far o->sampled counts sampled spans that ended.  Starts are
+	 * read after the ends, and a span that ended had started, so
+	 * starts come out at least as many; the guard is for a reader on a
+	 * weakly ordered CPU, whose relaxed loads of other threads' tallies
+	 * may lag their ends by a span or two. */
+	sampled_started = sr__tally_sum(p);
+	if (sampled_started < o->sampled)
+		sampled_started = o->sampled;
+	o->open = sampled_started - o->sampled;
+	o->sampled = sampled_started;
 	o->dropped_limits += ck_pr_load_64(&p->dropped_limits_global);
 	o->dropped_reentrant += ck_pr_load_64(&p->dropped_reentrant_global);
 	o->records_discarded = ck_pr_load_64(&p->records_discarded);
+	o->started += o->sampled;
 	o->log_messages = sr__log_written();
 	o->log_suppressed = sr__log_suppressed();
 	o->exported = ck_pr_load_64(&p->exported);
@@ -339,7 +352,8 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		",\"pipeline_bytes\":%" PRIu64 ",\"ring_records\":%" PRIu32
 		",\"rings_total\":%" PRIu32 ",\"rings_in_use\":%" PRIu32
 		",\"ring_high_water\":%" PRIu32 ",\"exporters\":%" PRIu32
-		",\"log\":{\"messages\":%" PRIu64 ",\"suppressed\":%" PRIu64 "}",
+		",\"log\":{\"messages\":%" PRIu64 ",\"suppressed\":%" PRIu64 "}"
+		",\"open\":%" PRIu64,
 		s->started, s->sampled, s->recorded, s->exported, s->batches,
 		s->dropped_ring_full, s->dropped_limits, s->dropped_queue_full,
 		s->dropped_exporter, s->dropped_shutdown, s->dropped_reentrant,
@@ -348,7 +362,7 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		s->overflow_exhausted, s->scope_errors, s->pipeline_bytes,
 		s->ring_records, s->rings_total, s->rings_in_use,
 		s->ring_high_water, s->exporters, s->log_messages,
-		s->log_suppressed);
+		s->log_suppressed, s->open);
 	json_exporters(&j);
 	jprintf(&j, "}");
 	if (j.need > INT32_MAX)

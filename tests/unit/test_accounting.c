@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -128,11 +129,77 @@ static void test_slow_exporter_losses_are_queue_full(void **state)
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 }
 
+/* A sampled span is counted at its start: one started and never ended
+ * is in `sampled` and `open`, and the invariant holds with it. */
+static void test_span_started_never_ended_is_open(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	sr_span_t never, ended;
+
+	(void)state;
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	sr_span_start(&never, NULL, "never ended", SR_KIND_INTERNAL);
+	sr_span_start(&ended, NULL, "ended", SR_KIND_INTERNAL);
+	sr_span_end(&ended);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.started, 2);
+	assert_int_equal(st.sampled, 2);
+	assert_int_equal(st.open, 1);
+	assert_int_equal(st.exported, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+
+	/* Still open when the pipeline stops: the final snapshot says so. */
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.open, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	sr_span_end(&never); /* its pipeline is gone: ignored */
+}
+
+static void *start_and_leave(void *arg)
+{
+	sr_span_start(arg, NULL, "handed over", SR_KIND_INTERNAL);
+	return NULL; /* exits with the span open, no ring taken */
+}
+
+/* A thread that starts a span and exits: its start is counted (the
+ * tally moves to the pipeline at its exit), the span is open until
+ * another thread ends it. */
+static void test_exited_thread_open_span_counted(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	sr_span_t *s = malloc(sizeof(*s));
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, start_and_leave, s), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.started, 1);
+	assert_int_equal(st.sampled, 1);
+	assert_int_equal(st.open, 1);
+
+	sr_span_end(s);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.sampled, 1);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(st.exported, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exited_thread_unsampled_starts_counted),
 		cmocka_unit_test(test_slow_exporter_losses_are_queue_full),
+		cmocka_unit_test(test_span_started_never_ended_is_open),
+		cmocka_unit_test(test_exited_thread_open_span_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

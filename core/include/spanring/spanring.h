@@ -659,7 +659,8 @@ typedef struct sr_stats {
 	size_t size;                 /* set by the caller: sizeof(sr_stats_t) */
 
 	uint64_t started;            /* spans started (sampled or not)      */
-	uint64_t sampled;            /* of those, sampled by the head sampler */
+	uint64_t sampled;            /* of those, sampled by the head sampler
+	                                (counted at the start: see open)      */
 	uint64_t recorded;           /* written into a ring                 */
 	uint64_t exported;           /* accepted by at least one exporter   */
 	uint64_t batches;            /* batches handed to exporters         */
@@ -702,6 +703,9 @@ typedef struct sr_stats {
 	                                (process-wide)                        */
 	uint64_t log_suppressed;     /* lines it left out: over the rate,
 	                                SPANRING_LOG_RATE (process-wide)       */
+	uint64_t open;               /* sampled spans started and not ended
+	                                (yet, or ever): sampled == exported +
+	                                dropped_* + open once flushed         */
 } sr_stats_t;
 
 /* Set out->size = sizeof(*out) first (the versioned-struct rule: the
