@@ -5,6 +5,7 @@
  * stderr: its level (OTEL_LOG_LEVEL), its rate limit and the count of
  * what it left out, and never a header value.
  */
+// SR_TEST_LABELS: concurrency
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
