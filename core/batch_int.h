@@ -60,6 +60,8 @@ struct sr__scratch {
 	uint32_t cap;                    /* entries in each array            */
 };
 
+struct sr__exporter;
+
 /* What an exporter sees as sr_batch_t: the batch plus its worker's
  * scratch, so several workers can decode one batch at once. */
 struct sr_batch {
@@ -69,6 +71,8 @@ struct sr_batch {
 	/* A batch of a crash recording (flight_read.c): its strings, scopes,
 	 * clock and resource come from the file.  NULL for a live batch. */
 	struct sr__flight *flight;
+	struct sr__exporter *exp;  /* whose worker holds the view; NULL in
+	                              views made outside a worker         */
 };
 
 /* batch.c */

@@ -36,6 +36,8 @@
 #include "clock_int.h"
 #include "config_int.h"
 #include "flight_int.h"
+#include "log_int.h"
+#include "tally_int.h"
 #include "pipeline_int.h"
 #include "sampler_int.h"
 
@@ -219,6 +221,8 @@ static int init_locked(const sr_config_t *user)
 	rc = sr__config_validate(&cfg);
 	if (rc)
 		return rc;
+	sr__log_configure(cfg.log_level ? (int)cfg.log_level : SR__LOG_INFO,
+			  cfg.log_rate_per_min);
 	sr__alloc_configure(cfg.allocator);
 	sr__clock_init();
 	sr__ids_seed();
@@ -450,6 +454,8 @@ static void fork_child(void)
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();
 	sr__exporters_after_fork_child();
+	sr__log_after_fork_child();
+	sr__tally_after_fork_child();
 	if (was_running)
 		init_locked(&saved_cfg);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);

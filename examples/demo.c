@@ -744,6 +744,24 @@ static const sr_exporter_stats_t *find_exporter(const sr_exporter_stats_t *ex,
 	return NULL;
 }
 
+/* Why an exporter last failed, when, and the statuses it got. */
+static void print_last_error(const sr_exporter_stats_t *e)
+{
+	char when[32] = "?";
+	time_t sec = (time_t)(e->last_error_ns / 1000000000u);
+	struct tm tm;
+
+	if (gmtime_r(&sec, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S UTC", &tm);
+	printf("           last error at %s (%" PRIu64 " failed export%s", when,
+	       e->batches_failed, e->batches_failed == 1 ? "" : "s");
+	if (e->last_http_status)
+		printf(", HTTP %d", (int)e->last_http_status);
+	if (e->last_grpc_status >= 0)
+		printf(", gRPC status %d", (int)e->last_grpc_status);
+	printf("): %s\n", e->last_error);
+}
+
 static int run_threads(unsigned n, void *(*fn)(void *), pthread_t *tids,
 		       uintptr_t seed_base)
 {
@@ -767,7 +785,7 @@ int main(int argc, char **argv)
 	uint32_t nex = 0;
 	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t pending = 0, lost = 0, demo_spans, dropped;
-	struct file_mark file_before;
+	struct file_mark file_before = { 0 };
 	const sr_exporter_stats_t *fx;
 	sr_config_t cfg;
 	double t0, t1, t2, t3;
@@ -823,13 +841,14 @@ int main(int argc, char **argv)
 		pthread_join(workers[i], NULL);
 	/* Exporter counters: read while running, again after shutdown if
 	 * the library still has them. */
+	for (uint32_t i = 0; i < MAX_EXPORTERS; i++)
+		ex[i].size = sizeof(ex[i]);
 	while (nex < MAX_EXPORTERS && sr_stats_exporter(nex, &ex[nex]) == 0)
 		nex++;
 	shutdown_rc = sr_shutdown(SHUTDOWN_DEADLINE_MS, &lost);
 	t3 = mono_s();
 	for (uint32_t i = 0; i < nex; i++) {
-		sr_exporter_stats_t after;
-
+		sr_exporter_stats_t after = { .size = sizeof(after) };
 		if (sr_stats_exporter(i, &after) == 0)
 			ex[i] = after;
 	}
@@ -871,12 +890,15 @@ int main(int argc, char **argv)
 		       st.strings_truncated);
 	if (nex == 0)
 		printf("  exporters: none running\n");
-	for (uint32_t i = 0; i < nex; i++)
+	for (uint32_t i = 0; i < nex; i++) {
 		printf("  exporter %-8s ok %" PRIu64 "  failed %" PRIu64
 		       "  queue_full %" PRIu64 "  (%" PRIu64 " batches)\n",
 		       ex[i].name ? ex[i].name : "?", ex[i].spans_ok,
 		       ex[i].spans_failed, ex[i].spans_queue_full,
 		       ex[i].batches);
+		if (ex[i].last_error_ns)
+			print_last_error(&ex[i]);
+	}
 	printf("  memory  %.1f MiB of pipeline memory, fixed at init (%" PRIu32
 	       " rings x %" PRIu32 " records, %" PRIu64 " bytes); ring "
 	       "high-water %" PRIu32 " records\n",
@@ -910,15 +932,16 @@ int main(int argc, char **argv)
 	printf("; shutdown %s, %" PRIu64 " spans lost\n",
 	       shutdown_rc == 0 ? "clean" : sr_strerror(shutdown_rc), lost);
 
-	if (st.sampled != st.exported + dropped) {
+	/* Every demo span ends: one still open is a lost end. */
+	if (st.sampled != st.exported + dropped + st.open || st.open) {
 		printf("  ACCOUNTING BROKEN: sampled %" PRIu64 " != exported %"
-		       PRIu64 " + dropped %" PRIu64 "\n", st.sampled,
-		       st.exported, dropped);
+		       PRIu64 " + dropped %" PRIu64 " (open %" PRIu64 ")\n",
+		       st.sampled, st.exported, dropped, st.open);
 		status = 2;
 	} else {
 		printf("  accounting: sampled %" PRIu64 " = exported %" PRIu64
-		       " + dropped %" PRIu64 "\n", st.sampled, st.exported,
-		       dropped);
+		       " + dropped %" PRIu64 " + open %" PRIu64 "\n", st.sampled,
+		       st.exported, dropped, st.open);
 	}
 	if (st.started != demo_spans) {
 		printf("  ACCOUNTING BROKEN: the library counted %" PRIu64

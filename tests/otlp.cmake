@@ -15,7 +15,7 @@ target_include_directories(sr_receiver PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/receiv
 target_compile_definitions(sr_receiver PRIVATE _GNU_SOURCE)
 target_link_libraries(sr_receiver PUBLIC PkgConfig::ZLIB Threads::Threads)
 
-foreach(t test_otlp_encode test_otlp_faults test_array_attrs)
+foreach(t test_otlp_encode test_otlp_faults test_array_attrs test_export_errors)
   if(TARGET ${t})
     target_link_libraries(${t} PRIVATE sr_receiver)
     target_compile_definitions(${t} PRIVATE SR_PROTOC="${SR_PROTOC}")
