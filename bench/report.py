@@ -5,7 +5,7 @@ report (tables) and its SVG plots (gnuplot).
 usage:
   bench/report.py RESULTS.json [OUT.md]   the report (default docs/benchmarks.md);
                                           plots go to <OUT without .md>/*.svg
-  bench/report.py --summary RESULTS.json  the server tables, as text
+  bench/report.py --summary RESULTS.json  the server and nginx tables, as text
   bench/report.py --line openloop|callgrind   one run's line (JSON on stdin)
                                           as a progress line (run.sh)
   bench/report.py --callgrind-server VARIANT CGFILE STATS
@@ -292,6 +292,48 @@ def group_by(rows, key):
     for r in rows:
         out.setdefault(str(r[key]), []).append(r)
     return list(out.items())
+
+
+# ------------------------------------------------------------ nginx
+NGINX_VARIANTS = ["nomod", "off", "none", "otlp"]
+
+
+def nginx_tables(res):
+    """bench/nginx/run.sh's table, from its JSON (results .nginx)."""
+    ng = res.get("nginx")
+    if not ng:
+        return []
+    if ng.get("skipped"):
+        return [f"nginx: {ng['skipped']}."]
+    cells, cg = ng.get("cells") or {}, ng.get("callgrind") or {}
+    L = [f"`{ng.get('command', '')}`; {ng.get('nginx', '')}; {ng.get('date', '')}; "
+         f"load average at its end {ng.get('loadavg_end', '')}.\n",
+         "| location | variant | req/s median (min-max) | p50 µs | p99 µs | worker loop CPU µs/req (vs nomod) "
+         "| worker CPU µs/req, all threads | spans exported/req | dropped/req | Ir/req, all threads "
+         "| Ir added vs nomod (loop + library) |",
+         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for loc in ("ret", "proxy"):
+        base = cells.get(f"nomod/{loc}") or {}
+        b = cg.get(f"nomod/{loc}")
+        for v in NGINX_VARIANTS:
+            x, i = cells.get(f"{v}/{loc}"), cg.get(f"{v}/{loc}")
+            if x is None and i is None:
+                continue
+            x = x or {}
+            loop = x.get("worker_loop_cpu_us_per_req")
+            r = pct(loop, base.get("worker_loop_cpu_us_per_req")) if loop is not None and base else None
+            rel = "" if r is None or v == "nomod" else f"{r:+.0f} %"
+            added = "-"
+            if i and b:
+                added = (f"{i['ir_per_req'] - b['ir_per_req']:.0f} "
+                         f"({i['ir_per_req_loop'] - b['ir_per_req_loop']:.0f} + "
+                         f"{i['ir_per_req_library'] - b['ir_per_req_library']:.0f})")
+            L.append(f"| /{loc} | {v} | {f(x.get('rps'), 0)} ({f(x.get('rps_min'), 0)}-{f(x.get('rps_max'), 0)}) "
+                     f"| {f(x.get('p50_us'), 0)} | {f(x.get('p99_us'), 0)} | {f(loop, 2)}"
+                     f"{' (' + rel + ')' if rel else ''} | {f(x.get('worker_cpu_us_per_req'), 2)} "
+                     f"| {f(x.get('exported_per_req'), 3)} | {f(x.get('dropped_per_req'), 3)} "
+                     f"| {f(i['ir_per_req'], 0) if i else '-'} | {added} |")
+    return L
 
 
 # ------------------------------------------------------------ server tables
@@ -653,6 +695,18 @@ late the generator itself sent (large values mean the client, not the server, fe
         w(breakdown)
         w("")
 
+    if res.get("nginx"):
+        w("## nginx, the second real server\n")
+        w("""Debian's nginx with `ngx_http_spanring_module` ([nginx.md](nginx.md)), measured by
+`bench/nginx/run.sh`: one worker on core 1, wrk on core 0, `return 200` (`/ret`) and a location
+proxied to a second nginx (`/proxy`); without the module (`nomod`), loaded with tracing off (`off`),
+tracing every request into `none` and into `otlp` (a local OTLP/HTTP sink).  Times are medians of
+interleaved rounds; instructions (callgrind, nginx with `master_process off`, every thread) repeat
+where times do not.  The analysis of where the instructions go is in [nginx.md](nginx.md#cost).
+""")
+        w("\n".join(nginx_tables(res)))
+        w("")
+
     others = [(k, b) for k, b in sorted(R.r.items())
               if not re.match(r"^(BM_empty|BM_pipeline_[a-z]+|" + "|".join(HOT) + ")/", k)]
     if others:
@@ -772,7 +826,10 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[1] == "--summary":
         res = json.load(open(argv[2]))
-        print("\n".join(server_tables(res)))
+        if res.get("server"):
+            print("\n".join(server_tables(res)))
+        if res.get("nginx"):
+            print("\n".join(nginx_tables(res)))
         return 0
     if len(argv) not in (2, 3) or argv[1].startswith("-"):
         print(__doc__, file=sys.stderr)

@@ -6,12 +6,15 @@
 # `none` / on into an exporter, interleaved) under wrk at saturation, then
 # under the open-loop spanring-loadgen at 25/50/75 % of the compiled-out
 # build's saturated rate (service time, CPU per request), then under
-# callgrind (instructions per request), then bench/results/<date>.json and
-# docs/benchmarks.md (bench/report.py).
+# callgrind (instructions per request), then the second real server:
+# Debian's nginx with and without ngx_http_spanring_module
+# (bench/nginx/run.sh: return 200 and a proxied location, tracing off /
+# on into none / on into otlp, interleaved rounds and callgrind), then
+# bench/results/<date>.json and docs/benchmarks.md (bench/report.py).
 #
 # usage: bench/run.sh [--quick] [--build-dir DIR] [--no-build]
 #                     [--results FILE] [--docs FILE] [--no-report]
-#                     [--only server] [--rounds N]
+#                     [--only server|nginx] [--no-nginx] [--rounds N]
 #                     [--bg-cpus LIST|inherit] [--bg-sched CLASS]
 #   --quick       every benchmark briefly (CI smoke); asserts nothing about
 #                 speed, only that every benchmark ran and produced numbers
@@ -21,6 +24,12 @@
 #   --docs        the Markdown report (default docs/benchmarks.md; its SVG
 #                 plots go beside it, in <name>/ )
 #   --no-report   write the JSON only
+#   --only nginx  the nginx part alone (bench/nginx/run.sh's table into
+#                 the JSON and on stderr, no Markdown report)
+#   --no-nginx    leave nginx out of the full run (the report says so);
+#                 it is left out anyway, with the reason, when nginx or
+#                 nginx-dev is missing, or with --no-build when the
+#                 build directory has no module
 #   --only server the server runs alone (JSON and a summary on stderr, no
 #                 Markdown report): for repeating the latency comparison
 #   --rounds N    interleaved server rounds, wrk and open loop alike
@@ -50,6 +59,7 @@ results=""
 docs="$root/docs/benchmarks.md"
 cmdline="bench/run.sh $*"
 only=""
+nginx=1
 rounds_opt=""
 bg_cpus=0
 bg_sched=normal
@@ -63,7 +73,9 @@ while [ $# -gt 0 ]; do
 	--results) results=$2; shift ;;
 	--docs) docs=$2; shift ;;
 	--only) only=$2; shift
-		[ "$only" = server ] || { echo "run.sh: --only takes: server" >&2; exit 2; } ;;
+		case "$only" in server|nginx) ;;
+		*) echo "run.sh: --only takes: server, nginx" >&2; exit 2 ;; esac ;;
+	--no-nginx) nginx=0 ;;
 	--rounds) rounds_opt=$2; shift ;;
 	--bg-cpus) bg_cpus=$2; shift ;;
 	--bg-sched) bg_sched=$2; shift ;;
@@ -109,15 +121,36 @@ SECONDS=0
 load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
 log() { printf '== [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 
+# nginx: its part runs when Debian's nginx and nginx-dev are here (the
+# module builds against nginx-dev's tree), else it is skipped with why.
+nginx_skip=""
+[ "$only" != server ] || nginx=0
+if [ $nginx = 0 ]; then
+	nginx_skip="skipped: --no-nginx"
+elif ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+	nginx_skip="skipped: nginx not installed (apt-get install nginx)"
+elif [ ! -d /usr/share/nginx/src ]; then
+	nginx_skip="skipped: nginx-dev not installed (apt-get install nginx-dev)"
+fi
+[ "$only" != nginx ] || [ -z "$nginx_skip" ] || { echo "run.sh: --only nginx: $nginx_skip" >&2; exit 2; }
+nginx_cmake=()
+nginx_target=()
+if [ -z "$nginx_skip" ]; then
+	nginx_cmake=(-DSR_BUILD_NGINX=ON)
+	nginx_target=(ngx_http_spanring_module)
+fi
+
 # ---------------------------------------------------------------- build
 if [ $build = 1 ]; then
 	log "build (Release) in $build_dir"
 	cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-		-DSR_BUILD_BENCH=ON -DSR_BUILD_TESTS=OFF \
+		-DSR_BUILD_BENCH=ON -DSR_BUILD_TESTS=OFF ${nginx_cmake[@]+"${nginx_cmake[@]}"} \
 		-DCMAKE_C_FLAGS=-g -DCMAKE_CXX_FLAGS=-g >"$work/cmake.log" 2>&1 ||
 		{ cat "$work/cmake.log" >&2; exit 1; }
-	cmake --build "$build_dir" -j"$(nproc)" --target spanring-bench \
-		spanring-bench-server spanring-bench-server-off spanring-loadgen \
+	targets=(spanring-bench spanring-bench-server spanring-bench-server-off spanring-loadgen)
+	[ "$only" != nginx ] || targets=(spanring-bench-server-off)
+	cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}" \
+		${nginx_target[@]+"${nginx_target[@]}"} \
 		>"$work/build.log" 2>&1 ||
 		{ tail -n 40 "$work/build.log" >&2; exit 1; }
 fi
@@ -125,9 +158,15 @@ bench="$build_dir/bench/spanring-bench"
 server_on="$build_dir/bench/spanring-bench-server"
 server_off="$build_dir/bench/spanring-bench-server-off"
 loadgen="$build_dir/bench/spanring-loadgen"
-for b in "$bench" "$server_on" "$server_off" "$loadgen"; do
+needed=("$bench" "$server_on" "$server_off" "$loadgen")
+[ "$only" != nginx ] || needed=("$server_off") # nginx/run.sh's OTLP sink
+for b in "${needed[@]}"; do
 	[ -x "$b" ] || { echo "run.sh: $b missing (build first or drop --no-build)" >&2; exit 2; }
 done
+if [ -z "$nginx_skip" ] && [ ! -f "$build_dir/nginx/ngx_http_spanring_module.so" ]; then
+	nginx_skip="skipped: no module in $build_dir (configured without -DSR_BUILD_NGINX=ON)"
+	[ "$only" != nginx ] || { echo "run.sh: --only nginx: $nginx_skip" >&2; exit 2; }
+fi
 
 # Two cores: wrk and the server get one each; the span benchmarks'
 # 2-thread runs need both, so they are not pinned.
@@ -136,6 +175,50 @@ pin_server=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
 	pin_client=(taskset -c 0)
 	pin_server=(taskset -c 1)
+fi
+
+# ---------------------------------------------------------------- nginx
+# bench/nginx/run.sh on the binaries built above; its JSON (table cells,
+# callgrind per variant, the command) goes into the results as .nginx.
+nginx_json="$work/nginx/nginx-bench.json"
+nginx_section() {
+	local args=(--no-build --build-dir "$build_dir" --out "$work/nginx")
+	[ $quick = 0 ] || args+=(--quick)
+	[ -z "$rounds_opt" ] || args+=(--rounds "$rounds_opt")
+	log "nginx: bench/nginx/run.sh ${args[*]}"
+	"$root/bench/nginx/run.sh" "${args[@]}" >"$work/nginx.txt" 2>"$work/nginx.err" ||
+		{ tail -n 30 "$work/nginx.err" >&2; exit 1; }
+}
+nginx_results() { # the .nginx value: the run's JSON, or why there is none
+	if [ -n "$nginx_skip" ]; then
+		jq -n --arg s "$nginx_skip" '{skipped: $s}'
+	else
+		cat "$nginx_json"
+	fi
+}
+
+# only_results PART FILE: write the results of an --only run (its JSON
+# in FILE, under .PART), print its tables, and end the run.
+only_results() {
+	load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
+	mkdir -p "$(dirname "$results")"
+	jq --arg part "$1" --arg date "$date" --arg cmd "$cmdline" \
+		--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+		--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
+		--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
+		--arg load_start "$load_start" --arg load_end "$load_end" \
+		'{date: $date, command: $cmd, commit: $commit, dirty: ($dirty != ""),
+		  machine: {cpus: $ncpu, kernel: $kernel, load_start: $load_start, load_end: $load_end},
+		  ($part): .}' "$2" >"$results"
+	# Its tables, as the report prints them.
+	python3 "$root/bench/report.py" --summary "$results" >&2
+	log "results: $results ($1 only, ${SECONDS}s)"
+	exit 0
+}
+
+if [ "$only" = nginx ]; then
+	nginx_section
+	only_results nginx <(nginx_results)
 fi
 
 # ---------------------------------------------------------------- LTTng
@@ -448,22 +531,10 @@ server_json() {
 		  callgrind: {requests: $cgn, variants: $cg}}'
 }
 
-if [ -n "$only" ]; then
-	load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
-	mkdir -p "$(dirname "$results")"
-	server_json | jq --arg date "$date" --arg cmd "$cmdline" \
-		--arg commit "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-		--arg dirty "$(git -C "$root" status --porcelain 2>/dev/null | head -c 1)" \
-		--argjson ncpu "$(nproc)" --arg kernel "$(uname -r)" \
-		--arg load_start "$load_start" --arg load_end "$load_end" \
-		'{date: $date, command: $cmd, commit: $commit, dirty: ($dirty != ""),
-		  machine: {cpus: $ncpu, kernel: $kernel, load_start: $load_start, load_end: $load_end},
-		  server: .}' >"$results"
-	# The server tables, as the report prints them.
-	python3 "$root/bench/report.py" --summary "$results" >&2
-	log "results: $results (server only, ${SECONDS}s)"
-	exit 0
-fi
+[ -z "$only" ] || only_results server <(server_json)
+
+[ -n "$nginx_skip" ] || nginx_section
+[ -z "$nginx_skip" ] || log "nginx: $nginx_skip"
 
 # ---------------------------------------------------------------- results
 load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "")
@@ -479,7 +550,7 @@ jq -n \
 	--slurpfile hot "$work/hot.json" --slurpfile pipe "$work/pipeline.json" \
 	--slurpfile cg "$work/callgrind/callgrind.json" \
 	--slurpfile pcg "$work/proc-callgrind/processors.json" \
-	--slurpfile srv <(server_json) \
+	--slurpfile srv <(server_json) --slurpfile ngx <(nginx_results) \
 	'{date: $date, command: $cmd, quick: ($quick == 1),
 	  commit: $commit, dirty: ($dirty != ""),
 	  machine: {cpu: $cpu, cpus: $ncpu, kernel: $kernel,
@@ -490,7 +561,8 @@ jq -n \
 	  benchmarks: ($hot[0].benchmarks + $pipe[0].benchmarks),
 	  callgrind: $cg[0],
 	  processors_callgrind: $pcg[0],
-	  server: $srv[0]}' >"$results"
+	  server: $srv[0],
+	  nginx: $ngx[0]}' >"$results"
 for f in "$work"/callgrind/*.annotate.txt; do
 	[ -e "$f" ] || continue
 	n=$(basename "$f" .annotate.txt)

@@ -12,7 +12,8 @@
  *
  * Used by every call that takes or fills a versioned struct:
  * sr_stats_get, sr_propagation_stats_get, sr_otlp_stats_get,
- * sr_batch_span (out) and sr_init, sr_exporter_register (in).
+ * sr_stats_exporter, sr_batch_span (out) and sr_init,
+ * sr_exporter_register (in).
  */
 #ifndef SR_SIZED_INT_H
 #define SR_SIZED_INT_H

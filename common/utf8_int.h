@@ -25,18 +25,29 @@ size_t sr__utf8_scan(const char *s, size_t n, size_t *out_len);
 size_t sr__utf8_copy_sanitised(char *dst, const char *s, size_t n);
 
 /* True if all of s[0..n) is ASCII: the fast path every string takes
- * first, 8 bytes a step. */
+ * first, 8 bytes a step, the last step overlapping the one before it so
+ * that no string pays a byte loop (keys and values are mostly 4 to 30
+ * bytes).  Never reads outside s[0..n). */
 static inline bool sr__is_ascii(const char *s, size_t n)
 {
 	uint64_t acc = 0, x;
-	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&x, s + i, 8);
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, s + i, 8);
+			acc |= x;
+		}
+		memcpy(&x, s + n - 8, 8);
 		acc |= x;
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		acc = a | b;
+	} else if (n) {
+		acc = (uint8_t)s[0] | (uint8_t)s[n / 2] | (uint8_t)s[n - 1];
 	}
-	for (; i < n; i++)
-		acc |= (uint8_t)s[i];
 	return (acc & 0x8080808080808080ull) == 0;
 }
 

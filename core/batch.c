@@ -72,12 +72,16 @@ struct sr__batch *sr__batch_take(struct sr__pipeline *p)
 	b = p->free_batches;
 	if (b) {
 		p->free_batches = b->next_free;
-		b->outstanding = 1;
+		ck_pr_store_32(&b->gen, b->gen + 1);
+		ck_pr_store_32(&b->nspans, 0);
+		b->nrecords = 0;
+		/* Empty before taken: pairs with the crash recorder's loads
+		 * (flight_record.c), which skip batches not taken. */
+		ck_pr_fence_store();
+		ck_pr_store_int(&b->outstanding, 1);
 	}
 	pthread_mutex_unlock(&p->batch_lock);
 	if (b) {
-		ck_pr_store_32(&b->nspans, 0);
-		b->nrecords = 0;
 		b->any_ok = b->any_failed = 0;
 		b->min_rejected = UINT32_MAX;
 		b->arena_used = 0;
@@ -105,7 +109,7 @@ static void finalize(struct sr__pipeline *p, struct sr__batch *b,
 		ck_pr_add_64(&p->dropped_queue_full, n);
 	}
 	pthread_mutex_lock(&p->batch_lock);
-	b->outstanding = 0;
+	ck_pr_store_int(&b->outstanding, 0);
 	b->next_free = p->free_batches;
 	p->free_batches = b;
 	pthread_mutex_unlock(&p->batch_lock);

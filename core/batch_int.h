@@ -40,7 +40,16 @@ struct sr__batch {
 	int any_failed;
 	uint32_t min_rejected;
 	struct sr__batch *next_free;     /* under batch_lock                 */
-	int outstanding;                 /* under batch_lock                 */
+	/* Taken from the pool (1) or free (0): written under batch_lock,
+	 * ck_pr_store_int; the crash recorder reads it without the lock
+	 * (ck_pr_load_int) to find the batches whose spans are not yet
+	 * accounted.  A batch is emptied (nspans 0) before it is marked
+	 * taken, so the recorder never mistakes old spans for pending ones. */
+	int outstanding;
+	/* Bumped by each sr__batch_take (drainer, ck_pr_store_32 under
+	 * batch_lock); the crash recorder reads it before and after copying
+	 * the batch: a change means it was reused meanwhile (torn). */
+	uint32_t gen;
 
 	/* Processor stage (processor_stage.c); ovl and arena NULL without
 	 * processors.  The drainer writes them while the batch is open (the
@@ -59,12 +68,19 @@ struct sr__scratch {
 	uint32_t cap;                    /* entries in each array            */
 };
 
+struct sr__exporter;
+
 /* What an exporter sees as sr_batch_t: the batch plus its worker's
  * scratch, so several workers can decode one batch at once. */
 struct sr_batch {
 	struct sr__batch *b;
 	struct sr__scratch *scratch;
 	const struct sr__pipeline *pipe;
+	/* A batch of a crash recording (flight_read.c): its strings, scopes,
+	 * clock and resource come from the file.  NULL for a live batch. */
+	struct sr__flight *flight;
+	struct sr__exporter *exp;  /* whose worker holds the view; NULL in
+	                              views made outside a worker         */
 };
 
 /* batch.c */

@@ -99,6 +99,10 @@ static const struct u32_setting u32_settings[] = {
 	  0 },
 	{ "drainer_max_sleep_us", OFF(drainer_max_sleep_us),
 	  "SPANRING_DRAINER_MAX_SLEEP_US", NULL, 20000, 1, 1000000, 0 },
+	{ "flight_recorder_strings", OFF(flight_recorder_strings),
+	  "SPANRING_FLIGHT_RECORDER_STRINGS", NULL, 4096, 16, 1u << 20, 0 },
+	{ "log_rate_per_min", OFF(log_rate_per_min), "SPANRING_LOG_RATE",
+	  NULL, 10, 1, 60000, 0 },
 	{ "processor_scratch_bytes", OFF(processor_scratch_bytes),
 	  "SPANRING_PROCESSOR_SCRATCH_BYTES", NULL, 262144, 4096, 1u << 30, 0 },
 };
@@ -318,6 +322,35 @@ static void env_sampler(sr_config_t *cfg, struct report *r)
 	}
 }
 
+/* OTEL_LOG_LEVEL names, any case (the OpenTelemetry enum rule). */
+static const struct {
+	const char *name;
+	sr_log_level_t level;
+} log_levels[] = {
+	{ "none", SR_LOG_NONE }, { "error", SR_LOG_ERROR },
+	{ "warn", SR_LOG_WARN }, { "info", SR_LOG_INFO },
+	{ "debug", SR_LOG_DEBUG },
+};
+
+static void env_log_level(sr_config_t *cfg, struct report *r)
+{
+	char q[64];
+	size_t len, i;
+	const char *v;
+
+	if (!HAS(cfg, log_level) ||
+	    (v = sr__env_get("OTEL_LOG_LEVEL", &len)) == NULL)
+		return;
+	for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++)
+		if (strlen(log_levels[i].name) == len &&
+		    strncasecmp(log_levels[i].name, v, len) == 0) {
+			cfg->log_level = log_levels[i].level;
+			return;
+		}
+	note(r, "OTEL_LOG_LEVEL=%s: unknown level (none, error, warn, info, "
+		"debug)", sr__env_quote(q, v, len));
+}
+
 int sr_config_from_env(sr_config_t *cfg)
 {
 	struct report r = { 0 };
@@ -347,6 +380,9 @@ int sr_config_from_env(sr_config_t *cfg)
 	if (HAS(cfg, exporters) &&
 	    sr__env_get("OTEL_TRACES_EXPORTER", NULL) != NULL)
 		cfg->exporters = getenv("OTEL_TRACES_EXPORTER");
+	if (HAS(cfg, flight_recorder) &&
+	    sr__env_get("SPANRING_FLIGHT_RECORDER", NULL) != NULL)
+		cfg->flight_recorder = getenv("SPANRING_FLIGHT_RECORDER");
 	if (HAS(cfg, processors) &&
 	    sr__env_get("SPANRING_PROCESSORS", NULL) != NULL)
 		cfg->processors = getenv("SPANRING_PROCESSORS");
@@ -365,6 +401,7 @@ int sr_config_from_env(sr_config_t *cfg)
 	}
 
 	env_sampler(cfg, &r);
+	env_log_level(cfg, &r);
 
 	/* Last, so that it wins over OTEL_TRACES_EXPORTER and _SAMPLER. */
 	if (env_bool("OTEL_SDK_DISABLED", &disabled, &r) == 0 && disabled) {
@@ -587,6 +624,10 @@ int sr__config_validate(sr_config_t *cfg)
 	    !(cfg->sampler_ratio >= 0.0 && cfg->sampler_ratio <= 1.0)) {
 		note(&r, "sampler_ratio=%g: not in [0,1]", cfg->sampler_ratio);
 		cfg->sampler_ratio = 1.0;
+	}
+	if ((unsigned)cfg->log_level > SR_LOG_DEBUG) {
+		note(&r, "log_level=%d: unknown level", (int)cfg->log_level);
+		cfg->log_level = SR_LOG_DEFAULT;
 	}
 	if (cfg->allocator != NULL &&
 	    (cfg->allocator->alloc == NULL || cfg->allocator->free == NULL)) {

@@ -485,6 +485,7 @@ static void *drainer_main(void *arg)
 		}
 		if (now - last_cal >= 1000000000ull) {
 			sr__clock_recalibrate();
+			sr__stats_watch_drops(p);
 			last_cal = now;
 		}
 		if (starved) {

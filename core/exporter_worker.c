@@ -21,8 +21,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock_int.h"
 #include "config_int.h"
 #include "exporter_table_int.h"
+#include "log_int.h"
 #include "bgthread_int.h"
 #include "env_int.h"
 #include "pipeline_int.h"
@@ -142,6 +144,87 @@ void sr__exporters_after_fork_child(void)
 			registered[i].ops.after_fork_child(registered[i].ud);
 }
 
+/* ---- why an export failed ------------------------------------------- */
+
+/* Copy msg as printable ASCII (the log and JSON take it as it is). */
+static void copy_printable(char *dst, size_t cap, const char *msg)
+{
+	size_t n = 0;
+
+	for (; msg && msg[n] && n + 1 < cap; n++) {
+		unsigned char c = (unsigned char)msg[n];
+
+		dst[n] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+	}
+	dst[n] = '\0';
+}
+
+static void set_error(struct sr__exporter *e, int http_status,
+		      int grpc_status, const char *msg)
+{
+	pthread_mutex_lock(&e->err_lock);
+	copy_printable(e->err_text, sizeof(e->err_text), msg);
+	e->err_ns = sr__realtime_ns();
+	e->err_http = http_status;
+	e->err_grpc = grpc_status;
+	e->err_code = 0;
+	pthread_mutex_unlock(&e->err_lock);
+	e->reported = true;
+}
+
+SR_API void sr_batch_report_error(const sr_batch_t *batch, int http_status,
+				  int grpc_status, const char *msg)
+{
+	if (batch && batch->exp)
+		set_error(batch->exp, http_status, grpc_status,
+			  msg ? msg : "");
+}
+
+/* After an export call: the last error, the counters and the log.  The
+ * log warns when an exporter starts failing or fails differently (other
+ * statuses), says at info when it delivers again, and has every failure
+ * at debug: an exporter that stays down says so once, not per batch. */
+static void export_outcome(struct sr__exporter *e, int rc, uint32_t nspans,
+			   uint64_t rejected)
+{
+	char text[SR_EXPORTER_ERROR_MAX];
+	int32_t http, grpc;
+	bool changed;
+
+	if (rc == 0 && rejected == 0) {
+		if (e->failing)
+			sr__log(SR__LOG_INFO, "exporter '%s' delivers again, "
+				"after %llu failed exports", e->name,
+				(unsigned long long)e->fail_streak);
+		e->failing = false;
+		e->fail_streak = 0;
+		return;
+	}
+	ck_pr_inc_64(&e->st_batches_failed);
+	if (!e->reported)
+		set_error(e, 0, -1, rc ? sr_strerror(rc) : "spans rejected");
+	pthread_mutex_lock(&e->err_lock);
+	e->err_code = rc;
+	memcpy(text, e->err_text, sizeof(text));
+	http = e->err_http;
+	grpc = e->err_grpc;
+	pthread_mutex_unlock(&e->err_lock);
+
+	changed = !e->failing || http != e->failing_http || grpc != e->failing_grpc;
+	e->failing = true;
+	e->failing_http = http;
+	e->failing_grpc = grpc;
+	e->fail_streak++;
+	if (rc)
+		sr__log(changed ? SR__LOG_WARN : SR__LOG_DEBUG,
+			"exporter '%s': export of %u spans failed (%s): %s",
+			e->name, nspans, sr_strerror(rc), text);
+	else
+		sr__log(changed ? SR__LOG_WARN : SR__LOG_DEBUG,
+			"exporter '%s': %llu of %u spans rejected: %s", e->name,
+			(unsigned long long)rejected, nspans, text);
+}
+
 /* ---- workers -------------------------------------------------------- */
 
 static void *worker_main(void *arg)
@@ -188,10 +271,12 @@ static void *worker_main(void *arg)
 			sr__batch_release(p, b, 1, 0, true);
 		} else {
 			e->view.b = b;
+			e->reported = false;
 			rc = e->ops->export_batch(e->state, &e->view, &rejected);
 			ck_pr_inc_64(&e->st_batches);
 			if (rejected > b->nspans)
 				rejected = b->nspans;
+			export_outcome(e, rc, b->nspans, rejected);
 			if (rc == 0) {
 				ck_pr_add_64(&e->st_ok, b->nspans - rejected);
 				ck_pr_add_64(&e->st_failed, rejected);
@@ -255,6 +340,8 @@ static int start_one(struct sr__pipeline *p, const char *name, size_t len,
 	if (rc)
 		return sr__set_error(rc < 0 ? rc : SR_EIO, "exporter '%s': %s",
 				     e->name, err[0] ? err : sr_strerror(rc));
+	pthread_mutex_init(&e->err_lock, NULL);
+	e->err_grpc = -1;
 	p->nexporters++;
 	return 0;
 }
@@ -303,6 +390,7 @@ int sr__exporters_launch(struct sr__pipeline *p)
 		p->bytes += sizeof(*e->queue) * qcap;
 		e->view.scratch = &e->scratch;
 		e->view.pipe = p;
+		e->view.exp = e;
 		/* Thread names are cut at 15 bytes; say so to the compiler. */
 		snprintf(tname, sizeof(tname), "sr-exp-%.8s", e->name);
 		if (sr__thread_start_named(&e->thread, tname, worker_main, e) != 0)
@@ -345,6 +433,7 @@ void sr__exporters_free(struct sr__pipeline *p)
 		sr__scratch_free(&e->scratch);
 		pthread_mutex_destroy(&e->lock);
 		pthread_cond_destroy(&e->cv);
+		pthread_mutex_destroy(&e->err_lock);
 	}
 }
 

@@ -47,7 +47,22 @@ struct sr__exporter {
 
 	/* Stats: ck_pr_add_64 by the worker (and by the drainer for
 	 * queue_full); stats readers ck_pr_load_64. */
-	uint64_t st_batches, st_ok, st_failed, st_queue_full;
+	uint64_t st_batches, st_ok, st_failed, st_queue_full, st_batches_failed;
+
+	/* The last failure: the worker writes all of it under err_lock
+	 * (sr_batch_report_error, then the call's outcome), stats readers
+	 * copy it under err_lock.  Initialised once create() succeeded. */
+	pthread_mutex_t err_lock;
+	char err_text[SR_EXPORTER_ERROR_MAX];
+	uint64_t err_ns;
+	int32_t err_http, err_grpc, err_code;
+
+	/* Worker only: this call reported its error; the last call failed,
+	 * with which statuses, and how many in a row (the log says when an
+	 * exporter starts and stops failing, not every failure). */
+	bool reported, failing;
+	int32_t failing_http, failing_grpc;
+	uint64_t fail_streak;
 };
 
 enum { SR__FATE_RUNNING = 0, SR__FATE_ABANDONED = 1, SR__FATE_EXITED = 2 };

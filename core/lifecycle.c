@@ -35,7 +35,10 @@
 
 #include "clock_int.h"
 #include "config_int.h"
+#include "flight_int.h"
+#include "log_int.h"
 #include "metrics_table_int.h"
+#include "tally_int.h"
 #include "pipeline_int.h"
 #include "sampler_int.h"
 
@@ -52,21 +55,22 @@ static uint32_t gen_counter;  /* under lifecycle_lock */
 
 /* Copy of the running configuration for the fork child, strings owned. */
 static sr_config_t saved_cfg;
-static char *saved_strings[6];
+static char *saved_strings[7];
 
 static void save_config(const sr_config_t *cfg)
 {
 	sr_config_t c = *cfg;
-	const char **fields[6] = {
+	const char **fields[7] = {
 		&c.service_name, &c.resource_attributes, &c.exporters,
-		&c.processors, &c.redact_rules, &c.redact_config,
+		&c.flight_recorder, &c.processors, &c.redact_rules,
+		&c.redact_config,
 	};
-	char *copies[6];
+	char *copies[7];
 
 	/* Copy first: in a fork child cfg is saved_cfg itself. */
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		copies[i] = *fields[i] ? strdup(*fields[i]) : NULL;
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		free(saved_strings[i]);
 		saved_strings[i] = copies[i];
 		*fields[i] = copies[i];
@@ -218,6 +222,8 @@ static int init_locked(const sr_config_t *user)
 	rc = sr__config_validate(&cfg);
 	if (rc)
 		return rc;
+	sr__log_configure(cfg.log_level ? (int)cfg.log_level : SR__LOG_INFO,
+			  cfg.log_rate_per_min);
 	sr__alloc_configure(cfg.allocator);
 	sr__clock_init();
 	sr__ids_seed();
@@ -277,6 +283,11 @@ static int init_locked(const sr_config_t *user)
 		if (mrc && !soft)
 			soft = sr__set_error(mrc, "%s", err);
 	}
+	/* Last: the recorder reads every piece above.  Its failure leaves
+	 * the pipeline running without it, like an exporter's. */
+	rc = sr__flight_start(p);
+	if (rc && !soft)
+		soft = rc;
 	sr__g.have_final = false;
 	publish_globals(p);
 	save_config(&cfg);
@@ -421,6 +432,7 @@ static int shutdown_locked(uint64_t deadline, uint64_t *lost)
 	sr__processors_keep_stats(p);
 	if (lost)
 		*lost = st.dropped_shutdown;
+	sr__flight_stop(p); /* before the memory it would dump goes */
 	sr__pipeline_unref(p); /* freed now, or by the last stuck exporter */
 	sr__registry_forget_thread();
 	return st.dropped_shutdown ? SR_ETIMEDOUT : 0;
@@ -458,6 +470,7 @@ static void fork_child(void)
 	bool was_running = sr__g.pipe != NULL;
 
 	urcu_bp_after_fork_child();
+	sr__flight_forget(); /* the parent's file and rings are not ours */
 	/* Abandon the parent's pipeline (see the file comment). */
 	ck_pr_store_int(&sr__active, 0);
 	ck_pr_store_int(&sr__g.running, 0);
@@ -465,6 +478,8 @@ static void fork_child(void)
 	sr__g.pipe = NULL;
 	sr__registry_forget_thread();
 	sr__exporters_after_fork_child();
+	sr__log_after_fork_child();
+	sr__tally_after_fork_child();
 	if (was_running)
 		init_locked(&saved_cfg);
 	pthread_mutex_unlock(&sr__g.lifecycle_lock);

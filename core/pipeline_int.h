@@ -133,11 +133,18 @@ struct sr__pipeline {
 	uint64_t dropped_processor;      /* sr_proc_drop (drainer)           */
 	uint64_t dropped_limits_global;  /* spans with no node (max_threads) */
 	uint64_t started_global, sampled_global;
+	uint64_t sampled_started_global; /* exited threads' sampled starts
+	                                    (tally.c, under its lock)       */
 	uint64_t dropped_reentrant_global; /* slow-end re-entry (span_end.c) */
 	uint64_t records_discarded;      /* drainer: records it could not
 	                                    read as a span (a run longer than
 	                                    what was published)              */
 	uint64_t scope_errors;
+
+	/* Drainer only (sr__stats_watch_drops): span drops at its last
+	 * look, and whether they were growing then. */
+	uint64_t watch_drops;
+	bool watch_dropping;
 
 	uint64_t bytes;                  /* pipeline memory, fixed at init  */
 	struct sr__alloc_choice alloc;   /* where that memory came from     */
@@ -178,6 +185,9 @@ void sr__pipeline_unref(struct sr__pipeline *p);
 /* stats.c */
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *out);
 void sr__stats_keep_exporters(struct sr__pipeline *p); /* at shutdown */
+/* Drainer, about once a second: log when spans start (and stop) being
+ * dropped. */
+void sr__stats_watch_drops(struct sr__pipeline *p);
 
 /* lifecycle.c: start a library thread with all signals blocked. */
 int sr__thread_start(pthread_t *t, void *(*fn)(void *), void *arg);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "clock_int.h"
+#include "flight_int.h"
 #include "ids_int.h"
 #include "pipeline_int.h"
 #include "sized_int.h"
@@ -58,6 +59,10 @@ SR_API const sr_attr_view_t *sr_batch_resource(const sr_batch_t *batch,
 		sr__null_arg("sr_batch_resource", batch ? "count" : "batch");
 		return NULL;
 	}
+	if (batch->flight) {
+		*count = batch->flight->nres;
+		return batch->flight->res;
+	}
 	*count = batch->pipe->resource.count;
 	return batch->pipe->resource.attrs;
 }
@@ -69,15 +74,51 @@ static sr_str_t cstr(const char *s)
 	return r;
 }
 
+/* A string the record keeps by pointer: in a crash recording, the copy
+ * the file holds (the pointer was the dead process's). */
+static sr_str_t ptr_str(struct sr__flight *f, const char *s, uint32_t len)
+{
+	sr_str_t r;
+
+	if (f)
+		return sr__flight_string(f, s, len);
+	if (len == UINT32_MAX)
+		return cstr(s);
+	r.ptr = s;
+	r.len = len;
+	return r;
+}
+
+static uint64_t stamp_ns(struct sr__flight *f, uint64_t tsc)
+{
+	return f ? sr__flight_tsc_to_ns(f, tsc) : sr__tsc_to_ns(tsc);
+}
+
 static bool key_eq(sr_str_t a, sr_str_t b)
 {
 	return a.len == b.len && (a.ptr == b.ptr || !memcmp(a.ptr, b.ptr, a.len));
 }
 
-/* Decode the ATTR item `it` into *v; returns the slots it takes. */
-static uint32_t decode_attr(const struct sr__item *it, sr_attr_view_t *v)
+/* One bit of a 64-bit filter for a key, from its bytes (not its address:
+ * two copies of one key must meet): a span's keys are nearly always
+ * distinct, and a key whose bit is still clear needs no search among the
+ * ones before it. */
+static inline uint64_t key_bit(sr_str_t k)
 {
-	v->key = cstr(it->key);
+	uint64_t h = k.len;
+
+	if (k.len)
+		h ^= (uint64_t)(uint8_t)k.ptr[k.len - 1] << 8 ^
+		     (uint64_t)(uint8_t)k.ptr[k.len / 2] << 16;
+	return 1ull << ((h * 0x9E3779B97F4A7C15ull) >> 58);
+}
+
+/* Decode the ATTR item `it` into *v; returns the slots it takes.  Inline:
+ * it runs once per attribute, the bulk of a span. */
+static inline __attribute__((always_inline)) uint32_t
+decode_attr(struct sr__flight *f, const struct sr__item *it, sr_attr_view_t *v)
+{
+	v->key = ptr_str(f, it->key, UINT32_MAX);
 	switch (it->vtype) {
 	case SR_ATTR_BOOL:
 		v->type = SR_ATTR_BOOL;
@@ -93,8 +134,7 @@ static uint32_t decode_attr(const struct sr__item *it, sr_attr_view_t *v)
 		return 1;
 	case SR_ATTR_STRING_STATIC:
 		v->type = SR_ATTR_STRING;
-		v->v.s.ptr = it->v.s;
-		v->v.s.len = it->len;
+		v->v.s = ptr_str(f, it->v.s, it->len);
 		return 1;
 	case SR_ATTR_ARRAY:
 		/* Packed elements from inl on, laid out as a copied string. */
@@ -124,6 +164,8 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 	sr_attr_view_t *owned;
 	uint32_t n, j, nattr = 0, nowned = 0;
 	uint32_t *owner_count = NULL, owner_left = 0;
+	uint64_t seen = 0;      /* key_bit()s of the span's attributes */
+	struct sr__flight *f;
 
 	if (!batch || i >= batch->b->nspans)
 		return SR_EINVAL;
@@ -134,6 +176,7 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		return 0;
 	}
 	sc = batch->scratch;
+	f = batch->flight;
 	owned = sc->attrs + sc->cap;
 	h = (const struct sr__span_header *)(const void *)
 		    b->records[b->first[i]].bytes;
@@ -152,20 +195,27 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
 					 SR__HB_STATUS_SHIFT);
-	out->name = cstr(h->name);
+	out->name = ptr_str(f, h->name, UINT32_MAX);
 	if (h->bits & SR__HB_TSC) {
-		out->start_ns = sr__tsc_to_ns(h->start_ns);
-		out->end_ns = sr__tsc_to_ns(h->end_ns);
+		out->start_ns = stamp_ns(f, h->start_ns);
+		out->end_ns = stamp_ns(f, h->end_ns);
 		if (out->end_ns < out->start_ns)
 			out->end_ns = out->start_ns;
 	} else {
 		out->start_ns = h->start_ns;
 		out->end_ns = h->end_ns;
 	}
-	tr = sr__tracer_at(h->tracer);
-	out->tracer = tr;
-	out->scope_name = cstr(tr ? tr->name : "");
-	out->scope_version = cstr(tr ? tr->version : "");
+	if (f) {
+		/* No tracer in this process: the exporters group by name. */
+		out->tracer = NULL;
+		out->scope_name = f->scope_name[h->tracer];
+		out->scope_version = f->scope_version[h->tracer];
+	} else {
+		tr = sr__tracer_at(h->tracer);
+		out->tracer = tr;
+		out->scope_name = cstr(tr ? tr->name : "");
+		out->scope_version = cstr(tr ? tr->version : "");
+	}
 	out->thread_id = h->tid;
 	out->attrs = sc->attrs;
 	out->events = sc->events;
@@ -188,7 +238,7 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		}
 		if (owner_left && it->kind == SR__ITEM_ATTR) {
 			/* Attribute of the preceding event or link. */
-			j += decode_attr(it, &owned[nowned++]);
+			j += decode_attr(f, it, &owned[nowned++]);
 			(*owner_count)++;
 			owner_left--;
 			continue;
@@ -196,15 +246,21 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		owner_left = 0;
 		switch (it->kind) {
 		case SR__ITEM_ATTR: {
-			sr_attr_view_t v;
-			uint32_t k;
+			sr_attr_view_t *v = &sc->attrs[nattr];
+			uint64_t bit;
+			uint32_t k = nattr;
 
-			j += decode_attr(it, &v);
+			j += decode_attr(f, it, v);
 			/* Setting a key twice keeps the last value. */
-			for (k = 0; k < nattr; k++)
-				if (key_eq(sc->attrs[k].key, v.key))
-					break;
-			sc->attrs[k] = v;
+			bit = key_bit(v->key);
+			if (seen & bit) {
+				for (k = 0; k < nattr; k++)
+					if (key_eq(sc->attrs[k].key, v->key))
+						break;
+				if (k < nattr)
+					sc->attrs[k] = *v;
+			}
+			seen |= bit;
 			if (k == nattr)
 				nattr++;
 			break;
@@ -212,8 +268,8 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		case SR__ITEM_EVENT: {
 			sr_event_view_t *e = &sc->events[out->event_count++];
 
-			e->name = cstr(it->key);
-			e->ts_ns = it->vtype == 1 ? sr__tsc_to_ns(it->v.u) : it->v.u;
+			e->name = ptr_str(f, it->key, UINT32_MAX);
+			e->ts_ns = it->vtype == 1 ? stamp_ns(f, it->v.u) : it->v.u;
 			e->attrs = owned + nowned;
 			e->attr_count = 0;
 			e->dropped_attr_count = it->len;
@@ -251,7 +307,8 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 			break;
 		}
 		case SR__ITEM_TRACESTATE:
-			if (!sr__tracestate_resolve(it->v.u, &out->trace_state))
+			/* A recording has no trace-state arena: lost. */
+			if (f || !sr__tracestate_resolve(it->v.u, &out->trace_state))
 				out->trace_state = cstr("");
 			j++;
 			break;

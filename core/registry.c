@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "pipeline_int.h"
+#include "tally_int.h"
 
 
 static pthread_key_t exit_key;
@@ -55,6 +56,11 @@ static void on_thread_exit(void *arg)
 	sr__unsampled_flush(true);
 	sr__rcu_read_lock();
 	p = rcu_dereference(sr__g.pipe);
+	sr__tally_exit(p);
+	/* A start after this (from another key's destructor) syncs again:
+	 * joins the tally list and arms this hook anew. */
+	sr__tls_unsampled.gen = 0;
+	sr__tls.synced_gen = 0;
 	if (p && sr__tls_gen == p->gen && sr__tls_thread) {
 		/* This TLS is about to go: shutdown must stop looking at it. */
 		pthread_mutex_lock(&p->registry_lock);

@@ -17,6 +17,7 @@
 #include "sampler_int.h"
 #include "scope_int.h"
 #include "span_int.h"
+#include "tally_int.h"
 
 SR_API bool sr_context_is_valid(const sr_context_t *ctx)
 {
@@ -47,6 +48,7 @@ static __attribute__((noinline)) void tls_sync(void)
 		sr__rng_reseed(&sr__tls_rng);
 	if (sr__tls_unsampled.gen != gen) {
 		sr__unsampled_flush(false);
+		sr__tally_sync(gen);
 		sr__tls_unsampled.gen = gen;
 		/* A thread that only ever starts unsampled spans takes no
 		 * node, so nothing else would publish its tally at exit. */
@@ -158,6 +160,7 @@ static void span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 		set_unsampled(s, tl, par);
 		return;
 	}
+	sr__tally_bump(&tl->started);
 	tsc_bit = !start_ns && sr__stamp_is_tsc() ? SR__HB_TSC : 0;
 	h->name = name ? name : "";
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
@@ -258,6 +261,7 @@ SR_API void sr__span_start(sr_span_t *sp, const sr_tracer_t *tracer,
 	h->name = name; /* the wrapper made it non-NULL */
 	h->tracer = tracer ? (uint8_t)tracer->index : 0;
 	set_identity(s, tl, top);
+	sr__tally_bump(&tl->started);
 	h->bits = (uint8_t)(((unsigned)kind & SR__HB_KIND_MASK) |
 			    (top ? hb_not_random(top->trace_flags) |
 					   (top->remote ? SR__HB_PARENT_REMOTE : 0)

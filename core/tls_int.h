@@ -11,6 +11,8 @@
 #ifndef SR_TLS_INT_H
 #define SR_TLS_INT_H
 
+#include <stdbool.h>
+
 #include "spanring_int.h"
 
 struct sr__thread;
@@ -28,6 +30,21 @@ struct sr__unsampled_tally {
 	uint32_t pending;
 };
 
+/* tally.c: the sampled spans this thread started in pipeline generation
+ * `gen`, which stats read in place (sr__tally_sum) instead of waiting for
+ * the thread to publish them.
+ *   sampled: the owner adds with one instruction (sr__tally_bump): the
+ *            only writer, never split by a signal handler; stats read it
+ *            with a relaxed atomic load under the tally lock.
+ *   gen, linked, prev, next: under the tally lock (its holders block
+ *            signals, so a handler's first start never waits on it). */
+struct sr__start_tally {
+	uint64_t sampled;
+	uint32_t gen;
+	bool linked;
+	struct sr__start_tally *prev, *next;
+};
+
 /* scope_int.h: the active-span stack. */
 struct sr__scope_tls {
 	uint32_t depth;
@@ -42,6 +59,7 @@ struct sr__tls_state {
 	                               span_start.c's fast start may run           */
 	struct sr__rng rng;
 	struct sr__unsampled_tally unsampled;
+	struct sr__start_tally started;
 	struct sr__thread *thread;  /* node in pipeline `gen` (registry.c)  */
 	uint32_t gen;
 	uint32_t busy;              /* see sr__busy_enter                   */

@@ -61,6 +61,7 @@ struct options {
 	unsigned threads;
 	unsigned requests;
 	unsigned work_us;    /* mean simulated work per operation, us */
+	unsigned crash_after; /* 0, or crash (SIGSEGV) after that many requests */
 	bool json;
 };
 
@@ -68,11 +69,26 @@ static struct options opt = { .threads = 4, .requests = 50, .work_us = 100 };
 static const sr_tracer_t *tracer;
 static atomic_uint_fast64_t spans_started; /* the demo's own count */
 
-/* A thread's simulation state: its random stream and span count. */
+/* A thread's simulation state: its random stream and span count, and
+ * (for --crash-after) the last request spans it ended, newest last. */
+#define LAST_KEPT 3
 struct actor {
 	uint64_t rng;
 	uint64_t spans;
+	sr_context_t last[LAST_KEPT];
+	const char *last_name[LAST_KEPT];
+	unsigned nlast;
 };
+static atomic_uint served; /* requests served by every server thread */
+
+/* Note a request span about to end (--crash-after prints them). */
+static void remember(struct actor *a, const sr_span_t *span, const char *name)
+{
+	unsigned k = a->nlast++ % LAST_KEPT;
+
+	a->last[k] = sr_span_context(span);
+	a->last_name[k] = name;
+}
 
 static uint64_t rnd(struct actor *a)
 {
@@ -321,6 +337,7 @@ static void get_user(struct actor *a)
 	if (status == 200)
 		render(a, "user.html", 1);
 	set_response(&req.span, status, "database unavailable");
+	remember(a, &req.span, "GET /api/users/{id}");
 }
 
 static void search(struct actor *a)
@@ -357,6 +374,7 @@ static void search(struct actor *a)
 		render(a, "search.html", rows);
 	}
 	set_response(&req.span, status, "search backend unavailable");
+	remember(a, &req.span, "GET /api/search");
 }
 
 static void validate_order(struct actor *a, unsigned items)
@@ -510,6 +528,29 @@ static void *order_worker(void *arg)
 	return NULL;
 }
 
+/* --crash-after: say which request spans this thread ended last (the
+ * ones a flight recording must hold), then die of a bad pointer. */
+static void crash(struct actor *a)
+{
+	/* An unmapped page (not NULL, which UBSan builds stop first), read
+	 * through a volatile the compiler cannot fold. */
+	volatile uintptr_t bad = 16;
+
+	fprintf(stderr, "spanring-demo: crashing on purpose after %u requests "
+		"(SIGSEGV); the last request spans this thread ended:\n",
+		opt.crash_after);
+	for (unsigned i = a->nlast > LAST_KEPT ? a->nlast - LAST_KEPT : 0;
+	     i < a->nlast; i++) {
+		char tid[33], sid[17];
+
+		sr_context_trace_id_hex(&a->last[i % LAST_KEPT], tid);
+		sr_context_span_id_hex(&a->last[i % LAST_KEPT], sid);
+		fprintf(stderr, "  last-span trace=%s span=%s %s\n", tid, sid,
+			a->last_name[i % LAST_KEPT]);
+	}
+	*(volatile int *)bad = 1;
+}
+
 static void *server_thread(void *arg)
 {
 	struct actor a = { .rng = (uint64_t)(uintptr_t)arg * 104729 + 17 };
@@ -524,6 +565,9 @@ static void *server_thread(void *arg)
 			search(&a);
 		else
 			get_user(&a);
+		if (opt.crash_after && a.nlast &&
+		    atomic_fetch_add(&served, 1) + 1 == opt.crash_after)
+			crash(&a);
 	}
 	atomic_fetch_add(&spans_started, a.spans);
 	done_then_wait(true);
@@ -536,6 +580,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: spanring-demo [--threads N] [--requests N] [--work-us N] [--json]\n"
+"                     [--crash-after N]\n"
 "\n"
 "Simulates a multi-threaded HTTP server traced with spanring, then prints\n"
 "what happened to every span.\n"
@@ -545,6 +590,9 @@ static void usage(FILE *f)
 "  --work-us N    mean simulated I/O per operation in microseconds\n"
 "                 (default 100; 0 measures the tracing pipeline alone)\n"
 "  --json         print the final sr_stats as one JSON object, last line\n"
+"  --crash-after N  die of SIGSEGV after N requests in all, printing the\n"
+"                 last request spans the crashing thread ended (try it with\n"
+"                 SPANRING_FLIGHT_RECORDER=<path>, then spanring-recover)\n"
 "  --help         this text\n"
 "\n"
 "Configured by the environment, e.g.\n"
@@ -585,6 +633,7 @@ static int parse_args(int argc, char **argv)
 		{ "--threads", 1, 1024, &opt.threads },
 		{ "--requests", 1, 100000000, &opt.requests },
 		{ "--work-us", 0, 1000000, &opt.work_us },
+		{ "--crash-after", 1, 100000000, &opt.crash_after },
 	};
 
 	for (int i = 1; i < argc; i++) {
@@ -725,6 +774,24 @@ static const sr_exporter_stats_t *find_exporter(const sr_exporter_stats_t *ex,
 	return NULL;
 }
 
+/* Why an exporter last failed, when, and the statuses it got. */
+static void print_last_error(const sr_exporter_stats_t *e)
+{
+	char when[32] = "?";
+	time_t sec = (time_t)(e->last_error_ns / 1000000000u);
+	struct tm tm;
+
+	if (gmtime_r(&sec, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S UTC", &tm);
+	printf("           last error at %s (%" PRIu64 " failed export%s", when,
+	       e->batches_failed, e->batches_failed == 1 ? "" : "s");
+	if (e->last_http_status)
+		printf(", HTTP %d", (int)e->last_http_status);
+	if (e->last_grpc_status >= 0)
+		printf(", gRPC status %d", (int)e->last_grpc_status);
+	printf("): %s\n", e->last_error);
+}
+
 static int run_threads(unsigned n, void *(*fn)(void *), pthread_t *tids,
 		       uintptr_t seed_base)
 {
@@ -748,7 +815,7 @@ int main(int argc, char **argv)
 	uint32_t nex = 0;
 	sr_stats_t st = { .size = sizeof(st) };
 	uint64_t pending = 0, lost = 0, demo_spans, dropped;
-	struct file_mark file_before;
+	struct file_mark file_before = { 0 };
 	const sr_exporter_stats_t *fx;
 	sr_config_t cfg;
 	double t0, t1, t2, t3;
@@ -804,13 +871,14 @@ int main(int argc, char **argv)
 		pthread_join(workers[i], NULL);
 	/* Exporter counters: read while running, again after shutdown if
 	 * the library still has them. */
+	for (uint32_t i = 0; i < MAX_EXPORTERS; i++)
+		ex[i].size = sizeof(ex[i]);
 	while (nex < MAX_EXPORTERS && sr_stats_exporter(nex, &ex[nex]) == 0)
 		nex++;
 	shutdown_rc = sr_shutdown(SHUTDOWN_DEADLINE_MS, &lost);
 	t3 = mono_s();
 	for (uint32_t i = 0; i < nex; i++) {
-		sr_exporter_stats_t after;
-
+		sr_exporter_stats_t after = { .size = sizeof(after) };
 		if (sr_stats_exporter(i, &after) == 0)
 			ex[i] = after;
 	}
@@ -854,12 +922,15 @@ int main(int argc, char **argv)
 		       st.strings_truncated);
 	if (nex == 0)
 		printf("  exporters: none running\n");
-	for (uint32_t i = 0; i < nex; i++)
+	for (uint32_t i = 0; i < nex; i++) {
 		printf("  exporter %-8s ok %" PRIu64 "  failed %" PRIu64
 		       "  queue_full %" PRIu64 "  (%" PRIu64 " batches)\n",
 		       ex[i].name ? ex[i].name : "?", ex[i].spans_ok,
 		       ex[i].spans_failed, ex[i].spans_queue_full,
 		       ex[i].batches);
+		if (ex[i].last_error_ns)
+			print_last_error(&ex[i]);
+	}
 	printf("  memory  %.1f MiB of pipeline memory, fixed at init (%" PRIu32
 	       " rings x %" PRIu32 " records, %" PRIu64 " bytes); ring "
 	       "high-water %" PRIu32 " records\n",
@@ -893,15 +964,16 @@ int main(int argc, char **argv)
 	printf("; shutdown %s, %" PRIu64 " spans lost\n",
 	       shutdown_rc == 0 ? "clean" : sr_strerror(shutdown_rc), lost);
 
-	if (st.sampled != st.exported + dropped) {
+	/* Every demo span ends: one still open is a lost end. */
+	if (st.sampled != st.exported + dropped + st.open || st.open) {
 		printf("  ACCOUNTING BROKEN: sampled %" PRIu64 " != exported %"
-		       PRIu64 " + dropped %" PRIu64 "\n", st.sampled,
-		       st.exported, dropped);
+		       PRIu64 " + dropped %" PRIu64 " (open %" PRIu64 ")\n",
+		       st.sampled, st.exported, dropped, st.open);
 		status = 2;
 	} else {
 		printf("  accounting: sampled %" PRIu64 " = exported %" PRIu64
-		       " + dropped %" PRIu64 "\n", st.sampled, st.exported,
-		       dropped);
+		       " + dropped %" PRIu64 " + open %" PRIu64 "\n", st.sampled,
+		       st.exported, dropped, st.open);
 	}
 	if (st.started != demo_spans) {
 		printf("  ACCOUNTING BROKEN: the library counted %" PRIu64

@@ -542,6 +542,17 @@ fail:
 	return rc;
 }
 
+static void report_limit(const struct chrome *c, const sr_batch_t *batch,
+			 size_t refused)
+{
+	char msg[SR_EXPORTER_ERROR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s: SPANRING_CHROME_MAX_BYTES=%llu "
+		 "reached: %zu spans refused", c->path,
+		 (unsigned long long)c->max_bytes, refused);
+	sr_batch_report_error(batch, 0, -1, msg);
+}
+
 static int chrome_export(void *state, const sr_batch_t *batch,
 			 uint64_t *rejected)
 {
@@ -599,18 +610,28 @@ static int chrome_export(void *state, const sr_batch_t *batch,
 		return SR_ENOMEM;
 	if (c->chunk.len == first)
 		return 0; /* nothing decodable */
-	if (fit_put == 0)
-		return SR_ELIMIT; /* not one span fits: the batch fails */
+	if (fit_put == 0) { /* not one span fits: the batch fails */
+		report_limit(c, batch, put);
+		return SR_ELIMIT;
+	}
 	/* Write what fits; the rest is refused (counted by the pipeline as
 	 * dropped_exporter, and in this exporter's spans_failed).  Each
 	 * span's events end at a span boundary, where the writer has put
 	 * no comma yet. */
 	*rejected += put - fit_put;
+	if (put > fit_put)
+		report_limit(c, batch, put - fit_put);
 	c->chunk.len = fit_len;
 	c->nfresh = fit_fresh;
 	sr__buf_put(&c->chunk, CLOSING, sizeof(CLOSING) - 1);
-	if (commit(c, c->chunk.data, c->chunk.len) != 0)
+	if ((rc = commit(c, c->chunk.data, c->chunk.len)) != 0) {
+		char msg[SR_EXPORTER_ERROR_MAX];
+
+		snprintf(msg, sizeof(msg), "%s: write: %s", c->path,
+			 strerror(-rc));
+		sr_batch_report_error(batch, 0, -1, msg);
 		return SR_EIO;
+	}
 	c->have_event = true;
 	c->named_process = true;
 	for (size_t i = 0; i < c->nfresh; i++)

@@ -303,6 +303,17 @@ fail:
 	return rc;
 }
 
+/* A failed write, rotation or sync: say which file and why. */
+static int io_failed(const sr_batch_t *batch, const struct file_exp *f,
+		     const char *what)
+{
+	char msg[SR_EXPORTER_ERROR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s: %s: %s", f->path, what, strerror(errno));
+	sr_batch_report_error(batch, 0, -1, msg);
+	return SR_EIO;
+}
+
 static int file_export(void *state, const sr_batch_t *batch,
 		       uint64_t *rejected)
 {
@@ -340,17 +351,17 @@ static int file_export(void *state, const sr_batch_t *batch,
 		start = file_size(f->fd);
 		if (start > 0 && (uint64_t)start + total > f->max_bytes) {
 			if (rotate(f) != 0)
-				return SR_EIO;
+				return io_failed(batch, f, "rotation");
 			start = file_size(f->fd);
 		}
 		if (start < 0)
-			return SR_EIO;
+			return io_failed(batch, f, "stat");
 	}
 	if (append_whole(f, iov, k, start, total) != 0)
-		return SR_EIO;
+		return io_failed(batch, f, "write");
 	f->broken_line = false;
 	if (f->fsync == FSYNC_BATCH && fdatasync(f->fd) != 0 && errno != EINVAL)
-		return SR_EIO;
+		return io_failed(batch, f, "fdatasync");
 	return 0;
 }
 

@@ -42,6 +42,8 @@ typedef struct {
 	ngx_flag_t exporter;          /* the block was given                */
 	ngx_str_t endpoint;           /* an OTLP/HTTP URL, validated         */
 	ngx_flag_t endpoint_is_full;  /* has a path: used as the traces URL  */
+	ngx_flag_t endpoint_grpc;     /* host:port given: OTLP/gRPC, endpoint
+	                                 holds it as http://host:port        */
 	ngx_msec_t interval;          /* -> schedule_delay_ms                */
 	size_t batch_size;            /* -> max_export_batch_size            */
 	size_t batch_count;           /* x batch_size -> max_queue_size      */

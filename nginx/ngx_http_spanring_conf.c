@@ -4,9 +4,8 @@
  *
  * ngx_otel_module's directives keep their syntax and meaning; what cannot
  * be honoured is refused here, by name, rather than half-done at run
- * time: an `otel_exporter` endpoint in gRPC form (`host:port`), since
- * spanring speaks OTLP/HTTP, an unreadable `trusted_certificate`, an
- * unknown exporter or an unreadable plugin in `spanring_exporter`.
+ * time: an unreadable `trusted_certificate`, an unknown exporter or an
+ * unreadable plugin in `spanring_exporter`.
  * Errors read like nginx's own: the directive is named, then the value.
  */
 #include <unistd.h>
@@ -153,10 +152,12 @@ static char *ngx_http_spanring_exporter_block(ngx_conf_t *cf,
 }
 
 /*
- * An OTLP/HTTP URL: http(s)://host[:port][/path].  Without a path (or
- * "/") it is the base URL and /v1/traces is appended; with one it is the
- * traces URL as is.  ngx_otel_module's `host:port` means OTLP/gRPC, which
- * spanring does not speak yet: refused, with the URL to use instead.
+ * The endpoint, in either form:
+ *   http(s)://host[:port][/path]  OTLP/HTTP.  Without a path (or "/") the
+ *                                 base URL, /v1/traces appended; with one
+ *                                 the traces URL as is.
+ *   host:port                     OTLP/gRPC in cleartext (h2c), as
+ *                                 ngx_otel_module reads this form.
  */
 static char *ngx_http_spanring_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 					void *conf)
@@ -166,6 +167,7 @@ static char *ngx_http_spanring_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 	ngx_str_t url = value[1];
 	u_char *p, *end, *host, *colon = NULL;
 	ngx_int_t port;
+	ngx_flag_t grpc = 0;
 
 	if (mcf->endpoint.len)
 		return "is duplicate";
@@ -176,19 +178,11 @@ static char *ngx_http_spanring_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 	else if (url.len > 8 && ngx_strncasecmp(p, (u_char *)"https://", 8) == 0)
 		p += 8;
 	else if (ngx_strlchr(url.data, end, '/') == NULL &&
-		 ngx_strlchr(url.data, end, ':') != NULL) {
-		ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-				   "\"endpoint\" directive of \"otel_exporter\": "
-				   "\"%V\" is an OTLP/gRPC endpoint, and this "
-				   "module exports OTLP/HTTP only (OTLP/gRPC is "
-				   "not available yet): give the collector's "
-				   "OTLP/HTTP URL, e.g. \"http://host:4318\"",
-				   &url);
-		return NGX_CONF_ERROR;
-	} else {
-		return "must be an OTLP/HTTP URL: \"http://host:port\" or "
-		       "\"https://host:port\"";
-	}
+		 ngx_strlchr(url.data, end, ':') != NULL)
+		grpc = 1;
+	else
+		return "must be an OTLP/HTTP URL (\"http://host:port\" or "
+		       "\"https://host:port\") or an OTLP/gRPC \"host:port\"";
 	host = p;
 	while (p < end && *p != '/') {
 		if (*p == ':')
@@ -199,10 +193,24 @@ static char *ngx_http_spanring_endpoint(ngx_conf_t *cf, ngx_command_t *cmd,
 	}
 	if ((colon ? colon : p) == host)
 		return "has no host";
-	if (colon) {
-		port = ngx_atoi(colon + 1, (size_t)(p - colon - 1));
+	if (colon || grpc) {
+		port = colon ? ngx_atoi(colon + 1, (size_t)(p - colon - 1))
+			     : NGX_ERROR;
 		if (port < 1 || port > 65535)
 			return "has an invalid port";
+	}
+	if (grpc) {
+		/* The OTLP exporter takes a gRPC server as a URL too; the
+		 * scheme says cleartext. */
+		mcf->endpoint.len = sizeof("http://") - 1 + url.len;
+		mcf->endpoint.data = ngx_pnalloc(cf->pool, mcf->endpoint.len);
+		if (mcf->endpoint.data == NULL)
+			return NGX_CONF_ERROR;
+		ngx_memcpy(ngx_cpymem(mcf->endpoint.data, "http://",
+				      sizeof("http://") - 1),
+			   url.data, url.len);
+		mcf->endpoint_grpc = 1;
+		return NGX_CONF_OK;
 	}
 	mcf->endpoint = url;
 	mcf->endpoint_is_full = (end - p) > 1;

@@ -239,36 +239,66 @@ static ngx_int_t ngx_http_spanring_rewrite_handler(ngx_http_request_t *r)
 	return NGX_DECLINED;
 }
 
-/* Methods nginx knows, as literals: kept by pointer, no copy. */
-static const char *ngx_http_spanring_method(ngx_http_request_t *r)
+/* Methods and protocol versions nginx knows, as literals: kept by
+ * pointer, no copy, and each call sees its literal, so its length is a
+ * constant (no strlen per request). */
+#define SR_SET_LIT(span, key, lit) sr_span_set_str_static((span), (key), lit)
+
+static ngx_flag_t ngx_http_spanring_method(ngx_http_request_t *r,
+					   sr_span_t *span)
 {
 	switch (r->method) {
-	case NGX_HTTP_GET: return "GET";
-	case NGX_HTTP_HEAD: return "HEAD";
-	case NGX_HTTP_POST: return "POST";
-	case NGX_HTTP_PUT: return "PUT";
-	case NGX_HTTP_DELETE: return "DELETE";
-	case NGX_HTTP_OPTIONS: return "OPTIONS";
-	case NGX_HTTP_PATCH: return "PATCH";
-	case NGX_HTTP_TRACE: return "TRACE";
-	case NGX_HTTP_CONNECT: return "CONNECT";
-	default: return NULL;
+	case NGX_HTTP_GET: SR_SET_LIT(span, "http.request.method", "GET"); break;
+	case NGX_HTTP_HEAD: SR_SET_LIT(span, "http.request.method", "HEAD"); break;
+	case NGX_HTTP_POST: SR_SET_LIT(span, "http.request.method", "POST"); break;
+	case NGX_HTTP_PUT: SR_SET_LIT(span, "http.request.method", "PUT"); break;
+	case NGX_HTTP_DELETE: SR_SET_LIT(span, "http.request.method", "DELETE"); break;
+	case NGX_HTTP_OPTIONS: SR_SET_LIT(span, "http.request.method", "OPTIONS"); break;
+	case NGX_HTTP_PATCH: SR_SET_LIT(span, "http.request.method", "PATCH"); break;
+	case NGX_HTTP_TRACE: SR_SET_LIT(span, "http.request.method", "TRACE"); break;
+	case NGX_HTTP_CONNECT: SR_SET_LIT(span, "http.request.method", "CONNECT"); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+static void ngx_http_spanring_protocol(ngx_http_request_t *r, sr_span_t *span)
+{
+	switch (r->http_version) {
+	case NGX_HTTP_VERSION_9: SR_SET_LIT(span, "network.protocol.version", "0.9"); break;
+	case NGX_HTTP_VERSION_10: SR_SET_LIT(span, "network.protocol.version", "1.0"); break;
+	case NGX_HTTP_VERSION_11: SR_SET_LIT(span, "network.protocol.version", "1.1"); break;
+	case NGX_HTTP_VERSION_20: SR_SET_LIT(span, "network.protocol.version", "2"); break;
+	default: break;
 	}
 }
 
-static const char *ngx_http_spanring_protocol(ngx_http_request_t *r)
+/*
+ * Copied strings: up to 8 bytes go straight into the span (spanring's
+ * inline fast path); longer ones (the client address, Host, a user agent)
+ * are collected and handed to spanring in one sr_span_set_attrs call, one
+ * entry into the library instead of one per string.
+ */
+#define NGX_HTTP_SPANRING_LONG_ATTRS 8
+
+typedef struct {
+	sr_attr_t a[NGX_HTTP_SPANRING_LONG_ATTRS];
+	ngx_uint_t n;
+} ngx_http_spanring_long_t;
+
+static ngx_inline __attribute__((always_inline)) void
+ngx_http_spanring_set_str(sr_span_t *span, ngx_http_spanring_long_t *l,
+			  const char *key, const u_char *v, size_t len)
 {
-	switch (r->http_version) {
-	case NGX_HTTP_VERSION_9: return "0.9";
-	case NGX_HTTP_VERSION_10: return "1.0";
-	case NGX_HTTP_VERSION_11: return "1.1";
-	case NGX_HTTP_VERSION_20: return "2";
-	default: return NULL;
+	if (len <= 8 || l->n == NGX_HTTP_SPANRING_LONG_ATTRS) {
+		sr_span_set_strn(span, key, (const char *)v, len);
+		return;
 	}
+	l->a[l->n++] = SR_ATTR_STRN_(key, (const char *)v, len);
 }
 
 #define SR_SET_NGX_STR(span, key, s) \
-	sr_span_set_strn((span), (key), (const char *)(s).data, (s).len)
+	ngx_http_spanring_set_str((span), &longs, (key), (s).data, (s).len)
 
 /* HTTP server semantic conventions (stable since semconv 1.23). */
 static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
@@ -276,14 +306,13 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 {
 	ngx_connection_t *c = r->connection;
 	ngx_http_core_loc_conf_t *clcf;
-	const char *s;
+	ngx_http_spanring_long_t longs;
 	off_t sent;
 	u_char *q;
 
-	s = ngx_http_spanring_method(r);
-	if (s)
-		sr_span_set_str_static(span, "http.request.method", s);
-	else
+	longs.n = 0;
+
+	if (!ngx_http_spanring_method(r, span))
 		SR_SET_NGX_STR(span, "http.request.method", r->method_name);
 
 	/* url.path and url.query as received (before rewrites). */
@@ -293,9 +322,9 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 			    : r->unparsed_uri.data + r->unparsed_uri.len;
 		if (q > r->unparsed_uri.data + r->unparsed_uri.len)
 			q = r->unparsed_uri.data + r->unparsed_uri.len;
-		sr_span_set_strn(span, "url.path",
-				 (const char *)r->unparsed_uri.data,
-				 (size_t)(q - r->unparsed_uri.data));
+		ngx_http_spanring_set_str(span, &longs, "url.path",
+					  r->unparsed_uri.data,
+					  (size_t)(q - r->unparsed_uri.data));
 		if (r->args.len)
 			SR_SET_NGX_STR(span, "url.query", r->args);
 	}
@@ -304,13 +333,12 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 		sr_span_set_str_static(span, "http.route",
 				       (const char *)clcf->name.data);
 #if (NGX_HTTP_SSL)
-	sr_span_set_str_static(span, "url.scheme", c->ssl ? "https" : "http");
-#else
-	sr_span_set_str_static(span, "url.scheme", "http");
+	if (c->ssl)
+		SR_SET_LIT(span, "url.scheme", "https");
+	else
 #endif
-	s = ngx_http_spanring_protocol(r);
-	if (s)
-		sr_span_set_str_static(span, "network.protocol.version", s);
+		SR_SET_LIT(span, "url.scheme", "http");
+	ngx_http_spanring_protocol(r, span);
 	if (status)
 		sr_span_set_int(span, "http.response.status_code",
 				(int64_t)status);
@@ -331,6 +359,8 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 				ngx_inet_get_port(c->local_sockaddr));
 	SR_SET_NGX_STR(span, "client.address", c->addr_text);
 	sr_span_set_int(span, "client.port", ngx_inet_get_port(c->sockaddr));
+	if (longs.n)
+		sr_span_set_attrs(span, longs.a, longs.n);
 }
 
 static void ngx_http_spanring_custom_attrs(ngx_http_request_t *r,

@@ -63,6 +63,7 @@ static ngx_int_t ngx_http_spanring_exporter_env(ngx_cycle_t *cycle,
 						ngx_http_spanring_main_conf_t *mcf)
 {
 	ngx_str_t proto = ngx_string("http/protobuf");
+	ngx_str_t grpc = ngx_string("grpc");
 
 	if (ngx_http_spanring_setenv(cycle,
 				     mcf->endpoint_is_full
@@ -70,7 +71,7 @@ static ngx_int_t ngx_http_spanring_exporter_env(ngx_cycle_t *cycle,
 					     : "OTEL_EXPORTER_OTLP_ENDPOINT",
 				     &mcf->endpoint) != NGX_OK ||
 	    ngx_http_spanring_setenv(cycle, "OTEL_EXPORTER_OTLP_PROTOCOL",
-				     &proto) != NGX_OK)
+				     mcf->endpoint_grpc ? &grpc : &proto) != NGX_OK)
 		return NGX_ERROR;
 	if (mcf->headers.len &&
 	    ngx_http_spanring_setenv(cycle, "OTEL_EXPORTER_OTLP_HEADERS",

@@ -10,16 +10,22 @@
 #   demo_console  the console exporter, sent to a file, prints one line
 #                 per exported span, grouped under "trace <id>" headers.
 #   demo_args     --help succeeds; bad arguments fail with status 1.
+#   demo_crash    --crash-after with SPANRING_FLIGHT_RECORDER: the demo dies
+#                 of SIGSEGV, spanring-recover turns the recording into
+#                 OTLP/JSON lines, and the request spans the demo says it
+#                 ended last are among them (nothing is exported before:
+#                 one batch holds every span, the schedule delay is long).
 
 if(NOT CMAKE_SCRIPT_MODE_FILE)
   if(CMAKE_VERSION VERSION_LESS 3.19)
     message(STATUS "demo tests need CMake >= 3.19 (string(JSON)); not added")
     return()
   endif()
-  foreach(mode json console args)
+  foreach(mode json console args crash)
     add_test(NAME demo_${mode}
       COMMAND ${CMAKE_COMMAND} -DMODE=${mode}
         -DDEMO=$<TARGET_FILE:spanring-demo>
+        -DRECOVER=$<TARGET_FILE:spanring-recover>
         -DOUT=${CMAKE_CURRENT_BINARY_DIR}/demo_${mode}.out
         -P ${CMAKE_CURRENT_LIST_FILE})
     set_tests_properties(demo_${mode} PROPERTIES LABELS "demo" TIMEOUT 120)
@@ -157,6 +163,43 @@ elseif(MODE STREQUAL "args")
       fail("spanring-demo ${bad} exited with '${rc}', expected 1")
     endif()
   endforeach()
+
+elseif(MODE STREQUAL "crash")
+  set(rec "${OUT}.srf")
+  file(REMOVE "${rec}" "${OUT}.jsonl")
+  set(ENV{SPANRING_FLIGHT_RECORDER} "${rec}")
+  set(ENV{OTEL_TRACES_EXPORTER} none)
+  set(ENV{OTEL_TRACES_SAMPLER} always_on)
+  set(ENV{OTEL_BSP_MAX_EXPORT_BATCH_SIZE} 2048)
+  set(ENV{OTEL_BSP_SCHEDULE_DELAY} 600000)
+  execute_process(COMMAND ${DEMO} --threads 2 --requests 100000
+      --crash-after 150 --work-us 10
+    RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT err MATCHES "crashing on purpose after 150 requests")
+    fail("spanring-demo --crash-after 150 did not crash ('${rc}'):\n${err}")
+  endif()
+  execute_process(COMMAND ${RECOVER} ${rec} -o ${OUT}.jsonl
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE rerr)
+  if(NOT rc EQUAL 0 OR NOT out MATCHES "died of SIGSEGV")
+    fail("spanring-recover exited with '${rc}':\n${out}${rerr}")
+  endif()
+  string(REGEX MATCHALL "last-span trace=[0-9a-f]+ span=[0-9a-f]+" last "${err}")
+  list(LENGTH last nlast)
+  if(nlast EQUAL 0)
+    fail("the demo named no last spans:\n${err}")
+  endif()
+  file(READ "${OUT}.jsonl" json)
+  foreach(l IN LISTS last)
+    string(REGEX REPLACE ".*span=" "" id "${l}")
+    string(FIND "${json}" "\"spanId\":\"${id}\"" at)
+    if(at EQUAL -1)
+      fail("span ${id}, ended just before the crash, is not in the "
+           "recovered spans:\n${out}")
+    endif()
+  endforeach()
+  string(REGEX MATCH "recovered [0-9]+ spans" got "${out}")
+  message(STATUS "demo_crash: ${got}; the ${nlast} last request spans are "
+                 "among them")
 
 else()
   fail("unknown MODE '${MODE}'")

@@ -93,15 +93,15 @@ int sr_test_check_invariant(const sr_stats_t *st)
 			   st->dropped_shutdown + st->dropped_reentrant +
 			   st->dropped_processor;
 
-	if (st->sampled == st->exported + dropped)
+	if (st->sampled == st->exported + dropped + st->open)
 		return 0;
 	fprintf(stderr,
 		"invariant broken: sampled %" PRIu64 " != exported %" PRIu64
-		" + dropped %" PRIu64 " (ring_full %" PRIu64 " limits %" PRIu64
+		" + dropped %" PRIu64 " + open %" PRIu64 " (ring_full %" PRIu64 " limits %" PRIu64
 		" queue_full %" PRIu64 " exporter %" PRIu64 " shutdown %" PRIu64
 		" reentrant %" PRIu64 " processor %" PRIu64
 		"; records discarded %" PRIu64 ")\n",
-		st->sampled, st->exported, dropped, st->dropped_ring_full,
+		st->sampled, st->exported, dropped, st->open, st->dropped_ring_full,
 		st->dropped_limits, st->dropped_queue_full,
 		st->dropped_exporter, st->dropped_shutdown,
 		st->dropped_reentrant, st->dropped_processor,

@@ -130,6 +130,7 @@ int sr_test_scan_lines(const char *path, struct sr_test_lines *out)
 /* Per-exporter counters of the running (or last) pipeline by name. */
 int sr_test_exporter_stats(const char *name, sr_exporter_stats_t *out)
 {
+	out->size = sizeof(*out);
 	for (uint32_t i = 0; sr_stats_exporter(i, out) == 0; i++)
 		if (out->name && strcmp(out->name, name) == 0)
 			return 0;

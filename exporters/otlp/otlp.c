@@ -493,6 +493,9 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 		ctr_add(&g_ctr.export_fail[SR_OTLP_FAIL_OTHER], 1);
 		set_last_error(rc == SR_ENOMEM ? "encoding: out of memory"
 					       : "encoding: bad span in batch");
+		sr_batch_report_error(batch, 0, -1, rc == SR_ENOMEM
+				      ? "encoding: out of memory"
+				      : "encoding: bad span in batch");
 		record_latency(sr__http_now_ns() - t0);
 		return rc;
 	}
@@ -519,6 +522,8 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 			snprintf(line, sizeof(line), "partial success: %llu of %zu "
 				 "spans rejected: %s", (unsigned long long)rej, n, msg);
 			set_last_error(line);
+			sr_batch_report_error(batch, (int)hr.status,
+					      o->grpc ? o->call.status : -1, line);
 		}
 		*rejected = rej;
 		ctr_add(&g_ctr.exports_ok, 1);
@@ -532,6 +537,9 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 		snippet(snip, sizeof(snip), hr.body, hr.body_len);
 	snprintf(line, sizeof(line), "%s%s%s", hr.detail, *snip ? ": " : "", snip);
 	set_last_error(line);
+	/* The transport's words and the answer's body: never a header. */
+	sr_batch_report_error(batch, (int)hr.status,
+			      o->grpc ? o->call.status : -1, line);
 	ctr_add(&g_ctr.exports_failed, 1);
 	ctr_add(&g_ctr.spans_failed, n);
 	ctr_add(&g_ctr.export_fail[hr.fail ? hr.fail : SR__HTTP_FAIL_OTHER], 1);

@@ -234,6 +234,7 @@ static int zipkin_export(void *state, const sr_batch_t *batch,
 			   t0 + (uint64_t)z->export_timeout_ms * 1000000u, &hr);
 	if (rc == 0)
 		return 0;
+	sr_batch_report_error(batch, (int)hr.status, -1, hr.detail);
 	return rc == SR_ETIMEDOUT ? SR_EXPORT_RETRYABLE : SR_EIO;
 }
 

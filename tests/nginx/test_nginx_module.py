@@ -15,7 +15,9 @@ it receives.  Checks, from the spans the worker exported:
     span's id as parent (and the $otel_span_id it was given), tracestate
     passed on; untraced but propagated: a new id, sampled flag off;
   * otel_exporter: the OTLP/HTTP exporter posts to the endpoint (the same
-    loopback server) with the configured header;
+    loopback server) with the configured header; a `host:port` endpoint
+    exports OTLP/gRPC (to tests/receiver/grpc_receiver.py, a real gRPC
+    server), every span of the requests sent;
   * reload and graceful quit under load: no span lost silently: every
     request nginx logged has exactly one span or a drop the worker's final
     counters account for (sampled == exported + dropped);
@@ -23,6 +25,7 @@ it receives.  Checks, from the spans the worker exported:
 
 Every process it starts is stopped, whatever happens.
 usage: test_nginx_module.py --nginx /usr/sbin/nginx --module path/to/.so
+                            --grpc-python PY --grpc-receiver grpc_receiver.py
                             [--preload libasan.so] [--keep] [--show]
 """
 import argparse
@@ -92,12 +95,15 @@ class Upstream(http.server.ThreadingHTTPServer):
             return [hd for p, hd in self.seen if p == path]
 
 
-CONFIG = r"""
+# Every nginx the test starts: the module, one worker, in the foreground.
+NGINX_HEAD = r"""
 load_module {module};
 worker_processes 1;
 daemon off;
 master_process on;
-pid {tmp}/nginx.pid;
+"""
+
+CONFIG = NGINX_HEAD + r"""pid {tmp}/nginx.pid;
 error_log {tmp}/error.log notice;
 env SPANRING_FILE_PATH={tmp}/spans.jsonl;
 env OTEL_BSP_SCHEDULE_DELAY=200;
@@ -174,12 +180,13 @@ http {{
 BAD_CONFIGS = [
     ("otel_trace maybe;", r'invalid value "maybe" in "otel_trace" directive'),
     ("otel_trace_context sideways;", r'invalid value "sideways" in "otel_trace_context" directive'),
-    ("otel_exporter { endpoint localhost:4317; }",
-     r'"endpoint" directive of "otel_exporter": "localhost:4317" is an OTLP/gRPC endpoint'),
+    ("otel_exporter { endpoint localhost:0; }",
+     r'"endpoint" directive of "otel_exporter" has an invalid port'),
+    ("otel_exporter { endpoint :4317; }", r'"endpoint" directive of "otel_exporter" has no host'),
     ("otel_exporter { endpoint http://127.0.0.1:99999; }",
      r'"endpoint" directive of "otel_exporter" has an invalid port'),
     ("otel_exporter { endpoint ftp://collector; }",
-     r'"endpoint" directive of "otel_exporter" must be an OTLP/HTTP URL'),
+     r'"endpoint" directive of "otel_exporter" must be an OTLP/HTTP URL .* or an OTLP/gRPC'),
     ("otel_exporter { interval 1s; }", r'"otel_exporter" requires "endpoint"'),
     ("otel_exporter { endpoint http://127.0.0.1:4318; colour blue; }",
      r'unknown directive "colour" in "otel_exporter"'),
@@ -195,6 +202,7 @@ GOOD_CONFIGS = [
     "otel_exporter { endpoint http://127.0.0.1:4318; interval 1s; batch_size 256; "
     "batch_count 8; header X-Api-Key 'k=1,2'; } otel_trace on;",
     "otel_exporter { endpoint https://collector.example:4318/custom/v1/traces; } otel_trace $arg_t;",
+    "otel_exporter { endpoint localhost:4317; } otel_trace on;",
 ]
 
 failures = []
@@ -304,6 +312,69 @@ class Nginx:
                     pass
 
 
+GRPC_CONFIG = NGINX_HEAD + r"""pid {tmp}/g.pid;
+error_log {tmp}/g-error.log notice;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    otel_exporter {{ endpoint 127.0.0.1:{gport}; interval 100ms; }}
+    otel_trace on;
+    server {{ listen 127.0.0.1:{port}; location / {{ return 200 "grpc\n"; }} }}
+}}
+"""
+
+
+def test_grpc_export(args, tmp):
+    """otel_exporter's host:port form: OTLP/gRPC to a real gRPC server;
+    after a graceful quit it has answered OK for every request's span."""
+    rcv = subprocess.Popen([args.grpc_python, args.grpc_receiver, "--port", "0"],
+                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    ngx = None
+    try:
+        line = rcv.stdout.readline().split()
+        if len(line) != 2 or line[0] != "PORT":
+            check(False, "gRPC receiver started: %r" % line)
+            return
+        port = free_port()
+        with open(os.path.join(tmp, "g.conf"), "w") as f:
+            f.write(GRPC_CONFIG.format(module=args.module, tmp=tmp, port=port, gport=line[1]))
+        with open(os.path.join(tmp, "g-stderr.log"), "w") as err:
+            ngx = subprocess.Popen([args.nginx, "-p", tmp, "-c", os.path.join(tmp, "g.conf")],
+                                   env=NGINX_ENV, stdout=subprocess.DEVNULL, stderr=err)
+        if not wait_port(port):
+            check(False, "nginx (gRPC endpoint) listens on 127.0.0.1:%d" % port)
+            return
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        n = 25
+        ok = sum(request(port, "/g%d" % i, conn=conn)[0] == 200 for i in range(n))
+        conn.close()
+        ngx.send_signal(signal.SIGQUIT)
+        rc = ngx.wait(30)
+        rcv.stdin.write("stats\n")
+        rcv.stdin.flush()
+        stats = dict(kv.split("=", 1) for kv in rcv.stdout.readline().split()[1:])
+        check(rc == 0 and ok == n and stats.get("ok_spans") == str(n)
+              and stats.get("bad") == "0",
+              "otel_exporter { endpoint 127.0.0.1:PORT; }: OTLP/gRPC, %d of %d requests' spans "
+              "answered OK (receiver: %s, nginx exit %s)" % (int(stats.get("ok_spans", 0)), n, stats, rc))
+    finally:
+        if ngx and ngx.poll() is None:
+            ngx.kill()
+            ngx.wait()
+        try:
+            rcv.stdin.write("quit\n")
+            rcv.stdin.flush()
+            rcv.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            rcv.kill()
+            rcv.wait()
+
+
 def wait_port(port, deadline=10):
     end = time.time() + deadline
     while time.time() < end:
@@ -346,6 +417,8 @@ def main():
     ap.add_argument("--show", action="store_true",
                     help="print the proxied request's span and the upstream's headers")
     ap.add_argument("--preload", help="sanitizer runtime to LD_PRELOAD into nginx")
+    ap.add_argument("--grpc-python", required=True, help="a python3 that imports grpc")
+    ap.add_argument("--grpc-receiver", required=True, help="tests/receiver/grpc_receiver.py")
     args = ap.parse_args()
     if args.preload:
         NGINX_ENV["LD_PRELOAD"] = args.preload
@@ -359,6 +432,7 @@ def main():
     ngx = None
     try:
         test_configs(args.nginx, args.module, tmp)
+        test_grpc_export(args, tmp)
 
         port = free_port()
         with open(os.path.join(tmp, "nginx.conf"), "w") as f:

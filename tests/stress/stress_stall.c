@@ -100,7 +100,7 @@ int main(void)
 		stall_create, healthy_export, NULL, destroy, NULL, NULL, NULL };
 	pthread_t t[THREADS];
 	sr_stats_t before = { .size = sizeof(before) }, during = { .size = sizeof(during) }, after = { .size = sizeof(after) };
-	sr_exporter_stats_t es;
+	sr_exporter_stats_t es = { .size = sizeof(es) };
 	long rss0, rss1;
 
 	sr_test_seed(1);

@@ -8,11 +8,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <cmocka.h>
 
+#include "span_int.h"
 #include "testutil.h"
 
 static void *start_five_unsampled(void *arg)
@@ -91,7 +93,7 @@ static void test_slow_exporter_losses_are_queue_full(void **state)
 		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "slow",
 		slow_create, slow_export, NULL, slow_destroy, NULL, NULL, NULL };
 	sr_stats_t st = { .size = sizeof(st) };
-	sr_exporter_stats_t es;
+	sr_exporter_stats_t es = { .size = sizeof(es) };
 	struct timespec ms = { 0, 1000000 };
 
 	(void)state;
@@ -128,11 +130,113 @@ static void test_slow_exporter_losses_are_queue_full(void **state)
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 }
 
+/* A sampled span is counted at its start: one started and never ended
+ * is in `sampled` and `open`, and the invariant holds with it. */
+static void test_span_started_never_ended_is_open(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	sr_span_t never, ended;
+
+	(void)state;
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	sr_span_start(&never, NULL, "never ended", SR_KIND_INTERNAL);
+	sr_span_start(&ended, NULL, "ended", SR_KIND_INTERNAL);
+	sr_span_end(&ended);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.started, 2);
+	assert_int_equal(st.sampled, 2);
+	assert_int_equal(st.open, 1);
+	assert_int_equal(st.exported, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+
+	/* Still open when the pipeline stops: the final snapshot says so. */
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.open, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	sr_span_end(&never); /* its pipeline is gone: ignored */
+}
+
+static void *start_and_leave(void *arg)
+{
+	sr_span_start(arg, NULL, "handed over", SR_KIND_INTERNAL);
+	return NULL; /* exits with the span open, no ring taken */
+}
+
+/* A thread that starts a span and exits: its start is counted (the
+ * tally moves to the pipeline at its exit), the span is open until
+ * another thread ends it. */
+static void test_exited_thread_open_span_counted(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	sr_span_t *s = malloc(sizeof(*s));
+	pthread_t t;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	assert_int_equal(pthread_create(&t, NULL, start_and_leave, s), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.started, 1);
+	assert_int_equal(st.sampled, 1);
+	assert_int_equal(st.open, 1);
+
+	sr_span_end(s);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.sampled, 1);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(st.exported, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	free(s);
+}
+
+/* A record the drainer cannot read as a span (here: a header claiming
+ * more records than were published, what an unguarded re-entry or a
+ * stray write would leave) is counted in records_discarded, not lost
+ * silently; the spans around it still export. */
+static void test_unreadable_record_is_counted(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+	struct sr__thread *t;
+	struct sr__span_header *h;
+	uint32_t first = 0;
+	sr_span_t s;
+
+	(void)state;
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	assert_int_equal(sr_thread_register(), 0);
+	t = sr__tls_thread;
+	assert_non_null(t);
+	sr_span_start(&s, NULL, "before", SR_KIND_INTERNAL);
+	sr_span_end(&s);
+	assert_true(sr__ring_reserve_sp(&t->ring, 1, &first));
+	h = (struct sr__span_header *)(void *)sr__ring_at(&t->ring, first)->bytes;
+	memset(h, 0, sizeof(*h));
+	h->nslots = 200; /* several records, only one published */
+	sr__ring_commit_sp(&t->ring, 1);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	sr_span_start(&s, NULL, "after", SR_KIND_INTERNAL);
+	sr_span_end(&s);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.records_discarded, 1);
+	assert_int_equal(st.exported, 2);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exited_thread_unsampled_starts_counted),
 		cmocka_unit_test(test_slow_exporter_losses_are_queue_full),
+		cmocka_unit_test(test_span_started_never_ended_is_open),
+		cmocka_unit_test(test_exited_thread_open_span_counted),
+		cmocka_unit_test(test_unreadable_record_is_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -328,7 +328,7 @@ static void overlapping_spans_go_async(void **state)
 
 static void max_bytes_keeps_file_valid(void **state)
 {
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	struct stat sb;
 	json_t *root;
 
@@ -363,7 +363,7 @@ static void chrome_one_batch(sr_config_t *cfg)
  * the rest counted, and the file stays a valid trace. */
 static void oversized_batch_writes_what_fits(void **state)
 {
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	sr_stats_t st = { .size = sizeof(st) };
 	struct stat sb;
 	json_t *root, *evs;
@@ -414,7 +414,7 @@ static void file_size_limit_keeps_file_valid(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		struct rlimit rl = { limit, limit };
-		sr_exporter_stats_t ex;
+		sr_exporter_stats_t ex = { .size = sizeof(ex) };
 		sr_config_t cfg;
 
 		signal(SIGXFSZ, SIG_DFL);

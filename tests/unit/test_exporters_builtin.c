@@ -759,7 +759,7 @@ static void memory_store_after_fork(void **state)
 
 static void none_discards_but_counts_exported(void **state)
 {
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	sr_stats_t st = { .size = sizeof(st) };
 	sr_span_t s;
 	uint64_t rejected = 0;

@@ -94,8 +94,7 @@ static void zipkin_and_file(sr_config_t *cfg)
 /* Wait (at most 10 s) until exporter `name` has taken `want` spans. */
 static bool wait_exporter(const char *name, uint64_t want)
 {
-	sr_exporter_stats_t ex;
-
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	for (int i = 0; i < 10000; i++) {
 		if (sr_test_exporter_stats(name, &ex) == 0 &&
 		    ex.spans_ok + ex.spans_failed >= want)

@@ -87,7 +87,7 @@ static sr_stats_t run(int bursts, int spans, sr_exporter_stats_t *ex)
 
 static void lines_hold_every_span(void **state)
 {
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	struct sr_test_lines l;
 	sr_stats_t st = run(3, 200, &ex);
 
@@ -105,7 +105,8 @@ static void lines_hold_every_span(void **state)
 
 static void a_second_run_appends(void **state)
 {
-	sr_exporter_stats_t ex1, ex2;
+	sr_exporter_stats_t ex1 = { .size = sizeof(ex1) };
+	sr_exporter_stats_t ex2 = { .size = sizeof(ex2) };
 	struct sr_test_lines l;
 
 	run(1, 100, &ex1);
@@ -121,7 +122,7 @@ static void fsync_modes_write_the_same(void **state)
 	static const char *modes[] = { "none", "batch", "always" };
 
 	for (int m = 0; m < 3; m++) {
-		sr_exporter_stats_t ex;
+		sr_exporter_stats_t ex = { .size = sizeof(ex) };
 		struct sr_test_lines l;
 
 		unlink(path);
@@ -146,7 +147,7 @@ static void rotation_keeps_max_files(void **state)
 	const long long max = 65536;
 	char name[320];
 	long total_spans = 0;
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	sr_stats_t st = { .size = sizeof(st) };
 
 	setenv("SPANRING_FILE_MAX_BYTES", "65536", 1);
@@ -185,7 +186,7 @@ static void rotation_keeps_max_files(void **state)
 
 static void one_file_is_emptied_when_full(void **state)
 {
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	struct sr_test_lines l;
 	char name[320];
 
@@ -211,7 +212,7 @@ static void disk_full(bool ignore_sigxfsz)
 {
 	const rlim_t limit = 64 * 1024;
 	char child_path[320];
-	sr_exporter_stats_t ex0;
+	sr_exporter_stats_t ex0 = { .size = sizeof(ex0) };
 	int status;
 	pid_t pid;
 
@@ -225,7 +226,7 @@ static void disk_full(bool ignore_sigxfsz)
 	if (pid == 0) {
 		struct rlimit rl = { limit, limit };
 		sr_stats_t st = { .size = sizeof(st) };
-		sr_exporter_stats_t ex;
+		sr_exporter_stats_t ex = { .size = sizeof(ex) };
 		sr_config_t cfg;
 
 		signal(SIGXFSZ, ignore_sigxfsz ? SIG_IGN : SIG_DFL);

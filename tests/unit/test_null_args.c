@@ -90,6 +90,7 @@ static int x_export(void *st, const sr_batch_t *b, uint64_t *rej)
 
 	(void)st; (void)rej;
 	batch_rc_span = sr_batch_span(b, 0, NULL);
+	sr_batch_report_error(b, 0, -1, NULL);
 	batch_resource_null = sr_batch_resource(b, NULL) == NULL &&
 			      sr_batch_resource(NULL, &n) == NULL && n == 0;
 	return 0;
@@ -238,6 +239,11 @@ ROW(batch_span_batch, sr_span_data_t d = { .size = sizeof(d) };
     EINVAL_(sr_batch_span(NULL, 0, &d)))
 ROW(batch_resource_batch, uint32_t n = 3;
     return sr_batch_resource(NULL, &n) == NULL && n == 0;)
+/* Never fails: a NULL batch is ignored, a NULL message is empty. */
+ROW(batch_report_error_args,
+    sr_batch_report_error(NULL, 500, -1, "x");
+    sr_batch_report_error(NULL, 500, -1, NULL);
+    return true;)
 ROW(batch_calls_out,
     sr_exporter_ops_t ops = { .size = sizeof(ops), .abi_version = SR_EXPORTER_ABI_VERSION,
 			      .name = "nullcheck", .create = x_create,
@@ -410,6 +416,7 @@ static const struct row {
 	{ "sr_batch_count", "batch_count_batch", batch_count_batch },
 	{ "sr_batch_span", "batch_span_batch", batch_span_batch },
 	{ "sr_batch_resource", "batch_resource_batch", batch_resource_batch },
+	{ "sr_batch_report_error", "batch_report_error_args", batch_report_error_args },
 	{ "sr_batch_span", "batch_calls_out", batch_calls_out },
 	{ "sr_exporter_register", "exporter_register_ops", exporter_register_ops },
 	{ "sr_processor_register", "processor_register_ops", processor_register_ops },

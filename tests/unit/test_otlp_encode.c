@@ -402,6 +402,124 @@ static void protobuf_single_scope_decodes(void **state)
 	sr__otlp_enc_free(&e);
 }
 
+/* ---- KeyValue lengths at the encoder's fast-path edges --------------------- */
+
+/* A KeyValue as span field 9, written the plain way: each length computed
+ * from the bytes that follow it.  Only for clean strings and ints. */
+static size_t ref_varint(uint8_t *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (uint8_t)v;
+	return n;
+}
+
+static size_t ref_kv(uint8_t *out, const sr_attr_view_t *a)
+{
+	static uint8_t av[MAXLEN], kv[2 * MAXLEN];
+	size_t n = 0, m = 0, o = 0;
+
+	if (a->type == SR_ATTR_INT) {
+		av[n++] = 0x18;                         /* int_value     */
+		n += ref_varint(av + n, (uint64_t)a->v.i);
+	} else {
+		av[n++] = 0x0A;                         /* string_value  */
+		n += ref_varint(av + n, a->v.s.len);
+		memcpy(av + n, a->v.s.ptr, a->v.s.len);
+		n += a->v.s.len;
+	}
+	kv[m++] = 0x0A;                                 /* key           */
+	m += ref_varint(kv + m, a->key.len);
+	memcpy(kv + m, a->key.ptr, a->key.len);
+	m += a->key.len;
+	kv[m++] = 0x12;                                 /* value         */
+	m += ref_varint(kv + m, n);
+	memcpy(kv + m, av, n);
+	m += n;
+	out[o++] = 0x4A;                                /* Span.attributes */
+	o += ref_varint(out + o, m);
+	memcpy(out + o, kv, m);
+	return o + m;
+}
+
+/* Keys and values whose lengths sit on each side of the one-byte
+ * varint limits and of the copy widths (3/4, 7/8, 16/17, 32/33 bytes):
+ * decoded by protoc field by field, and each clean KeyValue found in
+ * the body byte for byte as the plain writer above makes it. */
+static void protobuf_kv_lengths_at_the_edges(void **state)
+{
+	static char keys[8][128], vals[8][128];
+	static sr_attr_view_t at[40];
+	static const uint32_t vlens[] = { 0, 1, 3, 4, 7, 8, 16, 17, 32, 33, 118, 119 };
+	static const int64_t ints[] = { 0, 127, 128, 16383, 16384, INT64_MAX, -1, INT64_MIN };
+	uint8_t ref[512];
+	struct sr__otlp_enc e;
+	sr_span_data_t sp;
+	const char *body;
+	size_t len, n = 0, i, rl;
+	struct pbn root;
+
+	(void)state;
+	build_golden();
+	for (i = 0; i < 8; i++) {
+		memset(keys[i], 'a' + (int)i, sizeof(keys[i]));
+		keys[i][0] = 'G';
+		memset(vals[i], 'p' + (int)i, sizeof(vals[i]));
+		vals[i][0] = 'G';
+	}
+	/* String values after a 3-byte key: 3 + 118 is the last sum the
+	 * one-byte KeyValue length holds, 3 + 119 the first it does not. */
+	for (i = 0; i < sizeof(vlens) / sizeof(vlens[0]); i++) {
+		char *k = malloc(8);
+		snprintf(k, 8, "Gk%02zu", i);
+		at[n++] = attr_s(str_(k, 4), str_(vals[i % 8], vlens[i]));
+	}
+	at[n++] = attr_s(str_(keys[0], 60), str_(vals[1], 57));  /* 117 */
+	at[n++] = attr_s(str_(keys[1], 121), str_(vals[2], 0));  /* key alone */
+	at[n++] = attr_s(str_(keys[2], 122), str_(vals[3], 1));
+	at[n++] = attr_s(S("Gnon.ascii.\xc3\xa9"), S("G\xe2\x9c\x93 ok"));
+	at[n++] = attr_s(S("Gbad.value"), str_(bad1, sizeof(bad1) - 1));
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		char *k = malloc(8);
+		snprintf(k, 8, "Gi%02zu", i);
+		at[n++] = attr_i(str_(k, 4), ints[i]);
+	}
+	at[n++] = attr_i(str_(keys[3], 113), INT64_MAX);        /* 127 */
+	at[n++] = attr_i(str_(keys[4], 114), 1);
+	at[n++] = attr_i(str_(keys[5], 120), 300);
+
+	sp = golden[0];
+	sp.attrs = at;
+	sp.attr_count = (uint32_t)n;
+	sr__otlp_enc_init(&e, SR__OTLP_PROTOBUF);
+	assert_int_equal(sr__otlp_encode(&e, res_attrs, 2, &sp, 1, &body, &len), 0);
+
+	char *text = run_protoc(body, len);
+	parse_decode_raw(text, &root);
+	const struct pbn *ss = msg(msg(&root, 1, 0), 2, 0);
+	check_kvs_pb(msg(ss, 2, 0), 9, at, (uint32_t)n);
+	pbn_free(&root);
+	free(text);
+
+	for (i = 0; i < n; i++) {
+		if (at[i].key.ptr[at[i].key.len - 1] == '\xa9' ||
+		    at[i].v.s.ptr == bad1)
+			continue; /* checked by protoc above */
+		rl = ref_kv(ref, &at[i]);
+		if (!memmem(body, len, ref, rl))
+			fail_msg("attribute %zu (key %u bytes) not written as the "
+				 "plain encoding", i, at[i].key.len);
+	}
+	for (i = 0; i < n; i++)
+		if (at[i].key.len == 4)
+			free((void *)at[i].key.ptr);
+	sr__otlp_enc_free(&e);
+}
+
 /* ---- JSON ----------------------------------------------------------------- */
 
 static void hex(const uint8_t *p, size_t n, char *out)
@@ -823,6 +941,7 @@ int main(void)
 		cmocka_unit_test(encoder_reuses_its_buffers),
 		cmocka_unit_test(utf8_scan_follows_maximal_subparts),
 		cmocka_unit_test(json_writer_escapes_and_nests),
+		cmocka_unit_test(protobuf_kv_lengths_at_the_edges),
 		cmocka_unit_test(response_partial_success_is_read),
 		cmocka_unit_test(headers_parse_and_never_echo_values),
 		cmocka_unit_test(create_rejects_malformed_settings),

@@ -65,6 +65,7 @@ struct outcome {
 	sr_stats_t st;
 	sr_otlp_stats_t os;
 	struct sr_grcv_stats rs;
+	sr_exporter_stats_t es;   /* the core's view of the exporter */
 	uint64_t shut_ms;
 };
 
@@ -173,6 +174,7 @@ static void run_with(const struct grpc_case *c, struct sr_grcv *r,
 	assert_int_equal(sr_stats_get(&o->st), 0);
 	o->os.size = sizeof(o->os);
 	assert_int_equal(sr_otlp_stats_get(&o->os), 0);
+	assert_int_equal(sr_test_exporter_stats("otlp", &o->es), 0);
 	if (r)
 		assert_int_equal(sr_grcv_stats(r, &o->rs), 0);
 
@@ -193,6 +195,7 @@ static void run_with(const struct grpc_case *c, struct sr_grcv *r,
 	assert_int_equal(st->sampled, (uint64_t)THREADS * per);
 	assert_int_equal(sr_test_check_invariant(st), 0);
 	assert_null(strstr(o->os.last_error, "s3cret"));
+	assert_null(strstr(o->es.last_error, "s3cret"));
 	if (r) {
 		/* both ends agree, span for span */
 		assert_int_equal(o->rs.ok_spans, (long)o->os.spans_ok);
@@ -321,6 +324,13 @@ static void resource_exhausted_without_retry_info_is_final(void **state)
 	assert_true(o.st.dropped_exporter > 0);
 	assert_non_null(strstr(o.os.last_error, "RESOURCE_EXHAUSTED"));
 	assert_non_null(strstr(o.os.last_error, "injected RESOURCE_EXHAUSTED"));
+	/* The core's view of the exporter: the gRPC status, the HTTP one
+	 * it came in (200: gRPC answers in trailers), the words. */
+	assert_int_equal(o.es.batches_failed, 1);
+	assert_int_equal(o.es.last_grpc_status, 8); /* RESOURCE_EXHAUSTED */
+	assert_int_equal(o.es.last_http_status, 200);
+	assert_int_equal(o.es.last_error_code, SR_EIO);
+	assert_non_null(strstr(o.es.last_error, "RESOURCE_EXHAUSTED"));
 }
 
 static void resource_exhausted_with_retry_info_waits_and_retries(void **state)

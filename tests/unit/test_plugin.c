@@ -69,7 +69,7 @@ static long example_spans(void)
 static void example_plugin_gets_every_span(void **state)
 {
 	sr_stats_t st = { .size = sizeof(st) };
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	char *text;
 
 	snprintf(exporters, sizeof(exporters), "plugin:%s", SR_EXAMPLE_PLUGIN);

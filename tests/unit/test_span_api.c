@@ -160,6 +160,35 @@ static void test_attributes_all_types_last_value_wins(void **state)
 	assert_str(attr(d, "st")->v.s, "static value");
 }
 
+/* The exporters' view dedupes keys by content: a key set again through
+ * another pointer to the same text replaces the value, and many distinct
+ * keys (more than the 64 bits of the decoder's key filter, so some share
+ * a bit) are all kept. */
+static void test_attribute_keys_compared_by_content(void **state)
+{
+	static char keys[80][8];
+	static char b_again[] = "b";
+	sr_span_t s;
+
+	(void)state;
+	sr_span_start(&s, NULL, "keys", SR_KIND_INTERNAL);
+	sr_span_set_bool(&s, "b", true);
+	for (int i = 0; i < 80; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%d", i);
+		sr_span_set_int(&s, keys[i], i);
+	}
+	sr_span_set_int(&s, b_again, 9);
+	sr_span_end(&s);
+	flush();
+
+	const sr_span_data_t *d = sr_test_find_span("keys");
+	assert_int_equal(d->attr_count, 81);
+	assert_int_equal(attr(d, "b")->type, SR_ATTR_INT);
+	assert_int_equal(attr(d, "b")->v.i, 9);
+	for (int i = 0; i < 80; i++)
+		assert_int_equal(attr(d, keys[i])->v.i, i);
+}
+
 static void test_events_links_status_error(void **state)
 {
 	sr_span_t a, s;
@@ -690,6 +719,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_explicit_parent_and_root_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_times_and_end_clamped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attributes_all_types_last_value_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attribute_keys_compared_by_content, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_links_status_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_ok_is_final, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update_name_copies, setup, teardown),

@@ -279,6 +279,40 @@ static void batch_span_old_caller_gets_only_its_part(void **state)
 	assert_int_equal(seen.null_rc, SR_EINVAL);
 }
 
+/* ---- sr_stats_exporter -------------------------------------------------- */
+
+static void exporter_stats_old_caller_gets_only_its_part(void **state)
+{
+	struct probe p;
+	/* A caller from before the last-error fields. */
+	size_t old = offsetof(sr_exporter_stats_t, batches_failed);
+	sr_exporter_stats_t *es = probe_init(&p, old);
+
+	(void)state;
+	assert_int_equal(sr_stats_exporter(0, es), 0);
+	assert_int_equal(probe_size(&p), old);
+	assert_string_equal(es->name, "memory");
+	assert_int_equal(es->spans_ok, 1);
+	assert_untouched_from(&p, old);
+
+	es = probe_init(&p, sizeof(sr_exporter_stats_t) + 32);
+	assert_int_equal(sr_stats_exporter(0, es), 0);
+	assert_int_equal(probe_size(&p), sizeof(sr_exporter_stats_t));
+	assert_untouched_from(&p, sizeof(sr_exporter_stats_t));
+}
+
+static void exporter_stats_null_or_too_small_is_einval(void **state)
+{
+	struct probe p;
+
+	(void)state;
+	assert_int_equal(sr_stats_exporter(0, NULL), SR_EINVAL);
+	for (size_t n = 0; n < offsetof(sr_exporter_stats_t, name) + 8; n++) {
+		assert_int_equal(sr_stats_exporter(0, probe_init(&p, n)), SR_EINVAL);
+		assert_all_untouched_but_size(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +324,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(propagation_stats_null_or_too_small_is_einval, setup, teardown),
 		cmocka_unit_test_setup_teardown(otlp_stats_null_or_too_small_is_einval, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_span_old_caller_gets_only_its_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(exporter_stats_old_caller_gets_only_its_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(exporter_stats_null_or_too_small_is_einval, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

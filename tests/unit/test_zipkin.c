@@ -331,7 +331,7 @@ static long received_spans(bool expect_gzip)
 static void run_and_check(bool gzip, bool expect_all)
 {
 	sr_stats_t st = { .size = sizeof(st) };
-	sr_exporter_stats_t ex;
+	sr_exporter_stats_t ex = { .size = sizeof(ex) };
 	long got;
 
 	assert_int_equal(sr_test_init_memory(zipkin_only), 0);

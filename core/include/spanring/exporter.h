@@ -200,6 +200,22 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i,
 SR_API const sr_attr_view_t *sr_batch_resource(const sr_batch_t *batch,
 						uint32_t *count);
 
+/*
+ * Say why this export is failing, from export_batch (the worker thread)
+ * before it returns: shown in sr_exporter_stats_t (last_error, its time
+ * and statuses) and in the library's log.  `http_status`: the HTTP status
+ * of the answer, 0 if none came; `grpc_status`: the gRPC status, -1 if
+ * not gRPC or none came; `msg`: in words, copied (cut at
+ * SR_EXPORTER_ERROR_MAX - 1 bytes, bytes outside printable ASCII
+ * replaced).  Never put a request header or credential in it.  An
+ * export_batch that fails without calling it gets its return code's
+ * sr_strerror() text; one that succeeds but reports rejected spans may
+ * call it to say why.  Never fails: a NULL batch, or a call outside
+ * export_batch, is ignored; a NULL msg is empty.
+ */
+SR_API void sr_batch_report_error(const sr_batch_t *batch, int http_status,
+				  int grpc_status, const char *msg);
+
 /* Return codes of export_batch besides 0. */
 #define SR_EXPORT_RETRYABLE SR_ETIMEDOUT /* counted as failed; no retry by core */
 

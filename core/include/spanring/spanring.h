@@ -137,6 +137,21 @@ typedef enum sr_sampler_kind {
 } sr_sampler_kind_t;
 
 /*
+ * Levels of the library's own log on stderr (OTEL_LOG_LEVEL: none, error,
+ * warn, info, debug; any case).  Warnings say what an operator must act
+ * on (an exporter failing, spans starting to drop), info what changed
+ * back (an exporter delivering again), debug every failed export.
+ */
+typedef enum sr_log_level {
+	SR_LOG_DEFAULT = 0,   /* info, the OpenTelemetry default */
+	SR_LOG_NONE = 1,
+	SR_LOG_ERROR = 2,
+	SR_LOG_WARN = 3,
+	SR_LOG_INFO = 4,
+	SR_LOG_DEBUG = 5
+} sr_log_level_t;
+
+/*
  * Pipeline configuration.  Always start from sr_config_init(); fields are
  * only ever appended, and `size` tells the library which ones you know.
  * A zero limit means "use the default".  Every limit is enforced with a
@@ -184,6 +199,21 @@ typedef struct sr_config {
 	uint32_t drainer_max_sleep_us;   /* default 20000                            */
 
 	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
+
+	/* Crash flight recorder (docs/flight-recorder.md): on SIGSEGV, SIGBUS,
+	 * SIGILL, SIGFPE or SIGABRT, the spans not yet exported are written
+	 * to this file (truncated at init), which spanring-recover turns
+	 * into OTLP.  NULL or "": off.  SPANRING_FLIGHT_RECORDER. */
+	const char *flight_recorder;
+	/* Distinct strings (names, keys, static values) a recording copies;
+	 * past it they are lost and counted in the file.  Default 4096.
+	 * SPANRING_FLIGHT_RECORDER_STRINGS. */
+	uint32_t flight_recorder_strings;
+	/* Appended.  The library's log on stderr: its level (OTEL_LOG_LEVEL)
+	 * and most messages a minute (SPANRING_LOG_RATE, default 10, burst
+	 * as many; the rest counted in sr_stats_t.log_suppressed). */
+	sr_log_level_t log_level;
+	uint32_t log_rate_per_min;
 
 	/* Processors (<spanring/processor.h>, docs/processors.md):
 	 * comma-separated names run in this order on every batch before the
@@ -655,7 +685,8 @@ typedef struct sr_stats {
 	size_t size;                 /* set by the caller: sizeof(sr_stats_t) */
 
 	uint64_t started;            /* spans started (sampled or not)      */
-	uint64_t sampled;            /* of those, sampled by the head sampler */
+	uint64_t sampled;            /* of those, sampled by the head sampler
+	                                (counted at the start: see open)      */
 	uint64_t recorded;           /* written into a ring                 */
 	uint64_t exported;           /* accepted by at least one exporter   */
 	uint64_t batches;            /* batches handed to exporters         */
@@ -694,6 +725,13 @@ typedef struct sr_stats {
 	uint64_t records_discarded;  /* ring records the drainer could not
 	                                read as a span; 0 unless memory was
 	                                corrupted (records, not spans)        */
+	uint64_t log_messages;       /* lines the library wrote to stderr
+	                                (process-wide)                        */
+	uint64_t log_suppressed;     /* lines it left out: over the rate,
+	                                SPANRING_LOG_RATE (process-wide)       */
+	uint64_t open;               /* sampled spans started and not ended
+	                                (yet, or ever): sampled == exported +
+	                                dropped_* + open once flushed         */
 
 	/* Span-level drop by the processors, summed over the chain
 	 * (per processor and rule: sr_stats_processor()). */
@@ -721,19 +759,45 @@ typedef struct sr_ring_stats {
 SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
 				 void *ud);
 
-/* Per-exporter view. */
+/* Longest last_error text, NUL included. */
+#define SR_EXPORTER_ERROR_MAX 192
+
+/* Per-exporter view.  Versioned (docs/abi.md): set size first. */
 typedef struct sr_exporter_stats {
+	size_t size;                 /* set by the caller: sizeof(sr_exporter_stats_t) */
 	const char *name;
 	uint64_t batches;
 	uint64_t spans_ok;
 	uint64_t spans_failed;       /* export call returned an error        */
 	uint64_t spans_queue_full;   /* batch skipped: this queue was full    */
+
+	/* Why it last failed: the exporter's own words
+	 * (sr_batch_report_error) or the error code's.  Never holds a
+	 * header value.  All zero / empty until a failure. */
+	uint64_t batches_failed;     /* export calls that failed (or had
+	                                spans rejected)                     */
+	uint64_t last_error_ns;      /* when, ns since the Unix epoch         */
+	int32_t last_http_status;    /* HTTP status of the answer, 0: none    */
+	int32_t last_grpc_status;    /* gRPC status, -1: none (not gRPC, or
+	                                no answer)                           */
+	int32_t last_error_code;     /* SR_E* export_batch returned (0: the
+	                                call succeeded, spans rejected)      */
+	uint32_t reserved_;
+	char last_error[SR_EXPORTER_ERROR_MAX];
 } sr_exporter_stats_t;
+
+/* Exporter `index` (0 up) of the running pipeline, or of the last one
+ * after sr_shutdown().  Set out->size = sizeof(*out) first (the library
+ * writes min(out->size, its sizeof) bytes and sets out->size to that).
+ * SR_EINVAL if `out` is NULL or out->size does not cover `name`;
+ * SR_ENOTFOUND past the last exporter. */
 SR_API int sr_stats_exporter(uint32_t index, sr_exporter_stats_t *out);
 
-/* Write `st` as one JSON object (no newline) into buf; returns the length
- * it needs, as snprintf does, or SR_EINVAL if `st` is NULL or its size
- * too small. */
+/* Write `st` as one JSON object (no newline) into buf, followed by the
+ * per-exporter views as of this call ("exporter_stats": name, counters
+ * and, after a failure, "last_error" with its text, time and statuses);
+ * returns the length it needs, as snprintf does, or SR_EINVAL if `st` is
+ * NULL or its size too small. */
 SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len);
 
 #ifdef __cplusplus
