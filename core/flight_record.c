@@ -471,6 +471,7 @@ static void dump(struct sr__pipeline *p, int sig, const siginfo_t *si)
 	sr__stats_collect(p, &st);
 	h.started = st.started;
 	h.sampled = st.sampled;
+	h.open = st.open;
 	h.exported = st.exported;
 	h.dropped_ring_full = st.dropped_ring_full;
 	h.dropped_limits = st.dropped_limits;
