@@ -80,7 +80,11 @@ struct sr__flight_header {
 	 * wrote (duplicates and torn ones included): filled in when the dump
 	 * is complete (lseek back, write), 0 if it was cut short. */
 	uint64_t recorded_in_rings, recorded_in_batches;
-	uint64_t reserved[6];
+	/* Sampled spans started and not yet ended (sr_stats_t.open): in no
+	 * ring or batch, so in no recording.  0 in files of recorders that
+	 * did not write it (it was reserved). */
+	uint64_t open;
+	uint64_t reserved[5];
 };
 _Static_assert(sizeof(struct sr__flight_header) == 256, "flight header");
 

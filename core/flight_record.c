@@ -468,9 +468,15 @@ static void dump(struct sr__pipeline *p, int sig, const siginfo_t *si)
 	/* Counters first, records after: a batch finalized in between is
 	 * counted in neither (the reader reports it as unaccounted), never
 	 * in both. */
+	/* sr__stats_collect takes the start tallies' lock (tally.c).  Its
+	 * holders block every signal while they hold it, so this thread
+	 * cannot be one of them here (a fault inside it is fatal at once,
+	 * without this handler); another thread holds it for a list walk
+	 * only, and lets go. */
 	sr__stats_collect(p, &st);
 	h.started = st.started;
 	h.sampled = st.sampled;
+	h.open = st.open;
 	h.exported = st.exported;
 	h.dropped_ring_full = st.dropped_ring_full;
 	h.dropped_limits = st.dropped_limits;

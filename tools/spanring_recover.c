@@ -143,7 +143,8 @@ static void summary(FILE *out, const struct sr__flight *f)
 	uint64_t dropped = h->dropped_ring_full + h->dropped_limits +
 			   h->dropped_queue_full + h->dropped_exporter +
 			   h->dropped_shutdown + h->dropped_reentrant;
-	int64_t rest = (int64_t)(h->sampled - h->exported - dropped - f->nspans);
+	int64_t rest = (int64_t)(h->sampled - h->exported - dropped - h->open -
+				 f->nspans);
 
 	fprintf(out, "recovered %u spans (%" PRIu64 " from rings, %" PRIu64
 		" from batches not yet exported)\n", f->nspans, f->from_rings,
@@ -163,8 +164,9 @@ static void summary(FILE *out, const struct sr__flight *f)
 			f->end.strings, f->end.strings_unreadable,
 			f->end.strings_truncated, f->end.strings_dropped);
 	fprintf(out, "accounting at the crash: sampled %" PRIu64 " = exported %"
-		PRIu64 " + dropped %" PRIu64 " + recovered %u %s %" PRId64
-		" (%s)\n", h->sampled, h->exported, dropped, f->nspans,
+		PRIu64 " + dropped %" PRIu64 " + open %" PRIu64
+		" (started, not ended) + recovered %u %s %" PRId64
+		" (%s)\n", h->sampled, h->exported, dropped, h->open, f->nspans,
 		rest < 0 ? "-" : "+", rest < 0 ? -rest : rest,
 		rest < 0 ? "ended while the dump ran"
 			 : "in flight: not found in the recording");
