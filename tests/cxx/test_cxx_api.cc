@@ -16,6 +16,7 @@
 #include <deque>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 static int failures;
@@ -184,6 +185,34 @@ static int caught()
 				 });
 }
 
+/* Its destructor starts and ends a span while the exception that
+ * destroys it unwinds: that span saw no exception pass through it. */
+struct rollback {
+	~rollback() { spanring::Span s(tracer, "in.destructor"); }
+};
+
+static void unwinds_past_rollback()
+{
+	rollback r;
+	spanring::Span span(tracer, "unwound.past.rollback");
+	throw std::runtime_error("boom");
+}
+
+/* A span started on this thread, moved to a new thread that has never
+ * started a span of its own, and unwound through there. */
+static void handed_over()
+{
+	spanring::Span span(tracer, "handed.over");
+	std::thread t([s = std::move(span)]() mutable {
+		try {
+			spanring::Span here(std::move(s));
+			throw std::runtime_error("on the other thread");
+		} catch (const std::exception &) {
+		}
+	});
+	t.join();
+}
+
 static void exceptions()
 {
 	try {
@@ -201,6 +230,11 @@ static void exceptions()
 	} catch (int) {
 		spanring::Span ok(tracer, "in.handler");
 	}
+	try {
+		unwinds_past_rollback();
+	} catch (const std::exception &) {
+	}
+	handed_over();
 }
 #endif
 
@@ -294,6 +328,12 @@ int main()
 	CHECK(str_is(d->status_message, "bad input"));
 	d = find("in.handler");
 	CHECK(d->status == SR_STATUS_UNSET && d->event_count == 0);
+	d = find("in.destructor");
+	CHECK(d->status == SR_STATUS_UNSET && d->event_count == 0);
+	d = find("unwound.past.rollback");
+	CHECK(d->status == SR_STATUS_ERROR && d->event_count == 1);
+	d = find("handed.over");
+	CHECK(d->status == SR_STATUS_ERROR && d->event_count == 1);
 #endif
 	if (failures)
 		std::fprintf(stderr, "%d checks failed\n", failures);
