@@ -27,49 +27,15 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "receiver.h"
 #include "testutil.h"
 
 #define THREADS 2
 #define SPANS_PER_THREAD 400
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-struct producer {
-	pthread_t t;
-	int id;
-	uint64_t max_end_ns;
-};
-
-static void *produce(void *arg)
-{
-	struct producer *p = arg;
-	const sr_tracer_t *tr = sr_tracer_get("otlp-faults", "1.0");
-
-	for (int i = 0; i < SPANS_PER_THREAD; i++) {
-		sr_span_t s;
-		sr_span_start(&s, tr, "fault.op", SR_KIND_SERVER);
-		sr_span_set_int(&s, "i", i);
-		sr_span_set_str_static(&s, "thread", p->id ? "b" : "a");
-		uint64_t t0 = now_ns();
-		sr_span_end(&s);
-		uint64_t dt = now_ns() - t0;
-		if (dt > p->max_end_ns)
-			p->max_end_ns = dt;
-	}
-	return NULL;
-}
 
 /* Spans in one recorded request body (protobuf or JSON). */
 #define BATCH_MAX 100 /* spans per export request */
@@ -153,8 +119,9 @@ static void tweak(sr_config_t *cfg)
 static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 {
 	char base[64];
-	struct producer prod[THREADS];
-	uint64_t lost = 0, max_end = 0;
+	struct sr_test_producers prod = { .threads = THREADS, .spans = SPANS_PER_THREAD,
+					  .name = "fault.op", .kind = SR_KIND_SERVER };
+	uint64_t lost = 0;
 
 	memset(o, 0, sizeof(*o));
 	if (c->down)
@@ -167,19 +134,11 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 	set_env(base, c);
 	assert_int_equal(sr_test_init_memory(tweak), 0);
 
-	for (int i = 0; i < THREADS; i++) {
-		prod[i] = (struct producer){ .id = i };
-		assert_int_equal(pthread_create(&prod[i].t, NULL, produce, &prod[i]), 0);
-	}
-	for (int i = 0; i < THREADS; i++) {
-		pthread_join(prod[i].t, NULL);
-		if (prod[i].max_end_ns > max_end)
-			max_end = prod[i].max_end_ns;
-	}
-	uint64_t t0 = now_ns();
+	sr_test_produce(&prod);
+	uint64_t t0 = sr_test_now_ns();
 	sr_flush(c->shutdown_ms, NULL);
 	int rc = sr_shutdown(c->shutdown_ms, &lost);
-	uint64_t shut_ms = (now_ns() - t0) / 1000000;
+	uint64_t shut_ms = (sr_test_now_ns() - t0) / 1000000;
 	clear_env();
 	assert_true(rc == 0 || rc == SR_ETIMEDOUT);
 
@@ -213,7 +172,7 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 	       c->name, st->sampled, st->exported, st->dropped_exporter,
 	       st->dropped_queue_full, st->dropped_shutdown, st->dropped_ring_full,
 	       o->got_2xx, o->requests, o->connections, o->os.requests, o->os.retries,
-	       o->os.spans_rejected, max_end, shut_ms);
+	       o->os.spans_rejected, prod.max_end_ns, shut_ms);
 	if (o->os.last_error[0])
 		printf("%-16s last_error: %s\n", "", o->os.last_error);
 	fflush(stdout);

@@ -25,12 +25,10 @@
 
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "exporter_int.h"
@@ -68,34 +66,6 @@ struct outcome {
 	sr_exporter_stats_t es;   /* the core's view of the exporter */
 	uint64_t shut_ms;
 };
-
-struct producer {
-	pthread_t t;
-	int id;
-	unsigned n;
-	bool paced;
-};
-
-static void *produce(void *arg)
-{
-	struct producer *p = arg;
-	const sr_tracer_t *tr = sr_tracer_get("otlp-grpc", "1.0");
-
-	for (unsigned i = 0; i < p->n; i++) {
-		sr_span_t s;
-		sr_span_start(&s, tr, "grpc.op", SR_KIND_CLIENT);
-		sr_span_set_int(&s, "i", i);
-		sr_span_set_str_static(&s, "thread", p->id ? "b" : "a");
-		sr_span_end(&s);
-		/* Many-requests case: stay within the rings (the point is the
-		 * exporter, not ring overflow). */
-		if (p->paced && i % 256 == 255) {
-			struct timespec ts = { 0, 2 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
-	}
-	return NULL;
-}
 
 static void clear_env(void)
 {
@@ -144,8 +114,12 @@ static void tweak(sr_config_t *cfg)
 static void run_with(const struct grpc_case *c, struct sr_grcv *r,
 		     const char *url, struct outcome *o)
 {
-	struct producer prod[THREADS];
 	unsigned per = c->spans_per_thread ? c->spans_per_thread : 400;
+	/* Paced: stay within the rings (the point is the exporter, not ring
+	 * overflow). */
+	struct sr_test_producers prod = { .threads = THREADS, .spans = per,
+					  .name = "grpc.op", .kind = SR_KIND_CLIENT,
+					  .pace_every = c->paced ? 256 : 0 };
 	uint64_t lost = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -158,16 +132,11 @@ static void run_with(const struct grpc_case *c, struct sr_grcv *r,
 		set_env(url, c);
 	g_batch = c->batch ? c->batch : 100;
 	assert_int_equal(sr_test_init_memory(tweak), 0);
-	for (int i = 0; i < THREADS; i++) {
-		prod[i] = (struct producer){ .id = i, .n = per, .paced = c->paced };
-		assert_int_equal(pthread_create(&prod[i].t, NULL, produce, &prod[i]), 0);
-	}
-	for (int i = 0; i < THREADS; i++)
-		pthread_join(prod[i].t, NULL);
-	uint64_t t0 = sr__http_now_ns();
+	sr_test_produce(&prod);
+	uint64_t t0 = sr_test_now_ns();
 	sr_flush(c->shutdown_ms, NULL);
 	int rc = sr_shutdown(c->shutdown_ms, &lost);
-	o->shut_ms = (sr__http_now_ns() - t0) / 1000000;
+	o->shut_ms = (sr_test_now_ns() - t0) / 1000000;
 	clear_env();
 	assert_true(rc == 0 || rc == SR_ETIMEDOUT);
 	o->st.size = sizeof(o->st);
