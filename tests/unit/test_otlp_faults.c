@@ -36,10 +36,9 @@
 
 #define THREADS 2
 #define SPANS_PER_THREAD 400
-
-/* Spans in one recorded request body (protobuf or JSON). */
 #define BATCH_MAX 100 /* spans per export request */
 
+/* Spans in one recorded request body (protobuf or JSON). */
 static long body_spans(const struct sr_rcv_request *q, bool json)
 {
 	if (!json)
