@@ -16,30 +16,9 @@
 
 namespace {
 
-/* A plain global, as bench_span.cc keeps its tracer. */
-const sr_tracer_t *g_tracer;
-
-void lookup_tracer()
-{
-	if (!g_tracer)
-		g_tracer = sr_tracer_get("spanring-bench", "1");
-}
-
-void sampled_on()
-{
-	lookup_tracer();
-	srb::pipeline_start(SR_SAMPLER_ALWAYS_ON);
-}
-
-void sampled_off()
-{
-	lookup_tracer();
-	srb::pipeline_start(SR_SAMPLER_ALWAYS_OFF);
-}
-
 inline __attribute__((always_inline)) void cxx_span_2attrs()
 {
-	spanring::Span span(g_tracer, "GET /users", SR_KIND_SERVER);
+	spanring::Span span(srb::g_tracer, "GET /users", SR_KIND_SERVER);
 
 	span.set("http.response.status_code", 200);
 	span.set("http.request.method", "GET");
@@ -47,12 +26,12 @@ inline __attribute__((always_inline)) void cxx_span_2attrs()
 
 } // namespace
 
-SRB_HOT(BM_cxx_span_2attrs, sampled_on, srb::pipeline_stop)
+SRB_HOT(BM_cxx_span_2attrs, srb::sampled_on, srb::pipeline_stop)
 {
 	cxx_span_2attrs();
 }
 
-SRB_HOT(BM_cxx_span_unsampled, sampled_off, srb::pipeline_stop)
+SRB_HOT(BM_cxx_span_unsampled, srb::sampled_off, srb::pipeline_stop)
 {
 	cxx_span_2attrs();
 }
