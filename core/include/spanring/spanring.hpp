@@ -72,7 +72,9 @@ struct static_tag {};
  * A string that lives until sr_shutdown() returns.  Constructible from a
  * string literal (a const char array), or from any pointer through
  * static_str(p), which is the caller's promise.  Not from `const char *`,
- * `char *` arrays or std::string.
+ * `char *` arrays or std::string.  (C++ cannot tell a literal from another
+ * const char array: a `const char k[]` on the stack converts too, and
+ * must be static instead.)
  */
 class StaticStr {
 public:
