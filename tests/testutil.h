@@ -96,6 +96,21 @@ struct sr_test_producers {
 	uint64_t max_end_ns;       /* out */
 };
 void sr_test_produce(struct sr_test_producers *c);
+/*
+ * What an OTLP exporter test case expects of the counters after
+ * shutdown; sr_test_check_otlp() asserts each that is set (cmocka tests
+ * only).
+ */
+struct sr_test_otlp_want {
+	bool all_exported;         /* exported == sampled                  */
+	bool none_exported;        /* exported == 0                        */
+	uint64_t rejected;         /* spans_rejected (partial success)     */
+	int fail_cause;            /* request_fail[fail_cause] > 0         */
+	bool retried;              /* retries > 0                          */
+	bool not_retried;          /* retries == 0                         */
+};
+void sr_test_check_otlp(const struct sr_test_otlp_want *w, const sr_stats_t *st,
+			const sr_otlp_stats_t *os);
 /* n producers of `spans` SERVER spans named "op". */
 void sr_test_produce_all(int n, int spans);
 /*

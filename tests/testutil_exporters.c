@@ -198,6 +198,22 @@ void sr_test_produce(struct sr_test_producers *c)
 	}
 }
 
+void sr_test_check_otlp(const struct sr_test_otlp_want *w, const sr_stats_t *st,
+			const sr_otlp_stats_t *os)
+{
+	if (w->all_exported)
+		assert_int_equal(st->exported, st->sampled);
+	if (w->none_exported)
+		assert_int_equal(st->exported, 0);
+	assert_int_equal(os->spans_rejected, w->rejected);
+	if (w->fail_cause)
+		assert_true(os->request_fail[w->fail_cause] > 0);
+	if (w->retried)
+		assert_true(os->retries > 0);
+	if (w->not_retried)
+		assert_int_equal(os->retries, 0);
+}
+
 void sr_test_produce_all(int n, int spans)
 {
 	struct sr_test_producers c = { .threads = (unsigned)n, .spans = (unsigned)spans,

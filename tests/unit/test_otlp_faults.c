@@ -67,12 +67,7 @@ struct fault_case {
 	bool down;                         /* nobody listens              */
 	bool json, gzip;
 	uint32_t shutdown_ms;
-	/* expectations */
-	bool all_exported;                 /* nothing may be dropped       */
-	bool none_exported;
-	uint64_t rejected;                 /* partial success total        */
-	int fail_cause;                    /* request_fail[cause] > 0      */
-	bool retried;
+	struct sr_test_otlp_want want;     /* expectations                 */
 };
 
 struct outcome {
@@ -194,15 +189,7 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 		assert_int_equal(o->os.spans_ok, delivered);
 	}
 	assert_null(strstr(o->os.last_error, "s3cret"));
-	if (c->all_exported)
-		assert_int_equal(st->exported, st->sampled);
-	if (c->none_exported)
-		assert_int_equal(st->exported, 0);
-	assert_int_equal(o->os.spans_rejected, c->rejected);
-	if (c->fail_cause)
-		assert_true(o->os.request_fail[c->fail_cause] > 0);
-	if (c->retried)
-		assert_true(o->os.retries > 0);
+	sr_test_check_otlp(&c->want, st, &o->os);
 }
 
 static void run_case(const struct fault_case *c)
@@ -220,7 +207,7 @@ static void run_case(const struct fault_case *c)
 static void healthy_protobuf_delivers_everything_on_one_connection(void **state)
 {
 	struct fault_case c = { .name = "ok/protobuf", .shutdown_ms = 5000,
-				.all_exported = true };
+				.want.all_exported = true };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -236,7 +223,7 @@ static void healthy_protobuf_delivers_everything_on_one_connection(void **state)
 static void healthy_json_gzip_delivers_everything(void **state)
 {
 	struct fault_case c = { .name = "ok/json+gzip", .json = true, .gzip = true,
-				.shutdown_ms = 5000, .all_exported = true };
+				.shutdown_ms = 5000, .want.all_exported = true };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -248,15 +235,15 @@ static void healthy_json_gzip_delivers_everything(void **state)
 static void healthy_protobuf_gzip(void **state)
 {
 	struct fault_case c = { .name = "ok/protobuf+gz", .gzip = true,
-				.shutdown_ms = 5000, .all_exported = true };
+				.shutdown_ms = 5000, .want.all_exported = true };
 	run_case(&c);
 }
 
 static void receiver_down_drops_and_counts(void **state)
 {
 	struct fault_case c = { .name = "down", .down = true, .shutdown_ms = 3000,
-				.none_exported = true, .fail_cause = SR_OTLP_FAIL_CONNECT,
-				.retried = true };
+				.want.none_exported = true, .want.fail_cause = SR_OTLP_FAIL_CONNECT,
+				.want.retried = true };
 	run_case(&c);
 }
 
@@ -266,8 +253,8 @@ static void retry_after_503_is_honoured(void **state)
 		{ .status = 503, .retry_after = 1 },
 	};
 	struct fault_case c = { .name = "503+retry-after", .script = s, .nscript = 1,
-				.shutdown_ms = 8000, .all_exported = true,
-				.fail_cause = SR_OTLP_FAIL_RETRYABLE, .retried = true };
+				.shutdown_ms = 8000, .want.all_exported = true,
+				.want.fail_cause = SR_OTLP_FAIL_RETRYABLE, .want.retried = true };
 	run_case(&c);
 }
 
@@ -277,8 +264,8 @@ static void status_429_502_504_are_retried(void **state)
 		{ .status = 429 }, { .status = 502 }, { .status = 504 },
 	};
 	struct fault_case c = { .name = "429/502/504", .script = s, .nscript = 3,
-				.shutdown_ms = 8000, .all_exported = true,
-				.fail_cause = SR_OTLP_FAIL_RETRYABLE, .retried = true };
+				.shutdown_ms = 8000, .want.all_exported = true,
+				.want.fail_cause = SR_OTLP_FAIL_RETRYABLE, .want.retried = true };
 	run_case(&c);
 }
 
@@ -288,7 +275,7 @@ static void status_400_is_not_retried(void **state)
 		{ .status = 400, .body = "bad request", .body_len = 11 },
 	};
 	struct fault_case c = { .name = "400", .script = s, .nscript = 1,
-				.shutdown_ms = 5000, .fail_cause = SR_OTLP_FAIL_CLIENT };
+				.shutdown_ms = 5000, .want.fail_cause = SR_OTLP_FAIL_CLIENT };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -305,7 +292,7 @@ static void status_500_is_not_retried(void **state)
 {
 	static const struct sr_rcv_reply s[] = { { .status = 500 } };
 	struct fault_case c = { .name = "500", .script = s, .nscript = 1,
-				.shutdown_ms = 5000, .fail_cause = SR_OTLP_FAIL_SERVER };
+				.shutdown_ms = 5000, .want.fail_cause = SR_OTLP_FAIL_SERVER };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -324,7 +311,7 @@ static void partial_success_counts_rejected_spans(void **state)
 		{ .body = pb, .body_len = sizeof(pb) - 1 },
 	};
 	struct fault_case c = { .name = "partial/protobuf", .script = s, .nscript = 1,
-				.shutdown_ms = 5000, .rejected = 3 };
+				.shutdown_ms = 5000, .want.rejected = 3 };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -343,7 +330,7 @@ static void partial_success_json(void **state)
 		{ .body = js, .body_len = sizeof(js) - 1, .content_type = "application/json" },
 	};
 	struct fault_case c = { .name = "partial/json", .json = true, .script = s,
-				.nscript = 1, .shutdown_ms = 5000, .rejected = 2 };
+				.nscript = 1, .shutdown_ms = 5000, .want.rejected = 2 };
 	run_case(&c);
 }
 
@@ -353,8 +340,8 @@ static void reset_mid_body_is_retried(void **state)
 		{ .action = SR_RCV_RESET_MID_BODY }, { .action = SR_RCV_CLOSE },
 	};
 	struct fault_case c = { .name = "reset+close", .script = s, .nscript = 2,
-				.shutdown_ms = 5000, .all_exported = true,
-				.fail_cause = SR_OTLP_FAIL_CONNECT, .retried = true };
+				.shutdown_ms = 5000, .want.all_exported = true,
+				.want.fail_cause = SR_OTLP_FAIL_CONNECT, .want.retried = true };
 	run_case(&c);
 }
 
@@ -369,7 +356,7 @@ static void hanging_receiver_does_not_block_shutdown(void **state)
 {
 	struct fault_case c = { .name = "hang", .shutdown_ms = 1000,
 				.dflt = { .action = SR_RCV_HANG },
-				.none_exported = true, .fail_cause = SR_OTLP_FAIL_TIMEOUT };
+				.want.none_exported = true, .want.fail_cause = SR_OTLP_FAIL_TIMEOUT };
 	run_case(&c);
 }
 
