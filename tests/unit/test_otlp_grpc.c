@@ -403,8 +403,12 @@ static void tls_with_alpn_h2_reuses_the_connection(void **state)
 
 	/* an untrusted certificate is a final TLS failure (not retried:
 	 * the batches end as "tls"; a slow handshake on a loaded machine may
-	 * add a timeout, so retries are not counted) */
-	struct grpc_case u = { .name = "tls/untrusted", .shutdown_ms = 5000,
+	 * add a timeout, so retries are not counted).  The attempt limit and
+	 * the deadline are wide: under a sanitizer on a loaded machine a
+	 * handshake has taken over 1.5 s, and every attempt then timed out
+	 * before one could fail as TLS. */
+	struct grpc_case u = { .name = "tls/untrusted", .shutdown_ms = 15000,
+			       .timeout_ms = 5000,
 			       .want.none_exported = true, .want.fail_cause = SR_OTLP_FAIL_TLS,
 			       .unreached = true };
 	run_with(&u, r, url, &o);
