@@ -24,37 +24,14 @@
 
 namespace {
 
-/* The tracer, looked up once (sr_tracer_get takes a lock) and kept in a
- * plain global, as a C program keeps it: a function-local static would add
- * C++'s guard check to every operation measured. */
-const sr_tracer_t *g_tracer;
-
 const sr_tracer_t *tracer()
 {
-	return g_tracer;
-}
-
-void lookup_tracer()
-{
-	if (!g_tracer)
-		g_tracer = sr_tracer_get("spanring-bench", "1");
-}
-
-void sampled_on()
-{
-	lookup_tracer();
-	srb::pipeline_start(SR_SAMPLER_ALWAYS_ON);
-}
-
-void sampled_off()
-{
-	lookup_tracer();
-	srb::pipeline_start(SR_SAMPLER_ALWAYS_OFF);
+	return srb::g_tracer;
 }
 
 void not_running()
 {
-	lookup_tracer();
+	srb::lookup_tracer();
 	if (sr_is_running())
 		srb::pipeline_stop();
 }
@@ -71,7 +48,7 @@ inline __attribute__((always_inline)) void span_2attrs()
 
 } // namespace
 
-SRB_HOT(BM_span_bare, sampled_on, srb::pipeline_stop)
+SRB_HOT(BM_span_bare, srb::sampled_on, srb::pipeline_stop)
 {
 	sr_span_t s;
 
@@ -79,12 +56,12 @@ SRB_HOT(BM_span_bare, sampled_on, srb::pipeline_stop)
 	sr_span_end(&s);
 }
 
-SRB_HOT(BM_span_2attrs, sampled_on, srb::pipeline_stop)
+SRB_HOT(BM_span_2attrs, srb::sampled_on, srb::pipeline_stop)
 {
 	span_2attrs();
 }
 
-SRB_HOT(BM_span_8attrs_event, sampled_on, srb::pipeline_stop)
+SRB_HOT(BM_span_8attrs_event, srb::sampled_on, srb::pipeline_stop)
 {
 	sr_span_t s;
 
@@ -101,7 +78,7 @@ SRB_HOT(BM_span_8attrs_event, sampled_on, srb::pipeline_stop)
 	sr_span_end(&s);
 }
 
-SRB_HOT_X(BM_span_nested3, sampled_on, srb::pipeline_stop, 3, srb::runnable)
+SRB_HOT_X(BM_span_nested3, srb::sampled_on, srb::pipeline_stop, 3, srb::runnable)
 {
 	SR_SPAN_AUTO(outer, tracer(), "handle", SR_KIND_SERVER);
 	{
@@ -112,7 +89,7 @@ SRB_HOT_X(BM_span_nested3, sampled_on, srb::pipeline_stop, 3, srb::runnable)
 	}
 }
 
-SRB_HOT(BM_span_unsampled, sampled_off, srb::pipeline_stop)
+SRB_HOT(BM_span_unsampled, srb::sampled_off, srb::pipeline_stop)
 {
 	span_2attrs();
 }

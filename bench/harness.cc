@@ -179,6 +179,26 @@ void pipeline_stop()
 	sr_shutdown(5000, &lost);
 }
 
+const sr_tracer_t *g_tracer;
+
+void lookup_tracer()
+{
+	if (!g_tracer)
+		g_tracer = sr_tracer_get("spanring-bench", "1");
+}
+
+void sampled_on()
+{
+	lookup_tracer();
+	pipeline_start(SR_SAMPLER_ALWAYS_ON);
+}
+
+void sampled_off()
+{
+	lookup_tracer();
+	pipeline_start(SR_SAMPLER_ALWAYS_OFF);
+}
+
 void nothing()
 {
 }

@@ -127,6 +127,17 @@ constexpr uint32_t kQuiesceEvery = kRingRecords / 8;
 void pipeline_start(sr_sampler_kind_t sampler);
 void pipeline_start_cfg(const sr_config_t &cfg);
 void pipeline_stop();
+
+/* The span benchmarks' tracer, looked up by lookup_tracer() and the
+ * set-ups below, outside the measured loops (sr_tracer_get takes a lock),
+ * and kept in a plain global, as a C program keeps it: a function-local
+ * static would add C++'s guard check to every operation measured. */
+extern const sr_tracer_t *g_tracer;
+void lookup_tracer();
+/* lookup_tracer() and pipeline_start() with always_on / always_off. */
+void sampled_on();
+void sampled_off();
+
 void nothing();
 const char *runnable();         /* the default check: always runnable */
 

@@ -3,8 +3,7 @@
 # JSON bodies with a real parser, and protoc to decode protobuf bodies with
 # a real decoder (`protoc --decode_raw`).  With SR_BUILD_FUZZ and clang,
 # also fuzz_otlp (response bodies, header syntax, UTF-8/JSON escaping) with
-# a corpus replay test; it links the `spanring_fuzz` library that the
-# other fuzz files create, so this file is included after them.
+# a corpus replay test and a 20 s run (fuzz_common.cmake).
 find_program(SR_PROTOC protoc)
 if(NOT SR_PROTOC)
   message(FATAL_ERROR "protoc not found: apt-get install protobuf-compiler")
@@ -28,17 +27,8 @@ foreach(t test_otlp_encode test_otlp_faults test_array_attrs test_otlp_metrics t
   endif()
 endforeach()
 
-if(SR_BUILD_FUZZ AND TARGET spanring_fuzz)
-  add_executable(fuzz_otlp ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_otlp.c)
-  target_compile_definitions(fuzz_otlp PRIVATE _GNU_SOURCE)
-  target_compile_options(fuzz_otlp PRIVATE -fsanitize=fuzzer,address)
-  target_link_options(fuzz_otlp PRIVATE -fsanitize=fuzzer,address)
-  target_link_libraries(fuzz_otlp PRIVATE spanring_fuzz)
-  set(work ${CMAKE_CURRENT_BINARY_DIR}/fuzz_work/otlp)
-  file(MAKE_DIRECTORY ${work})
-  add_test(NAME fuzz_otlp_corpus
-    COMMAND fuzz_otlp -runs=0 ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/otlp)
-  add_test(NAME fuzz_otlp_run COMMAND fuzz_otlp -max_total_time=20
-    ${work} ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/otlp)
-  set_tests_properties(fuzz_otlp_corpus fuzz_otlp_run PROPERTIES LABELS "fuzz" TIMEOUT 120)
+if(SR_BUILD_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+  include(${CMAKE_CURRENT_SOURCE_DIR}/fuzz_common.cmake)
+  sr_add_fuzz_target(fuzz_otlp ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/fuzz_otlp.c
+    ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/otlp)
 endif()

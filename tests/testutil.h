@@ -82,8 +82,42 @@ struct sr_test_lines {
 int sr_test_scan_lines(const char *path, struct sr_test_lines *out);
 /* Per-exporter counters of the running (or last) pipeline by name. */
 int sr_test_exporter_stats(const char *name, sr_exporter_stats_t *out);
-/* Run n (at most 16) producer threads, each ending `spans` spans named
- * "op" with two attributes. */
+/*
+ * Producer threads, run to completion: `threads` (at most
+ * SR_TEST_PRODUCERS_MAX) each end `spans` spans named `name` (NULL: "op")
+ * of `kind`, with the int attributes "i" (the span's number) and
+ * "producer" (the thread's).  pace_every > 0: each sleeps 2 ms after that
+ * many spans, so a long run stays within the rings when the point is the
+ * exporter.  max_end_ns is set to the longest sr_span_end() any of them
+ * took (the hot path must not wait for an exporter).
+ */
+#define SR_TEST_PRODUCERS_MAX 16
+/* CLOCK_MONOTONIC in ns. */
+uint64_t sr_test_now_ns(void);
+struct sr_test_producers {
+	unsigned threads, spans;
+	const char *name;
+	sr_span_kind_t kind;
+	unsigned pace_every;
+	uint64_t max_end_ns;       /* out */
+};
+void sr_test_produce(struct sr_test_producers *c);
+/*
+ * What an OTLP exporter test case expects of the counters after
+ * shutdown; sr_test_check_otlp() asserts each that is set (cmocka tests
+ * only).
+ */
+struct sr_test_otlp_want {
+	bool all_exported;         /* exported == sampled                  */
+	bool none_exported;        /* exported == 0                        */
+	uint64_t rejected;         /* spans_rejected (partial success)     */
+	int fail_cause;            /* request_fail[fail_cause] > 0         */
+	bool retried;              /* retries > 0                          */
+	bool not_retried;          /* retries == 0                         */
+};
+void sr_test_check_otlp(const struct sr_test_otlp_want *w, const sr_stats_t *st,
+			const sr_otlp_stats_t *os);
+/* n producers of `spans` SERVER spans named "op". */
 void sr_test_produce_all(int n, int spans);
 /*
  * cmocka tests only: sr_init() through sr_test_init_memory(tweak), whose

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -137,41 +138,88 @@ int sr_test_exporter_stats(const char *name, sr_exporter_stats_t *out)
 	return -1;
 }
 
-/* Producer threads: each ends `spans` spans named "op" with two
- * attributes. */
+/* Producer threads: see struct sr_test_producers. */
 struct producer {
 	pthread_t t;
 	int id;
-	int spans;
+	const struct sr_test_producers *cfg;
+	uint64_t max_end_ns;
 };
+
+uint64_t sr_test_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *produce(void *arg)
 {
 	struct producer *p = arg;
+	const struct sr_test_producers *c = p->cfg;
 	const sr_tracer_t *tr = sr_tracer_get("sr-test", "1.0");
 
-	for (int i = 0; i < p->spans; i++) {
+	for (unsigned i = 0; i < c->spans; i++) {
 		sr_span_t s;
 
-		sr_span_start(&s, tr, "op", SR_KIND_SERVER);
+		sr_span_start(&s, tr, c->name ? c->name : "op", c->kind);
 		sr_span_set_int(&s, "i", i);
 		sr_span_set_int(&s, "producer", p->id);
+		uint64_t t0 = sr_test_now_ns();
 		sr_span_end(&s);
+		uint64_t dt = sr_test_now_ns() - t0;
+		if (dt > p->max_end_ns)
+			p->max_end_ns = dt;
+		if (c->pace_every && i % c->pace_every == c->pace_every - 1) {
+			struct timespec ts = { 0, 2 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
 	}
 	return NULL;
 }
 
-/* Run n producers of `spans` spans each to completion. */
+void sr_test_produce(struct sr_test_producers *c)
+{
+	struct producer p[SR_TEST_PRODUCERS_MAX];
+	unsigned n = c->threads < SR_TEST_PRODUCERS_MAX ? c->threads
+							: SR_TEST_PRODUCERS_MAX;
+
+	for (unsigned i = 0; i < n; i++) {
+		p[i] = (struct producer){ .id = (int)i, .cfg = c };
+		if (pthread_create(&p[i].t, NULL, produce, &p[i]) != 0)
+			abort();
+	}
+	c->max_end_ns = 0;
+	for (unsigned i = 0; i < n; i++) {
+		pthread_join(p[i].t, NULL);
+		if (p[i].max_end_ns > c->max_end_ns)
+			c->max_end_ns = p[i].max_end_ns;
+	}
+}
+
+void sr_test_check_otlp(const struct sr_test_otlp_want *w, const sr_stats_t *st,
+			const sr_otlp_stats_t *os)
+{
+	if (w->all_exported)
+		assert_int_equal(st->exported, st->sampled);
+	if (w->none_exported)
+		assert_int_equal(st->exported, 0);
+	assert_int_equal(os->spans_rejected, w->rejected);
+	if (w->fail_cause)
+		assert_true(os->request_fail[w->fail_cause] > 0);
+	if (w->retried)
+		assert_true(os->retries > 0);
+	if (w->not_retried)
+		assert_int_equal(os->retries, 0);
+}
+
 void sr_test_produce_all(int n, int spans)
 {
-	struct producer p[16];
+	struct sr_test_producers c = { .threads = (unsigned)n, .spans = (unsigned)spans,
+				       .kind = SR_KIND_SERVER };
 
-	for (int i = 0; i < n && i < 16; i++) {
-		p[i] = (struct producer){ .id = i, .spans = spans };
-		pthread_create(&p[i].t, NULL, produce, &p[i]);
-	}
-	for (int i = 0; i < n && i < 16; i++)
-		pthread_join(p[i].t, NULL);
+	sr_test_produce(&c);
 }
 
 /*

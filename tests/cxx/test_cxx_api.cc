@@ -5,7 +5,8 @@
  * width is an int), arrays from containers, events and links with
  * initializer lists, and exceptions recorded by a span they unwind (and
  * by in_span with their type).  Built with g++ and clang++, with and
- * without exceptions (SPANRING_CXX_EXCEPTIONS tells which).
+ * without exceptions (SPANRING_CXX_EXCEPTIONS tells which), and as C++20
+ * (std::span arrays).
  */
 #include <spanring/spanring.hpp>
 
@@ -16,7 +17,12 @@
 #include <deque>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
+#if __cplusplus >= 202002L && __has_include(<span>)
+#include <span>
+#define HAVE_STD_SPAN 1
+#endif
 
 static int failures;
 
@@ -138,6 +144,11 @@ static void arrays()
 		.set("carr", carr)
 		.set("list", { 10, 20 })
 		.set("slist", { "s", "t" });
+#ifdef HAVE_STD_SPAN
+	/* C++20's std::span over any of them (the C++17 build has none). */
+	span.set("span.i64", std::span<const int64_t>(i64))
+		.set("span.strs", std::span<const std::string>(strs.data(), 2));
+#endif
 	span.add_event("ev", { { "ev.i", 1 }, { "ev.s", dyn_name() }, { "ev.arr", ints } });
 	sr_context_t ctx = span.context();
 	span.add_link(ctx, { { "link.strs", strs }, { "link.d", 0.25 } });
@@ -184,6 +195,34 @@ static int caught()
 				 });
 }
 
+/* Its destructor starts and ends a span while the exception that
+ * destroys it unwinds: that span saw no exception pass through it. */
+struct rollback {
+	~rollback() { spanring::Span s(tracer, "in.destructor"); }
+};
+
+static void unwinds_past_rollback()
+{
+	rollback r;
+	spanring::Span span(tracer, "unwound.past.rollback");
+	throw std::runtime_error("boom");
+}
+
+/* A span started on this thread, moved to a new thread that has never
+ * started a span of its own, and unwound through there. */
+static void handed_over()
+{
+	spanring::Span span(tracer, "handed.over");
+	std::thread t([s = std::move(span)]() mutable {
+		try {
+			spanring::Span here(std::move(s));
+			throw std::runtime_error("on the other thread");
+		} catch (const std::exception &) {
+		}
+	});
+	t.join();
+}
+
 static void exceptions()
 {
 	try {
@@ -201,6 +240,11 @@ static void exceptions()
 	} catch (int) {
 		spanring::Span ok(tracer, "in.handler");
 	}
+	try {
+		unwinds_past_rollback();
+	} catch (const std::exception &) {
+	}
+	handed_over();
 }
 #endif
 
@@ -258,6 +302,10 @@ int main()
 	CHECK(elems(attr(d->attrs, n, "carr")) == "7|8|9");
 	CHECK(elems(attr(d->attrs, n, "list")) == "10|20");
 	CHECK(elems(attr(d->attrs, n, "slist")) == "s|t");
+#ifdef HAVE_STD_SPAN
+	CHECK(elems(attr(d->attrs, n, "span.i64")) == "1|-2|3");
+	CHECK(elems(attr(d->attrs, n, "span.strs")) == "a|bc");
+#endif
 	CHECK(d->event_count == 1 && d->events[0].attr_count == 3);
 	CHECK(attr(d->events[0].attrs, 3, "ev.i")->v.i == 1);
 	CHECK(str_is(attr(d->events[0].attrs, 3, "ev.s")->v.s, "made at run time"));
@@ -294,6 +342,12 @@ int main()
 	CHECK(str_is(d->status_message, "bad input"));
 	d = find("in.handler");
 	CHECK(d->status == SR_STATUS_UNSET && d->event_count == 0);
+	d = find("in.destructor");
+	CHECK(d->status == SR_STATUS_UNSET && d->event_count == 0);
+	d = find("unwound.past.rollback");
+	CHECK(d->status == SR_STATUS_ERROR && d->event_count == 1);
+	d = find("handed.over");
+	CHECK(d->status == SR_STATUS_ERROR && d->event_count == 1);
 #endif
 	if (failures)
 		std::fprintf(stderr, "%d checks failed\n", failures);

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = fp_prop("baggage");
 	fp_add(&c, "baggage", 7, v, n);
 	free(v);
-	FP_CHECK(fp_extract_check(p, &c) == SR_ENOTFOUND);
+	CHECK(fp_extract_check(p, &c) == SR_ENOTFOUND);
 	fp_clear(&c);
 	return 0;
 }

@@ -12,10 +12,7 @@
  * result breaks a documented invariant: a validated config within its
  * bounds, resource strings inside the block and NUL-terminated.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_check.h"
 
 #include "config_int.h"
 #include "spanring_int.h"
@@ -36,14 +33,6 @@ static const char *const vars[] = {
 	"SPANRING_BACKGROUND_SCHED", "SPANRING_BACKGROUND_NICE",
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
-
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (!(c)) {                                             \
-			fprintf(stderr, "invariant broken: %s\n", #c);  \
-			abort();                                        \
-		}                                                       \
-	} while (0)
 
 static void check_config(const sr_config_t *c)
 {

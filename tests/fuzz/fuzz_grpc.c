@@ -9,22 +9,11 @@
  * hour; the decoded message stays NUL-terminated, printable ASCII; an
  * unframed message lies inside the input.
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_check.h"
 
 #include <spanring/spanring.h>
 
 #include "grpc_int.h"
-
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (!(c)) {                                             \
-			fprintf(stderr, "invariant broken: %s\n", #c);  \
-			abort();                                        \
-		}                                                       \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -11,21 +11,10 @@
  * well-formed string (checked by the response reader's own skip-parser,
  * which must accept it as a value).
  */
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_check.h"
 
 #include "http_int.h"
 #include "otlp_int.h"
-
-#define CHECK(c)                                                        \
-	do {                                                            \
-		if (!(c)) {                                             \
-			fprintf(stderr, "invariant broken: %s\n", #c);  \
-			abort();                                        \
-		}                                                       \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -20,21 +20,11 @@
 #ifndef SR_FUZZ_PROP_H
 #define SR_FUZZ_PROP_H
 
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <strings.h>
 
-#include <spanring/spanring.h>
+#include "fuzz_check.h"
 
-#define FP_CHECK(c)                                                     \
-	do {                                                            \
-		if (!(c)) {                                             \
-			fprintf(stderr, "invariant broken: %s\n", #c);  \
-			abort();                                        \
-		}                                                       \
-	} while (0)
+#include <spanring/spanring.h>
 
 #define FP_FIELDS 16
 
@@ -98,7 +88,7 @@ static void fp_set(void *carrier, const char *key, const char *value,
 {
 	struct fp_carrier *c = carrier;
 
-	FP_CHECK(strlen(value) == len);  /* setter values are NUL-terminated */
+	CHECK(strlen(value) == len);  /* setter values are NUL-terminated */
 	fp_add(c, key, strlen(key), value, len);
 }
 
@@ -135,7 +125,7 @@ static sr_propagator_t *fp_prop(const char *names)
 {
 	sr_propagator_t *p = NULL;
 
-	FP_CHECK(sr_propagator_create(names, &p) == 0);
+	CHECK(sr_propagator_create(names, &p) == 0);
 	return p;
 }
 
@@ -149,11 +139,11 @@ static void fp_check_unique_keys(const char *ts)
 	for (const char *m = ts; *m;) {
 		const char *eq = strchr(m, '='), *end = strchr(m, ',');
 
-		FP_CHECK(eq && n < 40);
+		CHECK(eq && n < 40);
 		keys[n] = m;
 		kl[n] = (size_t)(eq - m);
 		for (int i = 0; i < n; i++)
-			FP_CHECK(kl[i] != kl[n] || memcmp(keys[i], m, kl[n]) != 0);
+			CHECK(kl[i] != kl[n] || memcmp(keys[i], m, kl[n]) != 0);
 		n++;
 		m = end ? end + 1 : m + strlen(m);
 	}
@@ -172,19 +162,19 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 	sr_extract_info_t info;
 
 	rc = sr_propagator_extract_ex(p, c, &fp_getter, &ctx, &info);
-	FP_CHECK(rc == 0 || rc == SR_ENOTFOUND || rc == SR_EINVAL);
+	CHECK(rc == 0 || rc == SR_ENOTFOUND || rc == SR_EINVAL);
 	if (info.dropped & SR_EXTRACT_DROPPED(SR_PF_TRACESTATE))
-		FP_CHECK(ctx.state_[0] == 0);
+		CHECK(ctx.state_[0] == 0);
 	if (info.dropped & SR_EXTRACT_DROPPED(SR_PF_TRACEPARENT))
-		FP_CHECK(info.source != SR_PROP_TRACECONTEXT);
-	FP_CHECK(!(info.malformed | info.oversized) || info.dropped);
+		CHECK(info.source != SR_PROP_TRACECONTEXT);
+	CHECK(!(info.malformed | info.oversized) || info.dropped);
 	if (rc != 0) {
-		FP_CHECK(!sr_context_is_valid(&ctx));
-		FP_CHECK(ctx.remote == 0 && ctx.trace_flags == 0 &&
+		CHECK(!sr_context_is_valid(&ctx));
+		CHECK(ctx.remote == 0 && ctx.trace_flags == 0 &&
 			 ctx.state_[0] == 0);
 	} else {
-		FP_CHECK(sr_context_is_valid(&ctx));
-		FP_CHECK(ctx.remote == 1);
+		CHECK(sr_context_is_valid(&ctx));
+		CHECK(ctx.remote == 1);
 	}
 
 	/* Round trip. */
@@ -193,29 +183,29 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 	sr_propagator_inject(p, &ctx, &out, fp_set);
 	sr_propagation_stats_get(&s1);
 	rc2 = sr_propagator_extract(p, &out, &fp_getter, &back);
-	FP_CHECK(rc2 == (rc == 0 ? 0 : SR_ENOTFOUND));
+	CHECK(rc2 == (rc == 0 ? 0 : SR_ENOTFOUND));
 	if (rc == 0) {
-		FP_CHECK(memcmp(ctx.trace_id, back.trace_id, 16) == 0);
-		FP_CHECK(memcmp(ctx.span_id, back.span_id, 8) == 0);
-		FP_CHECK((ctx.trace_flags & 1) == (back.trace_flags & 1));
+		CHECK(memcmp(ctx.trace_id, back.trace_id, 16) == 0);
+		CHECK(memcmp(ctx.span_id, back.span_id, 8) == 0);
+		CHECK((ctx.trace_flags & 1) == (back.trace_flags & 1));
 		if (sr_propagator_formats(p) & SR_PROP_TRACECONTEXT)
-			FP_CHECK((ctx.trace_flags & 3) == (back.trace_flags & 3));
+			CHECK((ctx.trace_flags & 3) == (back.trace_flags & 3));
 	}
 	t1 = sr_context_tracestate(&ctx, ts1, sizeof(ts1), NULL);
 	t2 = sr_context_tracestate(&back, ts2, sizeof(ts2), NULL);
 	if (sr_propagator_formats(p) & SR_PROP_TRACECONTEXT) {
-		FP_CHECK(t1 == t2);
-		FP_CHECK(t1 != 0 || strcmp(ts1, ts2) == 0);
+		CHECK(t1 == t2);
+		CHECK(t1 != 0 || strcmp(ts1, ts2) == 0);
 	}
 	if (t1 == 0) {
 		/* Normalised: parsing it again changes nothing. */
 		sr_context_t again;
 		memset(&again, 0, sizeof(again));
-		FP_CHECK(sr_context_tracestate_parse(&again, ts1,
+		CHECK(sr_context_tracestate_parse(&again, ts1,
 						     SR_CARRIER_LEN_CSTR,
 						     &again) == 0);
-		FP_CHECK(sr_context_tracestate(&again, ts2, sizeof(ts2), NULL) == 0);
-		FP_CHECK(strcmp(ts1, ts2) == 0);
+		CHECK(sr_context_tracestate(&again, ts2, sizeof(ts2), NULL) == 0);
+		CHECK(strcmp(ts1, ts2) == 0);
 		fp_check_unique_keys(ts1);
 	}
 	if (s1.inject_baggage_dropped == s0.inject_baggage_dropped &&
@@ -225,7 +215,7 @@ static int fp_extract_check(const sr_propagator_t *p, struct fp_carrier *c)
 		 * survives its own round trip unchanged). */
 		fp_dump(&ctx, &d1);
 		fp_dump(&back, &d2);
-		FP_CHECK(d1.o == d2.o && memcmp(d1.s, d2.s, d1.o) == 0);
+		CHECK(d1.o == d2.o && memcmp(d1.s, d2.s, d1.o) == 0);
 	}
 	fp_clear(&out);
 	return rc;

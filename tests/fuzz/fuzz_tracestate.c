@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fp_add(&c, "tracestate", 10, copy, o);
 		free(copy);
 	}
-	FP_CHECK(fp_extract_check(p, &c) == 0);
+	CHECK(fp_extract_check(p, &c) == 0);
 	fp_clear(&c);
 
 	/* The stock carrier: each line a field of its own. */
@@ -47,16 +47,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			f[i + 1] = (sr_header_t){ i & 1 ? "TraceState" : "tracestate", 10,
 						  (const char *)line[i], len[i] };
 		sr_headers_init(h, f, (size_t)n + 1);
-		FP_CHECK(sr_propagator_extract(p, h, sr_headers_getter(), &a) == 0);
+		CHECK(sr_propagator_extract(p, h, sr_headers_getter(), &a) == 0);
 		size_t o = fp_join(data, size, &copy);
 		fp_add(&c, "traceparent", 11, TP, strlen(TP));
 		fp_add(&c, "tracestate", 10, copy, o);
 		free(copy);
-		FP_CHECK(sr_propagator_extract(p, &c, &fp_getter, &b) == 0);
+		CHECK(sr_propagator_extract(p, &c, &fp_getter, &b) == 0);
 		fp_clear(&c);
 		ra = sr_context_tracestate(&a, ta, sizeof(ta), NULL);
 		rb = sr_context_tracestate(&b, tb, sizeof(tb), NULL);
-		FP_CHECK(ra == rb && (ra != 0 || strcmp(ta, tb) == 0));
+		CHECK(ra == rb && (ra != 0 || strcmp(ta, tb) == 0));
 		free(h);
 	}
 
@@ -74,11 +74,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 n > 2 ? (const char *)line[2] : "");
 		if (sr_context_tracestate_set(&ctx, key, val, &ctx) == 0) {
 			char got[300];
-			FP_CHECK(sr_context_tracestate_get(&ctx, key, got,
+			CHECK(sr_context_tracestate_get(&ctx, key, got,
 							   sizeof(got), NULL) == 0);
-			FP_CHECK(strcmp(got, val) == 0);
-			FP_CHECK(sr_context_tracestate_delete(&ctx, key, &ctx) == 0);
-			FP_CHECK(sr_context_tracestate_get(&ctx, key, got,
+			CHECK(strcmp(got, val) == 0);
+			CHECK(sr_context_tracestate_delete(&ctx, key, &ctx) == 0);
+			CHECK(sr_context_tracestate_get(&ctx, key, got,
 							   sizeof(got), NULL) ==
 				 SR_ENOTFOUND);
 		}

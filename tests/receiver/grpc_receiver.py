@@ -32,7 +32,10 @@ A reply R is one of:
 ok_spans counts the spans of calls answered OK (partial ones included),
 so a test can hold it against the exporter's own count.  peers counts the
 distinct client addresses, i.e. connections.  With --stats-on-exit it
-prints the stats line when stdin closes (for use from a shell).
+prints the stats line when stdin closes (for use from a shell).  With
+--save FILE each request answered OK overwrites FILE with its message
+(the ExportTraceServiceRequest, uncompressed): the last one is kept, for
+`protoc --decode_raw < FILE`.
 """
 import argparse
 import sys
@@ -119,7 +122,8 @@ def retry_status(code, ms):
 
 
 class Receiver:
-    def __init__(self):
+    def __init__(self, save=None):
+        self.save = save
         self.lock = threading.Lock()
         self.script = []
         self.default = "ok"
@@ -176,6 +180,9 @@ class Receiver:
             self.st["ok_requests"] += 1
             self.st["ok_spans"] += n
             self.st["rejected"] += rej
+            if self.save:
+                with open(self.save, "wb") as f:
+                    f.write(request)
         if rej:
             return ld(1, vi(1, rej) + ld(2, b"spans too old"))
         return b""
@@ -193,9 +200,10 @@ def main():
     ap.add_argument("--stats-on-exit", action="store_true")
     ap.add_argument("--cert", help="PEM certificate: serve TLS (h2 by ALPN)")
     ap.add_argument("--key", help="PEM key of --cert")
+    ap.add_argument("--save", help="keep the last OK request's message here")
     a = ap.parse_args()
 
-    rcv = Receiver()
+    rcv = Receiver(a.save)
     handler = grpc.method_handlers_generic_handler(SERVICE, {
         "Export": grpc.unary_unary_rpc_method_handler(
             rcv.export, request_deserializer=None, response_serializer=None),

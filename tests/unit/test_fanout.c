@@ -20,7 +20,6 @@
  * printed for both runs (a measurement, not an assertion).
  */
 // SR_TEST_LABELS: concurrency
-#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "receiver.h"
@@ -43,14 +41,6 @@
 
 static char dir[256], path[300];
 static struct sr_rcv *rcv;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int setup(void **state)
 {
@@ -131,17 +121,17 @@ static void run(struct outcome *o, bool wait_zipkin, uint32_t shutdown_ms)
 	o->st.size = sizeof(o->st);
 	assert_int_equal(sr_test_init_memory(zipkin_and_file), 0);
 	for (int b = 1; b <= BURSTS; b++) {
-		t = now_ns();
+		t = sr_test_now_ns();
 		sr_test_produce_all(THREADS, PER_THREAD);
 		assert_true(wait_exporter("file", (uint64_t)b * THREADS * PER_THREAD));
-		o->catch_up_ns += now_ns() - t;
+		o->catch_up_ns += sr_test_now_ns() - t;
 		if (wait_zipkin)
 			assert_true(wait_exporter("zipkin",
 						  (uint64_t)b * THREADS * PER_THREAD));
 	}
-	t = now_ns();
+	t = sr_test_now_ns();
 	sr_shutdown(shutdown_ms, NULL);
-	o->shutdown_ns = now_ns() - t;
+	o->shutdown_ns = sr_test_now_ns() - t;
 	/* The final per-exporter counters, kept after shutdown. */
 	assert_int_equal(sr_test_exporter_stats("zipkin", &o->zipkin), 0);
 	assert_int_equal(sr_test_exporter_stats("file", &o->file), 0);

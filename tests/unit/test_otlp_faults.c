@@ -27,53 +27,18 @@
 
 #include <inttypes.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "receiver.h"
 #include "testutil.h"
 
 #define THREADS 2
 #define SPANS_PER_THREAD 400
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-struct producer {
-	pthread_t t;
-	int id;
-	uint64_t max_end_ns;
-};
-
-static void *produce(void *arg)
-{
-	struct producer *p = arg;
-	const sr_tracer_t *tr = sr_tracer_get("otlp-faults", "1.0");
-
-	for (int i = 0; i < SPANS_PER_THREAD; i++) {
-		sr_span_t s;
-		sr_span_start(&s, tr, "fault.op", SR_KIND_SERVER);
-		sr_span_set_int(&s, "i", i);
-		sr_span_set_str_static(&s, "thread", p->id ? "b" : "a");
-		uint64_t t0 = now_ns();
-		sr_span_end(&s);
-		uint64_t dt = now_ns() - t0;
-		if (dt > p->max_end_ns)
-			p->max_end_ns = dt;
-	}
-	return NULL;
-}
-
-/* Spans in one recorded request body (protobuf or JSON). */
 #define BATCH_MAX 100 /* spans per export request */
 
+/* Spans in one recorded request body (protobuf or JSON). */
 static long body_spans(const struct sr_rcv_request *q, bool json)
 {
 	if (!json)
@@ -102,12 +67,7 @@ struct fault_case {
 	bool down;                         /* nobody listens              */
 	bool json, gzip;
 	uint32_t shutdown_ms;
-	/* expectations */
-	bool all_exported;                 /* nothing may be dropped       */
-	bool none_exported;
-	uint64_t rejected;                 /* partial success total        */
-	int fail_cause;                    /* request_fail[cause] > 0      */
-	bool retried;
+	struct sr_test_otlp_want want;     /* expectations                 */
 };
 
 struct outcome {
@@ -153,8 +113,9 @@ static void tweak(sr_config_t *cfg)
 static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 {
 	char base[64];
-	struct producer prod[THREADS];
-	uint64_t lost = 0, max_end = 0;
+	struct sr_test_producers prod = { .threads = THREADS, .spans = SPANS_PER_THREAD,
+					  .name = "fault.op", .kind = SR_KIND_SERVER };
+	uint64_t lost = 0;
 
 	memset(o, 0, sizeof(*o));
 	if (c->down)
@@ -167,19 +128,11 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 	set_env(base, c);
 	assert_int_equal(sr_test_init_memory(tweak), 0);
 
-	for (int i = 0; i < THREADS; i++) {
-		prod[i] = (struct producer){ .id = i };
-		assert_int_equal(pthread_create(&prod[i].t, NULL, produce, &prod[i]), 0);
-	}
-	for (int i = 0; i < THREADS; i++) {
-		pthread_join(prod[i].t, NULL);
-		if (prod[i].max_end_ns > max_end)
-			max_end = prod[i].max_end_ns;
-	}
-	uint64_t t0 = now_ns();
+	sr_test_produce(&prod);
+	uint64_t t0 = sr_test_now_ns();
 	sr_flush(c->shutdown_ms, NULL);
 	int rc = sr_shutdown(c->shutdown_ms, &lost);
-	uint64_t shut_ms = (now_ns() - t0) / 1000000;
+	uint64_t shut_ms = (sr_test_now_ns() - t0) / 1000000;
 	clear_env();
 	assert_true(rc == 0 || rc == SR_ETIMEDOUT);
 
@@ -213,7 +166,7 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 	       c->name, st->sampled, st->exported, st->dropped_exporter,
 	       st->dropped_queue_full, st->dropped_shutdown, st->dropped_ring_full,
 	       o->got_2xx, o->requests, o->connections, o->os.requests, o->os.retries,
-	       o->os.spans_rejected, max_end, shut_ms);
+	       o->os.spans_rejected, prod.max_end_ns, shut_ms);
 	if (o->os.last_error[0])
 		printf("%-16s last_error: %s\n", "", o->os.last_error);
 	fflush(stdout);
@@ -236,15 +189,7 @@ static void run(const struct fault_case *c, struct sr_rcv *r, struct outcome *o)
 		assert_int_equal(o->os.spans_ok, delivered);
 	}
 	assert_null(strstr(o->os.last_error, "s3cret"));
-	if (c->all_exported)
-		assert_int_equal(st->exported, st->sampled);
-	if (c->none_exported)
-		assert_int_equal(st->exported, 0);
-	assert_int_equal(o->os.spans_rejected, c->rejected);
-	if (c->fail_cause)
-		assert_true(o->os.request_fail[c->fail_cause] > 0);
-	if (c->retried)
-		assert_true(o->os.retries > 0);
+	sr_test_check_otlp(&c->want, st, &o->os);
 }
 
 static void run_case(const struct fault_case *c)
@@ -262,7 +207,7 @@ static void run_case(const struct fault_case *c)
 static void healthy_protobuf_delivers_everything_on_one_connection(void **state)
 {
 	struct fault_case c = { .name = "ok/protobuf", .shutdown_ms = 5000,
-				.all_exported = true };
+				.want.all_exported = true };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -278,7 +223,7 @@ static void healthy_protobuf_delivers_everything_on_one_connection(void **state)
 static void healthy_json_gzip_delivers_everything(void **state)
 {
 	struct fault_case c = { .name = "ok/json+gzip", .json = true, .gzip = true,
-				.shutdown_ms = 5000, .all_exported = true };
+				.shutdown_ms = 5000, .want.all_exported = true };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -290,15 +235,15 @@ static void healthy_json_gzip_delivers_everything(void **state)
 static void healthy_protobuf_gzip(void **state)
 {
 	struct fault_case c = { .name = "ok/protobuf+gz", .gzip = true,
-				.shutdown_ms = 5000, .all_exported = true };
+				.shutdown_ms = 5000, .want.all_exported = true };
 	run_case(&c);
 }
 
 static void receiver_down_drops_and_counts(void **state)
 {
 	struct fault_case c = { .name = "down", .down = true, .shutdown_ms = 3000,
-				.none_exported = true, .fail_cause = SR_OTLP_FAIL_CONNECT,
-				.retried = true };
+				.want.none_exported = true, .want.fail_cause = SR_OTLP_FAIL_CONNECT,
+				.want.retried = true };
 	run_case(&c);
 }
 
@@ -308,8 +253,8 @@ static void retry_after_503_is_honoured(void **state)
 		{ .status = 503, .retry_after = 1 },
 	};
 	struct fault_case c = { .name = "503+retry-after", .script = s, .nscript = 1,
-				.shutdown_ms = 8000, .all_exported = true,
-				.fail_cause = SR_OTLP_FAIL_RETRYABLE, .retried = true };
+				.shutdown_ms = 8000, .want.all_exported = true,
+				.want.fail_cause = SR_OTLP_FAIL_RETRYABLE, .want.retried = true };
 	run_case(&c);
 }
 
@@ -319,8 +264,8 @@ static void status_429_502_504_are_retried(void **state)
 		{ .status = 429 }, { .status = 502 }, { .status = 504 },
 	};
 	struct fault_case c = { .name = "429/502/504", .script = s, .nscript = 3,
-				.shutdown_ms = 8000, .all_exported = true,
-				.fail_cause = SR_OTLP_FAIL_RETRYABLE, .retried = true };
+				.shutdown_ms = 8000, .want.all_exported = true,
+				.want.fail_cause = SR_OTLP_FAIL_RETRYABLE, .want.retried = true };
 	run_case(&c);
 }
 
@@ -330,7 +275,7 @@ static void status_400_is_not_retried(void **state)
 		{ .status = 400, .body = "bad request", .body_len = 11 },
 	};
 	struct fault_case c = { .name = "400", .script = s, .nscript = 1,
-				.shutdown_ms = 5000, .fail_cause = SR_OTLP_FAIL_CLIENT };
+				.shutdown_ms = 5000, .want.fail_cause = SR_OTLP_FAIL_CLIENT };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -347,7 +292,7 @@ static void status_500_is_not_retried(void **state)
 {
 	static const struct sr_rcv_reply s[] = { { .status = 500 } };
 	struct fault_case c = { .name = "500", .script = s, .nscript = 1,
-				.shutdown_ms = 5000, .fail_cause = SR_OTLP_FAIL_SERVER };
+				.shutdown_ms = 5000, .want.fail_cause = SR_OTLP_FAIL_SERVER };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -366,7 +311,7 @@ static void partial_success_counts_rejected_spans(void **state)
 		{ .body = pb, .body_len = sizeof(pb) - 1 },
 	};
 	struct fault_case c = { .name = "partial/protobuf", .script = s, .nscript = 1,
-				.shutdown_ms = 5000, .rejected = 3 };
+				.shutdown_ms = 5000, .want.rejected = 3 };
 	struct sr_rcv *r = sr_rcv_start();
 	struct outcome o;
 
@@ -385,7 +330,7 @@ static void partial_success_json(void **state)
 		{ .body = js, .body_len = sizeof(js) - 1, .content_type = "application/json" },
 	};
 	struct fault_case c = { .name = "partial/json", .json = true, .script = s,
-				.nscript = 1, .shutdown_ms = 5000, .rejected = 2 };
+				.nscript = 1, .shutdown_ms = 5000, .want.rejected = 2 };
 	run_case(&c);
 }
 
@@ -395,8 +340,8 @@ static void reset_mid_body_is_retried(void **state)
 		{ .action = SR_RCV_RESET_MID_BODY }, { .action = SR_RCV_CLOSE },
 	};
 	struct fault_case c = { .name = "reset+close", .script = s, .nscript = 2,
-				.shutdown_ms = 5000, .all_exported = true,
-				.fail_cause = SR_OTLP_FAIL_CONNECT, .retried = true };
+				.shutdown_ms = 5000, .want.all_exported = true,
+				.want.fail_cause = SR_OTLP_FAIL_CONNECT, .want.retried = true };
 	run_case(&c);
 }
 
@@ -411,7 +356,7 @@ static void hanging_receiver_does_not_block_shutdown(void **state)
 {
 	struct fault_case c = { .name = "hang", .shutdown_ms = 1000,
 				.dflt = { .action = SR_RCV_HANG },
-				.none_exported = true, .fail_cause = SR_OTLP_FAIL_TIMEOUT };
+				.want.none_exported = true, .want.fail_cause = SR_OTLP_FAIL_TIMEOUT };
 	run_case(&c);
 }
 

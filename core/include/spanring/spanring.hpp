@@ -72,7 +72,9 @@ struct static_tag {};
  * A string that lives until sr_shutdown() returns.  Constructible from a
  * string literal (a const char array), or from any pointer through
  * static_str(p), which is the caller's promise.  Not from `const char *`,
- * `char *` arrays or std::string.
+ * `char *` arrays or std::string.  (C++ cannot tell a literal from another
+ * const char array: a `const char k[]` on the stack converts too, and
+ * must be static instead.)
  */
 class StaticStr {
 public:
@@ -220,31 +222,53 @@ template <class C> sr_array_t make_array(const C &c) noexcept
  * alike), and its address never changes for a thread: it is looked up
  * once per thread and kept in a thread_local of the application, which
  * is then a load or two.
+ *
+ * Until the thread has looked it up, the thread_local points to a count
+ * no thread can have (UINT_MAX), so the load is also the test: a span's
+ * start looks up when it reads that, a span's end takes its cold path
+ * (which looks up and compares again; a span can end on another thread
+ * than the one it started on).
  */
 struct eh_globals {
 	void *caught;
 	unsigned int uncaught;
 };
-inline thread_local const unsigned int *tl_uncaught = nullptr;
+inline constexpr unsigned int uncaught_unknown = UINT_MAX;
+inline thread_local const unsigned int *tl_uncaught = &uncaught_unknown;
 
-__attribute__((noinline, cold)) inline const unsigned int *uncaught_lookup() noexcept
+__attribute__((noinline, cold)) inline unsigned int uncaught_lookup() noexcept
 {
 	void *g = abi::__cxa_get_globals();
 
 	tl_uncaught = &static_cast<eh_globals *>(g)->uncaught;
-	return tl_uncaught;
+	return *tl_uncaught;
 }
 
-inline int uncaught() noexcept
+/* This thread's count of exceptions unwinding. */
+inline unsigned int uncaught() noexcept
 {
-	const unsigned int *p = tl_uncaught;
+	unsigned int n = *tl_uncaught;
 
-	if (__builtin_expect(p == nullptr, 0))
-		p = uncaught_lookup();
-	return static_cast<int>(*p);
+	if (__builtin_expect(n == uncaught_unknown, 0))
+		n = uncaught_lookup();
+	return n;
+}
+
+/* The same, or more than any count when the thread has not looked its
+ * count up yet: for a test that takes a cold path when it is higher. */
+inline unsigned int uncaught_or_more() noexcept
+{
+	return *tl_uncaught;
 }
 #else
-inline int uncaught() noexcept { return std::uncaught_exceptions(); }
+inline unsigned int uncaught() noexcept
+{
+	return static_cast<unsigned int>(std::uncaught_exceptions());
+}
+inline unsigned int uncaught_or_more() noexcept
+{
+	return uncaught();
+}
 #endif
 #endif
 
@@ -400,24 +424,15 @@ public:
 
 	~Span() { finish(); }
 
-	Span(Span &&o) noexcept : uncaught_(o.uncaught_)
+	Span(Span &&o) noexcept
 	{
-		std::memcpy(static_cast<void *>(&s_), &o.s_, sizeof(s_));
-#ifdef SR_NO_INLINE
-		live_ = o.live_;
-#endif
-		o.disarm();
+		take(o);
 	}
 	Span &operator=(Span &&o) noexcept
 	{
 		if (this != &o) {
 			finish();
-			std::memcpy(static_cast<void *>(&s_), &o.s_, sizeof(s_));
-#ifdef SR_NO_INLINE
-			live_ = o.live_;
-#endif
-			uncaught_ = o.uncaught_;
-			o.disarm();
+			take(o);
 		}
 		return *this;
 	}
@@ -595,11 +610,26 @@ private:
 	void disarm_no_inline() noexcept { live_ = false; }
 #endif
 
+	/* Take o's span over, leaving o empty. */
+	void take(Span &o) noexcept
+	{
+		std::memcpy(static_cast<void *>(&s_), &o.s_, sizeof(s_));
+#ifdef SR_NO_INLINE
+		live_ = o.live_;
+#endif
+#ifdef SPANRING_CXX_EXCEPTIONS
+		if (detail::recording(&s_))
+			uncaught_ = o.uncaught_;
+#endif
+		o.disarm();
+	}
+
 	void arm() noexcept
 	{
 #ifdef SPANRING_CXX_EXCEPTIONS
 		/* Only a recording span can record an exception: an unsampled
-		 * one pays nothing for it. */
+		 * one pays nothing for it (uncaught_ is read only while the
+		 * span records, so it is left unset otherwise). */
 		if (detail::recording(&s_))
 			uncaught_ = detail::uncaught();
 #endif
@@ -612,7 +642,7 @@ private:
 		disarm_no_inline();
 #ifdef SPANRING_CXX_EXCEPTIONS
 		if (detail::recording(&s_) &&
-		    __builtin_expect(detail::uncaught() > uncaught_, 0))
+		    __builtin_expect(detail::uncaught_or_more() > uncaught_, 0))
 			unwinding();
 #endif
 		sr_span_end(&s_);
@@ -623,6 +653,8 @@ private:
 	 * it.  Out of line in spirit (cold), inline for header-only use. */
 	__attribute__((noinline, cold)) void unwinding() noexcept
 	{
+		if (detail::uncaught() <= uncaught_)
+			return;
 		if (std::exception_ptr ep = std::current_exception())
 			record_exception(ep);
 		else
@@ -632,7 +664,7 @@ private:
 
 	void record_type(const std::type_info &ti, const char *what) noexcept
 	{
-		uncaught_ = INT_MAX;
+		uncaught_ = UINT_MAX;
 		const char *name = ti.name();
 #ifdef SPANRING_CXX_DEMANGLE
 		int st = 0;
@@ -652,7 +684,7 @@ private:
 			return;
 		}
 #endif
-		uncaught_ = INT_MAX;
+		uncaught_ = UINT_MAX;
 		sr_span_record_error(&s_, "unknown", nullptr);
 	}
 #endif
@@ -661,7 +693,12 @@ private:
 #ifdef SR_NO_INLINE
 	bool live_ = true;
 #endif
-	int uncaught_ = 0;
+#ifdef SPANRING_CXX_EXCEPTIONS
+	/* This thread's uncaught-exception count when the span started
+	 * (set by arm(); UINT_MAX once an exception is recorded, so that
+	 * unwinding adds no second record). */
+	unsigned int uncaught_;
+#endif
 };
 
 /* ------------------------------------------------------------------ */
