@@ -362,7 +362,7 @@ bool pin_self(int cpu)
 
 /* The library's threads' run time (ns) and the drainer's runs, summed. */
 struct lib_cpu {
-	uint64_t drainer_ns, drainer_runs, exporter_ns;
+	uint64_t drainer_ns, drainer_runs, drainer_waited, exporter_ns;
 };
 
 lib_cpu lib_cpu_now()
@@ -375,6 +375,7 @@ lib_cpu lib_cpu_now()
 		if (strcmp(t[k].comm, "sr-drainer") == 0) {
 			c.drainer_ns += t[k].ns;
 			c.drainer_runs += t[k].runs;
+			c.drainer_waited += t[k].waited;
 		} else if (strncmp(t[k].comm, "sr-exp-", 7) == 0) {
 			c.exporter_ns += t[k].ns;
 		}
@@ -458,6 +459,12 @@ void BM_pipeline_cpu(benchmark::State &st)
 			(double)(sb.doorbell_rings - sa.doorbell_rings) / t.seconds;
 		st.counters["ring_high_water"] = sb.ring_high_water;
 		st.counters["ring_records"] = sb.ring_records;
+		/* How long the drainer, once runnable (woken, or preempted),
+		 * waited for its CPU, on average: a ring must hold what its
+		 * producer records in that time beyond the doorbell's mark. */
+		st.counters["drainer_wait_us_per_run"] =
+			(double)(b.drainer_waited - a.drainer_waited) / 1e3 /
+			(double)(b.drainer_runs - a.drainer_runs ? b.drainer_runs - a.drainer_runs : 1);
 	}
 }
 BENCHMARK(BM_pipeline_cpu)
