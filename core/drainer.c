@@ -28,7 +28,8 @@
  *
  * The exporter workers are signalled once a pass, at its end, not per
  * batch (batch.c): a worker woken in the middle of a pass preempts a
- * drainer that shares its CPU.
+ * drainer that shares its CPU.  A second batch for one worker in a pass
+ * signals at once, so that a long pass does not run out of batches.
  *
  * Per ring and pass: one acquire load finds every published record; each
  * span is copied into the batch (a one-record span only for the cache
