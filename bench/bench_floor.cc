@@ -153,6 +153,7 @@ void *floor_drainer(void *)
 		fs.drained += look.total;
 		look.spent = mono_ns() - now;
 		look.cap = fs.capacity;
+		look.mark = sr__doorbell_mark(fs.capacity);
 		look.pool = pool;
 		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
 		if (pause_ns) {

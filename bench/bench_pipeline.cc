@@ -24,7 +24,10 @@
  *       0 with the library's threads on CPU 1 (SPANRING_BACKGROUND_CPUS,
  *       a housekeeping core).  Reported: the run time of sr-drainer and
  *       sr-exp-* (schedstat, server/taskstat.h) per span, how often the
- *       drainer ran per second, and the spans dropped.  HOG = 1 adds a
+ *       drainer ran per second, its wake-ups and how many of them a
+ *       producer's doorbell caused (sr_stats), the rings' high water, and
+ *       the spans dropped.  SPANRING_* variables apply (sr_config_from_env:
+ *       SPANRING_RING_RECORDS=4096 tries a ring size).  HOG = 1 adds a
  *       busy neighbour: a thread spinning on CPU 1 for the whole run,
  *       so the drainer gets the CPU only when the scheduler shares it
  *       (the defaults must still not drop).
@@ -359,7 +362,7 @@ bool pin_self(int cpu)
 
 /* The library's threads' run time (ns) and the drainer's runs, summed. */
 struct lib_cpu {
-	uint64_t drainer_ns, drainer_runs, exporter_ns;
+	uint64_t drainer_ns, drainer_runs, drainer_waited, exporter_ns;
 };
 
 lib_cpu lib_cpu_now()
@@ -372,6 +375,7 @@ lib_cpu lib_cpu_now()
 		if (strcmp(t[k].comm, "sr-drainer") == 0) {
 			c.drainer_ns += t[k].ns;
 			c.drainer_runs += t[k].runs;
+			c.drainer_waited += t[k].waited;
 		} else if (strncmp(t[k].comm, "sr-exp-", 7) == 0) {
 			c.exporter_ns += t[k].ns;
 		}
@@ -396,6 +400,9 @@ void BM_pipeline_cpu(benchmark::State &st)
 		if (two_cpus)
 			setenv("SPANRING_BACKGROUND_CPUS", "1", 1);
 		sr_config_init(&cfg);
+		/* The defaults, unless the environment sets SPANRING_* (to try
+		 * a ring size or a pause without rebuilding). */
+		sr_config_from_env(&cfg);
 		cfg.exporters = "none";
 		cfg.sampler = SR_SAMPLER_ALWAYS_ON;
 		srb::pipeline_start_cfg(cfg);
@@ -409,6 +416,9 @@ void BM_pipeline_cpu(benchmark::State &st)
 			});
 
 		lib_cpu a = {}, b = {};
+		sr_stats_t sa, sb;
+
+		sa.size = sb.size = sizeof(sa);
 		trial t = {};
 		std::thread producer([&] {
 			if (two_cpus)
@@ -416,9 +426,11 @@ void BM_pipeline_cpu(benchmark::State &st)
 			sr_thread_register();
 			one_span(); /* the thread's ring, before the clock starts */
 			sr_flush(10000, nullptr);
+			sr_stats_get(&sa);
 			a = lib_cpu_now();
 			t = run_trial(1, rate, (uint64_t)(rate * secs), PACE_IDLE);
 			b = lib_cpu_now();
+			sr_stats_get(&sb);
 		});
 		producer.join();
 		hog_stop.store(true);
@@ -438,6 +450,21 @@ void BM_pipeline_cpu(benchmark::State &st)
 		st.counters["exporter_ns_per_span"] = (double)(b.exporter_ns - a.exporter_ns) / spans;
 		st.counters["drainer_runs_per_s"] =
 			(double)(b.drainer_runs - a.drainer_runs) / t.seconds;
+		/* The wake-up policy at work: pauses ended per second, and how
+		 * many of them the producer's doorbell ended (a futex wake on
+		 * the producer's thread). */
+		st.counters["drainer_wakeups_per_s"] =
+			(double)(sb.drainer_wakeups - sa.drainer_wakeups) / t.seconds;
+		st.counters["doorbell_rings_per_s"] =
+			(double)(sb.doorbell_rings - sa.doorbell_rings) / t.seconds;
+		st.counters["ring_high_water"] = sb.ring_high_water;
+		st.counters["ring_records"] = sb.ring_records;
+		/* How long the drainer, once runnable (woken, or preempted),
+		 * waited for its CPU, on average: a ring must hold what its
+		 * producer records in that time beyond the doorbell's mark. */
+		st.counters["drainer_wait_us_per_run"] =
+			(double)(b.drainer_waited - a.drainer_waited) / 1e3 /
+			(double)(b.drainer_runs - a.drainer_runs ? b.drainer_runs - a.drainer_runs : 1);
 	}
 }
 BENCHMARK(BM_pipeline_cpu)

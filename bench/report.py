@@ -621,16 +621,21 @@ producer recorded in that pause, which bounded the R = 1024 row below 1 M spans/
         w("""
 `BM_pipeline_cpu/RATE/HOG`: what the library's own threads cost per span. One producer on CPU 0 records
 the `BM_span_2attrs` span at RATE spans/s (idle pacing) into the default configuration (1024-record rings,
-drainer sleeping up to 1 ms, exporter `none`), the library's threads on CPU 1
+the drainer sleeping until a ring would be half full at its rate, at most 20 ms, a producer at half a ring
+waking it sooner; exporter `none`; `SPANRING_*` variables in the environment apply), the library's threads on CPU 1
 (`SPANRING_BACKGROUND_CPUS=1`); their run time (schedstat of `sr-drainer`, `sr-exp-*`) divided by the spans.
-HOG = 1: a thread spins on CPU 1 throughout, a busy neighbour on the drainer's core.
+Drainer runs count every time it was put on a CPU (wake-ups and resumptions after preemption); wake-ups
+are its pauses that ended (`sr_stats_t.drainer_wakeups`), of which the producer's doorbell ended
+`doorbell_rings`. HOG = 1: a thread spins on CPU 1 throughout, a busy neighbour on the drainer's core.
 """)
-        w("| run | achieved (spans/s) | library ns/span | drainer ns/span | exporter ns/span | drainer runs/s | dropped |")
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("| run | achieved (spans/s) | library ns/span | drainer ns/span | exporter ns/span | drainer runs/s | wake-ups/s (by doorbell) | dropped |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
         for b in cpu:
+            wk = b.get("drainer_wakeups_per_s")
+            wake = "–" if wk is None else f"{f(wk, 0)} ({f(b.get('doorbell_rings_per_s', 0), 0)})"
             w(f"| `{b['run_name'].replace('/iterations:1/manual_time', '')}` | {f(b['achieved_spans_per_s'] / 1e6, 3)} M | "
               f"{f(b['library_ns_per_span'], 1)} | {f(b['drainer_ns_per_span'], 1)} | {f(b['exporter_ns_per_span'], 1)} | "
-              f"{f(b['drainer_runs_per_s'], 0)} | {b['dropped']:.0f} of {b['spans']:.0f} ({f(100 * b['dropped'] / b['spans'], 1)} %) |")
+              f"{f(b['drainer_runs_per_s'], 0)} | {wake} | {b['dropped']:.0f} of {b['spans']:.0f} ({f(100 * b['dropped'] / b['spans'], 1)} %) |")
     procs(res, w)
     w("""
 `BM_pipeline_overload`: a fixed count of spans offered at 10 × what the exporter takes (an
@@ -746,8 +751,8 @@ where times do not.  The analysis of where the instructions go is in [nginx.md](
   generator and under callgrind, and writes `bench/results/<date>.json` and this page
   (`bench/report.py`). `bench/run.sh --quick` runs every part briefly.
 - Span benchmarks run the real pipeline: `sr_init` with the `none` exporter, rings of 16384
-  records (the drainer may sleep up to 1 ms, and at 10+ M spans/s the default 1024-record ring
-  would overflow before it wakes: the benchmark would then time the drop path). The floor uses
+  records (at 10+ M spans/s the default 1024-record ring would overflow while the drainer
+  wakes: the benchmark would then time the drop path). The floor uses
   rings of the same size and a consumer running the drainer's own pause policy.
 - Every 2048 operations the timer pauses until the consumer has emptied the rings, so the
   time is that of the path that records (a producer flat out outruns the drainer on two cores

@@ -160,6 +160,15 @@ void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
  * miss this batch (counted in their spans_queue_full) and the rest get
  * it: a stalled exporter cannot hold up the others.  Only the drainer
  * pushes, so a queue seen with room still has room when pushed to.
+ *
+ * A worker whose queue was empty is not signalled here but by
+ * sr__exporters_wake(), once at the end of the drainer's pass (and
+ * before it waits for a batch): a worker woken per batch preempts a
+ * drainer that shares its CPU in the middle of the pass, one more pair
+ * of context switches per batch, and lets a busy neighbour run before
+ * the drainer gets the CPU back.  A second batch queued in one pass
+ * signals at once: a pass that long needs the batches back before it
+ * ends, or it runs out of them and sheds (drainer.c).
  */
 bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 {
@@ -193,7 +202,16 @@ bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 			e->queue[(e->qhead + e->qcount) % e->qcap] = b;
 			e->qcount++;
 			queued = true;
-			pthread_cond_signal(&e->cv);
+			if (e->qcount >= 2) {
+				/* A backlog: a worker on another CPU
+				 * returns batches while the pass goes
+				 * on, or a long pass would run out. */
+				e->wake_due = false;
+				pthread_cond_signal(&e->cv);
+			} else {
+				e->wake_due = true;
+				p->wake_due = true;
+			}
 		}
 		pthread_mutex_unlock(&e->lock);
 		if (!queued) {

@@ -7,23 +7,29 @@
  * threads, answer flush requests, and keep the clock calibrated.
  *
  * Polling adapts to the rate the rings fill at: after each pass the
- * drainer pauses no longer than the fullest ring took, at the rate it
- * just showed, to fill a quarter, or all rings together to fill half of
- * what the batch pool takes (sr__drainer_pause), and at most
- * drainer_max_sleep_us (20 ms by default).  A steady producer at any rate
- * the drainer can keep up with finds its ring at most a quarter full at
- * the planned wake-up, leaving three quarters for a late one.  A ring
- * found half full, or a rate too high to sleep between passes, and the
- * drainer polls without pausing.
+ * drainer pauses until, at the rate it just saw, the fullest ring would
+ * reach the doorbell's mark (half full), less the timer's slack, or all
+ * rings together half of what the batch pool takes (sr__drainer_pause),
+ * and at most drainer_max_sleep_us (20 ms by default).  So a wake-up
+ * finds nearly half a ring, and the wake-ups per second are the rate over
+ * half a ring: their cost per span falls as the rate rises, down to the
+ * copy's.  A ring found past three quarters (the drainer came late), or
+ * a rate too high to sleep between passes, and the drainer polls
+ * without pausing.
  *
  * The timer is not the only way up: the drainer sleeps on the rings'
- * doorbell (ring_int.h), and a producer whose reservation finds its ring
- * half full rings it, a futex wake once per half ring at most, never per
- * span, and only when the drainer sleeps.  So a burst after an idle spell,
- * or a drainer whose timer fired late on a busy CPU, is caught at half
- * full, and the longest pause can be long: at a server's usual rates the
- * drainer wakes some fifty times a second, not a thousand.  Thread exits,
- * flushes and shutdown ring it too (sr__drainer_wake).
+ * doorbell (ring_int.h), and a producer whose reservation takes its ring
+ * past half full rings it, a futex wake once per half ring at most,
+ * never per span, and only when the drainer sleeps: when its timer fired
+ * late (a busy CPU) or a burst came after a quiet pass.  The other half
+ * of the ring is the margin for the drainer to get a CPU.  Thread exits,
+ * flushes and shutdown ring it too (sr__drainer_wake).  sr_stats counts
+ * the pauses (drainer_wakeups) and the producers' rings (doorbell_rings).
+ *
+ * The exporter workers are signalled once a pass, at its end, not per
+ * batch (batch.c): a worker woken in the middle of a pass preempts a
+ * drainer that shares its CPU.  A second batch for one worker in a pass
+ * signals at once, so that a long pass does not run out of batches.
  *
  * Per ring and pass: one acquire load finds every published record; each
  * span is copied into the batch (a one-record span only for the cache
@@ -273,6 +279,7 @@ static void drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 			sr__registry_release(p, t);
 	}
 	sr__rcu_read_unlock();
+	sr__exporters_wake(p);
 }
 
 /* Hand over the open batch; false if every queue is full (kept). */
@@ -282,28 +289,31 @@ static bool flush_cur(struct sr__pipeline *p)
 		if (!sr__batch_dispatch(p, p->cur))
 			return false;
 		ck_pr_store_ptr(&p->cur, NULL);
+		sr__exporters_wake(p);
 	}
 	return true;
 }
 
 /*
  * Pause policy (promise in drainer_int.h).  The fullest ring took `since`
- * to gather `fullest` records; at that rate it gathers a quarter of its
- * capacity in since * (cap / 4) / fullest, counted from the pass's look
- * (what arrived while the pass copied is in the ring already), and the
- * next look comes no later than that, so a late wake-up (timer slack, a
- * busy CPU) has three quarters of the ring as margin.  Likewise all rings
- * together may gather only half of what the batch pool takes: then the
- * exporter worker recycles batches while the drainer sleeps, and a pass
- * does not stall half-way for want of a batch, waiting for a worker that
- * may be queued behind a busy producer.  The pause may shrink at once but
- * grows at most twofold per pass, from the floor, so one pass that saw
- * few records (its producer was itself descheduled) does not buy a long
- * sleep.  Nothing found: double the last pause, the idle back-off.  A
- * ring at least half full, or a pause under the floor: no pause.  The
- * drainer then polls again at once and does not yield either: next to a
- * producer that keeps its core busy, a yield or a sleep can cost a whole
- * scheduler tick.
+ * to gather `fullest` records; at that rate it reaches the doorbell's
+ * mark in since * mark / fullest, counted from the pass's look (what
+ * arrived while the pass copied is in the ring already).  The timer is
+ * set that long, less the timer's slack, so that a drainer woken on time
+ * finds nearly a mark's worth in the ring, and a late one (a busy CPU)
+ * is woken by the producer at the mark: the room above the mark is the
+ * margin for the drainer to get a CPU.  So the wake-ups per second are
+ * the rate divided by the mark, not by a fraction of it, and the longest
+ * pause binds only below mark / max_pause records a second per ring.
+ * All rings together may gather only half of what the batch pool takes:
+ * then the exporter worker recycles batches while the drainer sleeps,
+ * and a pass does not stall half-way for want of a batch (the doorbell
+ * sees one ring, not the pool).  A ring found past the middle of its
+ * margin: the drainer came late, so it polls again at once, and does
+ * not yield either: next to a producer that keeps its core busy, a
+ * yield or a sleep can cost a whole scheduler tick.  Nothing found:
+ * double the last pause, the idle back-off.  A pause under the floor:
+ * no pause.
  */
 uint64_t sr__drainer_pause(uint64_t last, const struct sr__drain_look *l,
 			   uint64_t max_pause)
@@ -311,19 +321,20 @@ uint64_t sr__drainer_pause(uint64_t last, const struct sr__drain_look *l,
 	const uint64_t floor = SR__DRAINER_MIN_SLEEP_NS < max_pause
 				       ? SR__DRAINER_MIN_SLEEP_NS
 				       : max_pause;
+	const uint64_t late = l->mark + (l->cap - l->mark) / 2;
 	uint64_t pause, by_pool, grow = last * 2 > floor ? last * 2 : floor;
 
 	if (l->total == 0)
 		return grow < max_pause ? grow : max_pause;
-	if ((uint64_t)l->fullest * 2 >= l->cap)
+	if (l->fullest > late)
 		return 0;
-	pause = l->since * (l->cap / 4) / l->fullest;
+	pause = l->since * l->mark / l->fullest;
 	by_pool = l->since * (l->pool / 2) / l->total;
 	if (by_pool < pause)
 		pause = by_pool;
-	pause = pause > l->spent ? pause - l->spent : 0;
-	if (pause > grow)
-		pause = grow;
+	pause = pause > l->spent + SR__DRAINER_SLACK_NS
+			? pause - l->spent - SR__DRAINER_SLACK_NS
+			: 0;
 	if (pause > max_pause)
 		pause = max_pause;
 	return pause < floor ? 0 : pause;
@@ -494,10 +505,13 @@ static void *drainer_main(void *arg)
 		}
 		look.spent = sr__mono_ns() - now;
 		look.cap = p->cfg.ring_records;
+		look.mark = sr__doorbell_mark(look.cap);
 		look.pool = pool;
 		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
-		if (pause_ns)
+		if (pause_ns) {
 			idle(p, pause_ns);
+			ck_pr_store_64(&p->drainer_wakeups, p->drainer_wakeups + 1);
+		}
 	}
 	/* A batch taken but left empty goes back to the pool. */
 	if (p->cur) {

@@ -413,6 +413,23 @@ void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen)
 	}
 }
 
+void sr__exporters_wake(struct sr__pipeline *p)
+{
+	if (!p->wake_due)
+		return;
+	p->wake_due = false;
+	for (uint32_t i = 0; i < p->nexporters; i++) {
+		struct sr__exporter *e = &p->exporters[i];
+
+		pthread_mutex_lock(&e->lock);
+		if (e->wake_due) {
+			e->wake_due = false;
+			pthread_cond_signal(&e->cv);
+		}
+		pthread_mutex_unlock(&e->lock);
+	}
+}
+
 bool sr__exporters_flushed_locked(struct sr__pipeline *p, uint64_t gen)
 {
 	for (uint32_t i = 0; i < p->nexporters; i++)

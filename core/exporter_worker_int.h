@@ -36,6 +36,9 @@ struct sr__exporter {
 	uint32_t qcap, qhead, qcount;
 	bool stop;                       /* shutdown: finish or drop queue   */
 	uint64_t flush_req;              /* flush generation to honour       */
+	bool wake_due;                   /* batches queued since the worker
+	                                    was last signalled (see
+	                                    sr__exporters_wake)              */
 
 	/* The worker writes it under pipe->ctl_lock (then broadcasts
 	 * ctl_cv) and reads its own value without; flushers read it under
@@ -80,6 +83,9 @@ int sr__exporters_launch(struct sr__pipeline *p);
 void sr__exporters_stop(struct sr__pipeline *p, uint64_t deadline_ns);
 void sr__exporters_free(struct sr__pipeline *p);
 void sr__exporters_request_flush(struct sr__pipeline *p, uint64_t gen);
+/* Drainer: signal the workers that sr__batch_dispatch gave batches to
+ * since the last call (batch.c: one wake per pass, not per batch). */
+void sr__exporters_wake(struct sr__pipeline *p);
 /* Under ctl_lock: has every worker honoured flush generation gen? */
 bool sr__exporters_flushed_locked(struct sr__pipeline *p, uint64_t gen);
 

@@ -112,6 +112,8 @@ struct sr__pipeline {
 	struct sr__doorbell doorbell;
 	uint32_t wake_req;               /* ck_pr: sr__drainer_wake sets it,
 	                                    the drainer clears it          */
+	bool wake_due;                   /* drainer only: some exporter has
+	                                    batches it was not woken for   */
 	uint64_t shutdown_deadline_ns;   /* monotonic; set before drainer_stop */
 
 	/* Flush protocol (see lifecycle.c).  ctl_cv, under ctl_lock, wakes
@@ -136,6 +138,8 @@ struct sr__pipeline {
 	uint64_t sampled_started_global; /* exited threads' sampled starts
 	                                    (tally.c, under its lock)       */
 	uint64_t dropped_reentrant_global; /* slow-end re-entry (span_end.c) */
+	uint64_t drainer_wakeups;        /* drainer: plain add + ck_pr_store_64
+	                                    (single writer); stats load      */
 	uint64_t records_discarded;      /* drainer: records it could not
 	                                    read as a span (a run longer than
 	                                    what was published)              */

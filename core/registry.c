@@ -41,6 +41,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "drainer_int.h"
 #include "pipeline_int.h"
 #include "tally_int.h"
 
@@ -107,9 +108,9 @@ int sr__registry_init(struct sr__pipeline *p)
 			      p->ring_mem + (size_t)i * p->cfg.ring_records,
 			      p->cfg.ring_records);
 		/* Half full wakes the drainer: the other half is the margin
-		 * for it to get a CPU. */
+		 * for it to get a CPU (its pause aims at the same mark). */
 		sr__ring_set_doorbell(&t->ring, &p->doorbell,
-				      p->cfg.ring_records / 2);
+				      sr__doorbell_mark(p->cfg.ring_records));
 		t->next_free = p->free_threads;
 		p->free_threads = t;
 	}

@@ -48,6 +48,7 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		o->links_dropped += ck_pr_load_64(&c->links_dropped);
 		o->strings_truncated += ck_pr_load_64(&c->strings_truncated);
 		o->overflow_exhausted += ck_pr_load_64(&c->overflow_exhausted);
+		o->doorbell_rings += ck_pr_load_64(&p->threads[i].ring.p_bells);
 		if (peak > hw)
 			hw = peak;
 		if (hw > o->ring_high_water)
@@ -71,6 +72,7 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 	o->started += o->sampled;
 	o->log_messages = sr__log_written();
 	o->log_suppressed = sr__log_suppressed();
+	o->drainer_wakeups = ck_pr_load_64(&p->drainer_wakeups);
 	o->exported = ck_pr_load_64(&p->exported);
 	o->batches = ck_pr_load_64(&p->batches_sent);
 	o->dropped_queue_full = ck_pr_load_64(&p->dropped_queue_full);
@@ -356,7 +358,8 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		",\"ring_high_water\":%" PRIu32 ",\"exporters\":%" PRIu32
 		",\"processors\":%" PRIu32
 		",\"log\":{\"messages\":%" PRIu64 ",\"suppressed\":%" PRIu64 "}"
-		",\"open\":%" PRIu64,
+		",\"open\":%" PRIu64
+		",\"drainer_wakeups\":%" PRIu64 ",\"doorbell_rings\":%" PRIu64,
 		s->started, s->sampled, s->recorded, s->exported, s->batches,
 		s->dropped_ring_full, s->dropped_limits, s->dropped_queue_full,
 		s->dropped_exporter, s->dropped_shutdown, s->dropped_reentrant,
@@ -365,7 +368,8 @@ SR_API int sr_stats_to_json(const sr_stats_t *st, char *buf, size_t len)
 		s->overflow_exhausted, s->scope_errors, s->pipeline_bytes,
 		s->ring_records, s->rings_total, s->rings_in_use,
 		s->ring_high_water, s->exporters, s->processors, s->log_messages,
-		s->log_suppressed, s->open);
+		s->log_suppressed, s->open, s->drainer_wakeups,
+		s->doorbell_rings);
 	json_exporters(&j);
 	jprintf(&j, "}");
 	if (j.need > INT32_MAX)

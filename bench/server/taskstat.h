@@ -24,6 +24,7 @@
 struct task_cpu {
 	char comm[20];
 	uint64_t ns, runs;
+	uint64_t waited; /* ns runnable but waiting for a CPU */
 };
 
 /* Fills t[0..return) with the threads of this process other than `skip`
@@ -55,7 +56,7 @@ static inline int taskstat_read(struct task_cpu *t, int max, long skip)
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
 		if (fscanf(f, "%llu %llu %llu", &ns, &waited, &runs) != 3)
-			ns = runs = 0;
+			ns = waited = runs = 0;
 		fclose(f);
 		for (k = 0; k < n; k++)
 			if (strcmp(t[k].comm, comm) == 0)
@@ -64,11 +65,12 @@ static inline int taskstat_read(struct task_cpu *t, int max, long skip)
 			if (k == max)
 				continue;
 			snprintf(t[k].comm, sizeof(t[k].comm), "%s", comm);
-			t[k].ns = t[k].runs = 0;
+			t[k].ns = t[k].runs = t[k].waited = 0;
 			n++;
 		}
 		t[k].ns += ns;
 		t[k].runs += runs;
+		t[k].waited += waited;
 	}
 	closedir(d);
 	return n;

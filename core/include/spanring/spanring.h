@@ -195,7 +195,9 @@ typedef struct sr_config {
 	uint32_t attr_value_length_limit;/* bytes of a copied string, default 4096   */
 	uint32_t max_span_records;       /* records one span may use, default 64     */
 
-	/* Drainer polling: sleeps grow up to this when rings are idle. */
+	/* Drainer: its longest pause.  It sleeps until the fullest ring
+	 * would be half full at the rate it saw, a ring reaching half full
+	 * wakes it sooner (sr_stats_t.drainer_wakeups, doorbell_rings). */
 	uint32_t drainer_max_sleep_us;   /* default 20000                            */
 
 	const sr_allocator_t *allocator; /* NULL: the default (see docs)             */
@@ -738,6 +740,15 @@ typedef struct sr_stats {
 	uint64_t dropped_processor;
 	uint32_t processors;         /* number of running processors          */
 	uint32_t reserved2_;
+	uint64_t drainer_wakeups;    /* times the drainer slept and woke: its
+	                                timer, a producer's doorbell, an
+	                                exiting thread, a flush (the library
+	                                threads' main cost per span)          */
+	uint64_t doorbell_rings;     /* of those, by a producer whose ring
+	                                reached half full while the drainer
+	                                slept (a futex wake on that thread; a
+	                                rate that grows it: the drainer's CPU
+	                                is busy, or the rate changed sharply) */
 } sr_stats_t;
 
 /* Set out->size = sizeof(*out) first (the versioned-struct rule: the
