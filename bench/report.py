@@ -298,6 +298,14 @@ def group_by(rows, key):
 NGINX_VARIANTS = ["nomod", "off", "none", "otlp"]
 
 
+def portable_command(cmd):
+    """A command as the reader would type it: the checkout's and the
+    temporary directory's paths of this machine left out."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cmd = cmd.replace(root + "/", "")
+    return re.sub(r"(?:/tmp|/var/tmp)/[^ ]*", "DIR", cmd)
+
+
 def nginx_tables(res):
     """bench/nginx/run.sh's table, from its JSON (results .nginx)."""
     ng = res.get("nginx")
@@ -306,7 +314,7 @@ def nginx_tables(res):
     if ng.get("skipped"):
         return [f"nginx: {ng['skipped']}."]
     cells, cg = ng.get("cells") or {}, ng.get("callgrind") or {}
-    L = [f"`{ng.get('command', '')}`; {ng.get('nginx', '')}; {ng.get('date', '')}; "
+    L = [f"`{portable_command(ng.get('command', ''))}`; {ng.get('nginx', '')}; {ng.get('date', '')}; "
          f"load average at its end {ng.get('loadavg_end', '')}.\n",
          "| location | variant | req/s median (min-max) | p50 µs | p99 µs | worker loop CPU µs/req (vs nomod) "
          "| worker CPU µs/req, all threads | spans exported/req | dropped/req | Ir/req, all threads "
