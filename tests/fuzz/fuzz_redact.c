@@ -30,7 +30,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sr__redact_rules rs;
 	char *text = malloc(size + 1), err[256] = "";
-	bool any_re = false;
 	int rc;
 
 	if (!text)
@@ -53,9 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(r->glob != NULL);
 			else
 				CHECK(r->re != NULL);
-			any_re |= r->re != NULL;
 		}
-		CHECK(!any_re || rs.any != NULL);
+		/* rs.any, the alternation of every pattern, is only a
+		 * filter and may fail to compile where each pattern alone
+		 * compiles (an unterminated \Q swallows the group's
+		 * close): NULL then, and every value runs every rule. */
 	}
 	sr__redact_free(&rs);
 	(void)sr__luhn_ok(text, size);
