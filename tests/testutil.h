@@ -44,6 +44,11 @@ int sr_test_check_invariant(const sr_stats_t *st);
  * and counts it in *checked, and in *bad too when that fails or ok()
  * says no (called on the exporter's one worker thread).  0 or an SR_E
  * code. */
+/* Register the exporter "slow": it delivers every batch after sleeping
+ * `ms_per_batch` ms, so batches wait in its queue.  One delay per
+ * process (the last registered). */
+int sr_test_register_slow(uint32_t ms_per_batch);
+
 int sr_test_register_check(bool (*ok)(const sr_span_data_t *),
 			   uint64_t *checked, uint64_t *bad);
 

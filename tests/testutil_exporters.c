@@ -253,3 +253,47 @@ void sr_test_expect_create_error(void (*tweak)(sr_config_t *),
 		unsetenv(var);
 	free(saved);
 }
+
+/* ------------------------------------------------------------------ */
+/* The "slow" exporter                                                 */
+/* ------------------------------------------------------------------ */
+
+static uint32_t slow_ms; /* set before sr_init, read by the worker after */
+
+static int slow_create(void *ud, const sr_config_t *cfg, void **st,
+		       char *err, size_t err_len)
+{
+	(void)ud, (void)cfg, (void)err, (void)err_len;
+	*st = NULL;
+	return 0;
+}
+
+static int slow_export(void *st, const sr_batch_t *b, uint64_t *rej)
+{
+	struct timespec ts = { (time_t)(slow_ms / 1000),
+			       (long)(slow_ms % 1000) * 1000000L };
+
+	(void)st, (void)b, (void)rej;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+static void slow_destroy(void *st, uint32_t timeout_ms)
+{
+	(void)st, (void)timeout_ms;
+}
+
+int sr_test_register_slow(uint32_t ms_per_batch)
+{
+	static const sr_exporter_ops_t ops = {
+		.size = sizeof(sr_exporter_ops_t),
+		.abi_version = SR_EXPORTER_ABI_VERSION,
+		.name = "slow",
+		.create = slow_create,
+		.export_batch = slow_export,
+		.destroy = slow_destroy,
+	};
+
+	slow_ms = ms_per_batch;
+	return sr_exporter_register(&ops, NULL);
+}

@@ -73,38 +73,6 @@ static void app_handler(int sig)
 	raise(sig); /* pending until return; a fault also recurs */
 }
 
-/* An exporter slow enough that batches wait in its queue. */
-static int slow_create(void *ud, const sr_config_t *cfg, void **state,
-		       char *err, size_t err_len)
-{
-	(void)ud, (void)cfg, (void)err, (void)err_len;
-	*state = NULL;
-	return 0;
-}
-
-static int slow_export(void *state, const sr_batch_t *batch, uint64_t *rej)
-{
-	struct timespec ts = { 0, 50 * 1000000 };
-
-	(void)state, (void)batch, (void)rej;
-	nanosleep(&ts, NULL);
-	return 0;
-}
-
-static void slow_destroy(void *state, uint32_t timeout_ms)
-{
-	(void)state, (void)timeout_ms;
-}
-
-static const sr_exporter_ops_t slow_ops = {
-	.size = sizeof(sr_exporter_ops_t),
-	.abi_version = SR_EXPORTER_ABI_VERSION,
-	.name = "slow",
-	.create = slow_create,
-	.export_batch = slow_export,
-	.destroy = slow_destroy,
-};
-
 static void *producer(void *arg)
 {
 	const sr_tracer_t *t = sr_tracer_get("flight-test", "1.2");
@@ -185,7 +153,7 @@ static __attribute__((noreturn)) void child(enum crash how)
 	cfg.service_name = "flight-test-service";
 	if (how == CRASH_IN_INIT)
 		cfg.allocator = &crash_alloc;
-	if (sr_exporter_register(&slow_ops, NULL) != 0 || sr_init(&cfg) != 0)
+	if (sr_test_register_slow(50) != 0 || sr_init(&cfg) != 0)
 		_exit(3);
 	t = sr_tracer_get("flight-test", "1.2");
 	if (how == CRASH_AFTER_SHUTDOWN) {

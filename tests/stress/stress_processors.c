@@ -60,33 +60,6 @@ static const sr_processor_ops_t sample_ops = {
 	.shutdown = s_shutdown,
 };
 
-static int slow_create(void *ud, const sr_config_t *c, void **st, char *e, size_t n)
-{
-	(void)ud; (void)c; (void)e; (void)n;
-	*st = NULL;
-	return 0;
-}
-
-static int slow_export(void *st, const sr_batch_t *b, uint64_t *rej)
-{
-	struct timespec ts = { 0, 2000000 };
-
-	(void)st; (void)b; (void)rej;
-	nanosleep(&ts, NULL);
-	return 0;
-}
-
-static void slow_destroy(void *st, uint32_t t) { (void)st; (void)t; }
-
-static const sr_exporter_ops_t slow_ops = {
-	.size = sizeof(sr_exporter_ops_t),
-	.abi_version = SR_EXPORTER_ABI_VERSION,
-	.name = "slow",
-	.create = slow_create,
-	.export_batch = slow_export,
-	.destroy = slow_destroy,
-};
-
 static uint64_t seed;
 
 static void *producer(void *arg)
@@ -141,7 +114,7 @@ int main(void)
 	setenv("SPANRING_TAIL_MAX_SPANS", "512", 1);
 	setenv("SPANRING_TAIL_MAX_TRACES", "128", 1);
 	SR_CHECK(sr_processor_register(&sample_ops, NULL) == 0);
-	SR_CHECK(sr_exporter_register(&slow_ops, NULL) == 0);
+	SR_CHECK(sr_test_register_slow(2) == 0);
 	SR_CHECK(sr_test_init_memory(tweak) == 0);
 	for (uintptr_t i = 0; i < THREADS; i++)
 		SR_CHECK(pthread_create(&th[i], NULL, producer, (void *)i) == 0);

@@ -57,25 +57,6 @@ static void test_exited_thread_unsampled_starts_counted(void **state)
 }
 
 /* An exporter 2 ms per batch behind a queue of two batches. */
-static int slow_create(void *ud, const sr_config_t *cfg, void **st, char *e,
-		       size_t n)
-{
-	(void)ud; (void)cfg; (void)e; (void)n;
-	*st = NULL;
-	return 0;
-}
-
-static int slow_export(void *st, const sr_batch_t *b, uint64_t *rej)
-{
-	struct timespec ts = { 0, 2000000 };
-
-	(void)st; (void)b; (void)rej;
-	nanosleep(&ts, NULL);
-	return 0;
-}
-
-static void slow_destroy(void *st, uint32_t t) { (void)st; (void)t; }
-
 static void slow_cfg(sr_config_t *c)
 {
 	c->exporters = "slow";
@@ -89,15 +70,12 @@ static void slow_cfg(sr_config_t *c)
 
 static void test_slow_exporter_losses_are_queue_full(void **state)
 {
-	static const sr_exporter_ops_t slow = {
-		sizeof(sr_exporter_ops_t), SR_EXPORTER_ABI_VERSION, "slow",
-		slow_create, slow_export, NULL, slow_destroy, NULL, NULL, NULL };
 	sr_stats_t st = { .size = sizeof(st) };
 	sr_exporter_stats_t es = { .size = sizeof(es) };
 	struct timespec ms = { 0, 1000000 };
 
 	(void)state;
-	assert_int_equal(sr_exporter_register(&slow, NULL), 0);
+	assert_int_equal(sr_test_register_slow(2), 0);
 	assert_int_equal(sr_test_init_memory(slow_cfg), 0);
 	/* 40000 spans in bursts of 200 a millisecond: eight times what
 	 * the exporter takes (25 a millisecond). */
