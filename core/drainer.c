@@ -61,41 +61,43 @@
  * quarter ring, if less) while the drainer copies them out: a producer
  * whose ring is full gets room back during a long drain, not only at its
  * end.  A release is one store. */
-#define SR__RELEASE_EVERY 256u
+#define SR__RELEASE_EVERY 1024u
 
 /* Exporters behind: a ring fuller than SR__SHED_ABOVE quarters of its
  * capacity is shed to SR__SHED_TO quarters (file comment). */
 #define SR__SHED_ABOVE 3u
 #define SR__SHED_TO 2u
 
+/* Records ahead of the copy that are prefetched, two at a time (a common
+ * span is two records): far enough to overlap the misses to the
+ * producer's core, near enough to stay in L1 until copied. */
+#define SR__PREFETCH_AHEAD 8u
+
 /* Copy the `nrec` records of one span, starting at ring index `at`, from
- * `ring` (mask + 1 records) to `dst`.  A one-record span copies only the
- * cache lines its slots use (constant sizes, so each copy is inlined); a
- * longer one copies its run of records at once, in two pieces only where
- * it wraps the ring. */
+ * `ring` (mask + 1 records) to `dst`: one run (record_int.h: a span of up
+ * to SR__CONTIG_RECORDS is contiguous, its wrapped part in the ring's
+ * overhang), or for a longer one two pieces where it wraps.  The common
+ * short spans are copies of constant size, inlined. */
 static inline void copy_span(struct sr__record *dst,
 			     const struct sr__record *ring, uint32_t mask,
-			     uint32_t at, uint32_t nrec, uint32_t nslots)
+			     uint32_t at, uint32_t nrec)
 {
 	const struct sr__record *src = &ring[at & mask];
+	uint32_t first;
 
-	if (nrec == 1) {
-		switch ((SR__HEADER_SIZE + nslots * SR__SLOT_SIZE + 63) / 64) {
-		case 1: memcpy(dst, src, 64); break;
-		case 2: memcpy(dst, src, 128); break;
-		case 3: memcpy(dst, src, 192); break;
-		default: memcpy(dst, src, 256); break;
-		}
+	switch (nrec) {
+	case 1: memcpy(dst, src, 1 * SR__RECORD_SIZE); return;
+	case 2: memcpy(dst, src, 2 * SR__RECORD_SIZE); return;
+	case 3: memcpy(dst, src, 3 * SR__RECORD_SIZE); return;
+	case 4: memcpy(dst, src, 4 * SR__RECORD_SIZE); return;
+	default: break;
+	}
+	first = mask + 1 - (at & mask);
+	if (sr__span_contiguous(nrec) || first >= nrec) {
+		memcpy(dst, src, (size_t)nrec * SR__RECORD_SIZE);
 	} else {
-		uint32_t first = mask + 1 - (at & mask);
-
-		if (first >= nrec) {
-			memcpy(dst, src, (size_t)nrec * SR__RECORD_SIZE);
-		} else {
-			memcpy(dst, src, (size_t)first * SR__RECORD_SIZE);
-			memcpy(dst + first, ring,
-			       (size_t)(nrec - first) * SR__RECORD_SIZE);
-		}
+		memcpy(dst, src, (size_t)first * SR__RECORD_SIZE);
+		memcpy(dst + first, ring, (size_t)(nrec - first) * SR__RECORD_SIZE);
 	}
 }
 
@@ -172,8 +174,20 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 	while (done < avail) {
 		const struct sr__span_header *h =
 			(const void *)ring[(head + done) & mask].bytes;
-		uint32_t nslots = h->nslots;
-		uint32_t nrec = sr__records_for_slots(nslots);
+		uint32_t nrec;
+
+		/* Where the next span starts is known only once this one's
+		 * header is read, so without help the loads of successive
+		 * headers are serial, each a miss to the producer's core.
+		 * Ask for the records a few ahead now (only published ones:
+		 * a line the producer is about to write is never pulled). */
+		if (SR__LIKELY(done + SR__PREFETCH_AHEAD + 1 < avail)) {
+			uint32_t ahead = head + done + SR__PREFETCH_AHEAD;
+
+			__builtin_prefetch(ring[ahead & mask].bytes, 0, 3);
+			__builtin_prefetch(ring[(ahead + 1) & mask].bytes, 0, 3);
+		}
+		nrec = sr__records_for_slots(h->nslots);
 
 		if (SR__UNLIKELY(nrec > avail - done)) {
 			/* Cannot happen with a well-formed producer (one
@@ -217,7 +231,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			recs = b->records;
 		}
 		first[nspans++] = nrecs;
-		copy_span(&recs[nrecs], ring, mask, head + done, nrec, nslots);
+		copy_span(&recs[nrecs], ring, mask, head + done, nrec);
 		nrecs += nrec;
 		done += nrec;
 		if (done - released >= every) {
@@ -504,7 +518,7 @@ static void *drainer_main(void *arg)
 			continue;
 		}
 		look.spent = sr__mono_ns() - now;
-		look.cap = p->cfg.ring_records;
+		look.cap = SR__CFG_RECORDS(p->cfg.ring_records);
 		look.mark = sr__doorbell_mark(look.cap);
 		look.pool = pool;
 		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
