@@ -147,6 +147,7 @@ void *floor_drainer(void *)
 				memcpy(&batch[bpos], h, (size_t)nrec * SR__RECORD_SIZE);
 				bpos += nrec;
 				k += nrec;
+				look.total++;
 				if (k - released >= kReleaseEvery) {
 					sr__ring_release_sc(r, k - released);
 					released = k;
@@ -156,9 +157,8 @@ void *floor_drainer(void *)
 				sr__ring_release_sc(r, n - released);
 			if (n > look.fullest)
 				look.fullest = n;
-			look.total += n;
 		}
-		fs.drained += look.total;
+		fs.drained += look.total; /* spans */
 		look.spent = mono_ns() - now;
 		look.cap = fs.capacity;
 		look.mark = sr__doorbell_mark(fs.capacity);

@@ -32,8 +32,8 @@
  * signals at once, so that a long pass does not run out of batches.
  *
  * Per ring and pass: one acquire load finds every published record; each
- * span is copied into the batch (a one-record span only for the cache
- * lines it uses, a longer one as one run); the slots go back to the
+ * span is copied into the batch as one run of its records, the ones
+ * ahead prefetched; the slots go back to the
  * producer with a release store every SR__RELEASE_EVERY records and
  * before each batch hand-off, so a full ring gets room while a long drain
  * is still copying.
@@ -151,7 +151,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head, avail = sr__ring_peek_sc(r, &head);
-	uint32_t done = 0, released = 0;
+	uint32_t done = 0, released = 0, copied = 0;
 	const uint32_t every = r->capacity / 4 < SR__RELEASE_EVERY
 				       ? r->capacity / 4
 				       : SR__RELEASE_EVERY;
@@ -170,7 +170,6 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 
 	if (avail > look->fullest)
 		look->fullest = avail;
-	look->total += avail;
 	while (done < avail) {
 		const struct sr__span_header *h =
 			(const void *)ring[(head + done) & mask].bytes;
@@ -231,6 +230,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			recs = b->records;
 		}
 		first[nspans++] = nrecs;
+		copied++;
 		copy_span(&recs[nrecs], ring, mask, head + done, nrec);
 		nrecs += nrec;
 		done += nrec;
@@ -239,6 +239,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			released = done;
 		}
 	}
+	look->total += copied;
 	if (b) { /* still the open batch: handed-over ones are not ours */
 		ck_pr_store_32(&b->nspans, nspans);
 		b->nrecords = nrecs;
@@ -444,8 +445,8 @@ static void *drainer_main(void *arg)
 	uint64_t last_cal = sr__mono_ns(), pause_ns = 0, prev = last_cal;
 	const uint64_t max_pause = (uint64_t)p->cfg.drainer_max_sleep_us * 1000;
 	const uint64_t delay = (uint64_t)p->cfg.schedule_delay_ms * 1000000;
-	/* Records the pool takes with one batch open: spans, since a span
-	 * takes at least one record and a batch holds batch_spans. */
+	/* Spans the pool takes with one batch open (a batch's records hold
+	 * batch_spans spans of up to 512 bytes). */
 	const uint32_t pool = (p->nbatches - 1) * p->batch_spans;
 
 	urcu_bp_register_thread();
