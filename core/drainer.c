@@ -68,16 +68,17 @@
 #define SR__SHED_ABOVE 3u
 #define SR__SHED_TO 2u
 
-/* Records ahead of the copy that are prefetched, two at a time (a common
- * span is two records): far enough to overlap the misses to the
- * producer's core, near enough to stay in L1 until copied. */
+/* How far ahead of the copy a record is prefetched, one per span (a
+ * common span is two records, and the CPU's adjacent-line prefetch
+ * brings the pair): far enough to overlap the misses to the producer's
+ * core, near enough to stay in L1 until copied. */
 #define SR__PREFETCH_AHEAD 8u
 
 /* Copy the `nrec` records of one span, starting at ring index `at`, from
  * `ring` (mask + 1 records) to `dst`: one run (record_int.h: a span of up
  * to SR__CONTIG_RECORDS is contiguous, its wrapped part in the ring's
- * overhang), or for a longer one two pieces where it wraps.  The common
- * short spans are copies of constant size, inlined. */
+ * overhang: a copy of constant size, inlined), or for a longer one two
+ * pieces where it wraps. */
 static inline void copy_span(struct sr__record *dst,
 			     const struct sr__record *ring, uint32_t mask,
 			     uint32_t at, uint32_t nrec)
@@ -90,16 +91,22 @@ static inline void copy_span(struct sr__record *dst,
 	case 2: memcpy(dst, src, 2 * SR__RECORD_SIZE); return;
 	case 3: memcpy(dst, src, 3 * SR__RECORD_SIZE); return;
 	case 4: memcpy(dst, src, 4 * SR__RECORD_SIZE); return;
+	case 5: memcpy(dst, src, 5 * SR__RECORD_SIZE); return;
+	case 6: memcpy(dst, src, 6 * SR__RECORD_SIZE); return;
+	case 7: memcpy(dst, src, 7 * SR__RECORD_SIZE); return;
+	case 8: memcpy(dst, src, 8 * SR__RECORD_SIZE); return;
 	default: break;
 	}
 	first = mask + 1 - (at & mask);
-	if (sr__span_contiguous(nrec) || first >= nrec) {
+	if (first >= nrec) {
 		memcpy(dst, src, (size_t)nrec * SR__RECORD_SIZE);
 	} else {
 		memcpy(dst, src, (size_t)first * SR__RECORD_SIZE);
 		memcpy(dst + first, ring, (size_t)(nrec - first) * SR__RECORD_SIZE);
 	}
 }
+
+_Static_assert(SR__CONTIG_RECORDS == 8, "copy_span has a case for each");
 
 /* Skip the oldest spans of the `left` records waiting in ring `r` from
  * index `at` until no more than `keep` are left.  Returns the records
@@ -145,9 +152,10 @@ static uint32_t shed(struct sr__pipeline *p, const struct sr__ring *r,
  * for want of a batch, and raises *fullest to the records it found
  * waiting.  One acquire (the peek) covers every record found; releases
  * come every SR__RELEASE_EVERY records and before each hand-off. */
-static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
-			   uint64_t now, bool *starved,
-			   struct sr__drain_look *look)
+static SR__AVX2_CLONES uint32_t drain_ring(struct sr__pipeline *p,
+					   struct sr__thread *t, uint64_t now,
+					   bool *starved,
+					   struct sr__drain_look *look)
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head, avail = sr__ring_peek_sc(r, &head);
@@ -180,12 +188,10 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 		 * headers are serial, each a miss to the producer's core.
 		 * Ask for the records a few ahead now (only published ones:
 		 * a line the producer is about to write is never pulled). */
-		if (SR__LIKELY(done + SR__PREFETCH_AHEAD + 1 < avail)) {
-			uint32_t ahead = head + done + SR__PREFETCH_AHEAD;
-
-			__builtin_prefetch(ring[ahead & mask].bytes, 0, 3);
-			__builtin_prefetch(ring[(ahead + 1) & mask].bytes, 0, 3);
-		}
+		if (SR__LIKELY(done + SR__PREFETCH_AHEAD < avail))
+			__builtin_prefetch(
+				ring[(head + done + SR__PREFETCH_AHEAD) & mask].bytes,
+				0, 3);
 		nrec = sr__records_for_slots(h->nslots);
 
 		if (SR__UNLIKELY(nrec > avail - done)) {

@@ -29,7 +29,7 @@ static void give_back_chunks(struct sr__pipeline *p, struct sr__span *s)
 }
 
 /* A cache line as two 32-byte vectors: one move each in the AVX2 clone
- * of the end (see SR__END_CLONES), two SSE moves each elsewhere. */
+ * of the end (see SR__AVX2_CLONES), two SSE moves each elsewhere. */
 typedef unsigned char sr__v32 __attribute__((vector_size(32), aligned(32)));
 
 static inline void copy_line(unsigned char *d, const unsigned char *s)
@@ -337,24 +337,14 @@ static __attribute__((noinline)) void end_general(struct sr__span *s,
 	span_end(s, end_ns, true);
 }
 
-/* The end copies its records as cache lines: with AVX2 that is
- * half the instructions.  target_clones picks the copy at load time
- * (an ifunc), where the PLT call already goes through a pointer.  Not
- * under sanitizers: an instrumented ifunc resolver runs before their
- * runtime is up (ThreadSanitizer crashes at load). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
-#define SR__END_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SR__END_CLONES
-#endif
-
-SR_API SR__END_CLONES void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
+/* The end copies its records as cache lines: with AVX2 that is half the
+ * instructions (SR__AVX2_CLONES). */
+SR_API SR__AVX2_CLONES void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
 {
 	span_end(S(sp), end_ns, false);
 }
 
-SR_API SR__END_CLONES void sr__span_end(sr_span_t *sp)
+SR_API SR__AVX2_CLONES void sr__span_end(sr_span_t *sp)
 {
 	span_end(S(sp), 0, false);
 }
