@@ -13,8 +13,9 @@
  *                  one release store.  It uses the core's own ring
  *                  (ringbuf/ring_int.h: same layout, same ck_pr fences,
  *                  same capacity as the span benchmarks' rings), and the
- *                  consumer is the drainer's: it copies each record's used
- *                  lines into a batch, gives slots back every 256 records,
+ *                  consumer is the drainer's: it copies each span's
+ *                  records into a batch, gives slots back every
+ *                  SR__RELEASE_EVERY records,
  *                  and pauses by the drainer's own policy
  *                  (sr__drainer_pause, the same maximum pause and pool).
  *                  So it writes and shares the same lines, as often, as
@@ -61,6 +62,8 @@ SRB_HOT(BM_floor_tsc, srb::nothing, srb::nothing)
 namespace {
 
 constexpr int kMaxRings = 8;
+/* The drainer gives slots back this often (its SR__RELEASE_EVERY). */
+constexpr uint32_t kReleaseEvery = 1024;
 
 /* Rings and their memory live for the whole process; set-up resets them
  * and bumps the generation so a thread re-claims a ring per run. */
@@ -81,6 +84,7 @@ struct floor_state {
 constexpr uint32_t kSlots = 2;
 constexpr uint32_t kBytes = (SR__HEADER_SIZE + kSlots * SR__SLOT_SIZE + 63) & ~63u;
 static_assert(kBytes == 128, "two cache lines");
+constexpr uint32_t kRecs = kBytes / SR__RECORD_SIZE;
 
 floor_state fs;
 thread_local uint32_t tl_gen;
@@ -104,13 +108,12 @@ uint64_t mono_ns()
 }
 
 /* The consumer: the drainer's loop with the exporting left out.  Each
- * pass looks at every ring once, copies each record's used lines into a
- * batch, gives slots back every SR__RELEASE_EVERY (256) records and at
- * the end, and pauses as sr__drainer_pause says, with the drainer's
+ * pass looks at every ring once, copies each span's records into a
+ * batch, gives slots back every kReleaseEvery records and at the end, and pauses as sr__drainer_pause says, with the drainer's
  * maximum pause and batch pool (default configuration). */
 void *floor_drainer(void *)
 {
-	static struct sr__record batch[512];
+	static struct sr__record batch[1024];
 	sr_config_t cfg;
 	uint64_t pause_ns = 0, max_pause, prev = mono_ns();
 	uint32_t bpos = 0, pool;
@@ -130,27 +133,32 @@ void *floor_drainer(void *)
 			struct sr__ring *r = &fs.rings[i];
 			uint32_t head, n = sr__ring_peek_sc(r, &head), released = 0;
 
-			for (uint32_t k = 0; k < n; k++) {
-				unsigned char *src = sr__ring_at(r, head + k)->bytes;
+			for (uint32_t k = 0; k < n;) {
 				const struct sr__span_header *h =
-					(const struct sr__span_header *)src;
-				uint32_t bytes = (SR__HEADER_SIZE +
-						  h->nslots * SR__SLOT_SIZE + 63) & ~63u;
+					(const struct sr__span_header *)(const void *)
+						sr__ring_at(r, head + k)->bytes;
+				uint32_t nrec = sr__records_for_slots(h->nslots);
 
-				memcpy(&batch[bpos], src, bytes);
-				bpos = (bpos + 1) % 512;
-				if (k + 1 - released >= 256) {
-					sr__ring_release_sc(r, k + 1 - released);
-					released = k + 1;
+				if (nrec > n - k || !sr__span_contiguous(nrec))
+					break; /* never: one well-formed producer */
+				/* A short span is contiguous (record_int.h). */
+				if (bpos + nrec > 1024)
+					bpos = 0;
+				memcpy(&batch[bpos], h, (size_t)nrec * SR__RECORD_SIZE);
+				bpos += nrec;
+				k += nrec;
+				look.total++;
+				if (k - released >= kReleaseEvery) {
+					sr__ring_release_sc(r, k - released);
+					released = k;
 				}
 			}
 			if (n != released)
 				sr__ring_release_sc(r, n - released);
 			if (n > look.fullest)
 				look.fullest = n;
-			look.total += n;
 		}
-		fs.drained += look.total;
+		fs.drained += look.total; /* spans */
 		look.spent = mono_ns() - now;
 		look.cap = fs.capacity;
 		look.mark = sr__doorbell_mark(fs.capacity);
@@ -177,12 +185,14 @@ void floor_quiesce()
 
 void floor_setup()
 {
-	fs.capacity = srb::kRingRecords;
+	fs.capacity = SR__CFG_RECORDS(srb::kRingRecords);
 	for (int i = 0; i < kMaxRings; i++) {
 		if (!fs.mem[i]) {
-			fs.mem[i] = (struct sr__record *)aligned_alloc(
-				64, (size_t)fs.capacity * SR__RECORD_SIZE);
-			memset(fs.mem[i], 0, (size_t)fs.capacity * SR__RECORD_SIZE);
+			size_t bytes = (size_t)(fs.capacity + SR__RING_OVERHANG) *
+				       SR__RECORD_SIZE;
+
+			fs.mem[i] = (struct sr__record *)aligned_alloc(64, bytes);
+			memset(fs.mem[i], 0, bytes);
 		}
 		sr__ring_init(&fs.rings[i], fs.mem[i], fs.capacity);
 		fs.drops[i] = 0;
@@ -213,10 +223,10 @@ __attribute__((noinline)) int floor_claim()
 
 } // namespace
 
-/* The span's storage: the library keeps a span's first record inside the
- * caller's sr_span_t and copies it into the ring at end; the floor does
- * the same with this one, holding BM_span_2attrs's slot count. */
-static thread_local struct sr__record tl_span;
+/* The span's storage: the library keeps a span's records inside the
+ * caller's sr_span_t and copies them into the ring at end; the floor does
+ * the same with these, holding BM_span_2attrs's slot count. */
+static thread_local struct sr__record tl_span[kRecs];
 
 typedef unsigned char floor_v32 __attribute__((vector_size(32), aligned(32)));
 
@@ -236,20 +246,22 @@ __attribute__((noinline)) FLOOR_CLONES void floor_end(void)
 			  ? tl_ring
 			  : floor_claim();
 	struct sr__ring *r = &fs.rings[idx];
-	struct sr__span_header *h = (struct sr__span_header *)tl_span.bytes;
+	struct sr__span_header *h = (struct sr__span_header *)tl_span[0].bytes;
 	uint32_t first;
 
 	h->start_ns = __rdtsc();
 	h->end_ns = __rdtsc();
 	h->nslots = kSlots;
 	h->tid = (uint32_t)idx;
-	if (__builtin_expect(sr__ring_reserve_sp(r, 1, &first), 1)) {
-		floor_v32 *d = (floor_v32 *)(void *)sr__ring_at(r, first)->bytes;
-		const floor_v32 *src = (const floor_v32 *)(const void *)tl_span.bytes;
+	if (__builtin_expect(sr__ring_reserve_sp(r, kRecs, &first), 1)) {
+		/* In one piece, as the end writes a short span (its
+		 * wrapped part in the ring's overhang: record_int.h). */
+		floor_v32 *d = (floor_v32 *)(void *)r->records[first & r->mask].bytes;
+		const floor_v32 *src = (const floor_v32 *)(const void *)tl_span[0].bytes;
 
 		for (uint32_t k = 0; k < kBytes / 32; k++)
 			d[k] = src[k];
-		sr__ring_commit_sp(r, 1);
+		sr__ring_commit_sp(r, kRecs);
 	} else {
 		__atomic_store_n(&fs.drops[idx], fs.drops[idx] + 1,
 				 __ATOMIC_RELAXED);
@@ -295,10 +307,8 @@ static void BM_floor_ring_cold(benchmark::State &st)
 	srb::quiesce();
 	for (auto _ : st) {
 		struct sr__ring *r = &fs.rings[tl_ring];
-		unsigned char *next = sr__ring_at(r, r->p_tail)->bytes;
-
-		_mm_clflush(next);
-		_mm_clflush(next + 64);
+		_mm_clflush(r->records[r->p_tail & r->mask].bytes);
+		_mm_clflush(r->records[r->p_tail & r->mask].bytes + 64);
 		_mm_mfence();
 		uint64_t t0 = __rdtscp(&aux);
 

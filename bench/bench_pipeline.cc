@@ -568,7 +568,7 @@ void BM_pipeline_overload(benchmark::State &st)
 		st.counters["exported"] = (double)s.exported;
 		st.counters["pipeline_bytes"] = (double)s.pipeline_bytes;
 		st.counters["ring_bytes_bound"] =
-			(double)cfg.max_threads * cfg.ring_records * SR__RECORD_SIZE;
+			(double)cfg.max_threads * cfg.ring_records * SR__CFG_RECORD_SIZE;
 		st.counters["rss_init_growth_bytes"] = (double)(rss1 - rss0);
 		st.counters["rss_load_growth_bytes"] =
 			rss2 > rss1 ? (double)(rss2 - rss1) : 0;

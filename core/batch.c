@@ -33,11 +33,12 @@ int sr__batches_init(struct sr__pipeline *p)
 	size_t rec_bytes, idx_bytes;
 
 	p->batch_spans = c->max_export_batch_size;
-	/* Room for the batch's spans at two records each on average, and
-	 * always for one span of the largest size. */
-	p->batch_records = p->batch_spans * 2;
-	if (p->batch_records < c->max_span_records)
-		p->batch_records = c->max_span_records;
+	/* Room for the batch's spans at 512 bytes each on average (a span
+	 * with 14 short items), and always for one span of the largest
+	 * size. */
+	p->batch_records = SR__CFG_RECORDS(p->batch_spans * 2);
+	if (p->batch_records < SR__CFG_RECORDS(c->max_span_records))
+		p->batch_records = SR__CFG_RECORDS(c->max_span_records);
 	p->nbatches = per_exp * nexp + 2;
 
 	p->batches = sr__alloc(sizeof(*p->batches) * p->nbatches, 64);

@@ -32,8 +32,8 @@
  * signals at once, so that a long pass does not run out of batches.
  *
  * Per ring and pass: one acquire load finds every published record; each
- * span is copied into the batch (a one-record span only for the cache
- * lines it uses, a longer one as one run); the slots go back to the
+ * span is copied into the batch as one run of its records, the ones
+ * ahead prefetched; the slots go back to the
  * producer with a release store every SR__RELEASE_EVERY records and
  * before each batch hand-off, so a full ring gets room while a long drain
  * is still copying.
@@ -61,43 +61,52 @@
  * quarter ring, if less) while the drainer copies them out: a producer
  * whose ring is full gets room back during a long drain, not only at its
  * end.  A release is one store. */
-#define SR__RELEASE_EVERY 256u
+#define SR__RELEASE_EVERY 1024u
 
 /* Exporters behind: a ring fuller than SR__SHED_ABOVE quarters of its
  * capacity is shed to SR__SHED_TO quarters (file comment). */
 #define SR__SHED_ABOVE 3u
 #define SR__SHED_TO 2u
 
+/* How far ahead of the copy a record is prefetched, one per span (a
+ * common span is two records, and the CPU's adjacent-line prefetch
+ * brings the pair): far enough to overlap the misses to the producer's
+ * core, near enough to stay in L1 until copied. */
+#define SR__PREFETCH_AHEAD 8u
+
 /* Copy the `nrec` records of one span, starting at ring index `at`, from
- * `ring` (mask + 1 records) to `dst`.  A one-record span copies only the
- * cache lines its slots use (constant sizes, so each copy is inlined); a
- * longer one copies its run of records at once, in two pieces only where
- * it wraps the ring. */
+ * `ring` (mask + 1 records) to `dst`: one run (record_int.h: a span of up
+ * to SR__CONTIG_RECORDS is contiguous, its wrapped part in the ring's
+ * overhang: a copy of constant size, inlined), or for a longer one two
+ * pieces where it wraps. */
 static inline void copy_span(struct sr__record *dst,
 			     const struct sr__record *ring, uint32_t mask,
-			     uint32_t at, uint32_t nrec, uint32_t nslots)
+			     uint32_t at, uint32_t nrec)
 {
 	const struct sr__record *src = &ring[at & mask];
+	uint32_t first;
 
-	if (nrec == 1) {
-		switch ((SR__HEADER_SIZE + nslots * SR__SLOT_SIZE + 63) / 64) {
-		case 1: memcpy(dst, src, 64); break;
-		case 2: memcpy(dst, src, 128); break;
-		case 3: memcpy(dst, src, 192); break;
-		default: memcpy(dst, src, 256); break;
-		}
+	switch (nrec) {
+	case 1: memcpy(dst, src, 1 * SR__RECORD_SIZE); return;
+	case 2: memcpy(dst, src, 2 * SR__RECORD_SIZE); return;
+	case 3: memcpy(dst, src, 3 * SR__RECORD_SIZE); return;
+	case 4: memcpy(dst, src, 4 * SR__RECORD_SIZE); return;
+	case 5: memcpy(dst, src, 5 * SR__RECORD_SIZE); return;
+	case 6: memcpy(dst, src, 6 * SR__RECORD_SIZE); return;
+	case 7: memcpy(dst, src, 7 * SR__RECORD_SIZE); return;
+	case 8: memcpy(dst, src, 8 * SR__RECORD_SIZE); return;
+	default: break;
+	}
+	first = mask + 1 - (at & mask);
+	if (first >= nrec) {
+		memcpy(dst, src, (size_t)nrec * SR__RECORD_SIZE);
 	} else {
-		uint32_t first = mask + 1 - (at & mask);
-
-		if (first >= nrec) {
-			memcpy(dst, src, (size_t)nrec * SR__RECORD_SIZE);
-		} else {
-			memcpy(dst, src, (size_t)first * SR__RECORD_SIZE);
-			memcpy(dst + first, ring,
-			       (size_t)(nrec - first) * SR__RECORD_SIZE);
-		}
+		memcpy(dst, src, (size_t)first * SR__RECORD_SIZE);
+		memcpy(dst + first, ring, (size_t)(nrec - first) * SR__RECORD_SIZE);
 	}
 }
+
+_Static_assert(SR__CONTIG_RECORDS == 8, "copy_span has a case for each");
 
 /* Skip the oldest spans of the `left` records waiting in ring `r` from
  * index `at` until no more than `keep` are left.  Returns the records
@@ -143,13 +152,14 @@ static uint32_t shed(struct sr__pipeline *p, const struct sr__ring *r,
  * for want of a batch, and raises *fullest to the records it found
  * waiting.  One acquire (the peek) covers every record found; releases
  * come every SR__RELEASE_EVERY records and before each hand-off. */
-static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
-			   uint64_t now, bool *starved,
-			   struct sr__drain_look *look)
+static SR__AVX2_CLONES uint32_t drain_ring(struct sr__pipeline *p,
+					   struct sr__thread *t, uint64_t now,
+					   bool *starved,
+					   struct sr__drain_look *look)
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head, avail = sr__ring_peek_sc(r, &head);
-	uint32_t done = 0, released = 0;
+	uint32_t done = 0, released = 0, copied = 0;
 	const uint32_t every = r->capacity / 4 < SR__RELEASE_EVERY
 				       ? r->capacity / 4
 				       : SR__RELEASE_EVERY;
@@ -168,12 +178,21 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 
 	if (avail > look->fullest)
 		look->fullest = avail;
-	look->total += avail;
 	while (done < avail) {
 		const struct sr__span_header *h =
 			(const void *)ring[(head + done) & mask].bytes;
-		uint32_t nslots = h->nslots;
-		uint32_t nrec = sr__records_for_slots(nslots);
+		uint32_t nrec;
+
+		/* Where the next span starts is known only once this one's
+		 * header is read, so without help the loads of successive
+		 * headers are serial, each a miss to the producer's core.
+		 * Ask for the records a few ahead now (only published ones:
+		 * a line the producer is about to write is never pulled). */
+		if (SR__LIKELY(done + SR__PREFETCH_AHEAD < avail))
+			__builtin_prefetch(
+				ring[(head + done + SR__PREFETCH_AHEAD) & mask].bytes,
+				0, 3);
+		nrec = sr__records_for_slots(h->nslots);
 
 		if (SR__UNLIKELY(nrec > avail - done)) {
 			/* Cannot happen with a well-formed producer (one
@@ -217,7 +236,8 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			recs = b->records;
 		}
 		first[nspans++] = nrecs;
-		copy_span(&recs[nrecs], ring, mask, head + done, nrec, nslots);
+		copied++;
+		copy_span(&recs[nrecs], ring, mask, head + done, nrec);
 		nrecs += nrec;
 		done += nrec;
 		if (done - released >= every) {
@@ -225,6 +245,7 @@ static uint32_t drain_ring(struct sr__pipeline *p, struct sr__thread *t,
 			released = done;
 		}
 	}
+	look->total += copied;
 	if (b) { /* still the open batch: handed-over ones are not ours */
 		ck_pr_store_32(&b->nspans, nspans);
 		b->nrecords = nrecs;
@@ -430,8 +451,8 @@ static void *drainer_main(void *arg)
 	uint64_t last_cal = sr__mono_ns(), pause_ns = 0, prev = last_cal;
 	const uint64_t max_pause = (uint64_t)p->cfg.drainer_max_sleep_us * 1000;
 	const uint64_t delay = (uint64_t)p->cfg.schedule_delay_ms * 1000000;
-	/* Records the pool takes with one batch open: spans, since a span
-	 * takes at least one record and a batch holds batch_spans. */
+	/* Spans the pool takes with one batch open (a batch's records hold
+	 * batch_spans spans of up to 512 bytes). */
 	const uint32_t pool = (p->nbatches - 1) * p->batch_spans;
 
 	urcu_bp_register_thread();
@@ -504,7 +525,7 @@ static void *drainer_main(void *arg)
 			continue;
 		}
 		look.spent = sr__mono_ns() - now;
-		look.cap = p->cfg.ring_records;
+		look.cap = SR__CFG_RECORDS(p->cfg.ring_records);
 		look.mark = sr__doorbell_mark(look.cap);
 		look.pool = pool;
 		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);

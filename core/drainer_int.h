@@ -29,11 +29,12 @@ static inline uint32_t sr__doorbell_mark(uint32_t cap)
 struct sr__drain_look {
 	uint64_t since;    /* ns from the previous pass's start to this one's */
 	uint64_t spent;    /* ns from this pass's start to its end (copying)   */
-	uint64_t total;    /* records waiting in all rings together            */
+	uint64_t total;    /* spans waiting in all rings together (those the
+	                      pass copied: a pass that left some pauses not) */
 	uint32_t fullest;  /* records waiting in the fullest ring              */
 	uint32_t cap;      /* records one ring holds                           */
 	uint32_t mark;     /* records waiting that ring the doorbell           */
-	uint32_t pool;     /* records the batch pool takes before an exporter
+	uint32_t pool;     /* spans the batch pool takes before an exporter
 	                      must give a batch back                           */
 };
 

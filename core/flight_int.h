@@ -36,7 +36,7 @@
 #define SR__FLIGHT_MAGIC "SRFLIGHT"
 /* Version of this file layout and of the record layout in it
  * (record_int.h): bump when either changes. */
-#define SR__FLIGHT_VERSION 1u
+#define SR__FLIGHT_VERSION 2u
 #define SR__FLIGHT_BYTE_ORDER 0x01020304u
 
 enum sr__flight_sec {

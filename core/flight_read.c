@@ -116,9 +116,7 @@ static bool span_ok(const struct sr__span_header *h, uint32_t nrec)
 	uint32_t status = (h->bits & SR__HB_STATUS_MASK) >> SR__HB_STATUS_SHIFT;
 
 	return kind <= SR_KIND_CONSUMER && status <= SR_STATUS_ERROR &&
-	       sr__flight_span_walk(h, SR__HEAD_SLOTS +
-					       (nrec - 1) * SR__CONT_SLOTS,
-				    NULL, NULL);
+	       sr__flight_span_walk(h, sr__slots_in_records(nrec), NULL, NULL);
 }
 
 /* Add the span whose `nrec` records are at `src` in the file (any
@@ -132,7 +130,7 @@ static void add_span(struct parse *ps, const unsigned char *src,
 	uint32_t span;
 
 	/* The decode scratch holds the largest span a pipeline allows. */
-	if (nrec > SR__MAX_SPAN_RECORDS || f->nspans == ps->cap_spans ||
+	if (nrec > SR__CFG_RECORDS(SR__MAX_SPAN_RECORDS) || f->nspans == ps->cap_spans ||
 	    ps->nrecs + nrec > ps->cap_records) {
 		f->malformed++;
 		return;
@@ -186,7 +184,7 @@ static void take_ring(struct parse *ps, const unsigned char *p, uint64_t len,
 		uint32_t nrec = sr__records_for_slots(nslots_of(recs + (size_t)at * SR__RECORD_SIZE));
 		bool torn = (int32_t)(rh.head + at - limit) < 0;
 
-		if (nrec > SR__MAX_SPAN_RECORDS || nrec > n - at) {
+		if (nrec > SR__CFG_RECORDS(SR__MAX_SPAN_RECORDS) || nrec > n - at) {
 			/* The chain is broken: nothing after can be placed. */
 			f->malformed++;
 			f->records_lost += n - at;

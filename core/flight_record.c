@@ -309,10 +309,12 @@ static bool put_scopes(void)
 
 /* ---- records ------------------------------------------------------------ */
 
-/* Note the strings of the span at ring index `at` (its records possibly
- * wrapping the ring: then walked from a contiguous copy). */
+/* Note the strings of the span at ring index `at` (a long span wrapping
+ * the ring is walked from a contiguous copy; a short one is contiguous
+ * already: record_int.h).  Sets *past_end to the records of a short span
+ * that run into the ring's overhang, else leaves it. */
 static uint32_t note_ring_span(const struct sr__ring *r, uint32_t at,
-			       uint32_t left)
+			       uint32_t left, uint32_t *past_end)
 {
 	const struct sr__span_header *h =
 		(const void *)sr__ring_at(r, at)->bytes;
@@ -324,25 +326,37 @@ static uint32_t note_ring_span(const struct sr__ring *r, uint32_t at,
 	if (slot0 + nrec > r->capacity) {
 		uint32_t first = r->capacity - slot0;
 
-		if (nrec > fr.bounce_records)
-			return nrec;
-		memcpy(fr.bounce, &r->records[slot0],
-		       (size_t)first * SR__RECORD_SIZE);
-		memcpy(fr.bounce + first, r->records,
-		       (size_t)(nrec - first) * SR__RECORD_SIZE);
-		h = (const void *)fr.bounce->bytes;
+		if (sr__span_contiguous(nrec)) {
+			*past_end = nrec - first;
+		} else {
+			if (nrec > fr.bounce_records)
+				return nrec;
+			memcpy(fr.bounce, &r->records[slot0],
+			       (size_t)first * SR__RECORD_SIZE);
+			memcpy(fr.bounce + first, r->records,
+			       (size_t)(nrec - first) * SR__RECORD_SIZE);
+			h = (const void *)fr.bounce->bytes;
+		}
 	}
-	sr__flight_span_walk(h, SR__HEAD_SLOTS + (nrec - 1) * SR__CONT_SLOTS,
+	sr__flight_span_walk(h, sr__slots_in_records(nrec),
 			     note_string, NULL);
 	return nrec;
 }
 
+/*
+ * The ring's waiting records in index order, as the reader parses them:
+ * from head to the ring's end, then from its start.  A short span that
+ * wraps has its wrapped records in the overhang, not at the start
+ * (record_int.h): those `past_end` records are written from there and
+ * the start's unused ones skipped.  A walk that stopped early found no
+ * such span (past_end 0): the plain two pieces.
+ */
 static bool put_ring(struct sr__thread *t)
 {
 	struct sr__ring *r = &t->ring;
 	uint32_t head = ck_pr_load_32(&r->c_head);
 	uint32_t tail = ck_pr_load_32(&r->p_tail);
-	uint32_t n = tail - head, slot, first, at;
+	uint32_t n = tail - head, slot, first, at, past_end = 0;
 	struct sr__flight_ring fh;
 	struct sr__flight_check ck;
 
@@ -353,7 +367,7 @@ static bool put_ring(struct sr__thread *t)
 		n = r->capacity;
 	}
 	for (at = head; at != tail;) {
-		uint32_t k = note_ring_span(r, at, tail - at);
+		uint32_t k = note_ring_span(r, at, tail - at, &past_end);
 
 		if (k == 0)
 			break;
@@ -364,11 +378,15 @@ static bool put_ring(struct sr__thread *t)
 				       ck_pr_load_64(&t->tid) };
 	slot = head & r->mask;
 	first = r->capacity - slot < n ? r->capacity - slot : n;
+	if (past_end > n - first)
+		past_end = n - first;
 	if (!put_section(SR__FSEC_RING, 0,
 			 sizeof(fh) + (uint64_t)n * SR__RECORD_SIZE) ||
 	    !put(&fh, sizeof(fh)) ||
 	    !put(&r->records[slot], (size_t)first * SR__RECORD_SIZE) ||
-	    !put(r->records, (size_t)(n - first) * SR__RECORD_SIZE))
+	    !put(&r->records[r->capacity], (size_t)past_end * SR__RECORD_SIZE) ||
+	    !put(&r->records[past_end],
+		 (size_t)(n - first - past_end) * SR__RECORD_SIZE))
 		return false;
 	fr.end.records += n;
 	ck.index = t->index;
@@ -403,7 +421,7 @@ static bool put_batch(struct sr__pipeline *p, uint32_t i)
 		if (f >= nrec)
 			break;
 		sr__flight_span_walk((const void *)b->records[f].bytes,
-				     SR__HEAD_SLOTS + (nrec - f - 1) * SR__CONT_SLOTS,
+				     sr__slots_in_records(nrec - f),
 				     note_string, NULL);
 		fr.end.spans_in_batches++;
 	}
@@ -656,7 +674,7 @@ int sr__flight_start(struct sr__pipeline *p)
 	fr.str_bound = c->attr_value_length_limit;
 	fr.limit = c->flight_recorder_strings;
 	fr.cap = (uint32_t)pow2_at_least((uint64_t)fr.limit * 2);
-	fr.bounce_records = c->max_span_records;
+	fr.bounce_records = SR__CFG_RECORDS(c->max_span_records);
 	fr.count = 0;
 	memset(&fr.end, 0, sizeof(fr.end));
 	fr.addr = sr__alloc(sizeof(*fr.addr) * fr.cap, 64);

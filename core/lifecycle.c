@@ -82,7 +82,9 @@ static void save_config(const sr_config_t *cfg)
 
 static size_t ring_bytes(const sr_config_t *c)
 {
-	return (size_t)c->max_threads * c->ring_records * sizeof(struct sr__record);
+	return (size_t)c->max_threads *
+	       (SR__CFG_RECORDS(c->ring_records) + SR__RING_OVERHANG) *
+	       sizeof(struct sr__record);
 }
 
 static void pipeline_free(struct sr__pipeline *p)
@@ -171,7 +173,7 @@ static void publish_globals(struct sr__pipeline *p)
 	l.event_attrs = c->event_attr_count_limit;
 	l.link_attrs = c->link_attr_count_limit;
 	l.value_len = c->attr_value_length_limit;
-	l.max_slots = SR__HEAD_SLOTS + (c->max_span_records - 1) * SR__CONT_SLOTS;
+	l.max_slots = sr__slots_in_records(SR__CFG_RECORDS(c->max_span_records));
 	l.inline_slots = l.max_slots - 1 < 14 ? l.max_slots - 1 : 14;
 	/* The inline attribute paths (span_inline.h) append while nslots <
 	 * fast_end: under the attribute limit and the inline room, and only

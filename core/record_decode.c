@@ -22,7 +22,7 @@ int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
 {
 	/* Every item takes at least one slot: a span holds at most this
 	 * many attributes, events or links. */
-	uint32_t cap = cfg->max_span_records * SR__CONT_SLOTS;
+	uint32_t cap = sr__slots_in_records(SR__CFG_RECORDS(cfg->max_span_records));
 	size_t a = sizeof(sr_attr_view_t) * 2 * cap;
 	size_t e = sizeof(sr_event_view_t) * cap;
 	size_t l = sizeof(sr_link_view_t) * cap;

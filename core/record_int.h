@@ -2,23 +2,41 @@
  * record_int.h - the fixed-size span record: what the hot path writes into
  * a ring and what the drainer and exporters read back.
  *
- * A finished span is a header plus a stream of 32-byte item slots, cut
- * into 256-byte records.  The first record carries the 64-byte header and
- * 6 slots; each continuation record carries 8 more slots and no header
- * (the ring publishes all records of a span at once, contiguous, so a
- * continuation never needs to say whom it belongs to):
+ * A finished span is a 64-byte header and a stream of 32-byte item slots,
+ * laid out one after the other in 64-byte records (one cache line each:
+ * the header fills the first, every further record holds two slots):
  *
- *   record 0 (head)              record 1..n-1 (continuation)
- *   +------------------------+   +------------------------+
- *   | header        64 B     |   | slot 6+8(k-1)  32 B    |
- *   +------------------------+   |  ...                   |
- *   | slot 0 .. slot 5 6x32B |   | slot 13+8(k-1) 32 B    |
- *   +------------------------+   +------------------------+
+ *   record 0      record 1         record 2         ...
+ *   +----------+  +--------------+ +--------------+
+ *   | header   |  | slot 0 slot 1| | slot 2 slot 3|
+ *   +----------+  +--------------+ +--------------+
  *
- * Because the header is exactly two slots long, the records of one span
- * laid side by side (as the drainer copies them into a batch) form one
- * contiguous slot array: a copied string that runs over a record boundary
- * is contiguous again in the batch and needs no reassembly copy.
+ * So a span takes exactly the cache lines its items need: a span with two
+ * attributes, the common case, is 128 bytes in the ring and in a batch,
+ * and a ring of a given size holds as many such spans as its bytes allow
+ * (a layout cut into fixed 256-byte records would hold half as many, its
+ * unused lines riding along in every ring and batch).  The ring
+ * publishes all records of a span at once, contiguous (across the ring's
+ * wrap, in two pieces), so a copied string that runs from one slot into
+ * the next needs no reassembly.
+ *
+ * A span of up to SR__CONTIG_RECORDS records (up to 14 slots: every span
+ * the end writes from sr_span_t alone) lies contiguous in memory from its
+ * first ring index even where its indices wrap: the ring has
+ * SR__RING_OVERHANG records of memory past its end for the wrapped part,
+ * and the records at the ring's start those indices name stay unused for
+ * that lap.  So the end copies such a span in one piece, with no check,
+ * and the drainer reads it in one.  A longer span wraps to the ring's
+ * start.  sr__span_contiguous() says which; every reader of a ring
+ * follows it.
+ *
+ * The sizes users configure (sr_config_t ring_records and
+ * max_span_records) are in units of SR__CFG_RECORD_SIZE bytes, four of
+ * these records: SR__CFG_RECORDS converts.
+ *
+ * While a span records, its stream lives in sr_span_t (header and
+ * SR__INLINE_SLOTS slots) and, past that, in overflow chunks of
+ * SR__CHUNK_SLOTS slots (span_int.h); the end copies them into records.
  *
  * Items (first slot of each; strings continue into the following slots):
  *
@@ -48,13 +66,19 @@
 
 #include "ring_int.h" /* struct sr__record: one ring entry */
 
-#define SR__RECORD_SIZE SR__RING_RECORD_SIZE /* one ring entry */
+#define SR__RECORD_SIZE SR__RING_RECORD_SIZE /* one ring entry: 64 bytes */
 #define SR__SLOT_SIZE 32u
 #define SR__HEADER_SIZE 64u
-#define SR__HEAD_SLOTS 6u   /* slots in record 0                         */
-#define SR__CONT_SLOTS 8u   /* slots in each continuation record          */
+#define SR__RECORD_SLOTS 2u /* slots in each record after the header's */
 #define SR__INLINE_STR 8u   /* string bytes that fit in an item's first slot */
-#define SR__MAX_SPAN_RECORDS 255u
+/* The unit of the configured sizes (ring_records, max_span_records),
+ * and the records of this layout in one. */
+#define SR__CFG_RECORD_SIZE 256u
+#define SR__CFG_RECORDS(units) ((units) * (SR__CFG_RECORD_SIZE / SR__RECORD_SIZE))
+#define SR__MAX_SPAN_RECORDS 255u /* max_span_records' upper bound, in units */
+/* An overflow chunk of a recording span: slots past the inline ones. */
+#define SR__CHUNK_SIZE 256u
+#define SR__CHUNK_SLOTS (SR__CHUNK_SIZE / SR__SLOT_SIZE)
 
 /* header.bits */
 #define SR__HB_KIND_MASK 0x07u    /* sr_span_kind_t                       */
@@ -140,9 +164,8 @@ _Static_assert(sizeof(struct sr__span_header) == SR__HEADER_SIZE, "header");
 _Static_assert(sizeof(struct sr__item) == SR__SLOT_SIZE, "item");
 _Static_assert(sizeof(struct sr__link_item) == SR__SLOT_SIZE, "link");
 _Static_assert(sizeof(struct sr__dropped_item) == SR__SLOT_SIZE, "dropped");
-_Static_assert(SR__HEADER_SIZE + SR__HEAD_SLOTS * SR__SLOT_SIZE ==
-		       SR__RECORD_SIZE, "head record");
-_Static_assert(SR__CONT_SLOTS * SR__SLOT_SIZE == SR__RECORD_SIZE, "cont");
+_Static_assert(SR__HEADER_SIZE == SR__RECORD_SIZE, "header record");
+_Static_assert(SR__RECORD_SLOTS * SR__SLOT_SIZE == SR__RECORD_SIZE, "slots");
 
 /* Slots an item holding a copied string of `len` bytes takes. */
 static inline uint32_t sr__str_slots(uint32_t len)
@@ -156,10 +179,22 @@ static inline uint32_t sr__str_slots(uint32_t len)
 /* Records needed for a header plus `nslots` item slots. */
 static inline uint32_t sr__records_for_slots(uint32_t nslots)
 {
-	return nslots <= SR__HEAD_SLOTS
-		       ? 1u
-		       : 1u + (nslots - SR__HEAD_SLOTS + SR__CONT_SLOTS - 1) /
-				      SR__CONT_SLOTS;
+	return 1u + (nslots + SR__RECORD_SLOTS - 1) / SR__RECORD_SLOTS;
+}
+
+#define SR__CONTIG_RECORDS 8u
+#define SR__RING_OVERHANG (SR__CONTIG_RECORDS - 1u)
+
+/* Does a span of `nrec` records lie contiguous in ring memory (above)? */
+static inline int sr__span_contiguous(uint32_t nrec)
+{
+	return nrec <= SR__CONTIG_RECORDS;
+}
+
+/* Item slots `nrec` records hold after the header. */
+static inline uint32_t sr__slots_in_records(uint32_t nrec)
+{
+	return (nrec - 1u) * SR__RECORD_SLOTS;
 }
 
 #endif /* SR_RECORD_INT_H */

@@ -105,12 +105,13 @@ int sr__registry_init(struct sr__pipeline *p)
 
 		t->index = i;
 		sr__ring_init(&t->ring,
-			      p->ring_mem + (size_t)i * p->cfg.ring_records,
-			      p->cfg.ring_records);
+			      p->ring_mem + (size_t)i * (SR__CFG_RECORDS(p->cfg.ring_records) +
+							  SR__RING_OVERHANG),
+			      SR__CFG_RECORDS(p->cfg.ring_records));
 		/* Half full wakes the drainer: the other half is the margin
 		 * for it to get a CPU (its pause aims at the same mark). */
 		sr__ring_set_doorbell(&t->ring, &p->doorbell,
-				      sr__doorbell_mark(p->cfg.ring_records));
+				      sr__doorbell_mark(SR__CFG_RECORDS(p->cfg.ring_records)));
 		t->next_free = p->free_threads;
 		p->free_threads = t;
 	}

@@ -29,7 +29,7 @@ static void give_back_chunks(struct sr__pipeline *p, struct sr__span *s)
 }
 
 /* A cache line as two 32-byte vectors: one move each in the AVX2 clone
- * of the end (see SR__END_CLONES), two SSE moves each elsewhere. */
+ * of the end (see SR__AVX2_CLONES), two SSE moves each elsewhere. */
 typedef unsigned char sr__v32 __attribute__((vector_size(32), aligned(32)));
 
 static inline void copy_line(unsigned char *d, const unsigned char *s)
@@ -38,15 +38,19 @@ static inline void copy_line(unsigned char *d, const unsigned char *s)
 	((sr__v32 *)(void *)d)[1] = ((const sr__v32 *)(const void *)s)[1];
 }
 
-/* Copy `bytes` (a multiple of 64 or the whole record) cache line by line
- * between 64-byte aligned buffers (ring records, sr_span_t, chunks): the
- * common one-record span copies 2-4 lines with no memcpy call. */
-static inline void copy_lines(void *dst, const void *src, uint32_t bytes)
+/* Copy `lines` (1 to 8) cache lines between 64-byte aligned buffers
+ * (ring records, sr_span_t): a common span's 2-4 lines with no memcpy
+ * call. */
+static inline void copy_lines(void *dst, const void *src, uint32_t lines)
 {
 	unsigned char *d = dst;
 	const unsigned char *sr = src;
 
-	switch (bytes >> 6) { /* 1..4 lines, unrolled */
+	switch (lines) { /* unrolled */
+	case 8: copy_line(d + 448, sr + 448); /* fall through */
+	case 7: copy_line(d + 384, sr + 384); /* fall through */
+	case 6: copy_line(d + 320, sr + 320); /* fall through */
+	case 5: copy_line(d + 256, sr + 256); /* fall through */
 	case 4: copy_line(d + 192, sr + 192); /* fall through */
 	case 3: copy_line(d + 128, sr + 128); /* fall through */
 	case 2: copy_line(d + 64, sr + 64);   /* fall through */
@@ -54,44 +58,45 @@ static inline void copy_lines(void *dst, const void *src, uint32_t bytes)
 	}
 }
 
-/* The span's inline records (one or two): its whole stream when it has
- * no overflow chunks.  Copies only the cache lines in use. */
-static inline __attribute__((always_inline)) void
-write_inline_records(struct sr__ring *r, struct sr__span *s, uint32_t first,
-		     uint32_t nrec)
-{
-	uint32_t slots = s->nslots;
+/* Records in the inline part of a span's stream (header and
+ * SR__INLINE_SLOTS slots), and in one overflow chunk. */
+#define SR__INLINE_RECORDS (1u + SR__INLINE_SLOTS / SR__RECORD_SLOTS)
+#define SR__CHUNK_RECORDS (SR__CHUNK_SLOTS / SR__RECORD_SLOTS)
+_Static_assert(SR__INLINE_SLOTS % SR__RECORD_SLOTS == 0,
+	       "a chunk's first slot starts a record");
+_Static_assert(SR__INLINE_RECORDS == SR__CONTIG_RECORDS,
+	       "every span sr_span_t holds is contiguous in the ring");
 
-	if (nrec == 1) {
-		copy_lines(sr__ring_at(r, first), s->rec,
-			   (SR__HEADER_SIZE + slots * SR__SLOT_SIZE + 63) & ~63u);
-		return;
-	}
-	copy_lines(sr__ring_at(r, first), s->rec, SR__RECORD_SIZE);
-	slots -= SR__HEAD_SLOTS;
-	if (slots > SR__CONT_SLOTS)
-		slots = SR__CONT_SLOTS;
-	copy_lines(sr__ring_at(r, first + 1), s->rec + SR__RECORD_SIZE,
-		   (slots * SR__SLOT_SIZE + 63) & ~63u);
+/* A span of `nrec` <= SR__CONTIG_RECORDS records: its whole stream is in
+ * sr_span_t, and it goes into the ring in one piece (record_int.h). */
+static inline __attribute__((always_inline)) void
+write_contiguous(struct sr__ring *r, struct sr__span *s, uint32_t first,
+		 uint32_t nrec)
+{
+	copy_lines(r->records + (first & r->mask), s->rec, nrec);
 }
 
 static void write_records(struct sr__ring *r, struct sr__span *s,
 			  uint32_t first, uint32_t nrec)
 {
-	uint32_t slots;
-
-	write_inline_records(r, s, first, nrec < 2 ? nrec : 2);
-	if (nrec <= 2)
+	if (sr__span_contiguous(nrec)) {
+		write_contiguous(r, s, first, nrec);
 		return;
-	slots = s->nslots - SR__HEAD_SLOTS - SR__CONT_SLOTS;
-	/* Chunk k is record 2 + k of the span. */
-	first += 2;
-	for (struct sr__chunk *c = s->chunk_first; slots; c = c->next) {
-		uint32_t k = slots >= SR__CONT_SLOTS ? SR__CONT_SLOTS : slots;
+	}
+	/* A longer span wraps to the ring's start: record by record. */
+	for (uint32_t j = 0; j < SR__INLINE_RECORDS; j++)
+		copy_line(sr__ring_at(r, first + j)->bytes,
+			  s->rec + j * SR__RECORD_SIZE);
+	first += SR__INLINE_RECORDS;
+	nrec -= SR__INLINE_RECORDS;
+	for (struct sr__chunk *c = s->chunk_first; nrec; c = c->next) {
+		uint32_t k = nrec < SR__CHUNK_RECORDS ? nrec : SR__CHUNK_RECORDS;
 
-		copy_lines(sr__ring_at(r, first++), c->rec.bytes,
-			   (k * SR__SLOT_SIZE + 63) & ~63u);
-		slots -= k;
+		for (uint32_t j = 0; j < k; j++)
+			copy_line(sr__ring_at(r, first + j)->bytes,
+				  c->bytes + j * SR__RECORD_SIZE);
+		first += k;
+		nrec -= k;
 	}
 }
 
@@ -305,26 +310,18 @@ span_end(struct sr__span *s, uint64_t end_ns, bool general)
 			struct sr__thread *t = sr__tls_thread;
 			uint32_t first;
 
-			/* One record (most spans) or two, spelt out so each
-			 * copy is straight-line code.  A ring past its look
-			 * index (full, or at its doorbell mark: ring_int.h)
-			 * goes to the general end, which looks, rings or
-			 * counts the drop: this function makes no call. */
-			if (SR__LIKELY(s->nslots <= SR__HEAD_SLOTS)) {
-				if (SR__LIKELY(sr__ring_reserve_fast_sp(&t->ring, 1,
-									&first))) {
-					h->tid = (uint32_t)t->tid;
-					SR__BUMP(t->c.sampled);
-					write_inline_records(&t->ring, s, first, 1);
-					sr__ring_commit_sp(&t->ring, 1);
-					sr__busy_exit();
-					return;
-				}
-			} else if (sr__ring_reserve_fast_sp(&t->ring, 2, &first)) {
+			/* A ring past its look index (full, or at its
+			 * doorbell mark: ring_int.h) goes to the general end,
+			 * which looks, rings or counts the drop: this
+			 * function makes no call. */
+			uint32_t nrec = sr__records_for_slots(s->nslots);
+
+			if (SR__LIKELY(sr__ring_reserve_fast_sp(&t->ring, nrec,
+								&first))) {
 				h->tid = (uint32_t)t->tid;
 				SR__BUMP(t->c.sampled);
-				write_inline_records(&t->ring, s, first, 2);
-				sr__ring_commit_sp(&t->ring, 2);
+				write_contiguous(&t->ring, s, first, nrec);
+				sr__ring_commit_sp(&t->ring, nrec);
 				sr__busy_exit();
 				return;
 			}
@@ -340,24 +337,14 @@ static __attribute__((noinline)) void end_general(struct sr__span *s,
 	span_end(s, end_ns, true);
 }
 
-/* The end copies one or two records of cache lines: with AVX2 that is
- * half the instructions.  target_clones picks the copy at load time
- * (an ifunc), where the PLT call already goes through a pointer.  Not
- * under sanitizers: an instrumented ifunc resolver runs before their
- * runtime is up (ThreadSanitizer crashes at load). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
-#define SR__END_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SR__END_CLONES
-#endif
-
-SR_API SR__END_CLONES void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
+/* The end copies its records as cache lines: with AVX2 that is half the
+ * instructions (SR__AVX2_CLONES). */
+SR_API SR__AVX2_CLONES void sr__span_end_at(sr_span_t *sp, uint64_t end_ns)
 {
 	span_end(S(sp), end_ns, false);
 }
 
-SR_API SR__END_CLONES void sr__span_end(sr_span_t *sp)
+SR_API SR__AVX2_CLONES void sr__span_end(sr_span_t *sp)
 {
 	span_end(S(sp), 0, false);
 }

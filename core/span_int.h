@@ -55,7 +55,7 @@ enum { BOOK_NONE = 0, BOOK_CLEAN = 1 };
  * RECORDING, which is what lets the inline paths test it alone.
  */
 struct sr__span {
-	unsigned char rec[2 * SR__RECORD_SIZE]; /* header + 14 slots     */
+	unsigned char rec[SR__HEADER_SIZE + SR__INLINE_SLOTS * SR__SLOT_SIZE];
 	uint8_t state;             /* SPAN_*                  (offset 512) */
 	uint8_t fast_end;          /* inline appends while nslots < this   */
 	uint16_t nslots;           /* slots used (the header's copy is set

@@ -45,9 +45,9 @@ static unsigned char *stream_byte(struct sr__span *s, uint32_t pos)
 	if (pos < SR__INLINE_SLOTS * SR__SLOT_SIZE)
 		return s->rec + SR__HEADER_SIZE + pos;
 	pos -= SR__INLINE_SLOTS * SR__SLOT_SIZE;
-	for (c = s->chunk_first, k = pos / SR__RECORD_SIZE; k; k--)
+	for (c = s->chunk_first, k = pos / SR__CHUNK_SIZE; k; k--)
 		c = c->next;
-	return c->rec.bytes + pos % SR__RECORD_SIZE;
+	return c->bytes + pos % SR__CHUNK_SIZE;
 }
 
 /* Slow path of item_alloc: the span needs overflow chunks, or is at its
@@ -68,7 +68,7 @@ struct sr__item *sr__span_item_alloc_slow(struct sr__span *s, uint32_t n,
 		return NULL;
 	for (tail = &s->chunk_first; *tail; tail = &(*tail)->next)
 		;
-	while (SR__INLINE_SLOTS + s->nchunks * SR__CONT_SLOTS < need) {
+	while (SR__INLINE_SLOTS + s->nchunks * SR__CHUNK_SLOTS < need) {
 		struct sr__chunk *c = sr__chunk_get(p);
 
 		if (!c) {
@@ -113,8 +113,8 @@ static uint32_t put_bytes(struct sr__span *s, uint32_t pos, const void *src,
 		/* Contiguous run: to the end of the inline area or chunk. */
 		uint32_t bound = pos < inline_end
 					 ? inline_end
-					 : pos + SR__RECORD_SIZE -
-						   (pos - inline_end) % SR__RECORD_SIZE;
+					 : pos + SR__CHUNK_SIZE -
+						   (pos - inline_end) % SR__CHUNK_SIZE;
 		uint32_t room = bound - pos < n ? bound - pos : n;
 
 		memcpy(stream_byte(s, pos), v, room);

@@ -19,6 +19,13 @@
 #include "sized_int.h"
 #include "tally_int.h"
 
+/* Ring records as the configured unit counts them (ring_records), rounded
+ * up: what users set is what they read back. */
+static uint32_t cfg_units(uint32_t records)
+{
+	return (records + SR__CFG_RECORDS(1) - 1) / SR__CFG_RECORDS(1);
+}
+
 void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 {
 	uint64_t sampled_started;
@@ -51,6 +58,7 @@ void sr__stats_collect(struct sr__pipeline *p, sr_stats_t *o)
 		o->doorbell_rings += ck_pr_load_64(&p->threads[i].ring.p_bells);
 		if (peak > hw)
 			hw = peak;
+		hw = cfg_units(hw);
 		if (hw > o->ring_high_water)
 			o->ring_high_water = hw;
 	}
@@ -179,9 +187,9 @@ SR_API int sr_stats_foreach_ring(void (*cb)(const sr_ring_stats_t *, void *),
 			continue;
 		sr_ring_stats_t rs = {
 			.ring_index = t->index,
-			.capacity = t->ring.capacity,
-			.used = sr__ring_used(&t->ring),
-			.high_water = ck_pr_load_32(&t->ring.high_water),
+			.capacity = cfg_units(t->ring.capacity),
+			.used = cfg_units(sr__ring_used(&t->ring)),
+			.high_water = cfg_units(ck_pr_load_32(&t->ring.high_water)),
 			.thread_id = t->tid,
 			.orphaned = state == SR__NODE_ORPHAN,
 		};

@@ -84,13 +84,13 @@ struct sr__thread {
 	                     it by sr__registry_wait_writers                 */
 };
 
-/* Overflow chunk: one continuation record for spans bigger than an
+/* Overflow chunk: SR__CHUNK_SLOTS more slots for a span bigger than an
  * sr_span_t holds inline.  Taken and returned with ck_stack's
  * generation-counted MPMC pop (no ABA), only on that slow path. */
 struct sr__chunk {
 	ck_stack_entry_t entry;
 	struct sr__chunk *next;          /* next chunk of the same span      */
-	_Alignas(64) struct sr__record rec;
+	_Alignas(64) unsigned char bytes[SR__CHUNK_SIZE];
 };
 
 /* registry.c */

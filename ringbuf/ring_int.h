@@ -60,11 +60,11 @@
 #include "tsan_int.h"
 
 /*
- * One ring entry: SR__RING_RECORD_SIZE bytes, cache-line aligned (4
- * lines).  The ring never looks inside; what the bytes mean is the
- * writer's and reader's business (the core's span record layout).
+ * One ring entry: SR__RING_RECORD_SIZE bytes, one cache line.  The ring
+ * never looks inside; what the bytes mean is the writer's and reader's
+ * business (the core's span record layout).
  */
-#define SR__RING_RECORD_SIZE 256u
+#define SR__RING_RECORD_SIZE 64u
 struct sr__record {
 	_Alignas(64) unsigned char bytes[SR__RING_RECORD_SIZE];
 };

@@ -45,13 +45,17 @@
 #endif
 
 #define LAST_SPANS 5
+#define RING_RECORDS 256   /* sr_config_t units: 256 bytes               */
+#define RECORDS_PER_UNIT 4 /* one-record (64-byte) spans in a unit       */
 #define PRODUCERS 4
 
 enum crash {
 	CRASH_SEGV, CRASH_ABORT, CRASH_AFTER_SHUTDOWN, CRASH_IN_INIT,
 	CRASH_SEGV_NO_HANDLER, /* the disposition before sr_init is the
 	                          default action */
-	CRASH_IN_FORK_CHILD    /* a fork child of a recording process */
+	CRASH_IN_FORK_CHILD,   /* a fork child of a recording process */
+	CRASH_WRAPPED          /* the last spans wrap the crashing thread's
+	                          ring */
 };
 
 static char dir[512];
@@ -147,7 +151,7 @@ static __attribute__((noreturn)) void child(enum crash how)
 	sr_config_init(&cfg);
 	cfg.exporters = "slow";
 	cfg.flight_recorder = rec_path;
-	cfg.ring_records = 256;
+	cfg.ring_records = RING_RECORDS;
 	cfg.max_export_batch_size = 64;
 	cfg.max_queue_size = 128;
 	cfg.service_name = "flight-test-service";
@@ -180,7 +184,8 @@ static __attribute__((noreturn)) void child(enum crash how)
 		pthread_create(&th[i], NULL, producer, NULL);
 	while (atomic_load(&produced) < 20000)
 		sched_yield();
-	if (how == CRASH_ABORT || how == CRASH_IN_FORK_CHILD) {
+	if (how == CRASH_ABORT || how == CRASH_IN_FORK_CHILD ||
+	    how == CRASH_WRAPPED) {
 		/* Quiet for a moment: the drainer moves what the rings hold
 		 * into batches, which wait for the slow exporter. */
 		struct timespec ts = { 0, 30 * 1000000 };
@@ -189,6 +194,31 @@ static __attribute__((noreturn)) void child(enum crash how)
 		for (int i = 0; i < PRODUCERS; i++)
 			pthread_join(th[i], NULL);
 		nanosleep(&ts, NULL);
+	}
+	if (how == CRASH_WRAPPED) {
+		/* This thread's ring is new: its index is the records it
+		 * took.  One-record spans up to one before the ring's end
+		 * (drained as they go, so none is dropped), and the first
+		 * last span (two records) wraps: its second record is in the
+		 * ring's overhang, which the recording must hold in its
+		 * place (record_int.h). */
+		sr_stats_t a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
+		int left = RING_RECORDS * RECORDS_PER_UNIT - 1;
+
+		sr_stats_get(&a);
+		while (left > 0) {
+			for (int i = 0; i < 64 && left > 0; i++, left--) {
+				sr_span_t s;
+
+				sr_span_start(&s, t, "pad", SR_KIND_INTERNAL);
+				sr_span_end(&s);
+			}
+			if (sr_flush(10000, NULL) != 0)
+				_exit(5);
+		}
+		sr_stats_get(&b);
+		if (b.dropped_ring_full != a.dropped_ring_full)
+			_exit(6);
 	}
 	/* The spans ended just before the crash, on this thread. */
 	for (int i = 0; i < LAST_SPANS; i++) {
@@ -417,7 +447,8 @@ static void crash_and_recover(enum crash how, int sig)
 			assert_true(has_attr(sp, "load.copied", NULL));
 			load++;
 		}
-		assert_true(load > 0);
+		/* (The wrapped case flushed them all before its crash.) */
+		assert_true(load > 0 || how == CRASH_WRAPPED);
 	}
 	json_decref(spans);
 }
@@ -432,6 +463,14 @@ static void abort_under_load_is_recovered(void **state)
 {
 	(void)state;
 	crash_and_recover(CRASH_ABORT, SIGABRT);
+}
+
+/* The last spans wrap the ring's end, the first of them in one piece
+ * through the ring's overhang: recovered whole all the same. */
+static void spans_wrapping_the_ring_are_recovered(void **state)
+{
+	(void)state;
+	crash_and_recover(CRASH_WRAPPED, SIGSEGV);
 }
 
 /* After sr_shutdown the handlers are the application's again: its handler
@@ -649,6 +688,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(segv_under_load_is_recovered,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(spans_wrapping_the_ring_are_recovered,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(abort_under_load_is_recovered,
 						setup, teardown),

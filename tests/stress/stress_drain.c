@@ -2,9 +2,11 @@
  * stress_drain.c - the drainer hands over every span whole, in order,
  * with intact contents, while producers outrun it.
  *
- * Producers record spans of one to six records (copied strings of random
- * lengths, so strings cross record boundaries) as fast as they can into
- * rings of 64 records: spans wrap the ring end often, the rings fill and
+ * Producers record spans of 64 bytes to about 1.5 KiB (copied strings of
+ * random lengths, so strings cross slot and record boundaries) as fast as
+ * they can into rings of 64 configured (256-byte) records: spans wrap the
+ * ring end often, short ones through the ring's overhang and long ones to
+ * its start (record_int.h), the rings fill and
  * the drainer gives slots back while it is still copying a ring out.  An
  * exporter decodes every span it is handed and checks each against what
  * its producer recorded: the thread, a per-thread sequence that only

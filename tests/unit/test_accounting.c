@@ -65,7 +65,7 @@ static void slow_cfg(sr_config_t *c)
 	/* Room for every span the test ends in a burst's worth of drainer
 	 * absence many times over: what the ring drops would be the
 	 * drainer's own lag, not the exporter's. */
-	c->ring_records = 16384;
+	c->ring_records = 4096;
 }
 
 static void test_slow_exporter_losses_are_queue_full(void **state)

@@ -16,6 +16,9 @@
 #include "testutil.h"
 
 #define RING 64u
+/* A bare span is one 64-byte ring record: four fit in each configured
+ * (256-byte) record. */
+#define BARE_PER_RECORD 4u
 #define MAX_SLEEP_US 200000u
 
 static void small_rings_long_sleep(sr_config_t *c)
@@ -60,11 +63,11 @@ static void test_doorbell_wakes_the_sleeping_drainer(void **state)
 	/* More than half a ring at once: the reservation that passes the
 	 * mark rings the bell; the drainer, asleep for up to 200 ms, drains
 	 * the ring before it overflows. */
-	end_spans((int)(RING / 2 + RING / 4));
+	end_spans((int)((RING / 2 + RING / 4) * BARE_PER_RECORD));
 	t0 = mono_ms();
 	do {
 		assert_int_equal(sr_stats_get(&b), 0);
-	} while (b.exported < a.exported + RING / 2 + RING / 4 &&
+	} while (b.exported < a.exported + (RING / 2 + RING / 4) * BARE_PER_RECORD &&
 		 mono_ms() - t0 < 10000);
 	print_message("wake-ups %llu -> %llu, doorbell rings %llu -> %llu, "
 		      "exported after %llu ms\n",
@@ -73,7 +76,7 @@ static void test_doorbell_wakes_the_sleeping_drainer(void **state)
 		      (unsigned long long)a.doorbell_rings,
 		      (unsigned long long)b.doorbell_rings,
 		      (unsigned long long)(mono_ms() - t0));
-	assert_int_equal(b.exported, a.exported + RING / 2 + RING / 4);
+	assert_int_equal(b.exported, a.exported + (RING / 2 + RING / 4) * BARE_PER_RECORD);
 	assert_true(b.doorbell_rings > a.doorbell_rings);
 	assert_true(b.drainer_wakeups > a.drainer_wakeups);
 	assert_true(b.doorbell_rings <= b.drainer_wakeups);

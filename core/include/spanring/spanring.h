@@ -175,7 +175,10 @@ typedef struct sr_config {
 	double sampler_ratio;             /* OTEL_TRACES_SAMPLER_ARG, [0,1]  */
 
 	/* Rings. */
-	uint32_t ring_records;     /* records per thread ring, power of 2, default 1024 */
+	/* Each thread's ring, in records of 256 bytes, power of 2, default
+	 * 1024 (256 KiB).  A span takes 64 bytes plus 32 per item slot,
+	 * rounded up to 64: a span with two attributes is half a record. */
+	uint32_t ring_records;
 	uint32_t max_threads;      /* rings preallocated at init, default 64            */
 	uint32_t overflow_records; /* shared pool for spans larger than a sr_span_t,
 	                              default 4096                                     */
@@ -193,7 +196,7 @@ typedef struct sr_config {
 	uint32_t event_attr_count_limit; /* OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT, 128    */
 	uint32_t link_attr_count_limit;  /* OTEL_LINK_ATTRIBUTE_COUNT_LIMIT, 128     */
 	uint32_t attr_value_length_limit;/* bytes of a copied string, default 4096   */
-	uint32_t max_span_records;       /* records one span may use, default 64     */
+	uint32_t max_span_records;       /* 256-byte records one span may use, 64    */
 
 	/* Drainer: its longest pause.  It sleeps until the fullest ring
 	 * would be half full at the rate it saw, a ring reaching half full
@@ -715,7 +718,8 @@ typedef struct sr_stats {
 	uint32_t ring_records;       /* capacity of each ring                 */
 	uint32_t rings_total;        /* max_threads                          */
 	uint32_t rings_in_use;
-	uint32_t ring_high_water;    /* max over rings of records used        */
+	uint32_t ring_high_water;    /* max over rings of records used (256 B,
+	                                rounded up)                          */
 	uint32_t exporters;          /* number of running exporters           */
 	uint32_t reserved_;
 
@@ -761,9 +765,10 @@ SR_API int sr_stats_get(sr_stats_t *out);
 /* Per-ring view: calls cb once per ring in use.  Takes no lock. */
 typedef struct sr_ring_stats {
 	uint32_t ring_index;
-	uint32_t capacity;       /* records                               */
-	uint32_t used;           /* records waiting right now              */
-	uint32_t high_water;     /* max records used since registration    */
+	/* In records of 256 bytes, as sr_config_t.ring_records (rounded up). */
+	uint32_t capacity;
+	uint32_t used;           /* waiting right now                      */
+	uint32_t high_water;     /* max used since registration            */
 	uint64_t thread_id;      /* OS tid of the owner                    */
 	bool orphaned;           /* owner thread exited, ring draining     */
 } sr_ring_stats_t;
