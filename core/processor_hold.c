@@ -314,6 +314,7 @@ SR_API int sr_proc_emit(sr_proc_batch_t *pb, const void *held)
 	} else {
 		return SR_EINVAL;
 	}
+	pb->p->stage.memo_of[n] = SR__MEMO_NONE;
 	ck_pr_store_32(&b->nspans, n + 1);
 	ck_pr_sub_64(&pb->proc->held, 1);
 	ck_pr_add_64(&pb->proc->emitted, 1);
