@@ -255,7 +255,9 @@ SR_API size_t sr_proc_hold_size(sr_proc_batch_t *pb, size_t i)
 	}
 	if (i >= pb->b->nspans || SR__OVL_GONE(pb->b->ovl[i]))
 		return 0;
-	return hold_copy(pb, i, NULL);
+	pb->sized_len = hold_copy(pb, i, NULL);
+	pb->sized_i = i;
+	return pb->sized_len;
 }
 
 SR_API size_t sr_proc_hold(sr_proc_batch_t *pb, size_t i, void *dst,
@@ -267,11 +269,14 @@ SR_API size_t sr_proc_hold(sr_proc_batch_t *pb, size_t i, void *dst,
 		sr__null_arg("sr_proc_hold", pb ? "dst" : "pb");
 		return 0;
 	}
-	need = sr_proc_hold_size(pb, i);
+	/* Measuring an edited span packs it: not twice in a row. */
+	need = pb->sized_i == i ? pb->sized_len : sr_proc_hold_size(pb, i);
 	if (!need || need > cap || ((uintptr_t)dst & 7u))
 		return 0;
 	hold_copy(pb, i, dst);
 	pb->b->ovl[i] = SR__OVL_HELD;
+	pb->gone++;
+	pb->sized_i = SIZE_MAX;
 	ck_pr_add_64(&pb->proc->held, 1);
 	return need;
 }

@@ -283,6 +283,8 @@ void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 		if (!n && !(pr->due && pr->due <= t0))
 			continue;
 		pb.proc = pr;
+		pb.gone = 0;
+		pb.sized_i = SIZE_MAX;
 		pr->ops->process(pr->state, &pb);
 		ask_due(pr);
 		t1 = sr__mono_ns();
@@ -290,7 +292,8 @@ void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 		t0 = t1;
 		ck_pr_add_64(&pr->batches, 1);
 		ck_pr_add_64(&pr->spans_in, n);
-		compact(b, p->stage.memo_of);
+		if (pb.gone)
+			compact(b, p->stage.memo_of);
 	}
 }
 
@@ -533,6 +536,7 @@ SR_API int sr_proc_span_set(sr_proc_batch_t *pb, size_t i,
 		return SR_ELIMIT;
 	}
 	b->ovl[i] = (uint32_t)((char *)d - b->arena);
+	pb->sized_i = SIZE_MAX;
 	ck_pr_add_64(&pb->proc->modified, 1);
 	return 0;
 }
@@ -546,6 +550,8 @@ SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule)
 	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
 	pb->b->ovl[i] = SR__OVL_DROPPED;
+	pb->gone++;
+	pb->sized_i = SIZE_MAX;
 	ck_pr_add_64(&sr__proc_rule_of(pb->proc, rule)->dropped, 1);
 	ck_pr_add_64(&pb->proc->dropped, 1);
 	ck_pr_add_64(&pb->p->dropped_processor, 1);

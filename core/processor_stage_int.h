@@ -75,6 +75,12 @@ struct sr_proc_batch {
 	struct sr__processor *proc;
 	struct sr_batch view;
 	uint64_t now;
+	/* Spans this processor's call dropped or held: none, no compaction. */
+	uint32_t gone;
+	/* sr_proc_hold_size's last answer (for span sized_i), which the
+	 * sr_proc_hold that follows it takes; any change to a span's state
+	 * forgets it (sized_i = SIZE_MAX). */
+	size_t sized_i, sized_len;
 };
 
 /* processor_stage.c */
