@@ -63,12 +63,44 @@ static uint32_t hash(const char *s, uint32_t len)
 	return (uint32_t)sr__hash_sketch(s, len);
 }
 
+/* a[0..n) == b[0..n), n <= CACHE_STR, in word compares: called for
+ * every attribute, where a call to memcmp costs more than the compare. */
+static bool short_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+	size_t i;
+
+	if (n < 8) {
+		if (n < 4) /* 0..3 bytes: first, middle, last cover them all */
+			return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] &&
+				      a[n - 1] == b[n - 1]);
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
 static struct cache_ent *cache_find(struct cache_ent *c, sr_str_t s,
 				    uint32_t h)
 {
 	struct cache_ent *e = &c[h & (CACHE_SLOTS - 1)];
 
-	return e->len == s.len && e->hash == h && !memcmp(e->s, s.ptr, s.len)
+	return s.len && e->len == s.len && e->hash == h &&
+		       short_eq(e->s, s.ptr, s.len)
 		       ? e
 		       : NULL;
 }
@@ -133,7 +165,8 @@ static bool mask_rule(struct redact *r, uint32_t k, const char *cur,
 	size_t start = 0, pos = 0, w = 0, n = *len;
 	bool any = false;
 
-	while (start <= n) {
+	/* No match is shorter than minlen: a shorter rest holds none. */
+	while (start <= n && n - start >= ru->need.minlen) {
 		PCRE2_SIZE *ov;
 		size_t s, e;
 

@@ -256,6 +256,43 @@ static void test_cache_does_not_hide(void **state)
 	sr_memory_clear();
 }
 
+/* Two keys that hash alike (sr__hash_sketch reads bytes 0-7, 11-18
+ * and 22-29 of a 30-byte key; these differ at byte 8 only) share a
+ * cache slot: each must still get its own verdict, whichever came
+ * first. */
+static void test_key_cache_tells_alike_keys_apart(void **state)
+{
+	static const char ka[] = "abcdefghQxxmmmmmmmmyyyzzzzzzzz";
+	static const char kb[] = "abcdefghRxxmmmmmmmmyyyzzzzzzzz";
+	const sr_tracer_t *t;
+	const sr_span_data_t *d;
+
+	(void)state;
+	assert_int_equal(sizeof(ka) - 1, 30);
+	rules = "deny *Q*";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	t = sr_tracer_get("test", "1");
+	for (int i = 0; i < 4; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, t, i & 1 ? "b-first" : "a-first", SR_KIND_INTERNAL);
+		sr_span_set_int(&s, i & 1 ? kb : ka, 1);
+		sr_span_set_int(&s, i & 1 ? ka : kb, 2);
+		sr_span_end(&s);
+		assert_int_equal(sr_flush(5000, NULL), 0);
+	}
+	assert_int_equal(rule_count("deny:*Q*"), 4);
+	for (size_t i = 0; i < sr_memory_count(); i++) {
+		d = sr_memory_get(i);
+		assert_int_equal(d->attr_count, 1);
+		assert_true(str_is(d->attrs[0].key, kb));
+	}
+	assert_int_equal(sr_memory_count(), 4);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
 /* Patterns with every kind of need PCRE2 reports (first and last code
  * unit, caseless or not, a start bitmap, a least length) and the
  * constructs that could fool a careless one (look-around, (*ACCEPT),
@@ -364,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_luhn),
 		cmocka_unit_test(test_cache_does_not_hide),
 		cmocka_unit_test(test_prefilter_never_skips_a_match),
+		cmocka_unit_test(test_key_cache_tells_alike_keys_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
