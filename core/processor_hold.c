@@ -6,10 +6,11 @@
  * the pool once exported.  The copy is one of two kinds:
  *
  *   records   a span no processor edited: its ring records, as the batch
- *             holds them (self-contained: strings are inline or static).
- *             Emitting appends them to the new batch's records, where
- *             they decode as if drained there.  A copy and a copy back,
- *             nothing decoded or rebuilt.
+ *             holds them (self-contained: strings are inline or static),
+ *             up to its last used item slot (the rest of the last record
+ *             is never read).  Emitting appends them to the new batch's
+ *             records, where they decode as if drained there.  A copy and
+ *             a copy back, nothing decoded or rebuilt.
  *   view      an edited span (its view in the batch's arena, strings in
  *             the batch's records and arena): the view with its arrays
  *             and every string that lives in the batch, packed together.
@@ -32,7 +33,7 @@
 struct held {
 	uint32_t magic;
 	uint32_t len;                    /* bytes, this head included      */
-	uint32_t nrec;                   /* records kind: records after it */
+	uint32_t nrec;                   /* records kind: records it fills */
 	uint32_t pad_;
 	uint64_t base;
 	uint64_t pad2_;
@@ -212,14 +213,6 @@ static void move_view(const struct move *m, sr_span_data_t *s)
 
 /* ---- the calls ------------------------------------------------------ */
 
-static uint32_t span_records(const struct sr__batch *b, size_t i)
-{
-	const struct sr__span_header *h =
-		(const void *)b->records[b->first[i]].bytes;
-
-	return sr__records_for_slots(h->nslots);
-}
-
 /* Measure (dst NULL) or write span i's held copy. */
 static size_t hold_copy(sr_proc_batch_t *pb, size_t i, char *dst)
 {
@@ -227,12 +220,15 @@ static size_t hold_copy(sr_proc_batch_t *pb, size_t i, char *dst)
 	struct held h = { 0 };
 
 	if (b->ovl[i] == SR__OVL_NONE) {
+		const struct sr__span_header *sh =
+			(const void *)b->records[b->first[i]].bytes;
+		size_t used = SR__HEADER_SIZE + (size_t)sh->nslots * SR__SLOT_SIZE;
+
 		h.magic = HELD_RECORDS;
-		h.nrec = span_records(b, i);
-		h.len = (uint32_t)(sizeof(h) + (size_t)h.nrec * SR__RECORD_SIZE);
+		h.nrec = sr__records_for_slots(sh->nslots);
+		h.len = (uint32_t)(sizeof(h) + used);
 		if (dst)
-			memcpy(dst + sizeof(h), &b->records[b->first[i]],
-			       (size_t)h.nrec * SR__RECORD_SIZE);
+			memcpy(dst + sizeof(h), sh, used);
 	} else {
 		struct pack k = { .p = pb->p, .b = b, .dst = dst };
 		sr_span_data_t v;
@@ -255,7 +251,9 @@ SR_API size_t sr_proc_hold_size(sr_proc_batch_t *pb, size_t i)
 	}
 	if (i >= pb->b->nspans || SR__OVL_GONE(pb->b->ovl[i]))
 		return 0;
-	return hold_copy(pb, i, NULL);
+	pb->sized_len = hold_copy(pb, i, NULL);
+	pb->sized_i = i;
+	return pb->sized_len;
 }
 
 SR_API size_t sr_proc_hold(sr_proc_batch_t *pb, size_t i, void *dst,
@@ -267,11 +265,14 @@ SR_API size_t sr_proc_hold(sr_proc_batch_t *pb, size_t i, void *dst,
 		sr__null_arg("sr_proc_hold", pb ? "dst" : "pb");
 		return 0;
 	}
-	need = sr_proc_hold_size(pb, i);
+	/* Measuring an edited span packs it: not twice in a row. */
+	need = pb->sized_i == i ? pb->sized_len : sr_proc_hold_size(pb, i);
 	if (!need || need > cap || ((uintptr_t)dst & 7u))
 		return 0;
 	hold_copy(pb, i, dst);
 	pb->b->ovl[i] = SR__OVL_HELD;
+	pb->gone++;
+	pb->sized_i = SIZE_MAX;
 	ck_pr_add_64(&pb->proc->held, 1);
 	return need;
 }
@@ -290,10 +291,13 @@ SR_API int sr_proc_emit(sr_proc_batch_t *pb, const void *held)
 	if (n == pb->p->batch_spans)
 		return SR_ELIMIT;
 	if (h.magic == HELD_RECORDS) {
+		if (h.len < sizeof(h) ||
+		    h.len - sizeof(h) > (size_t)h.nrec * SR__RECORD_SIZE)
+			return SR_EINVAL;
 		if (b->nrecords + h.nrec > pb->p->batch_records)
 			return SR_ELIMIT;
 		memcpy(&b->records[b->nrecords], (const char *)held + sizeof(h),
-		       (size_t)h.nrec * SR__RECORD_SIZE);
+		       h.len - sizeof(h));
 		b->first[n] = b->nrecords;
 		b->ovl[n] = SR__OVL_NONE;
 		b->nrecords += h.nrec;
@@ -314,6 +318,7 @@ SR_API int sr_proc_emit(sr_proc_batch_t *pb, const void *held)
 	} else {
 		return SR_EINVAL;
 	}
+	pb->p->stage.memo_of[n] = SR__MEMO_NONE;
 	ck_pr_store_32(&b->nspans, n + 1);
 	ck_pr_sub_64(&pb->proc->held, 1);
 	ck_pr_add_64(&pb->proc->emitted, 1);

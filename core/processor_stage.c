@@ -165,10 +165,17 @@ int sr__processors_start(struct sr__pipeline *p, const sr_config_t *cfg)
 
 int sr__processors_batch_mem(struct sr__pipeline *p)
 {
+	struct sr__proc_stage *st = &p->stage;
 	size_t ovl = sizeof(uint32_t) * p->batch_spans;
 
-	if (!p->stage.n)
+	if (!st->n)
 		return 0;
+	st->memo_cap = p->batch_spans;
+	st->memo = sr__alloc(sizeof(*st->memo) * st->memo_cap, 64);
+	st->memo_of = sr__alloc(ovl, 64);
+	if (!st->memo || !st->memo_of)
+		return SR_ENOMEM;
+	p->bytes += sizeof(*st->memo) * st->memo_cap + ovl;
 	for (uint32_t i = 0; i < p->nbatches; i++) {
 		struct sr__batch *b = &p->batches[i];
 
@@ -204,6 +211,10 @@ void sr__processors_free(struct sr__pipeline *p)
 		}
 	if (p->stage.scratch.attrs)
 		sr__scratch_free(&p->stage.scratch);
+	sr__free(p->stage.memo, sizeof(*p->stage.memo) * p->stage.memo_cap);
+	sr__free(p->stage.memo_of, sizeof(uint32_t) * p->stage.memo_cap);
+	p->stage.memo = NULL;
+	p->stage.memo_of = NULL;
 }
 
 /* ---- the run (drainer) ---------------------------------------------- */
@@ -226,8 +237,9 @@ struct sr__proc_rule *sr__proc_rule_of(struct sr__processor *pr,
 	return &pr->rules[n];
 }
 
-/* Take the dropped and held spans out of the batch's index. */
-static void compact(struct sr__batch *b)
+/* Take the dropped and held spans out of the batch's index (and the
+ * memo's, which follows it). */
+static void compact(struct sr__batch *b, uint32_t *memo_of)
 {
 	uint32_t w = 0;
 
@@ -236,6 +248,7 @@ static void compact(struct sr__batch *b)
 			continue;
 		b->first[w] = b->first[i];
 		b->ovl[w] = b->ovl[i];
+		memo_of[w] = memo_of[i];
 		w++;
 	}
 	ck_pr_store_32(&b->nspans, w);
@@ -257,8 +270,11 @@ void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 	pb.view.b = b;
 	pb.view.scratch = &p->stage.scratch;
 	pb.view.pipe = p;
-	for (uint32_t i = 0; i < b->nspans; i++)
+	p->stage.memo_used = 0;
+	for (uint32_t i = 0; i < b->nspans; i++) {
 		b->ovl[i] = SR__OVL_NONE;
+		p->stage.memo_of[i] = SR__MEMO_NONE;
+	}
 	for (uint32_t k = 0; k < p->stage.n; k++) {
 		struct sr__processor *pr = &p->stage.procs[k];
 		uint64_t t1, n = b->nspans;
@@ -267,6 +283,8 @@ void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 		if (!n && !(pr->due && pr->due <= t0))
 			continue;
 		pb.proc = pr;
+		pb.gone = 0;
+		pb.sized_i = SIZE_MAX;
 		pr->ops->process(pr->state, &pb);
 		ask_due(pr);
 		t1 = sr__mono_ns();
@@ -274,7 +292,8 @@ void sr__processors_run(struct sr__pipeline *p, struct sr__batch *b)
 		t0 = t1;
 		ck_pr_add_64(&pr->batches, 1);
 		ck_pr_add_64(&pr->spans_in, n);
-		compact(b);
+		if (pb.gone)
+			compact(b, p->stage.memo_of);
 	}
 }
 
@@ -368,15 +387,55 @@ SR_API size_t sr_proc_count(const sr_proc_batch_t *pb)
 	return pb->b->nspans;
 }
 
+/* Keep the head of span i, just decoded from its records into *s (head
+ * or whole), for the processors after this one.  Not for the last one:
+ * nobody would read it. */
+static void memo_keep(sr_proc_batch_t *pb, size_t i, const sr_span_data_t *s)
+{
+	struct sr__proc_stage *st = &pb->p->stage;
+	sr_span_data_t *m;
+
+	if (pb->proc == &st->procs[st->n - 1] || st->memo_used == st->memo_cap ||
+	    st->memo_of[i] != SR__MEMO_NONE)
+		return;
+	m = &st->memo[st->memo_used];
+	memcpy(m, s, sizeof(*m));
+	m->attr_count = m->event_count = m->link_count = 0;
+	st->memo_of[i] = st->memo_used++;
+}
+
 SR_API int sr_proc_span(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out)
 {
+	int rc;
+
 	if (!pb || !out)
 		return sr__null_arg("sr_proc_span", pb ? "out" : "pb");
 	if (i >= pb->b->nspans)
 		return SR_EINVAL;
 	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
-	return sr_batch_span(&pb->view, i, out);
+	rc = sr_batch_span(&pb->view, i, out);
+	if (!rc && pb->b->ovl[i] == SR__OVL_NONE && out->size >= sizeof(*out))
+		memo_keep(pb, i, out);
+	return rc;
+}
+
+/* Span i's head (a full-size out): the memo's copy, or decoded once. */
+static int span_head(sr_proc_batch_t *pb, size_t i, sr_span_data_t *out)
+{
+	struct sr__proc_stage *st = &pb->p->stage;
+	uint32_t m = st->memo_of[i];
+	int rc;
+
+	if (pb->b->ovl[i] != SR__OVL_NONE) /* edited: its overlay view */
+		return sr__batch_span_head(&pb->view, i, out);
+	if (m != SR__MEMO_NONE) {
+		memcpy(out, &st->memo[m], sizeof(*out));
+		return 0;
+	}
+	if ((rc = sr__batch_span_head(&pb->view, i, out)) == 0)
+		memo_keep(pb, i, out);
+	return rc;
 }
 
 SR_API int sr_proc_span_head(sr_proc_batch_t *pb, size_t i,
@@ -393,8 +452,8 @@ SR_API int sr_proc_span_head(sr_proc_batch_t *pb, size_t i,
 	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
 	if (out->size >= sizeof(*out))
-		return sr__batch_span_head(&pb->view, i, out);
-	if ((rc = sr__batch_span_head(&pb->view, i, &full)) == 0)
+		return span_head(pb, i, out);
+	if ((rc = span_head(pb, i, &full)) == 0)
 		sr__sized_out(out, &full, sizeof(full));
 	return rc;
 }
@@ -477,6 +536,7 @@ SR_API int sr_proc_span_set(sr_proc_batch_t *pb, size_t i,
 		return SR_ELIMIT;
 	}
 	b->ovl[i] = (uint32_t)((char *)d - b->arena);
+	pb->sized_i = SIZE_MAX;
 	ck_pr_add_64(&pb->proc->modified, 1);
 	return 0;
 }
@@ -490,6 +550,8 @@ SR_API int sr_proc_drop(sr_proc_batch_t *pb, size_t i, const char *rule)
 	if (SR__OVL_GONE(pb->b->ovl[i]))
 		return SR_ENOTFOUND;
 	pb->b->ovl[i] = SR__OVL_DROPPED;
+	pb->gone++;
+	pb->sized_i = SIZE_MAX;
 	ck_pr_add_64(&sr__proc_rule_of(pb->proc, rule)->dropped, 1);
 	ck_pr_add_64(&pb->proc->dropped, 1);
 	ck_pr_add_64(&pb->p->dropped_processor, 1);

@@ -46,6 +46,8 @@ struct sr__processor {
 	struct sr__proc_rule rules[SR_PROCESSOR_MAX_RULES];
 };
 
+#define SR__MEMO_NONE UINT32_MAX
+
 /* The chain: set by sr_init(), run by the drainer alone. */
 struct sr__proc_stage {
 	struct sr__processor procs[SR__MAX_PROCESSORS];
@@ -53,6 +55,15 @@ struct sr__proc_stage {
 	uint32_t arena_bytes;            /* per batch                     */
 	uint64_t flushed;                /* last flush generation passed on */
 	struct sr__scratch scratch;      /* drainer's decode scratch       */
+	/* The shared decode: a span's head decoded by one processor is kept
+	 * for the ones after it in the same run (records never change; an
+	 * edited span is read from its overlay instead).  memo_of: per span
+	 * index of the batch being run, its slot or SR__MEMO_NONE, moved
+	 * along by compaction; memo: memo_cap (= batch_spans) slots, taken
+	 * in order from 0 in each run.  Drainer only. */
+	sr_span_data_t *memo;
+	uint32_t *memo_of;
+	uint32_t memo_cap, memo_used;
 };
 
 /* What a processor's sr_proc_batch_t is: the batch, the processor it is
@@ -64,6 +75,12 @@ struct sr_proc_batch {
 	struct sr__processor *proc;
 	struct sr_batch view;
 	uint64_t now;
+	/* Spans this processor's call dropped or held: none, no compaction. */
+	uint32_t gone;
+	/* sr_proc_hold_size's last answer (for span sized_i), which the
+	 * sr_proc_hold that follows it takes; any change to a span's state
+	 * forgets it (sized_i = SIZE_MAX). */
+	size_t sized_i, sized_len;
 };
 
 /* processor_stage.c */

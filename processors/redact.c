@@ -13,8 +13,13 @@
  * Cost on the drainer: verdicts are cached by content, for keys (a few
  * dozen distinct ones in a real service) and for short values found
  * clean (methods, routes, db.system ...), each in a fixed direct-mapped
- * table; a value not in the cache costs one match of all patterns at
- * once, and only a hit runs the rules one by one.
+ * table hashed from a sample of the bytes (sr__hash_sketch: a hit
+ * compares them all).  Before any of that a value is checked against
+ * what each pattern needs (sr__redact_may_match: its least length and
+ * the bytes every match holds): most values, too short or lacking them,
+ * never reach PCRE2.  A value that may match more than one pattern and
+ * is not in the cache costs one match of all patterns at once, and only
+ * a hit runs the rules one by one.
  */
 #include <fnmatch.h>
 #include <stdio.h>
@@ -29,7 +34,7 @@
  * (docs/architecture.md): a span has at most max_span_records * 8 items. */
 #define SLOTS_PER_RECORD 8
 #define CACHE_SLOTS 1024       /* per cache, power of two             */
-#define CACHE_STR 42           /* longest string a cache entry holds   */
+#define CACHE_STR 58           /* longest string a cache entry holds   */
 
 struct cache_ent {
 	uint32_t hash;
@@ -37,6 +42,7 @@ struct cache_ent {
 	int8_t verdict;            /* key: rule index or -1; value: unused */
 	char s[CACHE_STR];
 };
+_Static_assert(sizeof(struct cache_ent) == 64, "a cache entry, a cache line");
 
 struct redact {
 	struct sr__redact_rules rules;
@@ -48,13 +54,44 @@ struct redact {
 	char *buf[2];              /* masking, ping-pong                   */
 	size_t buf_cap;
 	uint64_t counts[SR__REDACT_MAX_RULES]; /* this batch's, then noted */
-	struct cache_ent keys[CACHE_SLOTS];
+	_Alignas(64) struct cache_ent keys[CACHE_SLOTS];
 	struct cache_ent clean[CACHE_SLOTS];
 };
 
 static uint32_t hash(const char *s, uint32_t len)
 {
-	return (uint32_t)sr__hash_bytes(s, len);
+	return (uint32_t)sr__hash_sketch(s, len);
+}
+
+/* a[0..n) == b[0..n), n <= CACHE_STR, in word compares: called for
+ * every attribute, where a call to memcmp costs more than the compare. */
+static bool short_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, v;
+	size_t i;
+
+	if (n < 8) {
+		if (n < 4) /* 0..3 bytes: first, middle, last cover them all */
+			return !n || (a[0] == b[0] && a[n / 2] == b[n / 2] &&
+				      a[n - 1] == b[n - 1]);
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
 }
 
 static struct cache_ent *cache_find(struct cache_ent *c, sr_str_t s,
@@ -62,7 +99,8 @@ static struct cache_ent *cache_find(struct cache_ent *c, sr_str_t s,
 {
 	struct cache_ent *e = &c[h & (CACHE_SLOTS - 1)];
 
-	return e->len == s.len && e->hash == h && !memcmp(e->s, s.ptr, s.len)
+	return s.len && e->len == s.len && e->hash == h &&
+		       short_eq(e->s, s.ptr, s.len)
 		       ? e
 		       : NULL;
 }
@@ -127,7 +165,8 @@ static bool mask_rule(struct redact *r, uint32_t k, const char *cur,
 	size_t start = 0, pos = 0, w = 0, n = *len;
 	bool any = false;
 
-	while (start <= n) {
+	/* No match is shorter than minlen: a shorter rest holds none. */
+	while (start <= n && n - start >= ru->need.minlen) {
 		PCRE2_SIZE *ov;
 		size_t s, e;
 
@@ -159,6 +198,18 @@ static bool mask_rule(struct redact *r, uint32_t k, const char *cur,
 	return true;
 }
 
+/* The pattern rules that may match cur[0..len) (bit k: rule k). */
+static uint64_t candidates(const struct sr__redact_rules *rs, const char *cur,
+			   size_t len)
+{
+	uint64_t c = 0;
+
+	for (uint32_t k = 0; k < rs->n; k++)
+		if (rs->r[k].re && sr__redact_may_match(&rs->r[k].need, cur, len))
+			c |= 1ull << k;
+	return c;
+}
+
 /* Mask *v: 0 unchanged, 1 replaced by a copy in the batch, -1 the batch
  * scratch is full. */
 static int mask_value(struct redact *r, sr_proc_batch_t *pb, sr_str_t *v)
@@ -167,19 +218,20 @@ static int mask_value(struct redact *r, sr_proc_batch_t *pb, sr_str_t *v)
 	uint32_t h = 0;
 	const char *cur = v->ptr;
 	size_t len = v->len;
+	uint64_t cand;
 	int t = 0;
 	bool changed = false;
 	char *copy;
 
-	if (!len)
+	if (len < rs->minlen || !len || !(cand = candidates(rs, cur, len)))
 		return 0;
 	if (len <= CACHE_STR) {
 		h = hash(v->ptr, v->len);
 		if (cache_find(r->clean, *v, h))
 			return 0;
 	}
-	if (rs->any && pcre2_match(rs->any, (PCRE2_SPTR)v->ptr, len, 0, 0,
-				   r->md, NULL) < 0) {
+	if ((cand & (cand - 1)) && rs->any &&
+	    pcre2_match(rs->any, (PCRE2_SPTR)v->ptr, len, 0, 0, r->md, NULL) < 0) {
 		cache_put(r->clean, *v, h, 0);
 		return 0;
 	}
@@ -187,7 +239,7 @@ static int mask_value(struct redact *r, sr_proc_batch_t *pb, sr_str_t *v)
 		/* Longer than any copied value (a static name): a value
 		 * that matches is masked whole. */
 		for (uint32_t k = 0; k < rs->n; k++)
-			if (rs->r[k].re &&
+			if ((cand >> k & 1) &&
 			    pcre2_match(rs->r[k].re, (PCRE2_SPTR)cur, len, 0, 0,
 					r->md, NULL) >= 0) {
 				r->counts[k]++;
@@ -197,8 +249,13 @@ static int mask_value(struct redact *r, sr_proc_batch_t *pb, sr_str_t *v)
 			}
 		return 0;
 	}
+	/* Each rule sees what the ones before it left: once one masked,
+	 * the others' needs are checked on the masked text. */
 	for (uint32_t k = 0; k < rs->n; k++)
-		if (rs->r[k].re && mask_rule(r, k, cur, &len, r->buf[t])) {
+		if (rs->r[k].re &&
+		    (changed ? sr__redact_may_match(&rs->r[k].need, cur, len)
+			     : (cand >> k & 1)) &&
+		    mask_rule(r, k, cur, &len, r->buf[t])) {
 			cur = r->buf[t];
 			t ^= 1;
 			changed = true;
@@ -257,18 +314,20 @@ static void do_owned(struct redact *r, sr_proc_batch_t *pb,
 
 static void redact_span(struct redact *r, sr_proc_batch_t *pb, size_t i)
 {
-	sr_span_data_t s = { .size = sizeof(s) };
+	sr_span_data_t s;
 	bool changed = false, full = false;
 	uint32_t used = 0;
 	int m;
 
+	s.size = sizeof(s); /* sr_proc_span writes it all */
 	if (sr_proc_span(pb, i, &s) != 0)
 		return;
 	s.attr_count = do_attrs(r, pb, s.attrs, s.attr_count, r->attrs,
 				&changed, &full);
 	s.attrs = r->attrs;
 	used = s.attr_count;
-	memcpy(r->events, s.events, s.event_count * sizeof(*s.events));
+	if (s.event_count)
+		memcpy(r->events, s.events, s.event_count * sizeof(*s.events));
 	s.events = r->events;
 	for (uint32_t k = 0; k < s.event_count; k++) {
 		sr_event_view_t *e = &r->events[k];
@@ -280,7 +339,8 @@ static void redact_span(struct redact *r, sr_proc_batch_t *pb, size_t i)
 			full |= m < 0;
 		}
 	}
-	memcpy(r->links, s.links, s.link_count * sizeof(*s.links));
+	if (s.link_count)
+		memcpy(r->links, s.links, s.link_count * sizeof(*s.links));
 	s.links = r->links;
 	for (uint32_t k = 0; k < s.link_count; k++) {
 		sr_link_view_t *l = &r->links[k];

@@ -187,16 +187,54 @@ int sr__redact_parse(struct sr__redact_rules *rs, const char *text,
 	return 0;
 }
 
+/* A code unit and its other ASCII case (the same one for a non-letter:
+ * no UTF mode, so caseless matching folds ASCII letters only). */
+static void unit_cases(int16_t out[2], uint32_t c)
+{
+	out[0] = (int16_t)c;
+	out[1] = -1;
+	if (c < 128 && isalpha((int)c))
+		out[1] = (int16_t)(islower((int)c) ? toupper((int)c)
+						   : tolower((int)c));
+}
+
+/* What any match of `re` needs (struct sr__redact_need). */
+static void need_of(const pcre2_code *re, struct sr__redact_need *n)
+{
+	uint32_t type = 0, unit = 0;
+	const uint8_t *map = NULL;
+
+	memset(n, 0, sizeof(*n));
+	n->first[0] = n->first[1] = n->last[0] = n->last[1] = -1;
+	pcre2_pattern_info(re, PCRE2_INFO_MINLENGTH, &n->minlen);
+	if (!pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &type) &&
+	    type == 1 &&
+	    !pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODEUNIT, &unit))
+		unit_cases(n->first, unit);
+	else if (!pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &map) && map) {
+		n->has_starts = true;
+		memcpy(n->starts, map, sizeof(n->starts));
+	}
+	if (!pcre2_pattern_info(re, PCRE2_INFO_LASTCODETYPE, &type) &&
+	    type == 1 &&
+	    !pcre2_pattern_info(re, PCRE2_INFO_LASTCODEUNIT, &unit))
+		unit_cases(n->last, unit);
+}
+
 int sr__redact_finish(struct sr__redact_rules *rs, char *err, size_t err_len)
 {
 	size_t len = 0, at = 0;
 	char *all, why[160];
 
+	rs->minlen = UINT32_MAX;
 	for (uint32_t i = 0; i < rs->n; i++)
 		if (rs->r[i].re) {
 			/* Without JIT (no support on this CPU) pcre2_match
 			 * interprets: slower, same results. */
 			pcre2_jit_compile(rs->r[i].re, PCRE2_JIT_COMPLETE);
+			need_of(rs->r[i].re, &rs->r[i].need);
+			if (rs->r[i].need.minlen < rs->minlen)
+				rs->minlen = rs->r[i].need.minlen;
 			len += strlen(rs->r[i].src) + 5;
 		}
 	if (!len)

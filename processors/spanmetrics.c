@@ -34,6 +34,7 @@
 
 #define NAME_MAX_LEN 128         /* longer span names are cut            */
 #define MAX_BOUNDS 64
+#define CACHE_SLOTS 1024         /* power of two                         */
 
 struct series {
 	uint32_t hash;
@@ -51,6 +52,11 @@ struct spanmetrics {
 	struct series *series;   /* cap + 1: the last is the overflow    */
 	int32_t *index;          /* open addressing, mask + 1 slots      */
 	uint32_t mask;
+	/* In front of the index: series + 1 (0 none) by a cheap hash of the
+	 * key (sr__hash_sketch), so that a span of a series seen before
+	 * costs one compare of its name, not a hash of every byte and a
+	 * probe.  Direct-mapped: a clash only sends a span to the index. */
+	uint32_t cache[CACHE_SLOTS];
 	uint64_t *bucket_mem;
 	double bounds_ms[MAX_BOUNDS];
 	uint64_t bounds_ns[MAX_BOUNDS];
@@ -79,22 +85,34 @@ static uint32_t key_hash(sr_str_t name, unsigned kind, unsigned status)
 	return (uint32_t)sr__hash_bytes(name.ptr, name.len) ^ (kind << 8) ^ status;
 }
 
+static bool series_is(const struct series *s, sr_str_t name, unsigned kind,
+		      unsigned status)
+{
+	return s->kind == kind && s->status == status &&
+	       s->name_len == name.len && !memcmp(s->name, name.ptr, name.len);
+}
+
 /* The series of this key, made if there is room; the overflow one
  * (counted) if not. */
 static struct series *series_of(struct spanmetrics *m, sr_proc_batch_t *pb,
 				sr_str_t name, unsigned kind, unsigned status)
 {
-	uint32_t h, at, n = m->nseries;
+	uint32_t h, at, n = m->nseries, *c;
 	struct series *s;
 
 	if (name.len > NAME_MAX_LEN)
 		name.len = NAME_MAX_LEN;
+	c = &m->cache[(sr__hash_sketch(name.ptr, name.len) ^ kind << 4 ^ status) &
+		      (CACHE_SLOTS - 1)];
+	if (*c && series_is(&m->series[*c - 1], name, kind, status))
+		return &m->series[*c - 1];
 	h = key_hash(name, kind, status);
 	for (at = h & m->mask; m->index[at] >= 0; at = (at + 1) & m->mask) {
 		s = &m->series[m->index[at]];
-		if (s->hash == h && s->kind == kind && s->status == status &&
-		    s->name_len == name.len && !memcmp(s->name, name.ptr, name.len))
+		if (s->hash == h && series_is(s, name, kind, status)) {
+			*c = (uint32_t)m->index[at] + 1;
 			return s;
+		}
 	}
 	if (n == m->cap) {
 		sr_proc_note(pb, "series_overflow", 1);
@@ -108,6 +126,7 @@ static struct series *series_of(struct spanmetrics *m, sr_proc_batch_t *pb,
 	s->name_len = (uint16_t)name.len;
 	memcpy(s->name, name.ptr, name.len);
 	m->index[at] = (int32_t)n;
+	*c = n + 1;
 	__atomic_store_n(&m->nseries, n + 1, __ATOMIC_RELEASE);
 	return s;
 }
@@ -135,11 +154,12 @@ static void sm_process(void *state, sr_proc_batch_t *pb)
 			}
 	}
 	for (size_t i = 0; i < n; i++) {
-		sr_span_data_t s = { .size = sizeof(s) };
+		sr_span_data_t s;
 		struct series *se;
 		uint64_t d;
 		uint32_t b = 0;
 
+		s.size = sizeof(s); /* sr_proc_span_head writes it all */
 		if (sr_proc_span_head(pb, i, &s) != 0)
 			continue;
 		se = series_of(m, pb, s.name, s.kind, s.status);

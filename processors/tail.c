@@ -56,7 +56,7 @@ enum { T_ERROR = 1, T_SLOW = 2, T_ATTR = 4 };
 /* A held span: its copy in the store, and the next of its trace (or of
  * the emit queue). */
 struct hspan {
-	uint64_t pos;                    /* of its block in the store      */
+	uint64_t pos;                    /* its block's offset in the store */
 	uint32_t next;
 };
 
@@ -100,9 +100,10 @@ struct tail {
 	bool flush_all;
 
 	/* The store: a byte ring of blocks; head reclaims, tail allocates
-	 * (positions grow, offset = pos % cap). */
+	 * (offsets in [0, cap); used: bytes from head to tail, padding
+	 * included). */
 	char *store;
-	uint64_t cap, head, tail;
+	uint64_t cap, head, tail, used;
 
 	struct hspan *spans;
 	uint32_t nspans_max, free_span;
@@ -184,39 +185,45 @@ static void cache_put(struct tail *t, uint64_t key, bool keep)
 
 static struct block *block_at(struct tail *t, uint64_t pos)
 {
-	return (struct block *)(void *)(t->store + pos % t->cap);
+	return (struct block *)(void *)(t->store + pos);
 }
 
-/* Room for a copy of `len` bytes: its block's position, or UINT64_MAX. */
+/* Room for a copy of `len` bytes: its block's offset, or UINT64_MAX.
+ * Offsets wrap by compare, not by division: this runs for every span. */
 static uint64_t store_alloc(struct tail *t, uint32_t len)
 {
 	uint64_t need = (sizeof(struct block) + len + BLOCK_ALIGN - 1) &
 			~(uint64_t)(BLOCK_ALIGN - 1);
-	uint64_t off = t->tail % t->cap, pad = 0, pos;
+	uint64_t pos = t->tail, pad = 0;
 
-	if (off + need > t->cap)
-		pad = t->cap - off; /* a block never wraps */
-	if (t->tail + pad + need - t->head > t->cap)
+	if (pos + need > t->cap)
+		pad = t->cap - pos; /* a block never wraps */
+	if (t->used + pad + need > t->cap)
 		return UINT64_MAX;
 	if (pad) {
-		struct block *b = block_at(t, t->tail);
+		struct block *b = block_at(t, pos);
 
 		b->len = (uint32_t)pad;
 		b->freed = 1;
-		t->tail += pad;
+		t->used += pad;
+		pos = 0;
 	}
-	pos = t->tail;
 	block_at(t, pos)->len = (uint32_t)need;
 	block_at(t, pos)->freed = 0;
-	t->tail += need;
+	t->used += need;
+	t->tail = pos + need == t->cap ? 0 : pos + need;
 	return pos;
 }
 
 static void store_free(struct tail *t, uint64_t pos)
 {
 	block_at(t, pos)->freed = 1;
-	while (t->head < t->tail && block_at(t, t->head)->freed)
-		t->head += block_at(t, t->head)->len;
+	while (t->used && block_at(t, t->head)->freed) {
+		uint32_t len = block_at(t, t->head)->len;
+
+		t->used -= len;
+		t->head = t->head + len == t->cap ? 0 : t->head + len;
+	}
 }
 
 static void *copy_of(struct tail *t, const struct hspan *s)
@@ -259,7 +266,8 @@ static void decide_oldest(struct tail *t, int why)
 	struct trace *tr = &t->traces[ti];
 	int rule = rule_for(t, tr->id, tr->flags);
 
-	t->fifo_head = (t->fifo_head + 1) % t->max_traces;
+	if (++t->fifo_head == t->max_traces)
+		t->fifo_head = 0;
 	t->fifo_n--;
 	index_find(t, tr->id, tr->key, &slot);
 	index_remove(t, slot);
@@ -321,16 +329,14 @@ static uint32_t span_flags(const struct tail *t, const sr_span_data_t *s)
 	return f;
 }
 
-/* The trace of `id`, made (deciding the oldest if none is free); NIL when
- * none can be made. */
-static uint32_t trace_of(struct tail *t, sr_proc_batch_t *pb,
-			 const uint8_t id[16], uint64_t key)
+/* A new trace for `id`, whose index slot index_find gave (deciding the
+ * oldest if none is free). */
+static uint32_t trace_new(struct tail *t, sr_proc_batch_t *pb,
+			  const uint8_t id[16], uint64_t key, uint32_t slot)
 {
-	uint32_t slot, ti = index_find(t, id, key, &slot);
+	uint32_t ti, at;
 	struct trace *tr;
 
-	if (ti != NIL)
-		return ti;
 	if (t->free_trace == NIL) {
 		decide_oldest(t, N_EARLY_TRACES);
 		index_find(t, id, key, &slot); /* the index moved */
@@ -345,7 +351,10 @@ static uint32_t trace_of(struct tail *t, sr_proc_batch_t *pb,
 	tr->nspans = 0;
 	tr->flags = 0;
 	t->index[slot] = ti + 1;
-	t->fifo[(t->fifo_head + t->fifo_n) % t->max_traces] = ti;
+	at = t->fifo_head + t->fifo_n;
+	if (at >= t->max_traces)
+		at -= t->max_traces;
+	t->fifo[at] = ti;
 	t->fifo_n++;
 	return ti;
 }
@@ -401,21 +410,23 @@ static void tail_process(void *state, sr_proc_batch_t *pb)
 	uint64_t now = sr_proc_now(pb);
 
 	for (size_t i = 0; i < n; i++) {
-		sr_span_data_t s = { .size = sizeof(s) };
+		sr_span_data_t s;
 		uint64_t key;
 		uint32_t ti, slot;
 		int d;
 
+		s.size = sizeof(s); /* written whole by the call */
 		if ((t->nrules ? sr_proc_span(pb, i, &s)
 			       : sr_proc_span_head(pb, i, &s)) != 0)
 			continue;
 		key = id_key(s.trace_id);
-		if (index_find(t, s.trace_id, key, &slot) == NIL &&
-		    (d = cache_get(t, key)) >= 0) {
-			follow(t, pb, i, d);
-			continue;
+		if ((ti = index_find(t, s.trace_id, key, &slot)) == NIL) {
+			if ((d = cache_get(t, key)) >= 0) {
+				follow(t, pb, i, d);
+				continue;
+			}
+			ti = trace_new(t, pb, s.trace_id, key, slot);
 		}
-		ti = trace_of(t, pb, s.trace_id, key);
 		t->traces[ti].flags |= span_flags(t, &s);
 		if (!hold(t, pb, i, ti, key)) {
 			/* Decided early: by its trace's decision, or its own. */

@@ -90,6 +90,66 @@ static void t_second(void *st, sr_proc_batch_t *pb)
 	(void)st;
 }
 
+/* Anywhere in the chain: every span's head (sr_proc_span_head, which
+ * the stage may answer from what an earlier processor decoded) is the
+ * head of its whole view (sr_proc_span), edits of earlier processors
+ * and drops (which renumber the spans) included.  Asks for the head
+ * first on even spans, last on odd ones (the two ways the shared decode
+ * is filled). */
+static void t_head(void *st, sr_proc_batch_t *pb)
+{
+	if (sr_proc_count(pb) > 1)
+		sr_proc_note(pb, "batches_of_many", 1);
+	for (size_t i = 0; i < sr_proc_count(pb); i++) {
+		sr_span_data_t h = { .size = sizeof(h) }, f = { .size = sizeof(f) };
+		sr_span_data_t h2 = { .size = sizeof(h2) };
+
+		if (i & 1) {
+			assert_int_equal(sr_proc_span(pb, i, &f), 0);
+			assert_int_equal(sr_proc_span_head(pb, i, &h), 0);
+		} else {
+			assert_int_equal(sr_proc_span_head(pb, i, &h), 0);
+			assert_int_equal(sr_proc_span(pb, i, &f), 0);
+		}
+		assert_int_equal(sr_proc_span_head(pb, i, &h2), 0);
+		assert_memory_equal(&h, &h2, sizeof(h));
+		assert_memory_equal(h.trace_id, f.trace_id, 16);
+		assert_memory_equal(h.span_id, f.span_id, 8);
+		assert_memory_equal(h.parent_span_id, f.parent_span_id, 8);
+		assert_int_equal(h.name.len, f.name.len);
+		assert_memory_equal(h.name.ptr, f.name.ptr, f.name.len);
+		assert_int_equal(h.start_ns, f.start_ns);
+		assert_int_equal(h.end_ns, f.end_ns);
+		assert_int_equal(h.kind, f.kind);
+		assert_int_equal(h.status, f.status);
+		assert_int_equal(h.thread_id, f.thread_id);
+		assert_true(h.scope_name.ptr == f.scope_name.ptr);
+		if (h.attr_count) /* an edited span: its whole view */
+			assert_int_equal(h.attr_count, f.attr_count);
+		sr_proc_note(pb, name_is(h.name, "edited") ? "edited" : "seen", 1);
+	}
+	(void)st;
+}
+
+/* Drops "drop-me", renames "edit" to "edited", leaves the rest as they
+ * are (unedited: read from their records by the processors after it). */
+static void t_thin(void *st, sr_proc_batch_t *pb)
+{
+	for (size_t i = 0; i < sr_proc_count(pb); i++) {
+		sr_span_data_t s = { .size = sizeof(s) };
+
+		assert_int_equal(sr_proc_span_head(pb, i, &s), 0);
+		if (name_is(s.name, "drop-me")) {
+			sr_proc_drop(pb, i, "by_name");
+		} else if (name_is(s.name, "edit")) {
+			assert_int_equal(sr_proc_span(pb, i, &s), 0);
+			s.name = (sr_str_t){ "edited", 6 };
+			assert_int_equal(sr_proc_span_set(pb, i, &s), 0);
+		}
+	}
+	(void)st;
+}
+
 static void t_shutdown(void *st) { (void)st; }
 
 static const sr_processor_ops_t first_ops = {
@@ -106,6 +166,22 @@ static const sr_processor_ops_t second_ops = {
 	.name = "t_second",
 	.init = t_init,
 	.process = t_second,
+	.shutdown = t_shutdown,
+};
+static const sr_processor_ops_t head_ops = {
+	.size = sizeof(sr_processor_ops_t),
+	.abi_version = SR_PROCESSOR_ABI_VERSION,
+	.name = "t_head",
+	.init = t_init,
+	.process = t_head,
+	.shutdown = t_shutdown,
+};
+static const sr_processor_ops_t thin_ops = {
+	.size = sizeof(sr_processor_ops_t),
+	.abi_version = SR_PROCESSOR_ABI_VERSION,
+	.name = "t_thin",
+	.init = t_init,
+	.process = t_thin,
 	.shutdown = t_shutdown,
 };
 static const sr_processor_ops_t failing_ops = {
@@ -125,6 +201,8 @@ static int setup(void **state)
 	if (!done) {
 		assert_int_equal(sr_processor_register(&first_ops, NULL), 0);
 		assert_int_equal(sr_processor_register(&second_ops, NULL), 0);
+		assert_int_equal(sr_processor_register(&head_ops, NULL), 0);
+		assert_int_equal(sr_processor_register(&thin_ops, NULL), 0);
 		assert_int_equal(sr_processor_register(&failing_ops, "fail"), 0);
 		done = true;
 	}
@@ -211,6 +289,40 @@ static void test_chain_edits_drops_and_counts(void **state)
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	/* The final numbers outlive the pipeline. */
 	assert_int_equal(sr_test_proc_rule(pstats(0), "by_name", true), 10);
+	sr_memory_clear();
+}
+
+/* One decode shared along the chain: a processor after an editing and
+ * dropping one reads every span's head as its whole view says, in the
+ * middle of the chain and last. */
+static void test_shared_decode_follows_edits(void **state)
+{
+	sr_stats_t st = { .size = sizeof(st) };
+
+	(void)state;
+	chain = "t_head,t_thin,t_head,t_first,t_head";
+	scratch = 0;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	const sr_tracer_t *t = sr_tracer_get("test", "1");
+	for (int i = 0; i < 300; i++) {
+		end_span(t, i % 3 == 0 ? "drop-me" : i % 3 == 1 ? "edit" : "keep",
+			 i % 3 == 1);
+		if (i % 97 == 0)
+			sr_flush(5000, NULL);
+	}
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	assert_int_equal(st.dropped_ring_full, 0);
+	assert_int_equal(sr_test_proc_rule(pstats(0), "seen", false), 300);
+	assert_int_equal(sr_test_proc_rule(pstats(0), "edited", false), 0);
+	assert_true(sr_test_proc_rule(pstats(2), "batches_of_many", false) > 0);
+	assert_int_equal(sr_test_proc_rule(pstats(2), "edited", false), 100);
+	assert_int_equal(sr_test_proc_rule(pstats(2), "seen", false), 100);
+	/* t_first renames nothing now ("edited" is not its "edit") but
+	 * edits every span: the last reads only overlays. */
+	assert_int_equal(sr_test_proc_rule(pstats(4), "edited", false), 100);
+	assert_int_equal(sr_test_proc_rule(pstats(4), "seen", false), 100);
 	sr_memory_clear();
 }
 
@@ -356,6 +468,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chain_edits_drops_and_counts),
+		cmocka_unit_test(test_shared_decode_follows_edits),
 		cmocka_unit_test(test_all_dropped),
 		cmocka_unit_test(test_scratch_bound),
 		cmocka_unit_test(test_bad_names_fail_init),

@@ -2,7 +2,9 @@
  * test_redact.c - the redact processor (processors/redact.c): the
  * default rule set over every attribute location (span, event, link),
  * names with "names", allow lists, per-rule counts, Luhn, the rule file
- * and its errors, and that a bad rule stops sr_init() naming the rule.
+ * and its errors, that a bad rule stops sr_init() naming the rule, and
+ * that the prefilter in front of PCRE2 never skips a value a pattern
+ * matches.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -254,6 +256,141 @@ static void test_cache_does_not_hide(void **state)
 	sr_memory_clear();
 }
 
+/* Two keys that hash alike (sr__hash_sketch reads bytes 0-7, 11-18
+ * and 22-29 of a 30-byte key; these differ at byte 8 only) share a
+ * cache slot: each must still get its own verdict, whichever came
+ * first. */
+static void test_key_cache_tells_alike_keys_apart(void **state)
+{
+	static const char ka[] = "abcdefghQxxmmmmmmmmyyyzzzzzzzz";
+	static const char kb[] = "abcdefghRxxmmmmmmmmyyyzzzzzzzz";
+	const sr_tracer_t *t;
+	const sr_span_data_t *d;
+
+	(void)state;
+	assert_int_equal(sizeof(ka) - 1, 30);
+	rules = "deny *Q*";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	t = sr_tracer_get("test", "1");
+	for (int i = 0; i < 4; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, t, i & 1 ? "b-first" : "a-first", SR_KIND_INTERNAL);
+		sr_span_set_int(&s, i & 1 ? kb : ka, 1);
+		sr_span_set_int(&s, i & 1 ? ka : kb, 2);
+		sr_span_end(&s);
+		assert_int_equal(sr_flush(5000, NULL), 0);
+	}
+	assert_int_equal(rule_count("deny:*Q*"), 4);
+	for (size_t i = 0; i < sr_memory_count(); i++) {
+		d = sr_memory_get(i);
+		assert_int_equal(d->attr_count, 1);
+		assert_true(str_is(d->attrs[0].key, kb));
+	}
+	assert_int_equal(sr_memory_count(), 4);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
+/* Patterns with every kind of need PCRE2 reports (first and last code
+ * unit, caseless or not, a start bitmap, a least length) and the
+ * constructs that could fool a careless one (look-around, (*ACCEPT),
+ * anchors, empty matches, bytes past ASCII). */
+static const char prefilter_rules[] =
+	"defaults\n"
+	"mask p_ci (?i)secret\n"
+	"mask p_tok token=\\w+\n"
+	"mask p_uuid [0-9a-f]{8}-[0-9a-f]{4}\n"
+	"mask p_behind (?<=@)[a-z]+\n"
+	"mask p_ahead foo(?=bar)\n"
+	"mask p_accept a(*ACCEPT)zzz\n"
+	"mask p_anchor ^key:\n"
+	"mask p_alt (?i:AbC|aXy)d\n"
+	"mask p_digits \\d{3,}x?\n"
+	"mask p_byte (?i)\xc3\xa9|Z\n"
+	"mask p_empty x*\n"
+	"mask p_multi (?m)^end$\n"
+	"mask p_class (?i)[k-m]{2}q\n";
+
+/* Pieces that match some pattern, spliced into random text. */
+static const char *const prefilter_pieces[] = {
+	"Secret", "sEcReT", "token=ab", "deadbeef-12ab", "@abc", "foobar",
+	"azzz", "a", "key:", "aXyd", "ABCD", "123", "9999x", "\xc3\xa9", "Z",
+	"\nend\n", "end", "KlQ", "lmq", "Bearer abc", "basic Zm9v",
+	"ann@example.com", "a@b.io", "4111 1111 1111 1111", "4111-1111-1111-1111",
+};
+
+/* Seeded: random values, many holding a piece of a match, each run
+ * through every pattern and its prefilter.  A value a pattern matches
+ * must pass the prefilter; the prefilter must also turn away values (or
+ * it checks nothing) and every pattern must match some (or this test
+ * checks nothing). */
+static void test_prefilter_never_skips_a_match(void **state)
+{
+	static const char alphabet[] =
+		"secrtSECRTokn=_wx0123456789abcdefABCDEF-@foobarzkey:AXYdqKLMQ.\n \t*";
+	struct sr__redact_rules rs;
+	uint64_t rng = sr_test_seed(13), matched[SR__REDACT_MAX_RULES] = { 0 };
+	uint64_t skipped = 0, passed = 0;
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	char err[200] = "", v[96];
+
+	(void)state;
+	memset(&rs, 0, sizeof(rs));
+	assert_int_equal(sr__redact_parse(&rs, prefilter_rules, "test", err,
+					  sizeof(err)), 0);
+	assert_int_equal(sr__redact_finish(&rs, err, sizeof(err)), 0);
+	for (int it = 0; it < 40000; it++) {
+		size_t len = sr_test_rand(&rng) % 48, at;
+
+		for (size_t k = 0; k < len; k++) {
+			uint64_t x = sr_test_rand(&rng);
+
+			v[k] = x % 8 ? alphabet[(x >> 8) % (sizeof(alphabet) - 1)]
+				     : (char)(x >> 16);
+		}
+		if (sr_test_rand(&rng) % 2) {
+			const char *p = prefilter_pieces[sr_test_rand(&rng) %
+				(sizeof(prefilter_pieces) / sizeof(*prefilter_pieces))];
+			size_t pl = strlen(p);
+
+			at = len ? sr_test_rand(&rng) % (len + 1) : 0;
+			if (at + pl > sizeof(v))
+				at = sizeof(v) - pl;
+			memcpy(v + at, p, pl);
+			if (at + pl > len)
+				len = at + pl;
+		}
+		for (uint32_t r = 0; r < rs.n; r++) {
+			bool may;
+
+			if (!rs.r[r].re)
+				continue;
+			may = sr__redact_may_match(&rs.r[r].need, v, len);
+			if (pcre2_match(rs.r[r].re, (PCRE2_SPTR)v, len, 0, 0, md,
+					NULL) >= 0) {
+				matched[r]++;
+				if (!may)
+					fail_msg("rule %s matches '%.*s' but its "
+						 "prefilter skips it",
+						 rs.r[r].name, (int)len, v);
+			}
+			if (may)
+				passed++;
+			else
+				skipped++;
+		}
+	}
+	for (uint32_t r = 0; r < rs.n; r++)
+		if (rs.r[r].re && !matched[r])
+			fail_msg("rule %s never matched: the test checks nothing "
+				 "for it", rs.r[r].name);
+	assert_true(skipped > passed / 4);
+	pcre2_match_data_free(md);
+	sr__redact_free(&rs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +400,8 @@ int main(void)
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_luhn),
 		cmocka_unit_test(test_cache_does_not_hide),
+		cmocka_unit_test(test_prefilter_never_skips_a_match),
+		cmocka_unit_test(test_key_cache_tells_alike_keys_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
