@@ -11,7 +11,8 @@
 # and takes, over the threads that run the library's loops (the files
 # naming drainer_main or worker_main), (Ir(N2) - Ir(N1)) / (N2 - N1):
 # start-up, the receiver's threads and shutdown cancel out, as in
-# bench/nginx/run.sh.  Prints one line per role and the total, and writes
+# bench/nginx/run.sh.  Prints one line per role, the total and the
+# exporter's HTTP share (sr__http_post inclusive, in N2's run), and writes
 # OUT_DIR/exporter.annotate.txt: the exporter worker's self instructions
 # by function in the run with N2 spans.
 set -eu
@@ -63,6 +64,10 @@ awk -v e1="$e1" -v e2="$e2" -v d1="$d1" -v d2="$d2" -v n1="$n1" -v n2="$n2" 'BEG
 
 for f in "$out/cg$n2.out-"*; do
 	grep -q "^fn=worker_main\$" "$f" || continue
+	# The transport's share (libcurl included), inclusive, per span.
+	callgrind_annotate --inclusive=yes "$f" 2>/dev/null |
+		awk -v n="$n2" '$3 ~ /:sr__http_post$/ { v = $1; gsub(",", "", v)
+			printf "  of which HTTP  %8.1f instructions/span (sr__http_post, inclusive, run with %d)\n", v / n, n; exit }'
 	{
 		echo "exporter worker, self instructions of the whole run with $n2 spans"
 		echo "(divide by $n2 for instructions per span)"

@@ -73,9 +73,10 @@ struct sr__otlp_key {
 	bool fast;              /* clean and short: the attribute fast path */
 	uint64_t bit;           /* duplicate-key filter bit (of hash)       */
 	uint64_t hash;          /* of the bytes: copies of one key agree    */
+	char kv[80];            /* fast: KeyValue.key encoded (2 + len B)   */
 };
 extern const char sr__otlp_no_key[1]; /* no key's address (not even NULL) */
-#define SR__OTLP_KEY_BITS 8     /* 256 entries, 8 KiB                   */
+#define SR__OTLP_KEY_BITS 8     /* 256 entries, 28 KiB                  */
 
 struct sr__otlp_enc {
 	enum sr__otlp_format format;

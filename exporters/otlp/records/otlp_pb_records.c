@@ -31,15 +31,12 @@
 #include "otlp_pb_int.h"
 #include "spanring_int.h"
 
-/* A span's first 64 keys are kept for the duplicate check; a filter hit
- * past them sends the span the view's way. */
-#define DUP_KEYS 64
-
 /* Keys up to this long (and clean) take the attribute fast paths, whose
  * output fits the room reserved per item slot (SLOT_BOUND). */
 #define FAST_KEY 64u
 /* The most one item slot can turn into: an item's overhead, its 32
- * bytes of string tripled by sanitising, a fast key tripled likewise. */
+ * bytes of string tripled by sanitising, a fast key tripled likewise
+ * (which also covers put_key's whole moves past the key's end). */
 #define SLOT_BOUND (40u + 3u * 32u + 3u * FAST_KEY)
 
 static __attribute__((noinline)) const struct sr__otlp_key *
@@ -52,6 +49,11 @@ key_fill(struct sr__otlp_key *c, const char *k)
 	c->len = (uint32_t)strlen(k);
 	c->clean = sr__is_ascii(k, c->len) || sr__utf8_scan(k, c->len, &out) == 0;
 	c->fast = c->clean && c->len <= FAST_KEY;
+	if (c->fast) {
+		c->kv[0] = TAG(1, WT_LEN);      /* KeyValue.key          */
+		c->kv[1] = (char)c->len;
+		memcpy(c->kv + 2, k, c->len);
+	}
 	c->hash = sr__hash_bytes(k, c->len);
 	c->bit = 1ull << ((c->hash >> 56) & 63); /* word: hash >> 62 */
 	c->ptr = k;
@@ -68,6 +70,16 @@ static inline const struct sr__otlp_key *key_get(struct sr__otlp_enc *e,
 	if (__builtin_expect(c->ptr == k, 1))
 		return c;
 	return key_fill(c, k);
+}
+
+/* KeyValue.key of a fast key, from its cached encoding: whole 16-byte
+ * moves past its end (into room the span reserved), no length switch. */
+static inline char *put_key(char *p, const struct sr__otlp_key *k)
+{
+	memcpy(p, k->kv, 32);
+	if (k->len > 30)
+		memcpy(p + 32, k->kv + 32, sizeof(k->kv) - 32);
+	return p + 2 + k->len;
 }
 
 /* Room for `need` more bytes at *p, which moves if the area grows. */
@@ -134,6 +146,28 @@ static inline size_t kv_bound(const sr_attr_view_t *a, const struct sr__item *it
 	return b;
 }
 
+/* Is there an ATTR item of key hash h among slots[0, end)?  The rare
+ * path of the duplicate check, so it keeps no list: it walks again. */
+static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
+						  const struct sr__item *slots,
+						  uint32_t end, uint64_t h)
+{
+	for (uint32_t j = 0; j < end;) {
+		const struct sr__item *it = &slots[j];
+		sr_attr_view_t av;
+
+		if (it->kind != SR__ITEM_ATTR) {
+			j += it->kind == SR__ITEM_NAME || it->kind == SR__ITEM_STATUS_MSG
+				     ? sr__str_slots(it->len) : 1;
+			continue;
+		}
+		if (key_get(e, it->key)->hash == h)
+			return true;
+		j += sr__item_value(it, &av);
+	}
+	return false;
+}
+
 enum walk { WALK_OK = 0, WALK_VIEW = 1 };
 
 /* Write span `r` into the area from `start` on; WALK_VIEW when it must
@@ -143,8 +177,7 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 {
 	const struct sr__item *slots = r->slots;
 	sr_str_t name = { "", 0 }, msg = { "", 0 };
-	uint64_t hashes[DUP_KEYS];
-	uint32_t nattr = 0, drop_a = 0, drop_e = 0, drop_l = 0;
+	uint32_t drop_a = 0, drop_e = 0, drop_l = 0;
 	bool have_name = r->name != NULL, have_ts = false;
 	uint64_t seen[4] = { 0 }, *bad = &e->invalid_utf8; /* key filter */
 	size_t ts_at, name_at;
@@ -173,22 +206,16 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 			const struct sr__otlp_key *k = key_get(e, it->key);
 
 			/* A key set twice keeps its last value at its first
-			 * position: the view's business.  Equal hashes are
-			 * enough to send it there (a collision of two
-			 * distinct keys only costs the detour). */
+			 * position: the view's business.  A hit in the
+			 * filter (the key's hash bit, 256 bits) looks for an
+			 * earlier key of equal hash; a collision of two
+			 * distinct keys only costs the detour. */
 			uint64_t *sw = &seen[k->hash >> 62];
 
-			if (__builtin_expect((*sw & k->bit) != 0, 0)) {
-				if (nattr > DUP_KEYS)
-					return WALK_VIEW;
-				for (uint32_t x = 0; x < nattr; x++)
-					if (hashes[x] == k->hash)
-						return WALK_VIEW;
-			}
+			if (__builtin_expect((*sw & k->bit) != 0, 0) &&
+			    earlier_key(e, slots, j, k->hash))
+				return WALK_VIEW;
 			*sw |= k->bit;
-			if (nattr < DUP_KEYS)
-				hashes[nattr] = k->hash;
-			nattr++;
 
 			/* The common attributes, written as put_kv's fast
 			 * paths write them: a non-negative int, or a short
@@ -198,9 +225,7 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 
 				p[0] = TAG(9, WT_LEN);
 				p[1] = (char)(k->len + vs + 5);
-				p[2] = TAG(1, WT_LEN);  /* KeyValue.key          */
-				p[3] = (char)k->len;
-				p = put_bytes(p + 4, it->key, k->len);
+				p = put_key(p + 2, k);
 				p[0] = TAG(2, WT_LEN);  /* KeyValue.value        */
 				p[1] = (char)(vs + 1);
 				p[2] = TAG(3, WT_VARINT); /* AnyValue.int_value  */
@@ -217,9 +242,7 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 			    sr__is_ascii(sv, it->len)) {
 				p[0] = TAG(9, WT_LEN);
 				p[1] = (char)(k->len + it->len + 6);
-				p[2] = TAG(1, WT_LEN);  /* KeyValue.key          */
-				p[3] = (char)k->len;
-				p = put_bytes(p + 4, it->key, k->len);
+				p = put_key(p + 2, k);
 				p[0] = TAG(2, WT_LEN);  /* KeyValue.value        */
 				p[1] = (char)(it->len + 2);
 				p[2] = TAG(1, WT_LEN);  /* AnyValue.string_value */
