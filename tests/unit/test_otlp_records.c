@@ -11,7 +11,8 @@
  * invalid UTF-8, empty, long and non-ASCII keys, a key set twice, copied
  * names, trace state from a remote parent, error status with a message,
  * an OK status whose message is dropped, dropped attribute counts,
- * events and links).  It also counts the spans the record encoder wrote
+ * events and links with attributes and dropped counts), and spans a
+ * processor edited.  It also counts the spans the record encoder wrote
  * itself, so the comparison cannot pass by having every span take the
  * view's way, and runs protoc --decode_raw over a record-encoded body.
  */
@@ -107,7 +108,7 @@ static const sr_exporter_ops_t cmp_ops = {
 	.destroy = cmp_destroy,
 };
 
-static void start(uint32_t attr_limit)
+static void start(uint32_t attr_limit, const char *processors)
 {
 	sr_config_t cfg;
 
@@ -124,11 +125,15 @@ static void start(uint32_t attr_limit)
 	cfg.max_export_batch_size = 16; /* several batches, several groups */
 	cfg.attr_count_limit = attr_limit;
 	cfg.ring_records = 1u << 14;
+	cfg.event_attr_count_limit = 5;
+	cfg.link_attr_count_limit = 4;
 	cfg.resource_attributes = "deployment.environment=test,k=v";
+	cfg.processors = processors;
 	assert_int_equal(sr_init(&cfg), 0);
 }
 
-static void finish(uint64_t spans, uint64_t direct_min)
+/* Flush, stop, check; returns the spans written from their records. */
+static uint64_t finish(uint64_t spans, uint64_t direct_min)
 {
 	assert_int_equal(sr_flush(10000, NULL), 0);
 	uint64_t direct = g.rec.from_records;
@@ -144,6 +149,7 @@ static void finish(uint64_t spans, uint64_t direct_min)
 	free(text);
 	free(g.body);
 	g.body = NULL;
+	return direct;
 }
 
 /* An HTTP server's span, as the nginx module makes it. */
@@ -169,7 +175,7 @@ static void http_span(const sr_tracer_t *tr, int i)
 static void record_encoder_matches_view_encoder_on_server_spans(void **state)
 {
 	(void)state;
-	start(128);
+	start(128, NULL);
 	const sr_tracer_t *a = sr_tracer_get("scope.a", "1.0");
 	const sr_tracer_t *b = sr_tracer_get("scope.b", NULL);
 
@@ -229,7 +235,7 @@ static void every_attribute(sr_span_t *sp, int i)
 static void record_encoder_matches_view_encoder_on_every_item(void **state)
 {
 	(void)state;
-	start(64);
+	start(64, NULL);
 	const sr_tracer_t *tr = sr_tracer_get("every.item", "2.0");
 	static const char tp[] =
 		"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -251,6 +257,16 @@ static void record_encoder_matches_view_encoder_on_every_item(void **state)
 		sr_span_t sp;
 		sr_attr_t ev[] = { SR_ATTR_INT_("ev.i", i),
 				   SR_ATTR_STR_("ev.s", "event string") };
+		static const int64_t ints[] = { 1, -2, 3 };
+		sr_array_t arr = { .type = SR_ATTR_INT, .count = 3, .v.i = ints };
+		sr_attr_t many[] = {
+			SR_ATTR_ARRAY_("m.arr", &arr),
+			SR_ATTR_STR_("m.long", long_key),
+			SR_ATTR_STR_("m.bad", bad_utf8),
+			SR_ATTR_DOUBLE_("m.d", -0.5),
+			SR_ATTR_BOOL_("m.b", true),
+			SR_ATTR_INT_("m.past.limit", -1),
+		};
 
 		/* Written from the records: */
 		sr_span_start_ex(&sp, tr, "every.attribute", (sr_span_kind_t)(i % 6),
@@ -275,17 +291,28 @@ static void record_encoder_matches_view_encoder_on_every_item(void **state)
 		sr_span_end(&sp);
 		spans++;
 
-		/* The view's way: events, links, a key set twice. */
+		/* Events and links, their attributes among the span's,
+		 * some past their limit (dropped counts). */
 		sr_span_start(&sp, tr, "with.event", SR_KIND_INTERNAL);
 		sr_span_set_int(&sp, "before", 1);
 		sr_span_add_event(&sp, "ev", 0, ev, 2);
 		sr_span_set_int(&sp, "after", 2);
+		sr_span_add_event(&sp, "ev.many", 1700000000000000000ull + i, many, 6);
+		sr_span_add_event(&sp, "", 0, NULL, 0);
+		sr_span_add_link(&sp, &parent, many, 6);
+		sr_span_set_str(&sp, "last", "x");
 		sr_span_end(&sp);
 		spans++;
+		direct++;
 		sr_span_start(&sp, tr, "with.link", SR_KIND_PRODUCER);
 		sr_span_add_link(&sp, &parent, ev, 1);
+		sr_span_add_link(&sp, &parent, NULL, 0);
+		sr_span_record_error(&sp, "io", "disk \xfe full");
 		sr_span_end(&sp);
 		spans++;
+		direct++;
+
+		/* The view's way: a key set twice. */
 		sr_span_start(&sp, tr, "twice", SR_KIND_CONSUMER);
 		sr_span_set_int(&sp, "k", 1);
 		sr_span_set_str(&sp, "other", "x");
@@ -295,7 +322,29 @@ static void record_encoder_matches_view_encoder_on_every_item(void **state)
 		assert_int_equal(sr_flush(10000, NULL), 0); /* no ring drops */
 	}
 	sr_propagator_destroy(prop);
-	finish(spans, direct);
+	assert_int_equal(finish(spans, direct), direct);
+}
+
+/* Spans a processor edited are views, not records: written the view's
+ * way, next to the unedited ones written from their records. */
+static void record_encoder_matches_view_encoder_after_processor_edits(void **state)
+{
+	(void)state;
+	start(128, "redact"); /* the default rules: deny *password* */
+	const sr_tracer_t *tr = sr_tracer_get("edited", "1");
+
+	for (int i = 0; i < 100; i++) {
+		sr_span_t sp;
+
+		sr_span_start(&sp, tr, "login", SR_KIND_SERVER);
+		sr_span_set_int(&sp, "attempt", i);
+		if (i % 2)
+			sr_span_set_str(&sp, "user.password", "hunter2");
+		sr_span_set_str(&sp, "user.name", "alice");
+		sr_span_end(&sp);
+	}
+	/* the 50 with a password were edited: the view's way */
+	assert_int_equal(finish(100, 50), 50);
 }
 
 int main(void)
@@ -303,6 +352,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(record_encoder_matches_view_encoder_on_server_spans),
 		cmocka_unit_test(record_encoder_matches_view_encoder_on_every_item),
+		cmocka_unit_test(record_encoder_matches_view_encoder_after_processor_edits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

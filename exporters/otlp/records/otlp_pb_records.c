@@ -10,23 +10,33 @@
  * are the same as sr_batch_span() + sr__otlp_pb_span() would produce; a
  * test compares the two for every kind of item (test_otlp_records.c).
  *
- * Keys (and static span names) are static strings, by the API's contract,
- * for the life of the pipeline, and the encoder lives no longer: their
- * length, whether they need sanitising and their duplicate-filter bit are
- * cached by address in a small direct-mapped table (sr__otlp_key), so a
- * key costs a load and a compare instead of a strlen and a UTF-8 scan.
+ * Keys (and static span and event names) are static strings, by the
+ * API's contract, for the life of the pipeline, and the encoder lives no
+ * longer: their length, whether they need sanitising, their encoded
+ * KeyValue.key and their duplicate-filter bit are cached by address in a
+ * small direct-mapped table (sr__otlp_key), so a key costs a load and a
+ * compare instead of a strlen, a UTF-8 scan and a copy of unknown size.
  *
  * Fields come in the order the view path writes them.  A copied name or a
  * trace state is an item found during the walk, after the fields that
  * follow it on the wire were written; it is inserted in place (a memmove
  * of the few bytes written since: both are recorded at the span's start).
+ * Events and links come after the attributes on the wire but among them
+ * in the slots: the walk passes over them and writes them afterwards,
+ * from the first one on (put_owners).
+ *
+ * Room: one reservation per span covers every slot's worst case on the
+ * fast paths (SLOT_BOUND); what can be longer than its slots (static
+ * strings, arrays, long keys, names, inserted fields) checks its own room
+ * and keeps the reservation for the slots after it.
  *
  * Left out, to the view path (the span is rewound and re-encoded from its
- * view): events and links, a key set twice (the view keeps the first
- * position with the last value), a second NAME or TRACESTATE item,
- * processor-edited spans and crash recordings (sr__batch_span_raw says
- * no).  None is on the common path of a server's spans.
+ * view): a key set twice (the view keeps the first position with the
+ * last value), a second NAME or TRACESTATE item, processor-edited spans
+ * and crash recordings (sr__batch_span_raw says no).  None is on the
+ * common path of a server's spans.
  */
+#include "clock_int.h"
 #include "hash_int.h"
 #include "otlp_pb_int.h"
 #include "spanring_int.h"
@@ -146,26 +156,167 @@ static inline size_t kv_bound(const sr_attr_view_t *a, const struct sr__item *it
 	return b;
 }
 
-/* Is there an ATTR item of key hash h among slots[0, end)?  The rare
- * path of the duplicate check, so it keeps no list: it walks again. */
+/* Slots of the non-ATTR item `it` (NAME and STATUS_MSG carry strings). */
+static inline uint32_t other_slots(const struct sr__item *it)
+{
+	return it->kind == SR__ITEM_NAME || it->kind == SR__ITEM_STATUS_MSG
+		       ? sr__str_slots(it->len)
+		       : 1;
+}
+
+/* Attributes an EVENT or LINK item says follow it (record_int.h). */
+static inline uint32_t owned_count(const struct sr__item *it)
+{
+	return it->kind == SR__ITEM_LINK
+		       ? ((const struct sr__link_item *)(const void *)it)->count
+		       : it->count;
+}
+
+/* Is there a span-level ATTR item of key hash h among slots[0, end)?
+ * The rare path of the duplicate check, so it keeps no list: it walks
+ * again, passing over the attributes of events and links as the view's
+ * decoder does. */
 static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
 						  const struct sr__item *slots,
 						  uint32_t end, uint64_t h)
 {
+	uint32_t owned = 0;
+
 	for (uint32_t j = 0; j < end;) {
 		const struct sr__item *it = &slots[j];
 		sr_attr_view_t av;
 
 		if (it->kind != SR__ITEM_ATTR) {
-			j += it->kind == SR__ITEM_NAME || it->kind == SR__ITEM_STATUS_MSG
-				     ? sr__str_slots(it->len) : 1;
+			owned = it->kind == SR__ITEM_EVENT || it->kind == SR__ITEM_LINK
+					? owned_count(it) : 0;
+			j += other_slots(it);
 			continue;
 		}
-		if (key_get(e, it->key)->hash == h)
+		if (!owned && key_get(e, it->key)->hash == h)
 			return true;
+		owned -= owned != 0;
 		j += sr__item_value(it, &av);
 	}
 	return false;
+}
+
+/* ATTR item slots[*j] as KeyValue field `tag` at p, keeping room for
+ * the slots after it (of n); advances *j past it and returns the end of
+ * what it wrote, NULL when out of memory.  The common
+ * attributes are written as put_kv's fast paths write them (a
+ * non-negative int, or a short ASCII string, under a short clean key)
+ * into the span's reservation; the rest through put_kv. */
+static inline __attribute__((always_inline)) char *
+put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
+	 uint32_t *j, uint32_t n, const struct sr__otlp_key *k, char tag)
+{
+	const struct sr__item *it = &slots[*j];
+
+	if (it->vtype == SR_ATTR_INT && k->fast && it->v.i >= 0) {
+		size_t vs = sr__pb_varint_size((uint64_t)it->v.i);
+
+		p[0] = tag;
+		p[1] = (char)(k->len + vs + 5);
+		p = put_key(p + 2, k);
+		p[0] = TAG(2, WT_LEN);          /* KeyValue.value        */
+		p[1] = (char)(vs + 1);
+		p[2] = TAG(3, WT_VARINT);       /* AnyValue.int_value    */
+		*j += 1;
+		return sr__pb_put_varint(p + 3, (uint64_t)it->v.i);
+	}
+	/* A copied string lies in the slots; a static one with its length
+	 * (SR_ATTR_STRN_-style) is as cheap. */
+	const char *sv = it->vtype == SR_ATTR_STRING ? it->inl
+		       : it->vtype == SR_ATTR_STRING_STATIC &&
+				 it->len != UINT32_MAX ? it->v.s : NULL;
+	if (sv && k->fast && k->len + it->len <= 127 - 6 &&
+	    sr__is_ascii(sv, it->len)) {
+		p[0] = tag;
+		p[1] = (char)(k->len + it->len + 6);
+		p = put_key(p + 2, k);
+		p[0] = TAG(2, WT_LEN);          /* KeyValue.value        */
+		p[1] = (char)(it->len + 2);
+		p[2] = TAG(1, WT_LEN);          /* AnyValue.string_value */
+		p[3] = (char)it->len;
+		*j += it->vtype == SR_ATTR_STRING ? sr__str_slots(it->len) : 1;
+		return put_bytes(p + 4, sv, it->len);
+	}
+	sr_attr_view_t av;
+
+	*j += attr_view(e, it, (sr_str_t){ k->ptr, k->len }, &av);
+	if (room(e, &p, kv_bound(&av, it) + (size_t)(n - *j) * SLOT_BOUND + 64))
+		return NULL;
+	return put_kv(p, tag, &av, &e->invalid_utf8);
+}
+
+/* The events (kind SR__ITEM_EVENT) or links (SR__ITEM_LINK) of the span,
+ * from slot `from` on, each with the attributes that follow it, as
+ * put_event / put_link in otlp_proto.c write them. */
+static int put_owners(struct sr__otlp_enc *e, char **pp,
+		      const struct sr__item *slots, uint32_t from, uint32_t n,
+		      uint8_t kind)
+{
+	for (uint32_t j = from; j < n;) {
+		const struct sr__item *it = &slots[j];
+		uint32_t left;
+		sr_str_t name = { "", 0 };
+		size_t mark;            /* offset: the area may move */
+
+		if (it->kind != kind) {
+			j += it->kind == SR__ITEM_ATTR
+				     ? sr__item_value(it, &(sr_attr_view_t){ 0 })
+				     : other_slots(it);
+			continue;
+		}
+		if (kind == SR__ITEM_EVENT)
+			name = (sr_str_t){ it->key ? it->key : "",
+					   key_get(e, it->key)->len };
+		if (room(e, pp, 128 + 3 * (size_t)name.len +
+					(size_t)(n - j) * SLOT_BOUND))
+			return SR_ENOMEM;
+		char *p = *pp;
+
+		left = owned_count(it);
+		*p++ = kind == SR__ITEM_EVENT ? TAG(11, WT_LEN)  /* Span.events */
+					      : TAG(13, WT_LEN); /* Span.links  */
+		mark = (size_t)(p - e->area.data);
+		p += 2;
+		if (kind == SR__ITEM_EVENT) {
+			*p++ = TAG(1, WT_I64);  /* Event.time_unix_nano  */
+			p = put_fixed64(p, it->vtype == 1 ? sr__tsc_to_ns(it->v.u)
+							  : it->v.u);
+			if (name.len)
+				p = put_str_field(p, TAG(2, WT_LEN), name,
+						  &e->invalid_utf8);
+		} else {
+			const struct sr__link_item *li =
+				(const struct sr__link_item *)(const void *)it;
+
+			p = put_id(p, TAG(1, WT_LEN), li->trace_id, 16);
+			p = put_id(p, TAG(2, WT_LEN), li->span_id, 8);
+		}
+		for (j++; left && j < n && slots[j].kind == SR__ITEM_ATTR; left--) {
+			p = put_attr(e, p, slots, &j, n, key_get(e, slots[j].key),
+				     kind == SR__ITEM_EVENT ? TAG(3, WT_LEN)
+							    : TAG(4, WT_LEN));
+			if (!p)
+				return SR_ENOMEM;
+		}
+		if (kind == SR__ITEM_EVENT) {
+			p = put_count(p, TAG(4, WT_VARINT), it->len);
+		} else {
+			const struct sr__link_item *li =
+				(const struct sr__link_item *)(const void *)it;
+
+			p = put_count(p, TAG(5, WT_VARINT), li->dropped_attrs);
+			*p++ = TAG(6, WT_I32);  /* Link.flags            */
+			p = put_fixed32(p, li->trace_flags);
+		}
+		if (room(e, &p, 8 + (size_t)(n - j) * SLOT_BOUND))
+			return SR_ENOMEM; /* close_msg may widen by 3 */
+		*pp = close_msg(e->area.data + mark, 2, p);
+	}
+	return 0;
 }
 
 enum walk { WALK_OK = 0, WALK_VIEW = 1 };
@@ -176,8 +327,10 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 		size_t start)
 {
 	const struct sr__item *slots = r->slots;
+	const uint32_t n = r->nslots;
 	sr_str_t name = { "", 0 }, msg = { "", 0 };
 	uint32_t drop_a = 0, drop_e = 0, drop_l = 0;
+	uint32_t first_event = UINT32_MAX, first_link = UINT32_MAX;
 	bool have_name = r->name != NULL, have_ts = false;
 	uint64_t seen[4] = { 0 }, *bad = &e->invalid_utf8; /* key filter */
 	size_t ts_at, name_at;
@@ -187,9 +340,9 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 		name = (sr_str_t){ r->name, key_get(e, r->name)->len };
 	/* One reservation covers the head and every fast-path item; the
 	 * rest (static strings, arrays, long or unclean keys, inserted
-	 * fields) check their own room. */
+	 * fields, events and links) check their own room. */
 	p = e->area.data + start;
-	if (room(e, &p, 72 + 3 * (size_t)name.len + (size_t)r->nslots * SLOT_BOUND))
+	if (room(e, &p, 72 + 3 * (size_t)name.len + (size_t)n * SLOT_BOUND))
 		return SR_ENOMEM;
 	*p++ = TAG(2, WT_LEN);                  /* ScopeSpans.spans      */
 	p += 2;                                 /* length, see close_msg */
@@ -199,7 +352,7 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 			  r->parent_span_id, name, r->kind, r->start_ns,
 			  r->end_ns, bad);
 
-	for (uint32_t j = 0, n = r->nslots; j < n;) {
+	for (uint32_t j = 0; j < n;) {
 		const struct sr__item *it = &slots[j];
 
 		if (__builtin_expect(it->kind == SR__ITEM_ATTR, 1)) {
@@ -216,51 +369,24 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 			    earlier_key(e, slots, j, k->hash))
 				return WALK_VIEW;
 			*sw |= k->bit;
-
-			/* The common attributes, written as put_kv's fast
-			 * paths write them: a non-negative int, or a short
-			 * copied ASCII string, under a short clean key. */
-			if (it->vtype == SR_ATTR_INT && k->fast && it->v.i >= 0) {
-				size_t vs = sr__pb_varint_size((uint64_t)it->v.i);
-
-				p[0] = TAG(9, WT_LEN);
-				p[1] = (char)(k->len + vs + 5);
-				p = put_key(p + 2, k);
-				p[0] = TAG(2, WT_LEN);  /* KeyValue.value        */
-				p[1] = (char)(vs + 1);
-				p[2] = TAG(3, WT_VARINT); /* AnyValue.int_value  */
-				p = sr__pb_put_varint(p + 3, (uint64_t)it->v.i);
-				j++;
-				continue;
-			}
-			/* A copied string lies in the slots; a static one
-			 * with its length (SR_ATTR_STRN_-style) is as cheap. */
-			const char *sv = it->vtype == SR_ATTR_STRING ? it->inl
-				       : it->vtype == SR_ATTR_STRING_STATIC &&
-						 it->len != UINT32_MAX ? it->v.s : NULL;
-			if (sv && k->fast && k->len + it->len <= 127 - 6 &&
-			    sr__is_ascii(sv, it->len)) {
-				p[0] = TAG(9, WT_LEN);
-				p[1] = (char)(k->len + it->len + 6);
-				p = put_key(p + 2, k);
-				p[0] = TAG(2, WT_LEN);  /* KeyValue.value        */
-				p[1] = (char)(it->len + 2);
-				p[2] = TAG(1, WT_LEN);  /* AnyValue.string_value */
-				p[3] = (char)it->len;
-				p = put_bytes(p + 4, sv, it->len);
-				j += it->vtype == SR_ATTR_STRING ? sr__str_slots(it->len) : 1;
-				continue;
-			}
-			sr_attr_view_t av;
-
-			j += attr_view(e, it, (sr_str_t){ k->ptr, k->len }, &av);
-			/* ... and keep the reservation for the slots after it. */
-			if (room(e, &p, kv_bound(&av, it) + (size_t)(n - j) * SLOT_BOUND))
+			if (!(p = put_attr(e, p, slots, &j, n, k, TAG(9, WT_LEN))))
 				return SR_ENOMEM;
-			p = put_kv(p, TAG(9, WT_LEN), &av, bad);
 			continue;
 		}
 		switch (it->kind) {
+		case SR__ITEM_EVENT:
+		case SR__ITEM_LINK:
+			/* Written after the attributes (put_owners), with
+			 * the ATTR items that follow, up to its count. */
+			if (it->kind == SR__ITEM_EVENT && first_event == UINT32_MAX)
+				first_event = j;
+			if (it->kind == SR__ITEM_LINK && first_link == UINT32_MAX)
+				first_link = j;
+			j++;
+			for (uint32_t left = owned_count(it);
+			     left && j < n && slots[j].kind == SR__ITEM_ATTR; left--)
+				j += sr__item_value(&slots[j], &(sr_attr_view_t){ 0 });
+			break;
 		case SR__ITEM_NAME:
 			/* A copied name, the one name of a span whose header
 			 * has none. */
@@ -307,9 +433,6 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 			j++;
 			break;
 		}
-		case SR__ITEM_EVENT:
-		case SR__ITEM_LINK:
-			return WALK_VIEW;
 		default:
 			j++; /* unknown item: skip one slot */
 			break;
@@ -321,7 +444,17 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 	if (room(e, &p, 64 + 3 * (size_t)msg.len))
 		return SR_ENOMEM;
 	p = put_count(p, TAG(10, WT_VARINT), drop_a);
+	if (first_event != UINT32_MAX &&
+	    put_owners(e, &p, slots, first_event, n, SR__ITEM_EVENT))
+		return SR_ENOMEM;
+	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+		return SR_ENOMEM;
 	p = put_count(p, TAG(12, WT_VARINT), drop_e);
+	if (first_link != UINT32_MAX &&
+	    put_owners(e, &p, slots, first_link, n, SR__ITEM_LINK))
+		return SR_ENOMEM;
+	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+		return SR_ENOMEM;
 	p = put_count(p, TAG(14, WT_VARINT), drop_l);
 	p = put_span_tail(p, r->status, msg, r->trace_flags, r->parent_remote,
 			  bad);
