@@ -27,6 +27,8 @@
 
 #include <vector>
 
+#include "server/taskstat.h"
+
 extern "C" {
 #include "grpc_int.h"
 #include "otlp_int.h"
@@ -212,23 +214,45 @@ BENCHMARK(BM_otlp_encode_json_gz_10attrs);
  * until they are through; items/s counts spans exported, and drops/span
  * shows how many the pipeline shed instead (rings or queue full).
  */
-void BM_otlp_end_to_end(benchmark::State &st)
+/* The test receiver (discarding bodies) and a pipeline exporting to it
+ * over OTLP/HTTP; NULL, with the benchmark skipped, if either fails. */
+struct sr_rcv *otlp_pipeline_start(benchmark::State &st, bool json,
+				   const sr_config_t &cfg)
 {
-	const bool json = st.range(0) != 0;
 	struct sr_rcv *r = sr_rcv_start();
 	char url[64];
-	sr_config_t cfg;
-	sr_stats_t s0{}, s1{};
-	const int n = 100000;
 
 	if (!r) {
 		st.SkipWithError("receiver did not start");
-		return;
+		return nullptr;
 	}
 	sr_rcv_discard_bodies(r, true);
 	sr_rcv_base_url(r, url, sizeof(url));
 	setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url, 1);
 	setenv("OTEL_EXPORTER_OTLP_PROTOCOL", json ? "http/json" : "http/protobuf", 1);
+	if (sr_init(&cfg) != 0) {
+		st.SkipWithError(sr_last_error());
+		sr_rcv_stop(r);
+		return nullptr;
+	}
+	return r;
+}
+
+void otlp_pipeline_stop(struct sr_rcv *r)
+{
+	sr_shutdown(10000, nullptr);
+	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+	unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
+	sr_rcv_stop(r);
+}
+
+void BM_otlp_end_to_end(benchmark::State &st)
+{
+	const bool json = st.range(0) != 0;
+	sr_config_t cfg;
+	sr_stats_t s0{}, s1{};
+	const int n = 100000;
+
 	sr_config_init(&cfg);
 	cfg.exporters = "otlp";
 	cfg.sampler = SR_SAMPLER_ALWAYS_ON;
@@ -236,13 +260,10 @@ void BM_otlp_end_to_end(benchmark::State &st)
 	cfg.max_export_batch_size = 512;
 	cfg.max_queue_size = 1u << 16;
 	cfg.schedule_delay_ms = 5;
-	if (sr_init(&cfg) != 0) {
-		st.SkipWithError(sr_last_error());
-		sr_rcv_stop(r);
+	struct sr_rcv *r = otlp_pipeline_start(st, json, cfg);
+	if (!r)
 		return;
-	}
 	const sr_tracer_t *tr = sr_tracer_get("bench", "1.0.0");
-	s0.size = sizeof(s0);
 	s0.size = sizeof(s0);
 	sr_stats_get(&s0);
 	for (auto _ : st) {
@@ -256,19 +277,115 @@ void BM_otlp_end_to_end(benchmark::State &st)
 		sr_flush(30000, nullptr);
 	}
 	s1.size = sizeof(s1);
-	s1.size = sizeof(s1);
 	sr_stats_get(&s1);
 	uint64_t exported = s1.exported - s0.exported;
 	uint64_t sampled = s1.sampled - s0.sampled;
 	st.SetItemsProcessed((int64_t)exported);
 	st.counters["drops/span"] = sampled ? (double)(sampled - exported) / sampled : 0;
-	sr_shutdown(10000, nullptr);
-	unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
-	unsetenv("OTEL_EXPORTER_OTLP_PROTOCOL");
-	sr_rcv_stop(r);
+	otlp_pipeline_stop(r);
 }
 BENCHMARK(BM_otlp_end_to_end)->ArgName("json")->Arg(0)->Arg(1)->UseRealTime()
 	->Unit(benchmark::kMillisecond);
+
+/* The library threads' run time (ns, schedstat) so far, by role. */
+struct lib_ns {
+	uint64_t drainer, exporter;
+};
+
+lib_ns lib_ns_now()
+{
+	struct task_cpu t[TASKSTAT_MAX];
+	int n = taskstat_read(t, TASKSTAT_MAX, 0);
+	lib_ns c = {};
+
+	for (int k = 0; k < n; k++) {
+		if (strcmp(t[k].comm, "sr-drainer") == 0)
+			c.drainer += t[k].ns;
+		else if (strncmp(t[k].comm, "sr-exp-", 7) == 0)
+			c.exporter += t[k].ns;
+	}
+	return c;
+}
+
+/*
+ * What the library threads pay per span of an HTTP server: range(0) SERVER
+ * spans shaped like ngx_http_spanring_module's (12 attributes of the HTTP
+ * server semantic conventions: 3 static strings, 4 copied, 5 integers)
+ * through the whole pipeline into OTLP/HTTP protobuf to the local
+ * receiver, in batches of 512 (the nginx module's default batch_size; a
+ * flush every 512 spans, so valgrind's serialised threads cannot overrun
+ * the ring).  One iteration.  Counters: exporter_ns/span and
+ * drainer_ns/span, the sr-exp-otlp and sr-drainer threads' run time
+ * (schedstat) divided by the spans; drops must be 0.
+ *
+ * Instructions per span on the library threads: the same benchmark at two
+ * sizes under callgrind, (Ir(N2) - Ir(N1)) / (N2 - N1) over the library
+ * threads' files (bench/otlp_callgrind.sh), which cancels start-up and
+ * shutdown as bench/nginx/run.sh does.
+ */
+void BM_otlp_http_server_spans(benchmark::State &st)
+{
+	const int n = (int)st.range(0);
+	sr_config_t cfg;
+	sr_stats_t s0{}, s1{};
+
+	sr_config_init(&cfg);
+	cfg.exporters = "otlp";
+	cfg.sampler = SR_SAMPLER_ALWAYS_ON;
+	cfg.service_name = "bench-nginx";
+	cfg.ring_records = 1u << 13;
+	cfg.max_export_batch_size = 512;
+	cfg.max_queue_size = 2048;
+	cfg.schedule_delay_ms = 5000;
+	struct sr_rcv *r = otlp_pipeline_start(st, false, cfg);
+	if (!r)
+		return;
+	const sr_tracer_t *tr = sr_tracer_get("ngx_http_spanring_module", "0.1.0");
+	static const char path[] = "/api/v1/users/12345";
+	static const char ua[] = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101";
+	static const char host[] = "api.example.com";
+	static const char client[] = "192.168.17.42";
+	lib_ns c0 = {}, c1 = {};
+
+	sr_thread_register();
+	s0.size = sizeof(s0);
+	sr_stats_get(&s0);
+	for (auto _ : st) {
+		c0 = lib_ns_now();
+		for (int i = 0; i < n; i++) {
+			sr_span_t sp;
+			sr_span_start(&sp, tr, "GET /api/v1/users/{id}", SR_KIND_SERVER);
+			sr_span_set_str_static(&sp, "http.request.method", "GET");
+			sr_span_set_strn(&sp, "url.path", path, sizeof(path) - 1);
+			sr_span_set_str_static(&sp, "url.scheme", "http");
+			sr_span_set_str_static(&sp, "network.protocol.version", "1.1");
+			sr_span_set_int(&sp, "http.response.status_code", 200);
+			sr_span_set_int(&sp, "http.request.body.size", 128 + i % 7);
+			sr_span_set_int(&sp, "http.response.body.size", 612 + i % 1000);
+			sr_span_set_strn(&sp, "user_agent.original", ua, sizeof(ua) - 1);
+			sr_span_set_strn(&sp, "server.address", host, sizeof(host) - 1);
+			sr_span_set_int(&sp, "server.port", 8080);
+			sr_span_set_strn(&sp, "client.address", client, sizeof(client) - 1);
+			sr_span_set_int(&sp, "client.port", 32768 + i % 28000);
+			sr_span_end(&sp);
+			if ((i & 511) == 511)
+				sr_flush(60000, nullptr);
+		}
+		sr_flush(60000, nullptr);
+		c1 = lib_ns_now();
+	}
+	s1.size = sizeof(s1);
+	sr_stats_get(&s1);
+	uint64_t exported = s1.exported - s0.exported;
+	uint64_t sampled = s1.sampled - s0.sampled;
+	st.SetItemsProcessed((int64_t)exported);
+	st.counters["exporter_ns/span"] = (double)(c1.exporter - c0.exporter) / n;
+	st.counters["drainer_ns/span"] = (double)(c1.drainer - c0.drainer) / n;
+	st.counters["drops/span"] = sampled ? (double)(sampled - exported) / sampled : 0;
+	otlp_pipeline_stop(r);
+}
+BENCHMARK(BM_otlp_http_server_spans)->Arg(2048)->Arg(6144)->Arg(102400)
+	->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif
 
 } // namespace

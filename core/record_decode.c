@@ -118,36 +118,33 @@ static inline uint64_t key_bit(sr_str_t k)
 static inline __attribute__((always_inline)) uint32_t
 decode_attr(struct sr__flight *f, const struct sr__item *it, sr_attr_view_t *v)
 {
+	uint32_t n = sr__item_value(it, v);
+
 	v->key = ptr_str(f, it->key, UINT32_MAX);
-	switch (it->vtype) {
-	case SR_ATTR_BOOL:
-		v->type = SR_ATTR_BOOL;
-		v->v.b = it->v.u != 0;
-		return 1;
-	case SR_ATTR_INT:
-		v->type = SR_ATTR_INT;
-		v->v.i = it->v.i;
-		return 1;
-	case SR_ATTR_DOUBLE:
-		v->type = SR_ATTR_DOUBLE;
-		v->v.d = it->v.d;
-		return 1;
-	case SR_ATTR_STRING_STATIC:
-		v->type = SR_ATTR_STRING;
+	if (it->vtype == SR_ATTR_STRING_STATIC)
 		v->v.s = ptr_str(f, it->v.s, it->len);
-		return 1;
-	case SR_ATTR_ARRAY:
-		/* Packed elements from inl on, laid out as a copied string. */
-		v->type = SR_ATTR_ARRAY;
-		v->v.a.data = it->inl;
-		v->v.a.count = it->count;
-		v->v.a.type = (sr_attr_type_t)it->v.u;
-		return sr__str_slots(it->len);
-	default:
-		v->type = SR_ATTR_STRING;
-		v->v.s.ptr = it->inl;
-		v->v.s.len = it->len;
-		return sr__str_slots(it->len);
+	return n;
+}
+
+/* Every recorded span is sampled. */
+static inline uint8_t head_flags(const struct sr__span_header *h)
+{
+	return (uint8_t)(SR_TRACE_FLAG_SAMPLED |
+			 ((h->bits & SR__HB_NOT_RANDOM) ? 0 : SR_TRACE_FLAG_RANDOM));
+}
+
+static inline void head_times(struct sr__flight *f,
+			      const struct sr__span_header *h,
+			      uint64_t *start, uint64_t *end)
+{
+	if (h->bits & SR__HB_TSC) {
+		*start = stamp_ns(f, h->start_ns);
+		*end = stamp_ns(f, h->end_ns);
+		if (*end < *start)
+			*end = *start;
+	} else {
+		*start = h->start_ns;
+		*end = h->end_ns;
 	}
 }
 
@@ -188,23 +185,13 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 	out->size = sizeof(*out);
 	sr__header_ids(h, out->trace_id, out->span_id);
 	memcpy(out->parent_span_id, h->parent_span_id, 8);
-	/* Every recorded span is sampled. */
-	out->trace_flags = (uint8_t)(SR_TRACE_FLAG_SAMPLED |
-				     ((h->bits & SR__HB_NOT_RANDOM) ? 0 : SR_TRACE_FLAG_RANDOM));
+	out->trace_flags = head_flags(h);
 	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;
 	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
 					 SR__HB_STATUS_SHIFT);
 	out->name = ptr_str(f, h->name, UINT32_MAX);
-	if (h->bits & SR__HB_TSC) {
-		out->start_ns = stamp_ns(f, h->start_ns);
-		out->end_ns = stamp_ns(f, h->end_ns);
-		if (out->end_ns < out->start_ns)
-			out->end_ns = out->start_ns;
-	} else {
-		out->start_ns = h->start_ns;
-		out->end_ns = h->end_ns;
-	}
+	head_times(f, h, &out->start_ns, &out->end_ns);
 	if (f) {
 		/* No tracer in this process: the exporters group by name. */
 		out->tracer = NULL;
@@ -352,4 +339,31 @@ SR_API int sr_batch_span(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 int sr__batch_span_head(const sr_batch_t *batch, size_t i, sr_span_data_t *out)
 {
 	return span_decode(batch, i, out, false);
+}
+
+bool sr__batch_span_raw(const sr_batch_t *batch, size_t i,
+			struct sr__span_raw *out)
+{
+	const struct sr__batch *b = batch->b;
+	const struct sr__span_header *h;
+
+	if (i >= b->nspans || batch->flight ||
+	    (b->ovl && b->ovl[i] < SR__OVL_HELD))
+		return false;
+	h = (const struct sr__span_header *)(const void *)
+		    b->records[b->first[i]].bytes;
+	sr__header_ids(h, out->trace_id, out->span_id);
+	memcpy(out->parent_span_id, h->parent_span_id, 8);
+	head_times(NULL, h, &out->start_ns, &out->end_ns);
+	out->name = h->name;
+	out->tracer = sr__tracer_at(h->tracer);
+	out->slots = (const struct sr__item *)(const void *)((const char *)h +
+							      SR__HEADER_SIZE);
+	out->nslots = h->nslots;
+	out->kind = (uint8_t)(h->bits & SR__HB_KIND_MASK);
+	out->status = (uint8_t)((h->bits & SR__HB_STATUS_MASK) >>
+				SR__HB_STATUS_SHIFT);
+	out->trace_flags = head_flags(h);
+	out->parent_remote = (h->bits & SR__HB_PARENT_REMOTE) != 0;
+	return true;
 }

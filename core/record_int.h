@@ -61,8 +61,12 @@
 #ifndef SR_RECORD_INT_H
 #define SR_RECORD_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <spanring/spanring.h>
 
 #include "ring_int.h" /* struct sr__record: one ring entry */
 
@@ -196,5 +200,72 @@ static inline uint32_t sr__slots_in_records(uint32_t nrec)
 {
 	return (nrec - 1u) * SR__RECORD_SLOTS;
 }
+
+/* An ATTR item's value as sr_batch_span() shows it, except a static
+ * string's, which is left as it lies (pointer and len, len UINT32_MAX
+ * when NUL-terminated) for the reader to resolve.  Returns the slots the
+ * item takes. */
+static inline __attribute__((always_inline)) uint32_t
+sr__item_value(const struct sr__item *it, sr_attr_view_t *v)
+{
+	switch (it->vtype) {
+	case SR_ATTR_BOOL:
+		v->type = SR_ATTR_BOOL;
+		v->v.b = it->v.u != 0;
+		return 1;
+	case SR_ATTR_INT:
+		v->type = SR_ATTR_INT;
+		v->v.i = it->v.i;
+		return 1;
+	case SR_ATTR_DOUBLE:
+		v->type = SR_ATTR_DOUBLE;
+		v->v.d = it->v.d;
+		return 1;
+	case SR_ATTR_STRING_STATIC:
+		v->type = SR_ATTR_STRING;
+		v->v.s.ptr = it->v.s;
+		v->v.s.len = it->len;
+		return 1;
+	case SR_ATTR_ARRAY:
+		/* Packed elements from inl on, laid out as a copied string. */
+		v->type = SR_ATTR_ARRAY;
+		v->v.a.data = it->inl;
+		v->v.a.count = it->count;
+		v->v.a.type = (sr_attr_type_t)it->v.u;
+		return sr__str_slots(it->len);
+	default:
+		v->type = SR_ATTR_STRING;
+		v->v.s.ptr = it->inl;
+		v->v.s.len = it->len;
+		return sr__str_slots(it->len);
+	}
+}
+
+/*
+ * Span i of a batch for an encoder that walks the item slots itself (the
+ * OTLP protobuf encoder, exporters/otlp/records): the header decoded as
+ * sr_batch_span() decodes it (ids drawn, times in ns, flags), the items
+ * left as they lie in the batch.  Returns false when the span must be
+ * read through sr_batch_span() instead: a processor's edited view, or a
+ * crash recording (whose pointers are the dead process's).  Decoding the
+ * items is the caller's, by sr_batch_span()'s rules (record_decode.c):
+ * static strings with len UINT32_MAX are NUL-terminated, a key set twice
+ * keeps its last value, a status message only with SR_STATUS_ERROR.
+ */
+struct sr__span_raw {
+	uint8_t trace_id[16];
+	uint8_t span_id[8];
+	uint8_t parent_span_id[8];   /* all zero: a root                */
+	uint64_t start_ns, end_ns;
+	const char *name;            /* static; NULL: a NAME item follows */
+	const struct sr_tracer *tracer; /* NULL: none at that index     */
+	const struct sr__item *slots;
+	uint32_t nslots;
+	uint8_t kind, status, trace_flags;
+	bool parent_remote;
+};
+
+bool sr__batch_span_raw(const sr_batch_t *batch, size_t i,
+			struct sr__span_raw *out);
 
 #endif /* SR_RECORD_INT_H */

@@ -20,7 +20,7 @@ target_include_directories(sr_protoc_tree PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(sr_protoc_tree PRIVATE _GNU_SOURCE SR_PROTOC="${SR_PROTOC}")
 target_link_libraries(sr_protoc_tree PUBLIC PkgConfig::CMOCKA)
 
-foreach(t test_otlp_encode test_otlp_faults test_array_attrs test_otlp_metrics test_export_errors)
+foreach(t test_otlp_encode test_otlp_records test_otlp_faults test_array_attrs test_otlp_metrics test_export_errors)
   if(TARGET ${t})
     target_link_libraries(${t} PRIVATE sr_receiver sr_protoc_tree)
     target_compile_definitions(${t} PRIVATE SR_PROTOC="${SR_PROTOC}")

@@ -479,10 +479,15 @@ static int otlp_export(void *state, const sr_batch_t *batch, uint64_t *rejected)
 	ctr_add(&g_ctr.exports, 1);
 	res = sr_batch_resource(batch, &nres);
 	rc = sr__otlp_enc_begin(&o->enc, res, nres);
-	for (size_t i = 0; !rc && i < n; i++) {
-		sr_span_data_t sd = { .size = sizeof(sd) };
-		if ((rc = sr_batch_span(batch, i, &sd)) == 0)
-			rc = sr__otlp_enc_add(&o->enc, &sd);
+	if (o->enc.format == SR__OTLP_PROTOBUF) {
+		for (size_t i = 0; !rc && i < n; i++)
+			rc = sr__otlp_pb_add_record(&o->enc, batch, i);
+	} else {
+		for (size_t i = 0; !rc && i < n; i++) {
+			sr_span_data_t sd = { .size = sizeof(sd) };
+			if ((rc = sr_batch_span(batch, i, &sd)) == 0)
+				rc = sr__otlp_enc_add(&o->enc, &sd);
+		}
 	}
 	if (!rc)
 		rc = sr__otlp_enc_finish(&o->enc, &body, &len);

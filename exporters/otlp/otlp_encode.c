@@ -26,12 +26,16 @@
 
 #define NO_GROUP UINT32_MAX
 
+const char sr__otlp_no_key[1];
+
 int sr__otlp_enc_init(struct sr__otlp_enc *e, enum sr__otlp_format f)
 {
 	memset(e, 0, sizeof(*e));
 	e->format = f;
 	e->res_count = UINT32_MAX; /* nothing cached yet */
 	e->last_group = NO_GROUP;
+	for (size_t i = 0; i < sizeof(e->keys) / sizeof(e->keys[0]); i++)
+		e->keys[i].ptr = sr__otlp_no_key;
 	return 0;
 }
 
@@ -173,19 +177,20 @@ static inline int group_for(struct sr__otlp_enc *e, const sr_span_data_t *s,
 	return rc;
 }
 
-int sr__otlp_enc_add(struct sr__otlp_enc *e, const sr_span_data_t *s)
+/* What every span entry needs before it is written: its group, the
+ * headroom (first span) or the separating comma (JSON), and room for its
+ * ref. */
+static int entry_open(struct sr__otlp_enc *e, const sr_span_data_t *s,
+		      uint32_t *g)
 {
-	struct sr__otlp_ref *ref;
-	uint32_t g;
-	size_t off, len;
 	int rc;
 
 	if (e->err)
 		return e->err;
-	if ((rc = group_for(e, s, &g)))
+	if ((rc = group_for(e, s, g)))
 		return e->err = rc;
 	if (e->nspans == 0) {
-		size_t scope_len = e->groups[g].scope_len;
+		size_t scope_len = e->groups[*g].scope_len;
 		e->headroom = e->format == SR__OTLP_PROTOBUF
 				      ? sr__otlp_pb_prefix_max(e->resource.len, scope_len)
 				      : sr__otlp_json_prefix_max(e->resource.len, scope_len);
@@ -197,21 +202,39 @@ int sr__otlp_enc_add(struct sr__otlp_enc *e, const sr_span_data_t *s)
 			return e->err = SR_ENOMEM;
 		e->area.data[e->area.len++] = ',';
 	}
+	if (sr__buf_reserve(&e->refs, sizeof(struct sr__otlp_ref)))
+		return e->err = SR_ENOMEM;
+	return 0;
+}
+
+int sr__otlp_enc_open_scope(struct sr__otlp_enc *e, const sr_tracer_t *t,
+			    uint32_t *g)
+{
+	sr_span_data_t k = {
+		.size = sizeof(k),
+		.tracer = t,
+		.scope_name = { t && t->name ? t->name : "",
+				t && t->name ? (uint32_t)strlen(t->name) : 0 },
+		.scope_version = { t && t->version ? t->version : "",
+				   t && t->version ? (uint32_t)strlen(t->version) : 0 },
+	};
+	return entry_open(e, &k, g);
+}
+
+int sr__otlp_enc_add(struct sr__otlp_enc *e, const sr_span_data_t *s)
+{
+	uint32_t g;
+	size_t off, len;
+	int rc;
+
+	if ((rc = entry_open(e, s, &g)))
+		return rc;
 	rc = e->format == SR__OTLP_PROTOBUF
 		     ? sr__otlp_pb_span(&e->area, s, &e->invalid_utf8, &off, &len)
 		     : sr__otlp_json_span(&e->area, s, &e->invalid_utf8, &off, &len);
 	if (rc)
 		return e->err = rc;
-	if (sr__buf_reserve(&e->refs, sizeof(*ref)))
-		return e->err = SR_ENOMEM;
-	ref = (struct sr__otlp_ref *)(void *)(e->refs.data + e->refs.len);
-	ref->group = g;
-	ref->off = (uint32_t)off;
-	ref->len = (uint32_t)len;
-	e->refs.len += sizeof(*ref);
-	e->groups[g].span_bytes += len;
-	e->groups[g].spans++;
-	e->nspans++;
+	sr__otlp_enc_close(e, g, off, len);
 	return 0;
 }
 

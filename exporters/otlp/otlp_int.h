@@ -64,6 +64,20 @@ struct sr__otlp_group {
 	uint32_t spans;
 };
 
+/* A static string (attribute key, span name) the record encoder met,
+ * by address (records/otlp_pb_records.c). */
+struct sr__otlp_key {
+	const char *ptr;        /* sr__otlp_no_key: an empty entry          */
+	uint32_t len;           /* strlen                                   */
+	bool clean;             /* valid UTF-8: written as is               */
+	bool fast;              /* clean and short: the attribute fast path */
+	uint64_t bit;           /* duplicate-key filter bit (of hash)       */
+	uint64_t hash;          /* of the bytes: copies of one key agree    */
+	char kv[80];            /* fast: KeyValue.key encoded (2 + len B)   */
+};
+extern const char sr__otlp_no_key[1]; /* no key's address (not even NULL) */
+#define SR__OTLP_KEY_BITS 8     /* 256 entries, 28 KiB                  */
+
 struct sr__otlp_enc {
 	enum sr__otlp_format format;
 	struct sr__buf area;    /* headroom + span entries                   */
@@ -82,6 +96,8 @@ struct sr__otlp_enc {
 	size_t nspans;
 	uint64_t invalid_utf8;  /* strings sanitised, this batch             */
 	int err;                /* first error of this batch (SR_ENOMEM)    */
+	uint64_t from_records;  /* spans written from records, ever         */
+	struct sr__otlp_key keys[1u << SR__OTLP_KEY_BITS];
 };
 
 int sr__otlp_enc_init(struct sr__otlp_enc *e, enum sr__otlp_format f);
@@ -96,6 +112,52 @@ int sr__otlp_enc_add(struct sr__otlp_enc *e, const sr_span_data_t *s);
 /* The body; valid until the next begin().  0 or SR_ENOMEM. */
 int sr__otlp_enc_finish(struct sr__otlp_enc *e, const char **body,
 			size_t *len);
+
+/* Append span i of `batch` (protobuf only), written from its records
+ * (records/otlp_pb_records.c); the same bytes as sr_batch_span() and
+ * sr__otlp_enc_add(), which it falls back on for what it does not
+ * write itself. */
+int sr__otlp_pb_add_record(struct sr__otlp_enc *e, const sr_batch_t *batch,
+			   size_t i);
+
+/* The two halves of sr__otlp_enc_add() around the span's bytes, for the
+ * record encoder: open finds the group of tracer t's spans (creating it
+ * with the tracer's scope) and reserves the entry's bookkeeping; close
+ * records the entry written at [off, off + len) of the area.  Inline:
+ * both run once per span. */
+int sr__otlp_enc_open_scope(struct sr__otlp_enc *e, const sr_tracer_t *t,
+			    uint32_t *g);
+
+static inline int sr__otlp_enc_open_tracer(struct sr__otlp_enc *e,
+					   const sr_tracer_t *t, uint32_t *g)
+{
+	/* The usual case, a span of the previous span's tracer, reads no
+	 * scope string. */
+	if (__builtin_expect(t && e->nspans && e->format == SR__OTLP_PROTOBUF &&
+				     !e->err && e->groups[e->last_group].tracer == t,
+			     1)) {
+		if (sr__buf_reserve(&e->refs, sizeof(struct sr__otlp_ref)))
+			return e->err = SR_ENOMEM;
+		*g = e->last_group;
+		return 0;
+	}
+	return sr__otlp_enc_open_scope(e, t, g);
+}
+
+static inline void sr__otlp_enc_close(struct sr__otlp_enc *e, uint32_t g,
+				      size_t off, size_t len)
+{
+	struct sr__otlp_ref *ref =
+		(struct sr__otlp_ref *)(void *)(e->refs.data + e->refs.len);
+
+	ref->group = g;
+	ref->off = (uint32_t)off;
+	ref->len = (uint32_t)len;
+	e->refs.len += sizeof(*ref);
+	e->groups[g].span_bytes += len;
+	e->groups[g].spans++;
+	e->nspans++;
+}
 
 /* begin + add each + finish: the entry point for tests and benchmarks that
  * build span arrays by hand. */
@@ -145,15 +207,13 @@ int sr__otlp_json_parse_response(const char *body, size_t len,
 				 uint64_t *rejected, char *msg,
 				 size_t msg_len);
 
-/* protobuf varint size of v (1..10). */
+/* protobuf varint size of v (1..10): 7 bits a byte, without a loop
+ * ((bits * 9 + 64) / 64 = ceil(bits / 7) for bits in 1..64). */
 static inline size_t sr__pb_varint_size(uint64_t v)
 {
-	size_t n = 1;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
+	unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
+
+	return (bits * 9u + 64u) / 64u;
 }
 
 static inline char *sr__pb_put_varint(char *p, uint64_t v)

@@ -1,0 +1,506 @@
+/*
+ * otlp_pb_records.c - OTLP protobuf spans written straight from a batch's
+ * records, without decoding them into sr_span_data_t views first.
+ *
+ * The view path (sr_batch_span, then otlp_proto.c) touches every field
+ * twice: once to decode the item slots into views (strlen of every static
+ * key, a duplicate-key filter, the views' stores), once to encode them.
+ * Here each item slot is read once and its KeyValue written at once,
+ * through the same writers as the view path (otlp_pb_int.h), so the bytes
+ * are the same as sr_batch_span() + sr__otlp_pb_span() would produce; a
+ * test compares the two for every kind of item (test_otlp_records.c).
+ *
+ * Keys (and static span and event names) are static strings, by the
+ * API's contract, for the life of the pipeline, and the encoder lives no
+ * longer: their length, whether they need sanitising, their encoded
+ * KeyValue.key and their duplicate-filter bit are cached by address in a
+ * small direct-mapped table (sr__otlp_key), so a key costs a load and a
+ * compare instead of a strlen, a UTF-8 scan and a copy of unknown size.
+ *
+ * Fields come in the order the view path writes them.  A copied name or a
+ * trace state is an item found during the walk, after the fields that
+ * follow it on the wire were written; it is inserted in place (a memmove
+ * of the few bytes written since: both are recorded at the span's start).
+ * Events and links come after the attributes on the wire but among them
+ * in the slots: the walk passes over them and writes them afterwards,
+ * from the first one on (put_owners).
+ *
+ * Room: one reservation per span covers every slot's worst case on the
+ * fast paths (SLOT_BOUND); what can be longer than its slots (static
+ * strings, arrays, long keys, names, inserted fields) checks its own room
+ * and keeps the reservation for the slots after it.
+ *
+ * Left out, to the view path (the span is rewound and re-encoded from its
+ * view): a key set twice (the view keeps the first position with the
+ * last value), a second NAME or TRACESTATE item, processor-edited spans
+ * and crash recordings (sr__batch_span_raw says no).  None is on the
+ * common path of a server's spans.
+ */
+#include "clock_int.h"
+#include "hash_int.h"
+#include "otlp_pb_int.h"
+#include "spanring_int.h"
+
+/* Keys up to this long (and clean) take the attribute fast paths, whose
+ * output fits the room reserved per item slot (SLOT_BOUND). */
+#define FAST_KEY 64u
+/* The most one item slot can turn into: an item's overhead, its 32
+ * bytes of string tripled by sanitising, a fast key tripled likewise
+ * (which also covers put_key's whole moves past the key's end). */
+#define SLOT_BOUND (40u + 3u * 32u + 3u * FAST_KEY)
+
+static __attribute__((noinline)) const struct sr__otlp_key *
+key_fill(struct sr__otlp_key *c, const char *k)
+{
+	size_t out;
+
+	if (!k)
+		k = ""; /* as the view's cstr() reads it */
+	c->len = (uint32_t)strlen(k);
+	c->clean = sr__is_ascii(k, c->len) || sr__utf8_scan(k, c->len, &out) == 0;
+	c->fast = c->clean && c->len <= FAST_KEY;
+	if (c->fast) {
+		c->kv[0] = TAG(1, WT_LEN);      /* KeyValue.key          */
+		c->kv[1] = (char)c->len;
+		memcpy(c->kv + 2, k, c->len);
+	}
+	c->hash = sr__hash_bytes(k, c->len);
+	c->bit = 1ull << ((c->hash >> 56) & 63); /* word: hash >> 62 */
+	c->ptr = k;
+	return c;
+}
+
+/* A static string's cache entry. */
+static inline const struct sr__otlp_key *key_get(struct sr__otlp_enc *e,
+						  const char *k)
+{
+	struct sr__otlp_key *c =
+		&e->keys[((uintptr_t)k * 0x9E3779B97F4A7C15ull) >> (64 - SR__OTLP_KEY_BITS)];
+
+	if (__builtin_expect(c->ptr == k, 1))
+		return c;
+	return key_fill(c, k);
+}
+
+/* KeyValue.key of a fast key, from its cached encoding: whole 16-byte
+ * moves past its end (into room the span reserved), no length switch. */
+static inline char *put_key(char *p, const struct sr__otlp_key *k)
+{
+	memcpy(p, k->kv, 32);
+	if (k->len > 30)
+		memcpy(p + 32, k->kv + 32, sizeof(k->kv) - 32);
+	return p + 2 + k->len;
+}
+
+/* Room for `need` more bytes at *p, which moves if the area grows. */
+static inline int room(struct sr__otlp_enc *e, char **p, size_t need)
+{
+	size_t used = (size_t)(*p - e->area.data);
+
+	if (__builtin_expect(e->area.cap - used >= need, 1))
+		return 0;
+	e->area.len = used;
+	if (sr__buf_grow(&e->area, need))
+		return SR_ENOMEM;
+	*p = e->area.data + used;
+	return 0;
+}
+
+/* Insert string field `tag` = v at offset `at`, moving what follows,
+ * with `more` bytes of room left after it. */
+static int insert_str(struct sr__otlp_enc *e, char **p, size_t at, char tag,
+		      sr_str_t v, size_t more)
+{
+	struct pstr ps;
+	uint64_t bad = 0;
+	size_t n;
+	char *q;
+
+	prep(&ps, v, &bad);
+	n = 1 + sr__pb_varint_size(ps.out) + ps.out;
+	if (room(e, p, n + more))
+		return SR_ENOMEM;
+	q = e->area.data + at;
+	memmove(q + n, q, (size_t)(*p - q));
+	put_str_field(q, tag, v, &e->invalid_utf8);
+	*p += n;
+	return 0;
+}
+
+/* The attribute view sr_batch_span() would make of ATTR item `it`
+ * (record_decode.c's decode_attr); returns the slots the item takes. */
+static inline uint32_t attr_view(struct sr__otlp_enc *e,
+				 const struct sr__item *it, sr_str_t key,
+				 sr_attr_view_t *v)
+{
+	uint32_t n = sr__item_value(it, v);
+
+	v->key = key;
+	if (it->vtype == SR_ATTR_STRING_STATIC && it->len == UINT32_MAX) {
+		/* NUL-terminated static: its length is cached like a key's */
+		v->v.s.ptr = it->v.s ? it->v.s : "";
+		v->v.s.len = key_get(e, it->v.s)->len;
+	}
+	return n;
+}
+
+/* Worst case of one KeyValue (otlp_proto.c's attrs_bound, for one). */
+static inline size_t kv_bound(const sr_attr_view_t *a, const struct sr__item *it)
+{
+	size_t b = 40 + 3 * (size_t)a->key.len;
+
+	if (a->type == SR_ATTR_STRING)
+		b += 3 * (size_t)a->v.s.len;
+	else if (a->type == SR_ATTR_ARRAY)
+		b += 10 + 24 * (size_t)a->v.a.count + 3 * (size_t)it->len;
+	return b;
+}
+
+/* Slots of the non-ATTR item `it` (NAME and STATUS_MSG carry strings). */
+static inline uint32_t other_slots(const struct sr__item *it)
+{
+	return it->kind == SR__ITEM_NAME || it->kind == SR__ITEM_STATUS_MSG
+		       ? sr__str_slots(it->len)
+		       : 1;
+}
+
+/* Attributes an EVENT or LINK item says follow it (record_int.h). */
+static inline uint32_t owned_count(const struct sr__item *it)
+{
+	return it->kind == SR__ITEM_LINK
+		       ? ((const struct sr__link_item *)(const void *)it)->count
+		       : it->count;
+}
+
+/* Is there a span-level ATTR item of key hash h among slots[0, end)?
+ * The rare path of the duplicate check, so it keeps no list: it walks
+ * again, passing over the attributes of events and links as the view's
+ * decoder does. */
+static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
+						  const struct sr__item *slots,
+						  uint32_t end, uint64_t h)
+{
+	uint32_t owned = 0;
+
+	for (uint32_t j = 0; j < end;) {
+		const struct sr__item *it = &slots[j];
+		sr_attr_view_t av;
+
+		if (it->kind != SR__ITEM_ATTR) {
+			owned = it->kind == SR__ITEM_EVENT || it->kind == SR__ITEM_LINK
+					? owned_count(it) : 0;
+			j += other_slots(it);
+			continue;
+		}
+		if (!owned && key_get(e, it->key)->hash == h)
+			return true;
+		owned -= owned != 0;
+		j += sr__item_value(it, &av);
+	}
+	return false;
+}
+
+/* ATTR item slots[*j] as KeyValue field `tag` at p, keeping room for
+ * the slots after it (of n); advances *j past it and returns the end of
+ * what it wrote, NULL when out of memory.  The common
+ * attributes are written as put_kv's fast paths write them (a
+ * non-negative int, or a short ASCII string, under a short clean key)
+ * into the span's reservation; the rest through put_kv. */
+static inline __attribute__((always_inline)) char *
+put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
+	 uint32_t *j, uint32_t n, const struct sr__otlp_key *k, char tag)
+{
+	const struct sr__item *it = &slots[*j];
+
+	if (it->vtype == SR_ATTR_INT && k->fast && it->v.i >= 0) {
+		size_t vs = sr__pb_varint_size((uint64_t)it->v.i);
+
+		p[0] = tag;
+		p[1] = (char)(k->len + vs + 5);
+		p = put_key(p + 2, k);
+		p[0] = TAG(2, WT_LEN);          /* KeyValue.value        */
+		p[1] = (char)(vs + 1);
+		p[2] = TAG(3, WT_VARINT);       /* AnyValue.int_value    */
+		*j += 1;
+		return sr__pb_put_varint(p + 3, (uint64_t)it->v.i);
+	}
+	/* A copied string lies in the slots; a static one with its length
+	 * (SR_ATTR_STRN_-style) is as cheap. */
+	const char *sv = it->vtype == SR_ATTR_STRING ? it->inl
+		       : it->vtype == SR_ATTR_STRING_STATIC &&
+				 it->len != UINT32_MAX ? it->v.s : NULL;
+	if (sv && k->fast && k->len + it->len <= 127 - 6 &&
+	    sr__is_ascii(sv, it->len)) {
+		p[0] = tag;
+		p[1] = (char)(k->len + it->len + 6);
+		p = put_key(p + 2, k);
+		p[0] = TAG(2, WT_LEN);          /* KeyValue.value        */
+		p[1] = (char)(it->len + 2);
+		p[2] = TAG(1, WT_LEN);          /* AnyValue.string_value */
+		p[3] = (char)it->len;
+		*j += it->vtype == SR_ATTR_STRING ? sr__str_slots(it->len) : 1;
+		return put_bytes(p + 4, sv, it->len);
+	}
+	sr_attr_view_t av;
+
+	*j += attr_view(e, it, (sr_str_t){ k->ptr, k->len }, &av);
+	if (room(e, &p, kv_bound(&av, it) + (size_t)(n - *j) * SLOT_BOUND + 64))
+		return NULL;
+	return put_kv(p, tag, &av, &e->invalid_utf8);
+}
+
+/* The events (kind SR__ITEM_EVENT) or links (SR__ITEM_LINK) of the span,
+ * from slot `from` on, each with the attributes that follow it, as
+ * put_event / put_link in otlp_proto.c write them. */
+static int put_owners(struct sr__otlp_enc *e, char **pp,
+		      const struct sr__item *slots, uint32_t from, uint32_t n,
+		      uint8_t kind)
+{
+	for (uint32_t j = from; j < n;) {
+		const struct sr__item *it = &slots[j];
+		uint32_t left;
+		sr_str_t name = { "", 0 };
+		size_t mark;            /* offset: the area may move */
+
+		if (it->kind != kind) {
+			j += it->kind == SR__ITEM_ATTR
+				     ? sr__item_value(it, &(sr_attr_view_t){ 0 })
+				     : other_slots(it);
+			continue;
+		}
+		if (kind == SR__ITEM_EVENT)
+			name = (sr_str_t){ it->key ? it->key : "",
+					   key_get(e, it->key)->len };
+		if (room(e, pp, 128 + 3 * (size_t)name.len +
+					(size_t)(n - j) * SLOT_BOUND))
+			return SR_ENOMEM;
+		char *p = *pp;
+
+		left = owned_count(it);
+		*p++ = kind == SR__ITEM_EVENT ? TAG(11, WT_LEN)  /* Span.events */
+					      : TAG(13, WT_LEN); /* Span.links  */
+		mark = (size_t)(p - e->area.data);
+		p += 2;
+		if (kind == SR__ITEM_EVENT) {
+			*p++ = TAG(1, WT_I64);  /* Event.time_unix_nano  */
+			p = put_fixed64(p, it->vtype == 1 ? sr__tsc_to_ns(it->v.u)
+							  : it->v.u);
+			if (name.len)
+				p = put_str_field(p, TAG(2, WT_LEN), name,
+						  &e->invalid_utf8);
+		} else {
+			const struct sr__link_item *li =
+				(const struct sr__link_item *)(const void *)it;
+
+			p = put_id(p, TAG(1, WT_LEN), li->trace_id, 16);
+			p = put_id(p, TAG(2, WT_LEN), li->span_id, 8);
+		}
+		for (j++; left && j < n && slots[j].kind == SR__ITEM_ATTR; left--) {
+			p = put_attr(e, p, slots, &j, n, key_get(e, slots[j].key),
+				     kind == SR__ITEM_EVENT ? TAG(3, WT_LEN)
+							    : TAG(4, WT_LEN));
+			if (!p)
+				return SR_ENOMEM;
+		}
+		if (kind == SR__ITEM_EVENT) {
+			p = put_count(p, TAG(4, WT_VARINT), it->len);
+		} else {
+			const struct sr__link_item *li =
+				(const struct sr__link_item *)(const void *)it;
+
+			p = put_count(p, TAG(5, WT_VARINT), li->dropped_attrs);
+			*p++ = TAG(6, WT_I32);  /* Link.flags            */
+			p = put_fixed32(p, li->trace_flags);
+		}
+		if (room(e, &p, 8 + (size_t)(n - j) * SLOT_BOUND))
+			return SR_ENOMEM; /* close_msg may widen by 3 */
+		*pp = close_msg(e->area.data + mark, 2, p);
+	}
+	return 0;
+}
+
+enum walk { WALK_OK = 0, WALK_VIEW = 1 };
+
+/* Write span `r` into the area from `start` on; WALK_VIEW when it must
+ * be written from its view instead, or SR_ENOMEM. */
+static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
+		size_t start)
+{
+	const struct sr__item *slots = r->slots;
+	const uint32_t n = r->nslots;
+	sr_str_t name = { "", 0 }, msg = { "", 0 };
+	uint32_t drop_a = 0, drop_e = 0, drop_l = 0;
+	uint32_t first_event = UINT32_MAX, first_link = UINT32_MAX;
+	bool have_name = r->name != NULL, have_ts = false;
+	uint64_t seen[4] = { 0 }, *bad = &e->invalid_utf8; /* key filter */
+	size_t ts_at, name_at;
+	char *p;
+
+	if (r->name)
+		name = (sr_str_t){ r->name, key_get(e, r->name)->len };
+	/* One reservation covers the head and every fast-path item; the
+	 * rest (static strings, arrays, long or unclean keys, inserted
+	 * fields, events and links) check their own room. */
+	p = e->area.data + start;
+	if (room(e, &p, 72 + 3 * (size_t)name.len + (size_t)n * SLOT_BOUND))
+		return SR_ENOMEM;
+	*p++ = TAG(2, WT_LEN);                  /* ScopeSpans.spans      */
+	p += 2;                                 /* length, see close_msg */
+	ts_at = start + 3 + 18 + 10;            /* after trace and span id */
+	name_at = ts_at + (all_zero(r->parent_span_id, 8) ? 0 : 10);
+	p = put_span_head(p, r->trace_id, r->span_id, (sr_str_t){ "", 0 },
+			  r->parent_span_id, name, r->kind, r->start_ns,
+			  r->end_ns, bad);
+
+	for (uint32_t j = 0; j < n;) {
+		const struct sr__item *it = &slots[j];
+
+		if (__builtin_expect(it->kind == SR__ITEM_ATTR, 1)) {
+			const struct sr__otlp_key *k = key_get(e, it->key);
+
+			/* A key set twice keeps its last value at its first
+			 * position: the view's business.  A hit in the
+			 * filter (the key's hash bit, 256 bits) looks for an
+			 * earlier key of equal hash; a collision of two
+			 * distinct keys only costs the detour. */
+			uint64_t *sw = &seen[k->hash >> 62];
+
+			if (__builtin_expect((*sw & k->bit) != 0, 0) &&
+			    earlier_key(e, slots, j, k->hash))
+				return WALK_VIEW;
+			*sw |= k->bit;
+			if (!(p = put_attr(e, p, slots, &j, n, k, TAG(9, WT_LEN))))
+				return SR_ENOMEM;
+			continue;
+		}
+		switch (it->kind) {
+		case SR__ITEM_EVENT:
+		case SR__ITEM_LINK:
+			/* Written after the attributes (put_owners), with
+			 * the ATTR items that follow, up to its count. */
+			if (it->kind == SR__ITEM_EVENT && first_event == UINT32_MAX)
+				first_event = j;
+			if (it->kind == SR__ITEM_LINK && first_link == UINT32_MAX)
+				first_link = j;
+			j++;
+			for (uint32_t left = owned_count(it);
+			     left && j < n && slots[j].kind == SR__ITEM_ATTR; left--)
+				j += sr__item_value(&slots[j], &(sr_attr_view_t){ 0 });
+			break;
+		case SR__ITEM_NAME:
+			/* A copied name, the one name of a span whose header
+			 * has none. */
+			if (have_name)
+				return WALK_VIEW;
+			have_name = true;
+			name.ptr = it->inl;
+			name.len = it->len;
+			if (name.len &&
+			    insert_str(e, &p, name_at, TAG(5, WT_LEN), name,
+				       (size_t)(n - j) * SLOT_BOUND))
+				return SR_ENOMEM;
+			j += sr__str_slots(it->len);
+			break;
+		case SR__ITEM_STATUS_MSG:
+			msg.ptr = it->inl;
+			msg.len = it->len;
+			j += sr__str_slots(it->len);
+			break;
+		case SR__ITEM_TRACESTATE: {
+			sr_str_t ts;
+
+			if (have_ts)
+				return WALK_VIEW;
+			have_ts = true;
+			if (sr__tracestate_resolve(it->v.u, &ts) && ts.len) {
+				size_t before = (size_t)(p - e->area.data);
+
+				if (insert_str(e, &p, ts_at, TAG(3, WT_LEN), ts,
+					       (size_t)(n - j) * SLOT_BOUND))
+					return SR_ENOMEM;
+				name_at += (size_t)(p - e->area.data) - before;
+			}
+			j++;
+			break;
+		}
+		case SR__ITEM_DROPPED: {
+			const struct sr__dropped_item *d =
+				(const struct sr__dropped_item *)(const void *)it;
+
+			drop_a = d->attrs;
+			drop_e = d->events;
+			drop_l = d->links;
+			j++;
+			break;
+		}
+		default:
+			j++; /* unknown item: skip one slot */
+			break;
+		}
+	}
+
+	if (r->status != SR_STATUS_ERROR) /* OTel: message only with ERROR */
+		msg.len = 0;
+	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+		return SR_ENOMEM;
+	p = put_count(p, TAG(10, WT_VARINT), drop_a);
+	if (first_event != UINT32_MAX &&
+	    put_owners(e, &p, slots, first_event, n, SR__ITEM_EVENT))
+		return SR_ENOMEM;
+	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+		return SR_ENOMEM;
+	p = put_count(p, TAG(12, WT_VARINT), drop_e);
+	if (first_link != UINT32_MAX &&
+	    put_owners(e, &p, slots, first_link, n, SR__ITEM_LINK))
+		return SR_ENOMEM;
+	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+		return SR_ENOMEM;
+	p = put_count(p, TAG(14, WT_VARINT), drop_l);
+	p = put_span_tail(p, r->status, msg, r->trace_flags, r->parent_remote,
+			  bad);
+	if (room(e, &p, 8)) /* close_msg may widen the length by up to 3 */
+		return SR_ENOMEM;
+	p = close_msg(e->area.data + start + 1, 2, p);
+	e->area.len = (size_t)(p - e->area.data);
+	return WALK_OK;
+}
+
+int sr__otlp_pb_add_record(struct sr__otlp_enc *e, const sr_batch_t *batch,
+			   size_t i)
+{
+	struct sr__span_raw r;
+	sr_span_data_t sd;
+	uint64_t bad0 = e->invalid_utf8;
+	size_t start, off, len;
+	uint32_t g;
+	int rc;
+
+	if (!sr__batch_span_raw(batch, i, &r))
+		goto view;
+	if ((rc = sr__otlp_enc_open_tracer(e, r.tracer, &g)))
+		return rc;
+	start = e->area.len;
+	rc = walk(e, &r, start);
+	if (__builtin_expect(rc == WALK_OK, 1)) {
+		sr__otlp_enc_close(e, g, start, e->area.len - start);
+		e->from_records++;
+		return 0;
+	}
+	e->area.len = start;
+	e->invalid_utf8 = bad0;
+	if (rc != WALK_VIEW)
+		return e->err = rc;
+	sd.size = sizeof(sd);
+	if ((rc = sr_batch_span(batch, i, &sd)))
+		return e->err = rc;
+	if ((rc = sr__otlp_pb_span(&e->area, &sd, &e->invalid_utf8, &off, &len)))
+		return e->err = rc;
+	sr__otlp_enc_close(e, g, off, len);
+	return 0;
+
+view:
+	sd.size = sizeof(sd);
+	if ((rc = sr_batch_span(batch, i, &sd)))
+		return e->err = rc;
+	return sr__otlp_enc_add(e, &sd);
+}
