@@ -344,8 +344,14 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 		if (r->args.len)
 			SR_SET_NGX_STR(span, "url.query", r->args);
 	}
+	/* The location: a short name copied inline (its length is known,
+	 * which spares the strlen of a pointer kept), a longer one kept by
+	 * pointer (configuration memory). */
 	clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-	if (clcf->name.len && clcf->name.data[clcf->name.len] == '\0')
+	if (clcf->name.len && clcf->name.len <= 8)
+		sr_span_set_strn(span, "http.route", (const char *)clcf->name.data,
+				 clcf->name.len);
+	else if (clcf->name.len && clcf->name.data[clcf->name.len] == '\0')
 		sr_span_set_str_static(span, "http.route",
 				       (const char *)clcf->name.data);
 #if (NGX_HTTP_SSL)

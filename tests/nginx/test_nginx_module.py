@@ -149,6 +149,7 @@ http {{
         location = /var {{ otel_trace $trace_by_header; return 200 "var\n"; }}
         location = /follow {{ otel_trace $otel_parent_sampled; return 200 "follow\n"; }}
         location = /err {{ otel_trace on; return 503; }}
+        location = /a-longer-route {{ otel_trace on; return 200 "long\n"; }}
         location = /named {{
             otel_trace on;
             otel_span_name "custom $request_method";
@@ -471,6 +472,7 @@ def main():
         results["follow_off"] = request(port, "/follow", {"traceparent": tp_unsampled})
         results["err"] = request(port, "/err")
         results["named"] = request(port, "/named")
+        results["long_route"] = request(port, "/a-longer-route")
         results["proxy_child"] = request(port, "/proxy/a", {"traceparent": tp, "tracestate": "vendor=x"})
         results["proxy_root"] = request(port, "/proxy/b")
         results["quiet"] = request(port, "/quiet/c", {"traceparent": tp})
@@ -563,6 +565,10 @@ def main():
               "503 gives status ERROR")
         named = spans_for("named")
         check(len(named) == 1 and named[0]["name"] == "custom GET", "otel_span_name with a variable")
+        lr = spans_for("long_route")
+        check(len(lr) == 1 and lr[0]["name"] == "/a-longer-route"
+              and attrs_of(lr[0]).get("http.route") == "/a-longer-route",
+              "a route name longer than 8 bytes: %s" % lr)
 
         # --- an internal redirect keeps one span, named after the final
         # location; a request that never reaches a location has one too
