@@ -96,10 +96,22 @@ typedef struct {
 	unsigned starting:1;        /* guards otel_trace's own variable         */
 	unsigned traced:1;          /* span was started and must be ended       */
 	unsigned self_known:1;      /* self is filled in                        */
+	unsigned has_parent:1;      /* parent holds a valid extracted context   */
 	unsigned injected:1;
 	unsigned ended:1;
 	void *next_free;            /* on the worker's free list                */
 } ngx_http_spanring_ctx_t;
+
+/* The trace-context headers of the request, found by one pass over its
+ * headers (ngx_http_spanring_scan).  Lives on the stack of one handler
+ * call: another module may change the headers between two calls. */
+#define NGX_HTTP_SPANRING_KNOWN 2   /* traceparent, tracestate */
+typedef struct {
+	ngx_http_request_t *r;
+	ngx_table_elt_t *h[NGX_HTTP_SPANRING_KNOWN]; /* first line, or NULL  */
+	unsigned many:NGX_HTTP_SPANRING_KNOWN;        /* bit k: h[k] repeats */
+	unsigned scanned:1;         /* the rest is filled in                    */
+} ngx_http_spanring_hdrs_t;
 
 extern ngx_module_t ngx_http_spanring_module;
 extern ngx_command_t ngx_http_spanring_commands[];
@@ -126,7 +138,7 @@ ngx_http_spanring_ctx_t *ngx_http_spanring_get_ctx(ngx_http_request_t *r,
  * NGX_ERROR only when out of memory. */
 ngx_int_t ngx_http_spanring_start(ngx_http_request_t *r,
 				  ngx_http_spanring_ctx_t *ctx,
-				  uint64_t start_ns);
+				  uint64_t start_ns, ngx_http_spanring_hdrs_t *hd);
 
 /* The request's own context; only asked for when propagated or read
  * through a variable. */
@@ -134,9 +146,13 @@ const sr_context_t *ngx_http_spanring_self(ngx_http_spanring_ctx_t *ctx);
 
 /* vars.c */
 ngx_int_t ngx_http_spanring_add_variables(ngx_conf_t *cf);
+/* hd: scanned here if it is not yet (hd->scanned == 0). */
+void ngx_http_spanring_scan(ngx_http_request_t *r, ngx_http_spanring_hdrs_t *hd);
 void ngx_http_spanring_extract(ngx_http_request_t *r,
-			       ngx_http_spanring_ctx_t *ctx);
+			       ngx_http_spanring_ctx_t *ctx,
+			       ngx_http_spanring_hdrs_t *hd);
 ngx_int_t ngx_http_spanring_inject(ngx_http_request_t *r,
-				   ngx_http_spanring_ctx_t *ctx);
+				   ngx_http_spanring_ctx_t *ctx,
+				   ngx_http_spanring_hdrs_t *hd);
 
 #endif /* NGX_HTTP_SPANRING_H */

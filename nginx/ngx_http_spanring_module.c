@@ -162,7 +162,7 @@ static const char *ngx_http_spanring_default_name(ngx_http_request_t *r)
 
 ngx_int_t ngx_http_spanring_start(ngx_http_request_t *r,
 				  ngx_http_spanring_ctx_t *ctx,
-				  uint64_t start_ns)
+				  uint64_t start_ns, ngx_http_spanring_hdrs_t *hd)
 {
 	ngx_http_spanring_main_conf_t *mcf;
 	ngx_http_spanring_loc_conf_t *lcf;
@@ -175,20 +175,24 @@ ngx_int_t ngx_http_spanring_start(ngx_http_request_t *r,
 	lcf = ngx_http_get_module_loc_conf(r, ngx_http_spanring_module);
 	mcf = ngx_http_get_module_main_conf(r, ngx_http_spanring_module);
 	if (!ctx->extracted && (lcf->context & NGX_HTTP_SPANRING_EXTRACT))
-		ngx_http_spanring_extract(r, ctx);
+		ngx_http_spanring_extract(r, ctx, hd);
 	ctx->extracted = 1;
 	traced = ngx_http_spanring_traced(r, lcf);
-	has_parent = sr_context_is_valid(&ctx->parent);
+	has_parent = ctx->has_parent;
 
-	if (traced) {
+	if (traced && !has_parent) {
+		sr_span_start_ex(&ctx->span, mcf->tracer,
+				 ngx_http_spanring_default_name(r),
+				 SR_KIND_SERVER, NULL, start_ns, SR_SPAN_ROOT);
+		ctx->traced = 1;
+	} else if (traced) {
 		/* The sampled flag carries nginx's decision to the
 		 * parent-based sampler. */
 		par = ctx->parent;
 		par.trace_flags |= SR_TRACE_FLAG_SAMPLED;
 		sr_span_start_ex(&ctx->span, mcf->tracer,
 				 ngx_http_spanring_default_name(r),
-				 SR_KIND_SERVER, has_parent ? &par : NULL,
-				 start_ns, has_parent ? 0 : SR_SPAN_ROOT);
+				 SR_KIND_SERVER, &par, start_ns, 0);
 		ctx->traced = 1;
 	} else {
 		/* Propagated, not traced: new span id, the parent's trace id
@@ -222,6 +226,7 @@ static ngx_int_t ngx_http_spanring_rewrite_handler(ngx_http_request_t *r)
 {
 	ngx_http_spanring_loc_conf_t *lcf;
 	ngx_http_spanring_ctx_t *ctx;
+	ngx_http_spanring_hdrs_t hd;
 
 	if (r != r->main)
 		return NGX_DECLINED;
@@ -231,10 +236,12 @@ static ngx_int_t ngx_http_spanring_rewrite_handler(ngx_http_request_t *r)
 	ctx = ngx_http_spanring_get_ctx(r, 1);
 	if (ctx == NULL)
 		return NGX_HTTP_INTERNAL_SERVER_ERROR;
-	if (!ctx->started && ngx_http_spanring_start(r, ctx, 0) != NGX_OK)
+	/* Extract and inject share one pass over the headers. */
+	hd.scanned = 0;
+	if (!ctx->started && ngx_http_spanring_start(r, ctx, 0, &hd) != NGX_OK)
 		return NGX_HTTP_INTERNAL_SERVER_ERROR;
 	if ((lcf->context & NGX_HTTP_SPANRING_INJECT) && !ctx->injected &&
-	    ngx_http_spanring_inject(r, ctx) != NGX_OK)
+	    ngx_http_spanring_inject(r, ctx, &hd) != NGX_OK)
 		return NGX_HTTP_INTERNAL_SERVER_ERROR;
 	return NGX_DECLINED;
 }
@@ -297,6 +304,15 @@ ngx_http_spanring_set_str(sr_span_t *span, ngx_http_spanring_long_t *l,
 	l->a[l->n++] = SR_ATTR_STRN_(key, (const char *)v, len);
 }
 
+/* A socket address's port: IPv4 read in place, without the call into
+ * nginx; other families through ngx_inet_get_port. */
+static ngx_inline in_port_t ngx_http_spanring_port(struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)(void *)sa)->sin_port);
+	return ngx_inet_get_port(sa);
+}
+
 #define SR_SET_NGX_STR(span, key, s) \
 	ngx_http_spanring_set_str((span), &longs, (key), (s).data, (s).len)
 
@@ -328,8 +344,14 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 		if (r->args.len)
 			SR_SET_NGX_STR(span, "url.query", r->args);
 	}
+	/* The location: a short name copied inline (its length is known,
+	 * which spares the strlen of a pointer kept), a longer one kept by
+	 * pointer (configuration memory). */
 	clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-	if (clcf->name.len && clcf->name.data[clcf->name.len] == '\0')
+	if (clcf->name.len && clcf->name.len <= 8)
+		sr_span_set_strn(span, "http.route", (const char *)clcf->name.data,
+				 clcf->name.len);
+	else if (clcf->name.len && clcf->name.data[clcf->name.len] == '\0')
 		sr_span_set_str_static(span, "http.route",
 				       (const char *)clcf->name.data);
 #if (NGX_HTTP_SSL)
@@ -356,9 +378,9 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 	/* The listening socket's port: known without getsockname(). */
 	if (c->local_sockaddr)
 		sr_span_set_int(span, "server.port",
-				ngx_inet_get_port(c->local_sockaddr));
+				ngx_http_spanring_port(c->local_sockaddr));
 	SR_SET_NGX_STR(span, "client.address", c->addr_text);
-	sr_span_set_int(span, "client.port", ngx_inet_get_port(c->sockaddr));
+	sr_span_set_int(span, "client.port", ngx_http_spanring_port(c->sockaddr));
 	if (longs.n)
 		sr_span_set_attrs(span, longs.a, longs.n);
 }
@@ -397,6 +419,7 @@ static ngx_int_t ngx_http_spanring_log_handler(ngx_http_request_t *r)
 	ngx_http_spanring_loc_conf_t *lcf;
 	ngx_http_spanring_ctx_t *ctx;
 	ngx_http_core_loc_conf_t *clcf;
+	ngx_http_spanring_hdrs_t hd;
 	const char *name;
 	ngx_uint_t status;
 
@@ -412,9 +435,10 @@ static ngx_int_t ngx_http_spanring_log_handler(ngx_http_request_t *r)
 		ctx = ngx_http_spanring_get_ctx(r, 1);
 		if (ctx == NULL)
 			return NGX_ERROR;
+		hd.scanned = 0;
 		if (ngx_http_spanring_start(r, ctx,
 					    ((uint64_t)r->start_sec * 1000 +
-					     r->start_msec) * 1000000) != NGX_OK)
+					     r->start_msec) * 1000000, &hd) != NGX_OK)
 			return NGX_ERROR;
 	}
 	if (!ctx->traced || ctx->ended)

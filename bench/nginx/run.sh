@@ -37,7 +37,12 @@
 # of both runs, so the export work of the extra requests is included).
 # Summed over all threads; the split shows the event loop's thread
 # against the library's (drainer, exporter worker).  Instructions repeat
-# where times do not.
+# where times do not, with one exception: what glibc's malloc and free
+# cost per call depends on the heap's layout (which bins hold what), and
+# nginx allocates on every request, so a variant's heap alone, with no
+# code on the request path, moves the loop's count by a few hundred.
+# The loop is therefore also given without glibc's allocator functions
+# (thread 1's malloc/free internals, from callgrind_annotate).
 #
 # Writes OUT/nginx-bench.json and prints the table.  Needs: nginx,
 # nginx-dev, wrk, valgrind, jq, python3 (scripts/packages.txt).
@@ -70,7 +75,7 @@ while [ $# -gt 0 ]; do
 	--no-load) load=0 ;;
 	--variants) variants_opt=$2; shift ;;
 	--keep) keep=1 ;;
-	-h|--help) sed -n '2,40p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
 	*) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -80,6 +85,8 @@ if [ "$quick" = 1 ]; then
 	duration=2
 	cg_requests="200,600"
 fi
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd) # nginx resolves load_module from its prefix
 out=${out:-$build_dir/nginx-bench}
 cg_n1=${cg_requests%,*}
 cg_n2=${cg_requests#*,}
@@ -289,7 +296,16 @@ c.close()
 EOF
 }
 
-# cg_run VARIANT LOC N -> "total main" instructions of the whole run
+# Instructions of glibc's allocator in a callgrind file (see the header).
+alloc_ir() {
+	callgrind_annotate --threshold=100 "$1" 2>/dev/null | awk '
+		/libc\.so/ && /:(_int_malloc|_int_free|_int_memalign|_int_realloc|malloc|free|cfree|calloc|realloc|posix_memalign|_mid_memalign|malloc_consolidate|unlink_chunk[^ ]*|systrim[^ ]*|alloc_perturb|tcache_[^ ]*) \[/ {
+			gsub(/,/, "", $1); s += $1 }
+		END { print s + 0 }'
+}
+
+# cg_run VARIANT LOC N -> "total main alloc" instructions of the whole run
+# (alloc: glibc's allocator in the event loop's thread)
 cg_run() {
 	local v=$1 loc=$2 n=$3 d="$work/cg-$1-$2-$3" port pid
 	mkdir -p "$d"
@@ -304,19 +320,21 @@ cg_run() {
 	cg_client "$port" "/$loc" "$n"
 	kill -QUIT "$pid"
 	wait "$pid" 2>/dev/null || true
-	awk '/^totals:/ { t += $2; if (FILENAME ~ /-01$/) m += $2 } END { print t, m }' "$d"/cg.out-*
+	echo "$(awk '/^totals:/ { t += $2; if (FILENAME ~ /-01$/) m += $2 } END { print t, m }' "$d"/cg.out-*) $(alloc_ir "$d/cg.out-01")"
 }
 
 cg='{}'
 if [ "$callgrind" = 1 ]; then
 	for loc in ret proxy; do
 		for v in "${variants[@]}"; do
-			read -r a1 m1 <<<"$(cg_run "$v" "$loc" "$cg_n1")"
-			read -r a2 m2 <<<"$(cg_run "$v" "$loc" "$cg_n2")"
+			read -r a1 m1 x1 <<<"$(cg_run "$v" "$loc" "$cg_n1")"
+			read -r a2 m2 x2 <<<"$(cg_run "$v" "$loc" "$cg_n2")"
 			cg=$(echo "$cg" | jq --arg k "$v/$loc" \
 				--argjson all "$(awk -v a="$a1" -v b="$a2" -v n1="$cg_n1" -v n2="$cg_n2" 'BEGIN { print (b - a) / (n2 - n1) }')" \
 				--argjson main "$(awk -v a="$m1" -v b="$m2" -v n1="$cg_n1" -v n2="$cg_n2" 'BEGIN { print (b - a) / (n2 - n1) }')" \
-				'.[$k] = {ir_per_req: $all, ir_per_req_loop: $main, ir_per_req_library: ($all - $main)}')
+				--argjson alloc "$(awk -v a="$x1" -v b="$x2" -v n1="$cg_n1" -v n2="$cg_n2" 'BEGIN { print (b - a) / (n2 - n1) }')" \
+				'.[$k] = {ir_per_req: $all, ir_per_req_loop: $main, ir_per_req_library: ($all - $main),
+				          ir_per_req_loop_allocator: $alloc}')
 			log "callgrind $v /$loc: $(echo "$cg" | jq -c --arg k "$v/$loc" '.[$k]')"
 		done
 	done
@@ -345,11 +363,12 @@ jq -r '
 	def f(n): if . == null then "-" else (. * pow(10; n) | round) / pow(10; n) | tostring end;
 	.cells as $c | .callgrind as $g |
 	"command: \(.command)\n\(.nginx); \(.date); load at end \(.loadavg_end)\n",
-	"| location | variant | req/s (min-max) | p50 us | p99 us | worker loop CPU us/req | worker CPU us/req (all threads) | spans exported/req | dropped/req | Ir/req all threads | Ir added vs nomod (loop + library) |",
-	"|---|---|---|---|---|---|---|---|---|---|---|",
+	"| location | variant | req/s (min-max) | p50 us | p99 us | worker loop CPU us/req | worker CPU us/req (all threads) | spans exported/req | dropped/req | Ir/req all threads | Ir added vs nomod (loop + library) | loop Ir added without glibc allocator |",
+	"|---|---|---|---|---|---|---|---|---|---|---|---|",
 	(["ret", "proxy"][] as $l | ["nomod", "off", "none", "otlp"][] as $v |
 	 ($c["\($v)/\($l)"]) as $x | ($g["\($v)/\($l)"]) as $i | ($g["nomod/\($l)"]) as $b |
-	 select($x != null) |
-	 "| /\($l) | \($v) | \($x.rps | f(0)) (\($x.rps_min | f(0))-\($x.rps_max | f(0))) | \($x.p50_us | f(1)) | \($x.p99_us | f(1)) | \($x.worker_loop_cpu_us_per_req | f(2)) (\((($x.worker_loop_cpu_us_per_req / $c["nomod/\($l)"].worker_loop_cpu_us_per_req - 1) * 100) | f(1))%) | \($x.worker_cpu_us_per_req | f(2)) | \($x.exported_per_req | f(3)) | \($x.dropped_per_req | f(3)) | \(if $i then ($i.ir_per_req | f(0)) else "-" end) | \(if $i and $b then "\(($i.ir_per_req - $b.ir_per_req) | f(0)) (\(($i.ir_per_req_loop - $b.ir_per_req_loop) | f(0)) + \(($i.ir_per_req_library - $b.ir_per_req_library) | f(0)))" else "-" end) |")
+	 ($c["nomod/\($l)"]) as $xb |
+	 select($x != null or $i != null) |
+	 "| /\($l) | \($v) | \($x.rps | f(0)) (\($x.rps_min | f(0))-\($x.rps_max | f(0))) | \($x.p50_us | f(1)) | \($x.p99_us | f(1)) | \($x.worker_loop_cpu_us_per_req | f(2))\(if $x and $xb then " (\((($x.worker_loop_cpu_us_per_req / $xb.worker_loop_cpu_us_per_req - 1) * 100) | f(1))%)" else "" end) | \($x.worker_cpu_us_per_req | f(2)) | \($x.exported_per_req | f(3)) | \($x.dropped_per_req | f(3)) | \(if $i then ($i.ir_per_req | f(0)) else "-" end) | \(if $i and $b then "\(($i.ir_per_req - $b.ir_per_req) | f(0)) (\(($i.ir_per_req_loop - $b.ir_per_req_loop) | f(0)) + \(($i.ir_per_req_library - $b.ir_per_req_library) | f(0)))" else "-" end) | \(if $i and $b and $i.ir_per_req_loop_allocator != null then (($i.ir_per_req_loop - $i.ir_per_req_loop_allocator) - ($b.ir_per_req_loop - $b.ir_per_req_loop_allocator) | f(0)) else "-" end) |")
 ' "$out/nginx-bench.json"
 log "results: $out/nginx-bench.json"

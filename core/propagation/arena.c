@@ -175,10 +175,23 @@ uint64_t sr__arena_bytes(void)
 
 /* ---- checksum -------------------------------------------------------- */
 
-/* Four independent multiply-xorshift lanes over the payload words; it
- * need not resist an adversary (the data comes from this process), only
- * catch a torn overwrite. */
-static uint64_t mix(uint64_t h)
+/*
+ * One multiply-xorshift lane over the payload words as stored (zero-padded
+ * past len), folded in while the words are written and while they are
+ * read, then mixed once.  It need not resist an adversary (the data comes
+ * from this process), only catch a torn overwrite; trace states are two or
+ * three words, so a pass of its own and per-lane setup would cost more
+ * than the words.
+ */
+#define SUM_K 0x9e3779b97f4a7c15ull
+
+static inline uint64_t sum_step(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * SUM_K;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t sum_final(uint64_t h)
 {
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
@@ -188,31 +201,40 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
-/* The i-th 8-byte word of (p, len), zero-padded past len. */
-static inline uint64_t word_at(const unsigned char *p, size_t len, size_t i)
+static inline uint64_t sum_seed(uint32_t e, uint32_t off, uint32_t len)
 {
-	uint64_t w = 0;
-	size_t o = i * 8;
-
-	memcpy(&w, p + o, len - o < 8 ? len - o : 8);
-	return w;
+	return ((uint64_t)e << 32) ^ off ^ (uint64_t)len;
 }
 
-static uint64_t checksum(const unsigned char *p, size_t len, uint64_t seed)
+/* The i-th 8-byte word of (p, len), zero-padded past len, as memcpy into
+ * a zeroed word would give it, without a variable-length memcpy call:
+ * whole words load directly, a tail of 4..7 bytes as two overlapping
+ * 4-byte loads, a shorter one bytewise.  Never reads outside (p, len). */
+static inline uint64_t word_at(const unsigned char *p, size_t len, size_t i)
 {
-	uint64_t h[4] = { seed, seed ^ 0x9e3779b97f4a7c15ull,
-			  seed + 0x632be59bd9b4e019ull, ~seed };
-	size_t nwords = (len + 7) / 8, i = 0;
+	size_t o = i * 8, n = len - o;
+	uint64_t w = 0;
 
-	for (; i + 4 <= nwords; i += 4)
-		for (int l = 0; l < 4; l++)
-			h[l] = (h[l] ^ word_at(p, len, i + l)) *
-				       0x9e3779b97f4a7c15ull +
-			       (h[l] >> 31);
-	for (int l = 0; i < nwords; i++, l++)
-		h[l] = (h[l] ^ word_at(p, len, i)) * 0x9e3779b97f4a7c15ull +
-		       (h[l] >> 31);
-	return mix(h[0] ^ mix(h[1]) ^ mix(h[2] + 1) ^ mix(h[3] + 2));
+	if (n >= 8) {
+		memcpy(&w, p + o, 8);
+		return w;
+	}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	p += o;
+	if (n >= 4) {
+		uint32_t lo, hi;
+
+		memcpy(&lo, p, 4);
+		memcpy(&hi, p + n - 4, 4);
+		/* Bytes n-4 .. 3 are in both, with the same values. */
+		return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+	}
+	return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+	       (uint64_t)p[n - 1] << (8 * (n - 1));
+#else
+	memcpy(&w, p + o, n);
+	return w;
+#endif
 }
 
 /* ---- write ----------------------------------------------------------- */
@@ -281,7 +303,6 @@ uint64_t sr__arena_put(enum sr__arena_kind kind, const void *data,
 	if (!e)
 		goto fail;
 
-	sum = checksum(src, len, ((uint64_t)e << 32) ^ off ^ (uint64_t)len);
 	dst = (uint64_t *)(a->data + (size_t)(e % a->nseg) * a->seg_bytes +
 			   off);
 	/* Release fence: orders the generation raise (which happens-before
@@ -293,10 +314,16 @@ uint64_t sr__arena_put(enum sr__arena_kind kind, const void *data,
 			 (uint64_t)len | ((uint64_t)kind << 32) |
 				 ((uint64_t)(e & 0xffffff) << 40),
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&dst[1], sum, __ATOMIC_RELAXED);
-	for (size_t i = 0; i < nwords; i++)
-		__atomic_store_n(&dst[2 + i], word_at(src, len, i),
-				 __ATOMIC_RELAXED);
+	/* The order of these relaxed stores does not matter: a reader
+	 * checks them all against the generation and the checksum. */
+	sum = sum_seed(e, off, (uint32_t)len);
+	for (size_t i = 0; i < nwords; i++) {
+		uint64_t w = word_at(src, len, i);
+
+		sum = sum_step(sum, w);
+		__atomic_store_n(&dst[2 + i], w, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&dst[1], sum_final(sum), __ATOMIC_RELAXED);
 	sr__pc_inc(SR__PC_ARENA_ALLOCS);
 	/* The reference reaches other threads inside a context, through
 	 * whatever hand-off the application uses (a queue, the span ring):
@@ -317,9 +344,9 @@ int sr__arena_get(uint64_t ref, enum sr__arena_kind kind, void *buf,
 	struct arena *a;
 	uint32_t e = (uint32_t)(ref >> 32), off = ((uint32_t)ref >> 8) * 8;
 	uint32_t s, len;
-	uint64_t hdr, sum;
+	uint64_t hdr, sum, h;
 	const uint64_t *src;
-	size_t nwords;
+	size_t nwords, whole;
 
 	if (!ref)
 		return -1;
@@ -344,10 +371,18 @@ int sr__arena_get(uint64_t ref, enum sr__arena_kind kind, void *buf,
 	if (len > cap)
 		return -1;
 	nwords = (len + 7) / 8;
+	/* Whole words into buf while they fit in cap (a caller's buffer is
+	 * usually the field's maximum), the last one cut to len otherwise. */
+	whole = nwords * 8 <= cap ? nwords : len / 8;
+	h = sum_seed(e, off, len);
 	for (size_t i = 0; i < nwords; i++) {
 		uint64_t w = __atomic_load_n(&src[2 + i], __ATOMIC_RELAXED);
-		size_t o = i * 8;
-		memcpy(dst + o, &w, len - o < 8 ? len - o : 8);
+
+		h = sum_step(h, w);
+		if (i < whole)
+			memcpy(dst + i * 8, &w, 8);
+		else
+			memcpy(dst + i * 8, &w, len - i * 8);
 	}
 	/* Acquire fence, then recheck: if any word above came from a newer
 	 * life of the segment, the raise of its generation is visible now
@@ -355,8 +390,7 @@ int sr__arena_get(uint64_t ref, enum sr__arena_kind kind, void *buf,
 	 * checksum catches a writer of an older life that stored late. */
 	ck_pr_fence_acquire();
 	if (__atomic_load_n(&a->gen[s], __ATOMIC_RELAXED) != e ||
-	    checksum(dst, len, ((uint64_t)e << 32) ^ off ^ (uint64_t)len) !=
-		    sum)
+	    sum_final(h) != sum)
 		goto stale;
 	return (int)len;
 stale:

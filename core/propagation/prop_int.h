@@ -38,7 +38,8 @@ uint64_t sr__arena_put(enum sr__arena_kind kind, const void *data,
 		       size_t len);
 
 /*
- * Copy entry `ref` of `kind` into buf (cap bytes); returns its length, or
+ * Copy entry `ref` of `kind` into buf (cap bytes, which it may fill with
+ * zeros past the entry's length); returns its length, or
  * -1 if ref is 0, of another kind, expired or torn (the last two counted
  * as arena_stale), or longer than cap.  Lock-free, wait-free for readers.
  */
@@ -75,18 +76,37 @@ struct sr__pc_stripe {
 extern SR__TLS struct sr__pc_stripe *sr__pc_mine;
 void sr__pc_add_slow(enum sr__pc c, uint64_t n);
 
+/* Add to a counter of this thread's own stripe (its only writer). */
+static inline void sr__pc_bump(struct sr__pc_stripe *s, enum sr__pc c,
+			       uint64_t n)
+{
+	__atomic_store_n(&s->c[c], __atomic_load_n(&s->c[c], __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
 static inline void sr__pc_add(enum sr__pc c, uint64_t n)
 {
 	struct sr__pc_stripe *s = sr__pc_mine;
 
 	if (SR__LIKELY(s != NULL))
-		__atomic_store_n(&s->c[c],
-				 __atomic_load_n(&s->c[c], __ATOMIC_RELAXED) + n,
-				 __ATOMIC_RELAXED);
+		sr__pc_bump(s, c, n);
 	else
 		sr__pc_add_slow(c, n);
 }
 static inline void sr__pc_inc(enum sr__pc c) { sr__pc_add(c, 1); }
+
+/* A count through a stripe read once for a run of counts (an extract's
+ * per-field outcomes): in a copy of the library that is dlopen()ed, each
+ * thread-local access is a call.  s NULL (no stripe yet, or the shared
+ * one): through sr__pc_add, which takes one or reads the one taken since. */
+static inline void sr__pc_add_to(struct sr__pc_stripe *s, enum sr__pc c,
+				 uint64_t n)
+{
+	if (SR__LIKELY(s != NULL))
+		sr__pc_bump(s, c, n);
+	else
+		sr__pc_add(c, n);
+}
 uint64_t sr__arena_bytes(void);
 
 static inline bool sr__is_ows(char c) { return c == ' ' || c == '\t'; }
@@ -131,19 +151,17 @@ static inline bool sr__list_next(struct sr__list *l, const char **m,
 	return true;
 }
 
-static inline bool sr__ids_nonzero(const uint8_t *p, size_t n)
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc != 0;
-}
-
 /* The context has ids to inject (sr_context_is_valid() without needing
- * the core). */
+ * the core).  Whole words: every inject asks, and a byte loop over the
+ * span id is a chain of shifts. */
 static inline bool sr__ctx_has_ids(const sr_context_t *c)
 {
-	return sr__ids_nonzero(c->trace_id, 16) && sr__ids_nonzero(c->span_id, 8);
+	uint64_t t0, t1, s;
+
+	memcpy(&t0, c->trace_id, 8);
+	memcpy(&t1, c->trace_id + 8, 8);
+	memcpy(&s, c->span_id, 8);
+	return (t0 | t1) != 0 && s != 0;
 }
 
 /* ---- per-format parsers and writers -------------------------------- */
@@ -233,6 +251,8 @@ struct sr__xstate {
 	const sr_carrier_getter_t *g;
 	sr_context_t *out;
 	sr_extract_info_t *info;
+	struct sr__pc_stripe *pc; /* sr__pc_mine at the start (see
+	                             sr__pc_add_to)                       */
 	bool trace_bad;           /* a trace-id field was rejected         */
 	bool bag_ready;           /* bag initialised                       */
 	bool bag_dirty;           /* bag holds entries to store at the end */
@@ -267,7 +287,7 @@ static inline void sr__x_result(struct sr__xstate *x, enum sr_prop_field field,
 				unsigned format, enum sr__pr r)
 {
 	if (SR__LIKELY(r == SR__PR_OK || r == SR__PR_DECISION)) {
-		sr__pc_inc((enum sr__pc)(SR__PC_OK0 + field));
+		sr__pc_add_to(x->pc, (enum sr__pc)(SR__PC_OK0 + field), 1);
 		return;
 	}
 	if (r == SR__PR_ABSENT)
@@ -277,10 +297,10 @@ static inline void sr__x_result(struct sr__xstate *x, enum sr_prop_field field,
 		x->trace_bad = true;
 	x->info->dropped |= SR_EXTRACT_DROPPED(field);
 	if (r == SR__PR_MALFORMED) {
-		sr__pc_inc((enum sr__pc)(SR__PC_MALFORMED0 + field));
+		sr__pc_add_to(x->pc, (enum sr__pc)(SR__PC_MALFORMED0 + field), 1);
 		x->info->malformed |= format;
 	} else {
-		sr__pc_inc((enum sr__pc)(SR__PC_OVERSIZED0 + field));
+		sr__pc_add_to(x->pc, (enum sr__pc)(SR__PC_OVERSIZED0 + field), 1);
 		x->info->oversized |= format;
 	}
 }

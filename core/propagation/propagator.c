@@ -223,7 +223,10 @@ SR_API int sr_propagator_extract_ex(const sr_propagator_t *p, void *carrier,
 		*info = inf;
 	if (!p || !getter || !getter->get)
 		return SR_EINVAL;
-	sr__pc_inc(SR__PC_EXTRACT);
+	x.pc = sr__pc_mine;
+	sr__pc_add_to(x.pc, SR__PC_EXTRACT, 1);
+	if (SR__UNLIKELY(!x.pc))
+		x.pc = sr__pc_mine;  /* taken by that first count */
 	x.carrier = carrier;
 	x.g = getter;
 	x.out = out;

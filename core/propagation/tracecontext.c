@@ -87,44 +87,63 @@ size_t sr__traceparent_format(const sr_context_t *ctx, char out[56])
 
 /* ---- tracestate grammar ---------------------------------------------- */
 
-static inline bool is_lcalpha(unsigned char c) { return c >= 'a' && c <= 'z'; }
-static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static inline bool is_keychar(unsigned char c)
-{
-	return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' ||
-	       c == '*' || c == '/' || c == '@';
-}
-
 /*
  * The Recommendation's grammar (Level 2, which also holds for Level 1
  * headers: it accepts everything the older simple-key / multi-tenant-key
  * grammar did):
- *   key     = ( lcalpha / DIGIT ) 0*255( keychar )
- *   keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
- * so "@" may appear anywhere but first, any number of times.
+ *   key      = ( lcalpha / DIGIT ) 0*255( keychar )
+ *   keychar  = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"
+ *   value    = 0*255(chr) nblk-chr
+ *   chr      = %x20 / nblk-chr
+ *   nblk-chr = %x21-2B / %x2D-3C / %x3E-7E
+ * so "@" may appear anywhere in a key but first, any number of times.
+ * One table lookup per character: every extract with a tracestate
+ * validates every character of it.
  */
+#define TS_KEY0 1u   /* may start a key  */
+#define TS_KEY 2u    /* may be in a key  */
+#define TS_VAL 4u    /* chr              */
+
+#define TS_KEYCHAR (TS_KEY | TS_VAL)
+#define TS_ALNUM (TS_KEY0 | TS_KEY | TS_VAL)
+
+/* Disjoint ranges in order, 0x20 to 0x7e; ',' (0x2c) and '=' (0x3d) are
+ * in none. */
+static const uint8_t ts_class[256] = {
+	[0x20 ... 0x29] = TS_VAL,      /* SP ! " # $ % & ' ( ) */
+	['*'] = TS_KEYCHAR,
+	['+'] = TS_VAL,
+	['-'] = TS_KEYCHAR,
+	['.'] = TS_VAL,
+	['/'] = TS_KEYCHAR,
+	['0' ... '9'] = TS_ALNUM,
+	[':' ... '<'] = TS_VAL,
+	['>' ... '?'] = TS_VAL,
+	['@'] = TS_KEYCHAR,
+	['A' ... '^'] = TS_VAL,        /* A-Z [ \ ] ^ */
+	['_'] = TS_KEYCHAR,
+	['`'] = TS_VAL,
+	['a' ... 'z'] = TS_ALNUM,
+	['{' ... '~'] = TS_VAL,
+};
+
 static bool ts_key_valid(const char *k, size_t n)
 {
-	if (n == 0 || n > 256 ||
-	    !(is_lcalpha((unsigned char)k[0]) || is_digit((unsigned char)k[0])))
+	if (n == 0 || n > 256 || !(ts_class[(unsigned char)k[0]] & TS_KEY0))
 		return false;
 	for (size_t i = 1; i < n; i++)
-		if (!is_keychar((unsigned char)k[i]))
+		if (!(ts_class[(unsigned char)k[i]] & TS_KEY))
 			return false;
 	return true;
 }
 
-/* value = 0*255(chr) nblk-chr; chr = %x20 / nblk-chr;
- * nblk-chr = %x21-2B / %x2D-3C / %x3E-7E */
 static bool ts_value_valid(const char *v, size_t n)
 {
 	if (n == 0 || n > 256 || v[n - 1] == ' ')
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c < 0x20 || c > 0x7e || c == ',' || c == '=')
+	for (size_t i = 0; i < n; i++)
+		if (!(ts_class[(unsigned char)v[i]] & TS_VAL))
 			return false;
-	}
 	return true;
 }
 
@@ -138,12 +157,13 @@ struct ts_member {
 
 #define TS_MAX SR_TRACESTATE_MAX_MEMBERS
 
+/* A filter before the exact compare in ts_seen, not a hash of every
+ * byte: distinct keys nearly always differ in length or at an end, and
+ * most tracestates have one or two members.  n >= 1 (a valid key). */
 static uint32_t key_hash(const char *k, size_t n)
 {
-	uint32_t h = 2166136261u;  /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 16777619u;
-	return h;
+	return (uint32_t)n | (uint32_t)(unsigned char)k[0] << 16 |
+	       (uint32_t)(unsigned char)k[n - 1] << 24;
 }
 
 /* Is the key of `c` already among m[0 .. c - 1]? */

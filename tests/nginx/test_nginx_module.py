@@ -45,6 +45,9 @@ import time
 
 TP_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TP_PARENT = "00f067aa0ba902b7"
+# Traces of the requests that send a header on several lines.
+TP_SPLIT = "0af7651916cd43dd8448eb211c80319c"
+TP_TWICE = "b7ad6b7169203331b7ad6b7169203331"
 
 
 def free_port():
@@ -146,6 +149,7 @@ http {{
         location = /var {{ otel_trace $trace_by_header; return 200 "var\n"; }}
         location = /follow {{ otel_trace $otel_parent_sampled; return 200 "follow\n"; }}
         location = /err {{ otel_trace on; return 503; }}
+        location = /a-longer-route {{ otel_trace on; return 200 "long\n"; }}
         location = /named {{
             otel_trace on;
             otel_span_name "custom $request_method";
@@ -244,10 +248,17 @@ def read_spans(path):
 
 
 def request(port, path, headers=None, conn=None):
+    """headers: a dict, or a list of (name, value) lines (a name may repeat)."""
     c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    h = {"User-Agent": "spanring-test/1.0", "Host": "test.local"}
-    h.update(headers or {})
-    c.request("GET", path, headers=h)
+    if isinstance(headers, list):
+        c.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        for k, v in [("User-Agent", "spanring-test/1.0"), ("Host", "test.local")] + headers:
+            c.putheader(k, v)
+        c.endheaders()
+    else:
+        h = {"User-Agent": "spanring-test/1.0", "Host": "test.local"}
+        h.update(headers or {})
+        c.request("GET", path, headers=h)
     r = c.getresponse()
     body = r.read()
     if conn is None:
@@ -461,11 +472,20 @@ def main():
         results["follow_off"] = request(port, "/follow", {"traceparent": tp_unsampled})
         results["err"] = request(port, "/err")
         results["named"] = request(port, "/named")
+        results["long_route"] = request(port, "/a-longer-route")
         results["proxy_child"] = request(port, "/proxy/a", {"traceparent": tp, "tracestate": "vendor=x"})
         results["proxy_root"] = request(port, "/proxy/b")
         results["quiet"] = request(port, "/quiet/c", {"traceparent": tp})
         results["redirect"] = request(port, "/redirect")
         results["early"] = request(port2, "/x?y=1")
+        # RFC 9110: lines of one field are one comma-joined value; two
+        # traceparents so joined are malformed, and start a new trace.
+        results["split_state"] = request(port, "/proxy/split", [
+            ("traceparent", "00-%s-%s-01" % (TP_SPLIT, TP_PARENT)),
+            ("tracestate", "vendor=x"), ("tracestate", "other=y")])
+        results["twice"] = request(port, "/on?k=4", [
+            ("traceparent", "00-%s-%s-01" % (TP_TWICE, TP_PARENT)),
+            ("traceparent", "00-%s-%s-01" % (TP_TWICE, TP_PARENT))])
         for k, (status, _, _) in results.items():
             check(status in (200, 204, 503), "%s answered: %d" % (k, status))
 
@@ -545,6 +565,10 @@ def main():
               "503 gives status ERROR")
         named = spans_for("named")
         check(len(named) == 1 and named[0]["name"] == "custom GET", "otel_span_name with a variable")
+        lr = spans_for("long_route")
+        check(len(lr) == 1 and lr[0]["name"] == "/a-longer-route"
+              and attrs_of(lr[0]).get("http.route") == "/a-longer-route",
+              "a route name longer than 8 bytes: %s" % lr)
 
         # --- an internal redirect keeps one span, named after the final
         # location; a request that never reaches a location has one too
@@ -581,6 +605,18 @@ def main():
                 print("headers the upstream received:")
                 for k, v in sorted(h.items()):
                     print("  %s: %s" % (k, v))
+        sp = spans_for("split_state")
+        seen = up.find("/proxy/split")
+        check(len(sp) == 1 and sp[0]["traceId"] == TP_SPLIT
+              and sp[0].get("parentSpanId") == TP_PARENT
+              and sp[0].get("traceState") == "vendor=x,other=y",
+              "tracestate on two lines is one joined value: %s" % sp)
+        check(len(sp) == 1 and len(seen) == 1 and seen[0].get("traceparent") ==
+              "00-%s-%s-01" % (TP_SPLIT, sp[0]["spanId"]) if sp and seen else False,
+              "split tracestate: the upstream continues nginx's span")
+        tw = spans_for("twice")
+        check(len(tw) == 1 and tw[0]["traceId"] != TP_TWICE and not tw[0].get("parentSpanId"),
+              "traceparent on two lines is malformed: a new trace: %s" % tw)
         pr = spans_for("proxy_root")
         seen = up.find("/proxy/b")
         # A trace nginx starts has a random trace id: W3C Level 2 flags 03.

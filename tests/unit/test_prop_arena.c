@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "prop_int.h"
 
 #define ARENA (64 * 1024)
 
@@ -107,6 +108,37 @@ static void test_kinds_independent(void **state)
 	assert_int_equal(sr_baggage_count(&d), 0);
 	assert_int_equal(sr_baggage_get(&c, "k", buf, sizeof(buf), NULL), 0);
 	assert_int_equal(sr_context_tracestate_get(&c, "t", buf, sizeof(buf), NULL), 0);
+}
+
+/* Every length of a word and a half and more, each tail size, read back
+ * byte for byte; a buffer of exactly the entry's length is written no
+ * further, a shorter one not at all. */
+static void test_lengths(void **state)
+{
+	unsigned char in[80], out[96];
+
+	(void)state;
+	for (size_t len = 1; len <= sizeof(in); len++) {
+		uint64_t ref;
+
+		for (size_t i = 0; i < len; i++)
+			in[i] = (unsigned char)(0x21 + (len * 7 + i * 13) % 90);
+		ref = sr__arena_put(SR__ARENA_TRACESTATE, in, len);
+		assert_true(ref != 0);
+		memset(out, 0xee, sizeof(out));
+		assert_int_equal(sr__arena_get(ref, SR__ARENA_TRACESTATE, out, len),
+				 (int)len);
+		assert_memory_equal(out, in, len);
+		assert_int_equal(out[len], 0xee);
+		memset(out, 0xee, sizeof(out));
+		assert_int_equal(sr__arena_get(ref, SR__ARENA_TRACESTATE, out,
+					       sizeof(out)),
+				 (int)len);
+		assert_memory_equal(out, in, len);
+		assert_int_equal(sr__arena_get(ref, SR__ARENA_TRACESTATE, out,
+					       len - 1),
+				 -1);
+	}
 }
 
 /* ---- concurrent writers and readers ---------------------------------- */
@@ -226,6 +258,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_size_from_env),
 		cmocka_unit_test(test_wrap_and_stale),
+		cmocka_unit_test(test_lengths),
 		cmocka_unit_test(test_kinds_independent),
 		cmocka_unit_test(test_concurrent),
 	};

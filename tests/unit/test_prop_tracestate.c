@@ -413,6 +413,54 @@ static void test_api_invalid(void **state)
 	}
 }
 
+/* Every byte against the grammar, one character at a time, through the
+ * API that validates a key and a value alone (no list splitting, no OWS). */
+static bool want_keychar(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+	       c == '-' || c == '*' || c == '/' || c == '@';
+}
+
+static void test_every_byte(void **state)
+{
+	sr_context_t c, d;
+	char k[3], v[4];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	for (int b = 1; b < 256; b++) {
+		bool alnum = (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9');
+		bool chr = b >= 0x20 && b <= 0x7e && b != ',' && b != '=';
+
+		k[0] = (char)b, k[1] = '\0';
+		if ((sr_context_tracestate_set(&c, k, "1", &d) == 0) != alnum)
+			fail_msg("key first char 0x%02x", b);
+		k[0] = 'a', k[1] = (char)b, k[2] = '\0';
+		if ((sr_context_tracestate_set(&c, k, "1", &d) == 0) != want_keychar(b))
+			fail_msg("key char 0x%02x", b);
+		v[0] = 'v', v[1] = (char)b, v[2] = 'v', v[3] = '\0';
+		if ((sr_context_tracestate_set(&c, "a", v, &d) == 0) != chr)
+			fail_msg("value char 0x%02x", b);
+		v[2] = '\0';
+		if ((sr_context_tracestate_set(&c, "a", v, &d) == 0) != (chr && b != ' '))
+			fail_msg("value's last char 0x%02x", b);
+	}
+}
+
+/* Keys alike in length and at both ends are still different keys. */
+static void test_keys_alike(void **state)
+{
+	const struct ts_case cases[] = {
+		{ { "a1z=1,a2z=2,a1z=3" }, "a1z=1,a2z=2" },
+		{ { "ab=1", "ab=2" }, "ab=1" },
+		{ { "k@x=1,k@y=2,j@x=3" }, "k@x=1,k@y=2,j@x=3" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run(cases[i].fields, cases[i].want, cases[i].fields[0]);
+}
+
 /* 33rd member pushes the last one out; the new one is always kept. */
 static void test_api_member_limit(void **state)
 {
@@ -524,6 +572,8 @@ int main(void)
 		cmocka_unit_test(test_api_mutation_rules),
 		cmocka_unit_test(test_api_invalid),
 		cmocka_unit_test(test_api_member_limit),
+		cmocka_unit_test(test_every_byte),
+		cmocka_unit_test(test_keys_alike),
 		cmocka_unit_test(test_inject),
 		cmocka_unit_test(test_resolve_hook),
 		cmocka_unit_test(test_exported),
