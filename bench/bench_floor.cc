@@ -62,8 +62,6 @@ SRB_HOT(BM_floor_tsc, srb::nothing, srb::nothing)
 namespace {
 
 constexpr int kMaxRings = 8;
-/* The drainer gives slots back this often (its SR__RELEASE_EVERY). */
-constexpr uint32_t kReleaseEvery = 1024;
 
 /* Rings and their memory live for the whole process; set-up resets them
  * and bumps the generation so a thread re-claims a ring per run. */
@@ -109,8 +107,9 @@ uint64_t mono_ns()
 
 /* The consumer: the drainer's loop with the exporting left out.  Each
  * pass looks at every ring once, copies each span's records into a
- * batch, gives slots back every kReleaseEvery records and at the end, and pauses as sr__drainer_pause says, with the drainer's
- * maximum pause and batch pool (default configuration). */
+ * batch, gives slots back every SR__RELEASE_EVERY records and at the
+ * end, and pauses as sr__drainer_pause says, with the drainer's maximum
+ * pause and batch pool (default configuration). */
 void *floor_drainer(void *)
 {
 	static struct sr__record batch[1024];
@@ -148,7 +147,7 @@ void *floor_drainer(void *)
 				bpos += nrec;
 				k += nrec;
 				look.total++;
-				if (k - released >= kReleaseEvery) {
+				if (k - released >= SR__RELEASE_EVERY) {
 					sr__ring_release_sc(r, k - released);
 					released = k;
 				}
@@ -188,7 +187,7 @@ void floor_setup()
 	fs.capacity = SR__CFG_RECORDS(srb::kRingRecords);
 	for (int i = 0; i < kMaxRings; i++) {
 		if (!fs.mem[i]) {
-			size_t bytes = (size_t)(fs.capacity + SR__RING_OVERHANG) *
+			size_t bytes = (size_t)sr__ring_memory_records(fs.capacity) *
 				       SR__RECORD_SIZE;
 
 			fs.mem[i] = (struct sr__record *)aligned_alloc(64, bytes);

@@ -57,12 +57,6 @@
 #include "drainer_int.h"
 #include "pipeline_int.h"
 
-/* Records given back to a ring's producer at least this often (or every
- * quarter ring, if less) while the drainer copies them out: a producer
- * whose ring is full gets room back during a long drain, not only at its
- * end.  A release is one store. */
-#define SR__RELEASE_EVERY 1024u
-
 /* Exporters behind: a ring fuller than SR__SHED_ABOVE quarters of its
  * capacity is shed to SR__SHED_TO quarters (file comment). */
 #define SR__SHED_ABOVE 3u

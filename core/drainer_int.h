@@ -18,6 +18,13 @@
  * drainer. */
 #define SR__DRAINER_SLACK_NS 50000u
 
+/* Records given back to a ring's producer at least this often (or every
+ * quarter ring, if less) while the drainer copies them out: a producer
+ * whose ring is full gets room back during a long drain, not only at its
+ * end.  A release is one store.  (Here for the benchmark floor, which
+ * releases as the drainer does.) */
+#define SR__RELEASE_EVERY 1024u
+
 /* Records waiting in a ring of `cap` that make its producer ring the
  * drainer's doorbell (registry.c), and that the pause aims at. */
 static inline uint32_t sr__doorbell_mark(uint32_t cap)
@@ -25,7 +32,8 @@ static inline uint32_t sr__doorbell_mark(uint32_t cap)
 	return cap / 2;
 }
 
-/* What one pass saw, for the pause after it (counts in records). */
+/* What one pass saw, for the pause after it (counts in records, but
+ * total and pool in spans). */
 struct sr__drain_look {
 	uint64_t since;    /* ns from the previous pass's start to this one's */
 	uint64_t spent;    /* ns from this pass's start to its end (copying)   */

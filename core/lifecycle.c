@@ -83,7 +83,7 @@ static void save_config(const sr_config_t *cfg)
 static size_t ring_bytes(const sr_config_t *c)
 {
 	return (size_t)c->max_threads *
-	       (SR__CFG_RECORDS(c->ring_records) + SR__RING_OVERHANG) *
+	       sr__ring_memory_records(SR__CFG_RECORDS(c->ring_records)) *
 	       sizeof(struct sr__record);
 }
 

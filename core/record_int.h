@@ -189,6 +189,13 @@ static inline uint32_t sr__records_for_slots(uint32_t nslots)
 #define SR__CONTIG_RECORDS 8u
 #define SR__RING_OVERHANG (SR__CONTIG_RECORDS - 1u)
 
+/* Records of memory a ring of `capacity` records takes, its overhang
+ * included. */
+static inline uint32_t sr__ring_memory_records(uint32_t capacity)
+{
+	return capacity + SR__RING_OVERHANG;
+}
+
 /* Does a span of `nrec` records lie contiguous in ring memory (above)? */
 static inline int sr__span_contiguous(uint32_t nrec)
 {

@@ -95,6 +95,7 @@ void sr__thread_watch_exit(void)
 int sr__registry_init(struct sr__pipeline *p)
 {
 	uint32_t n = p->cfg.max_threads;
+	const uint32_t cap = SR__CFG_RECORDS(p->cfg.ring_records);
 
 	pthread_once(&exit_key_once, make_exit_key);
 	CDS_INIT_LIST_HEAD(&p->active);
@@ -105,13 +106,12 @@ int sr__registry_init(struct sr__pipeline *p)
 
 		t->index = i;
 		sr__ring_init(&t->ring,
-			      p->ring_mem + (size_t)i * (SR__CFG_RECORDS(p->cfg.ring_records) +
-							  SR__RING_OVERHANG),
-			      SR__CFG_RECORDS(p->cfg.ring_records));
+			      p->ring_mem + (size_t)i * sr__ring_memory_records(cap),
+			      cap);
 		/* Half full wakes the drainer: the other half is the margin
 		 * for it to get a CPU (its pause aims at the same mark). */
 		sr__ring_set_doorbell(&t->ring, &p->doorbell,
-				      sr__doorbell_mark(SR__CFG_RECORDS(p->cfg.ring_records)));
+				      sr__doorbell_mark(cap));
 		t->next_free = p->free_threads;
 		p->free_threads = t;
 	}
