@@ -630,6 +630,18 @@ static int serialise_resource(const struct sr__resource *res)
 	return 0;
 }
 
+/* The recorder's memory is no longer ours (freed, or the parent's in a
+ * fork child). */
+static void forget_memory(void)
+{
+	fr.res = NULL;
+	fr.addr = NULL;
+	fr.want = NULL;
+	fr.copy = NULL;
+	fr.bounce = NULL;
+	fr.cap = 0;
+}
+
 static void release_memory(void)
 {
 	sr__free(fr.res, fr.res_len ? fr.res_len : 8);
@@ -637,12 +649,7 @@ static void release_memory(void)
 	sr__free(fr.want, sizeof(*fr.want) * fr.cap);
 	sr__free(fr.copy, 2 * (size_t)fr.str_bound);
 	sr__free(fr.bounce, sizeof(*fr.bounce) * fr.bounce_records);
-	fr.res = NULL;
-	fr.addr = NULL;
-	fr.want = NULL;
-	fr.copy = NULL;
-	fr.bounce = NULL;
-	fr.cap = 0;
+	forget_memory();
 }
 
 /* Does process_vm_readv read this process here (not refused by seccomp
@@ -781,10 +788,5 @@ void sr__flight_forget(void)
 		close(fr.fd); /* the child's copy; the parent keeps its own */
 	fr.fd = -1;
 	/* The parent's pipeline is abandoned in the child, and these with it. */
-	fr.res = NULL;
-	fr.addr = NULL;
-	fr.want = NULL;
-	fr.copy = NULL;
-	fr.bounce = NULL;
-	fr.cap = 0;
+	forget_memory();
 }
