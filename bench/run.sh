@@ -6,7 +6,9 @@
 # `none` / on into an exporter, interleaved) under wrk at saturation, then
 # under the open-loop spanring-loadgen at 25/50/75 % of the compiled-out
 # build's saturated rate (service time, CPU per request), then under
-# callgrind (instructions per request), then the second real server:
+# callgrind (instructions per request) -- these two with a fourth build,
+# the floor (the same spans and propagation by hand) -- then the second
+# real server:
 # Debian's nginx with and without ngx_http_spanring_module
 # (bench/nginx/run.sh: return 200 and a proxied location, tracing off /
 # on into none / on into otlp, interleaved rounds and callgrind), then
@@ -147,7 +149,7 @@ if [ $build = 1 ]; then
 		-DSR_BUILD_BENCH=ON -DSR_BUILD_TESTS=OFF ${nginx_cmake[@]+"${nginx_cmake[@]}"} \
 		-DCMAKE_C_FLAGS=-g -DCMAKE_CXX_FLAGS=-g >"$work/cmake.log" 2>&1 ||
 		{ cat "$work/cmake.log" >&2; exit 1; }
-	targets=(spanring-bench spanring-bench-server spanring-bench-server-off spanring-loadgen)
+	targets=(spanring-bench spanring-bench-server spanring-bench-server-off spanring-bench-server-floor spanring-loadgen)
 	[ "$only" != nginx ] || targets=(spanring-bench-server-off)
 	cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}" \
 		${nginx_target[@]+"${nginx_target[@]}"} \
@@ -157,8 +159,9 @@ fi
 bench="$build_dir/bench/spanring-bench"
 server_on="$build_dir/bench/spanring-bench-server"
 server_off="$build_dir/bench/spanring-bench-server-off"
+server_floor="$build_dir/bench/spanring-bench-server-floor"
 loadgen="$build_dir/bench/spanring-loadgen"
-needed=("$bench" "$server_on" "$server_off" "$loadgen")
+needed=("$bench" "$server_on" "$server_off" "$server_floor" "$loadgen")
 [ "$only" != nginx ] || needed=("$server_off") # nginx/run.sh's OTLP sink
 for b in "${needed[@]}"; do
 	[ -x "$b" ] || { echo "run.sh: $b missing (build first or drop --no-build)" >&2; exit 2; }
@@ -396,6 +399,7 @@ start_variant() {
 	[ $# -gt 0 ] && shift
 	case $v in
 	off) bin=$server_off ;;
+	floor) bin=$server_floor; envs=(${bg_env[@]+"${bg_env[@]}"}) ;;
 	none) bin=$server_on; envs=(${bg_env[@]+"${bg_env[@]}"} OTEL_TRACES_EXPORTER=none) ;;
 	*) bin=$server_on; envs=(${bg_env[@]+"${bg_env[@]}"} "${exporter_env[@]}") ;;
 	esac
@@ -408,6 +412,10 @@ start_variant() {
 }
 
 variants=(off none "$exporter_variant")
+# The open-loop and callgrind runs add the floor (server/floor_trace.h):
+# the same spans and propagation by hand, the least they cost, so the
+# tables show how far the library is from it and not only from off.
+variants_ol=(off floor none "$exporter_variant")
 : >"$work/server.jsonl"
 url_path=/api/users/42
 for round in $(seq "$rounds"); do
@@ -464,8 +472,8 @@ tp_header="traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 for round in $(seq "$rounds"); do
 	for pct in "${ol_pcts[@]}"; do
 		rate=$((sat_rps * pct / 100))
-		for k in 0 1 2; do
-			v=${variants[$(((k + round - 1) % 3))]}
+		for k in 0 1 2 3; do
+			v=${variants_ol[$(((k + round - 1) % 4))]}
 			start_variant "$v"
 			"${pin_client[@]}" "$loadgen" --port "$port" --path "$url_path" \
 				--conns "$ol_conns" --rate "$rate" --duration "$ol_duration" \
@@ -493,7 +501,7 @@ done
 log "server under callgrind: $cg_requests requests per variant"
 mkdir -p "$work/srv-cg"
 : >"$work/srvcg.jsonl"
-for v in "${variants[@]}"; do
+for v in "${variants_ol[@]}"; do
 	rm -f "$work/srv-cg/$v".*
 	srv_pin=()
 	start_variant "$v" valgrind --tool=callgrind --separate-threads=yes \

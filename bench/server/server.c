@@ -10,6 +10,9 @@
  * under it with an attribute each, and the server span's context is
  * injected into the response headers.  Built twice from this file:
  *   spanring-bench-server-off  -DSR_COMPILED_OUT: no tracing code at all;
+ *   spanring-bench-server-floor  -DSRB_FLOOR: the same spans and
+ *                              propagation by hand, the least they cost
+ *                              (floor_trace.h);
  *   spanring-bench-server      tracing on; exporters from the standard
  *                              environment (OTEL_TRACES_EXPORTER=none,
  *                              console, otlp ...).
@@ -310,9 +313,71 @@ static size_t render_body(const struct request *rq, char *buf, size_t cap)
 	return (size_t)snprintf(buf, cap, "%016llx\n", (unsigned long long)h);
 }
 
+#ifdef SRB_FLOOR
+#include "floor_trace.h"
+#endif
+
+/* The response's status line and headers but the trace context. */
+static void put_head(struct conn *c, size_t blen)
+{
+	char line[96];
+
+	out_str(c, "HTTP/1.1 200 OK\r\n"
+		   "Content-Type: text/plain\r\n");
+	snprintf(line, sizeof(line), "Content-Length: %zu\r\n", blen);
+	out_str(c, line);
+	if (c->close_after)
+		out_str(c, "Connection: close\r\n");
+}
+
+#ifdef SRB_FLOOR
+/* The same request traced by the floor (floor_trace.h): the spans,
+ * attributes and propagation of respond() below, by hand. */
 static void respond(struct conn *c, struct request *rq)
 {
-	char body[64], line[96];
+	struct srb_floor_span server, child;
+	const struct header *tracestate, *baggage;
+	struct fl_ctx parent, self;
+	char body[64];
+	size_t blen;
+	unsigned n;
+
+	fl_extract(rq, &parent, &tracestate, &baggage);
+	(void)tracestate;
+	(void)baggage;
+	fl_start(&server, "GET /", SR_KIND_SERVER, &parent);
+	fl_context(&server, &self);
+	n = fl_attr_str(&server, 0, "http.request.method", rq->method, rq->method_len);
+	n += fl_attr_str(&server, n, "url.path", rq->path, rq->path_len);
+
+	fl_start(&child, "parse", SR_KIND_INTERNAL, &self);
+	fl_attr_int(&child, 0, "http.request.header_count", rq->nh, SR_ATTR_INT);
+	srb_floor_end(&child, 1);
+
+	fl_start(&child, "auth", SR_KIND_INTERNAL, &self);
+	fl_attr_int(&child, 0, "auth.anonymous", 1, SR_ATTR_BOOL);
+	srb_floor_end(&child, 1);
+
+	fl_start(&child, "handler", SR_KIND_INTERNAL, &self);
+	blen = render_body(rq, body, sizeof(body));
+	fl_attr_int(&child, 0, "app.digest_rounds", 8, SR_ATTR_INT);
+	srb_floor_end(&child, 1);
+
+	fl_start(&child, "render", SR_KIND_INTERNAL, &self);
+	put_head(c, blen);
+	fl_inject(c, &self);
+	fl_attr_int(&child, 0, "http.response.body.size", (int64_t)blen, SR_ATTR_INT);
+	out_put(c, "\r\n", 2);
+	out_put(c, body, blen);
+	srb_floor_end(&child, 1);
+
+	fl_attr_int(&server, n, "http.response.status_code", 200, SR_ATTR_INT);
+	srb_floor_end(&server, (uint16_t)(n + 1));
+}
+#else
+static void respond(struct conn *c, struct request *rq)
+{
+	char body[64];
 	size_t blen;
 
 #ifndef SR_COMPILED_OUT
@@ -347,12 +412,7 @@ static void respond(struct conn *c, struct request *rq)
 #ifndef SR_COMPILED_OUT
 		SR_SPAN_AUTO(render, g_tracer, "render", SR_KIND_INTERNAL);
 #endif
-		out_str(c, "HTTP/1.1 200 OK\r\n"
-			   "Content-Type: text/plain\r\n");
-		snprintf(line, sizeof(line), "Content-Length: %zu\r\n", blen);
-		out_str(c, line);
-		if (c->close_after)
-			out_str(c, "Connection: close\r\n");
+		put_head(c, blen);
 #ifndef SR_COMPILED_OUT
 		ctx_inject(c, &server);
 		SR_SET_INT(&render.span, "http.response.body.size",
@@ -367,6 +427,7 @@ static void respond(struct conn *c, struct request *rq)
 	sr_span_end(&server);
 #endif
 }
+#endif /* SRB_FLOOR */
 
 static void respond_sink(struct conn *c)
 {
@@ -797,6 +858,13 @@ static void report_stats(const char *path)
 
 	/* Before the shutdown: its final drain is not the window's. */
 	window_json(win, sizeof(win));
+#ifdef SRB_FLOOR
+	if (!g_sink) {
+		srb_floor_stop();
+		snprintf(json, sizeof(json), "{\"floor_dropped\":%llu}",
+			 (unsigned long long)srb_floor_drops());
+	}
+#endif
 #ifndef SR_COMPILED_OUT
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
@@ -875,6 +943,14 @@ int main(int argc, char **argv)
 			return 3;
 		}
 		g_tracer = sr_tracer_get("spanring-bench-server", "1");
+	}
+#endif
+#ifdef SRB_FLOOR
+	if (!g_sink) {
+		sr_config_t cfg;
+
+		sr_config_init(&cfg);
+		srb_floor_start(SR__CFG_RECORDS(cfg.ring_records));
 	}
 #endif
 	if (probe) {
