@@ -175,14 +175,16 @@ static void publish_globals(struct sr__pipeline *p)
 	l.value_len = c->attr_value_length_limit;
 	l.max_slots = sr__slots_in_records(SR__CFG_RECORDS(c->max_span_records));
 	l.inline_slots = l.max_slots - 1 < 14 ? l.max_slots - 1 : 14;
-	/* The inline attribute paths (span_inline.h) append while nslots <
-	 * fast_end: under the attribute limit and the inline room, and only
-	 * when every short string fits the value limit uncut (they do not
-	 * check it). */
+	/* The inline attribute paths (span_inline.h) append while they end
+	 * at or below fast_end: under the attribute limit and the inline
+	 * room, and only when every string they copy (up to
+	 * SR__SPAN_ITEM_INL2_MAX bytes) fits the value limit uncut: they do
+	 * not check it, so a limit below that sends every attribute out of
+	 * line, where it is cut and counted. */
 	l.fast_end = l.inline_slots;
 	if (l.attrs < l.fast_end)
 		l.fast_end = l.attrs;
-	if (l.value_len < SR__INLINE_STR)
+	if (l.value_len < SR__SPAN_ITEM_INL2_MAX)
 		l.fast_end = 0;
 	SR__SET(sr__g.limits.attrs, l.attrs);
 	SR__SET(sr__g.limits.events, l.events);

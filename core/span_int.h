@@ -44,13 +44,16 @@ enum { BOOK_NONE = 0, BOOK_CLEAN = 1 };
 /*
  * The private layout of sr_span_t.
  *
- * The inline attribute paths in span_inline.h append single-slot ATTR items
- * on their own while nslots < fast_end, touching only rec[], nslots and
- * (to read) fast_end and state.  Everything else is bookkeeping for the
+ * The inline attribute paths in span_inline.h append ATTR items of one
+ * slot (two for a copied string of 9 to 40 bytes) on their own while they
+ * end at or below fast_end, touching only rec[], nslots and (to read)
+ * fast_end and state.  Everything else is bookkeeping for the
  * out-of-line calls, which initialise it on first use (book_in), so a
  * span that only ever gets inline attributes never pays for it.  `attrs`
- * counts ATTR items up to slot `synced`; every slot appended inline past
- * it is one more ATTR (book_in catches up).  fast_end is recomputed after
+ * counts ATTR items up to slot `synced`; book_in counts those appended
+ * inline past it (inline_attrs).  fast_end allows one slot per attribute
+ * left under the limit, so a two-slot string never takes the span past
+ * it.  fast_end is recomputed after
  * every out-of-line call (book_out) and is 0 whenever the state is not
  * RECORDING, which is what lets the inline paths test it alone.
  */
@@ -98,7 +101,9 @@ _Static_assert(SR__SPAN_SLOTS_AT == SR__HEADER_SIZE &&
 		       offsetof(struct sr__slot, inl) == SR__SPAN_ITEM_INL_AT &&
 		       offsetof(struct sr__span_tail, fast_end) == 1 &&
 		       offsetof(struct sr__span_tail, nslots) == 2 &&
-		       SR__SPAN_ITEM_INL_MAX == SR__INLINE_STR,
+		       SR__SPAN_ITEM_INL_MAX == SR__INLINE_STR &&
+		       SR__SPAN_ITEM_INL2_MAX == SR__INLINE_STR + SR__SLOT_SIZE &&
+		       SR__INLINE_SLOTS >= 2,
 	       "span_inline.h writes ATTR items in the record layout");
 
 #define S(sp) ((struct sr__span *)(void *)(sp))
@@ -138,6 +143,24 @@ static inline void unpin(struct sr__span *s)
 	}
 }
 
+/* ATTR items appended inline in slots [from, to): one slot each, but a
+ * copied string of more than SR__INLINE_STR bytes continues into the
+ * next (span_inline.h). */
+static inline uint32_t inline_attrs(const struct sr__span *s, uint32_t from,
+				    uint32_t to)
+{
+	uint32_t n = 0;
+
+	while (from < to) {
+		const struct sr__item *it = (const struct sr__item *)(const void *)
+			(s->rec + SR__HEADER_SIZE + (size_t)from * SR__SLOT_SIZE);
+
+		from += it->vtype == SR_ATTR_STRING ? sr__str_slots(it->len) : 1;
+		n++;
+	}
+	return n;
+}
+
 /* Out-of-line calls that change a recording span begin with book_in and,
  * if it returns true, end with book_out (see struct sr__span); false:
  * the span is dead (see sr__span_pin). */
@@ -147,9 +170,9 @@ static inline bool book_in(struct sr__span *s)
 		memset(&s->nchunks, 0,
 		       sizeof(*s) - offsetof(struct sr__span, nchunks));
 		s->booked = BOOK_CLEAN;
-		s->attrs = s->nslots; /* all appended inline: one ATTR each */
+		s->attrs = (uint16_t)inline_attrs(s, 0, s->nslots);
 	} else {
-		s->attrs = (uint16_t)(s->attrs + s->nslots - s->synced);
+		s->attrs = (uint16_t)(s->attrs + inline_attrs(s, s->synced, s->nslots));
 	}
 	s->synced = s->nslots;
 	if (SR__UNLIKELY(s->nchunks) && !sr__span_pin(s)) {

@@ -122,7 +122,7 @@ struct sr__limits {
 	                           max_slots - 1), the last is for DROPPED  */
 	uint32_t fast_end;      /* inline attribute appends allowed below
 	                           this slot count: min(inline_slots, attrs),
-	                           0 if value_len < SR__INLINE_STR           */
+	                           0 if value_len < SR__SPAN_ITEM_INL2_MAX   */
 };
 
 struct sr__clock_params {

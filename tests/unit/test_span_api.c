@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -378,6 +380,80 @@ static void test_span_size_limits_counted(void **state)
 	assert_int_equal(st.exported, st.sampled);
 }
 
+/* Copied strings of 9 to 40 bytes go inline across two slots (the
+ * header's copy reads exactly [v, v + len): each source is a heap block
+ * of that size, which ASan guards); 41 bytes and up go out of line.
+ * Every length keeps its bytes. */
+static void test_inline_strings_every_length(void **state)
+{
+	static char keys[42][8], names[42][8]; /* static: kept by pointer */
+	char want[42];
+	sr_span_t s;
+
+	(void)state;
+	for (int n = 0; n < 42; n++)
+		want[n] = (char)('a' + n % 26);
+	for (int n = 1; n <= 41; n++) {
+		char *v = malloc((size_t)n);
+
+		assert_non_null(v);
+		memcpy(v, want, (size_t)n);
+		snprintf(keys[n], sizeof(keys[n]), "s%d", n);
+		snprintf(names[n], sizeof(names[n]), "len%d", n);
+		sr_span_start(&s, NULL, names[n], SR_KIND_INTERNAL);
+		sr_span_set_int(&s, "before", n);
+		sr_span_set_strn(&s, keys[n], v, (size_t)n);
+		sr_span_set_int(&s, "after", -n);
+		memset(v, 'X', (size_t)n); /* copied, not referenced */
+		sr_span_end(&s);
+		free(v);
+		flush();
+
+		const sr_span_data_t *d = sr_test_find_span(names[n]);
+		char tmp[42];
+
+		assert_non_null(d);
+		assert_int_equal(d->attr_count, 3);
+		assert_int_equal(attr(d, "before")->v.i, n);
+		assert_int_equal(attr(d, "after")->v.i, -n);
+		memcpy(tmp, want, (size_t)n);
+		tmp[n] = '\0';
+		assert_str(attr(d, keys[n])->v.s, tmp);
+	}
+}
+
+static void four_attrs(sr_config_t *c)
+{
+	c->attr_count_limit = 4;
+}
+
+/* A two-slot inline string is one attribute against the limit: with a
+ * limit of 4, four 20-byte strings (the first two inline, eight slots in
+ * all) are kept and only a fifth is dropped. */
+static void test_inline_two_slot_strings_count_once(void **state)
+{
+	static const char *keys[] = { "k0", "k1", "k2", "k3", "k4" };
+	sr_span_t s;
+	sr_stats_t st = { .size = sizeof(st) };
+
+	(void)state;
+	sr_shutdown(5000, NULL);
+	assert_int_equal(sr_test_init_memory(four_attrs), 0);
+	sr_span_start(&s, NULL, "counted", SR_KIND_INTERNAL);
+	for (int i = 0; i < 5; i++)
+		sr_span_set_strn(&s, keys[i], "twenty bytes of text", 20);
+	sr_span_end(&s);
+	flush();
+	const sr_span_data_t *d = sr_test_find_span("counted");
+	assert_non_null(d);
+	assert_int_equal(d->attr_count, 4);
+	assert_int_equal(d->dropped_attr_count, 1);
+	for (int i = 0; i < 4; i++)
+		assert_str(attr(d, keys[i])->v.s, "twenty bytes of text");
+	sr_stats_get(&st);
+	assert_int_equal(st.attrs_dropped, 1);
+}
+
 static void test_end_twice_and_after_end_ignored(void **state)
 {
 	sr_span_t s;
@@ -726,6 +802,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_span_crosses_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_truncate_and_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_span_size_limits_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_strings_every_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inline_two_slot_strings_count_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_end_twice_and_after_end_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsampled_span_keeps_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spans_carry_random_flag, setup, teardown),

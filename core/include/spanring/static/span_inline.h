@@ -10,7 +10,7 @@
  * program whose pipeline is not running pays a load and a branch per call,
  * an unsampled span skips its attribute calls and its end entirely, and a
  * sampled span's attributes (numbers, bools, static strings, copied
- * strings of up to 8 bytes) are written straight into the span while it
+ * strings of up to 40 bytes) are written straight into the span while it
  * has inline room under its limits.  Everything else goes to the sr__span_*
  * entry points below.
  *
@@ -30,7 +30,9 @@
  *                         SR__SPAN_SLOTS_AT + i * SR__SPAN_SLOT_SIZE
  *
  *   slot (32 bytes): head word (kind, value type, count, string length),
- *   key pointer, value word, 8 bytes of a short copied string.
+ *   key pointer, value word, 8 bytes of a short copied string.  A copied
+ *   string of 9 to 40 bytes continues into the next slot, whole (the
+ *   record layout's continuation slot).
  *
  * An application that defines SR_NO_INLINE never includes this header:
  * its span calls are calls to the exported sr_span_* functions, and only
@@ -63,6 +65,9 @@ extern "C" {
 #define SR__SPAN_ITEM_ATTR 1
 #define SR__SPAN_ITEM_INL_AT 24 /* a copied string's bytes in its slot */
 #define SR__SPAN_ITEM_INL_MAX 8
+/* The longest copied string written inline: its first slot's bytes and
+ * one continuation slot. */
+#define SR__SPAN_ITEM_INL2_MAX (SR__SPAN_ITEM_INL_MAX + SR__SPAN_SLOT_SIZE)
 /* Casts that are C casts in C and named casts in C++ (where an
  * application may build with -Wold-style-cast).  SR__PUN reinterprets a
  * pointer (via void * in C, which keeps -Wcast-align quiet); SR__CAST
@@ -174,6 +179,22 @@ static inline struct sr__slot *sr__span_slot(sr_span_t *span)
 	return NULL;
 }
 
+/* The first of the next two slots if a string attribute that continues
+ * into a second slot may be appended inline, else NULL. */
+static inline struct sr__slot *sr__span_slot2(sr_span_t *span)
+{
+	struct sr__span_tail *t = sr__tail(span);
+	uint16_t n = t->nslots;
+
+	if (SR__EXPECT(n + 2 <= t->fast_end, 1)) {
+		t->nslots = SR__CAST(uint16_t, n + 2);
+		return SR__PUN(struct sr__slot *,
+			       span->opaque_ + SR__SPAN_SLOTS_AT +
+				       SR__CAST(size_t, n) * SR__SPAN_SLOT_SIZE);
+	}
+	return NULL;
+}
+
 /* The head of an attribute item as one word: a 64-bit store, which
  * (unlike a store of byte-sized fields) cannot alias nslots. */
 static inline uint64_t sr__slot_head(uint8_t vtype, uint32_t len)
@@ -214,6 +235,40 @@ static inline void sr__copy_short(void *dst, const char *src, size_t n)
 		d[0] = SR__CAST(unsigned char, src[0]);
 		d[n / 2] = SR__CAST(unsigned char, src[n / 2]);
 		d[n - 1] = SR__CAST(unsigned char, src[n - 1]);
+	}
+}
+
+/* Copy 8 < n <= 40 bytes the same way: two overlapping moves of 8, 16
+ * or 32 bytes, never reading outside [src, src + n); the destination
+ * (a slot's bytes and its continuation slot) has room for all 40. */
+static inline void sr__copy_medium(void *dst, const char *src, size_t n)
+{
+	unsigned char *d = SR__CAST(unsigned char *, dst);
+
+	if (__builtin_constant_p(n)) {
+		__builtin_memcpy(d, src, n);
+	} else if (n <= 16) {
+		uint64_t a, b;
+
+		__builtin_memcpy(&a, src, 8);
+		__builtin_memcpy(&b, src + n - 8, 8);
+		__builtin_memcpy(d, &a, 8);
+		__builtin_memcpy(d + n - 8, &b, 8);
+	} else if (n <= 32) {
+		struct { uint64_t w[2]; } a, b;
+
+		__builtin_memcpy(&a, src, 16);
+		__builtin_memcpy(&b, src + n - 16, 16);
+		__builtin_memcpy(d, &a, 16);
+		__builtin_memcpy(d + n - 16, &b, 16);
+	} else {
+		struct { uint64_t w[4]; } a;
+		uint64_t b;
+
+		__builtin_memcpy(&a, src, 32);
+		__builtin_memcpy(&b, src + n - 8, 8);
+		__builtin_memcpy(d, &a, 32);
+		__builtin_memcpy(d + n - 8, &b, 8);
 	}
 }
 
@@ -285,13 +340,20 @@ sr__inline_span_set_strn(sr_span_t *span, const char *key, const char *v,
 	assert(span != NULL); /* the fast paths' precondition */
 	struct sr__slot *slot;
 
+	/* The value word stays unwritten: a copied string's bytes are in
+	 * inl (and the continuation slot), and nothing reads v. */
 	if (len <= SR__SPAN_ITEM_INL_MAX && v &&
 	    SR__EXPECT((slot = sr__span_slot(span)) != NULL, 1)) {
-		/* The value word stays unwritten: a copied string's bytes
-		 * are in inl, and nothing reads v. */
 		slot->head = sr__slot_head(SR_ATTR_STRING, SR__CAST(uint32_t, len));
 		slot->key = key;
 		sr__copy_short(slot->inl, v, len);
+	} else if (len <= SR__SPAN_ITEM_INL2_MAX && len > SR__SPAN_ITEM_INL_MAX &&
+		   v && SR__EXPECT((slot = sr__span_slot2(span)) != NULL, 1)) {
+		slot->head = sr__slot_head(SR_ATTR_STRING, SR__CAST(uint32_t, len));
+		slot->key = key;
+		/* From the slot's address: the bytes run past inl[]. */
+		sr__copy_medium(SR__PUN(unsigned char *, slot) + SR__SPAN_ITEM_INL_AT,
+				v, len);
 	} else if (sr__span_recording(span)) {
 		sr__span_set_strn(span, key, v, len);
 	}
