@@ -21,7 +21,10 @@
 
 static const char *const vars[] = {
 	"SPANRING_BACKGROUND_CPUS", "SPANRING_BACKGROUND_SCHED",
-	"SPANRING_BACKGROUND_NICE",
+	"SPANRING_BACKGROUND_NICE", "OTEL_METRICS_EXPORTER",
+	"OTEL_EXPORTER_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_PORT",
+	"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_METRIC_EXPORT_TIMEOUT",
+	"SPANRING_OTLP_MAX_ATTEMPTS",
 };
 
 static int clear_env(void **state)
@@ -180,6 +183,47 @@ static void cpus_and_idle_class_are_applied(void **state)
 	assert_int_equal(sr__bg_apply_failures(), 0);
 }
 
+/* The metrics layer's threads (metrics/) start as the core's do: the
+ * Prometheus endpoint's and the OTLP metrics exporter's, placed and
+ * prioritised by the same settings. */
+static void metrics_threads_obey_the_settings(void **state)
+{
+	const char *names[] = { "sr-metrics", "sr-metrics-otlp" };
+	cpu_set_t mine, want, got;
+	char cpu[16];
+	int c = first_cpu(&mine);
+
+	(void)state;
+	snprintf(cpu, sizeof(cpu), "%d", c);
+	setenv("SPANRING_BACKGROUND_CPUS", cpu, 1);
+	setenv("SPANRING_BACKGROUND_SCHED", "batch", 1);
+	setenv("SPANRING_BACKGROUND_NICE", "7", 1);
+	setenv("OTEL_METRICS_EXPORTER", "prometheus,otlp", 1);
+	setenv("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1", 1);
+	setenv("OTEL_EXPORTER_PROMETHEUS_PORT", "0", 1);
+	/* Nothing listens there: the final export at shutdown fails at
+	 * once, once. */
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:1/v1/metrics", 1);
+	setenv("OTEL_METRIC_EXPORT_TIMEOUT", "200", 1);
+	setenv("SPANRING_OTLP_MAX_ATTEMPTS", "1", 1);
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	CPU_ZERO(&want);
+	CPU_SET(c, &want);
+	for (int i = 0; i < 2; i++) {
+		pid_t tid = tid_named(names[i]);
+
+		if (tid <= 0)
+			fail_msg("no thread named %s", names[i]);
+		assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
+		assert_true(CPU_EQUAL(&got, &want));
+		assert_int_equal(sched_getscheduler(tid), SCHED_BATCH);
+		assert_int_equal(getpriority(PRIO_PROCESS, (id_t)tid), 7);
+	}
+	/* The application's own thread keeps what it had. */
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
+	assert_int_equal(sr__bg_apply_failures(), 0);
+}
+
 static void batch_class_and_nice_are_applied(void **state)
 {
 	pid_t tid;
@@ -230,6 +274,7 @@ int main(void)
 		T(unset_settings_are_inherited),
 		T(cpus_and_idle_class_are_applied),
 		T(batch_class_and_nice_are_applied),
+		T(metrics_threads_obey_the_settings),
 		T(cpu_ranges_are_accepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
