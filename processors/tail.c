@@ -297,13 +297,23 @@ static void decide_oldest(struct tail *t, int why)
 	t->free_trace = ti;
 }
 
-static uint32_t span_flags(const struct tail *t, const sr_span_data_t *s)
+static uint32_t span_flags_rules(const struct tail *t, const sr_span_data_t *s,
+				 uint32_t f);
+
+/* Inline for the common case, no latency threshold and no attribute
+ * rules: only the status counts. */
+static inline uint32_t span_flags(const struct tail *t, const sr_span_data_t *s)
 {
-	uint32_t f = 0;
+	uint32_t f = s->status == SR_STATUS_ERROR ? T_ERROR : 0;
+
+	return t->latency_ns || t->nrules ? span_flags_rules(t, s, f) : f;
+}
+
+static uint32_t span_flags_rules(const struct tail *t, const sr_span_data_t *s,
+				 uint32_t f)
+{
 	static const uint8_t zero[8];
 
-	if (s->status == SR_STATUS_ERROR)
-		f |= T_ERROR;
 	if (t->latency_ns && (s->parent_remote || !memcmp(s->parent_span_id, zero, 8)) &&
 	    s->end_ns - s->start_ns >= t->latency_ns)
 		f |= T_SLOW;
