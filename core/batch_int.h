@@ -60,9 +60,11 @@ struct sr__batch {
 	bool processed;
 };
 
-/* A static string's length, cached by its address (record_decode.c). */
+/* A static string's length and key filter bit, cached by its address
+ * (record_decode.c). */
 struct sr__slen {
 	const char *ptr;                 /* NULL: empty                     */
+	uint64_t bit;                    /* key_bit() of its bytes          */
 	uint32_t len;
 };
 #define SR__SLEN_SLOTS 256u          /* power of two                    */

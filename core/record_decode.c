@@ -94,36 +94,6 @@ static sr_str_t ptr_str(struct sr__flight *f, const char *s, uint32_t len)
 	return r;
 }
 
-/* A static string (a key, a span's or event's name, a scope's name) of
- * this process: its length from the scratch's cache, strlen() once per
- * address.  Every span repeats the same few keys: the cache spares a
- * strlen of each, the bulk of a decode's cost after the items' walk. */
-static inline sr_str_t static_str(struct sr__scratch *sc, const char *s)
-{
-	struct sr__slen *e;
-	sr_str_t r;
-
-	if (!s)
-		return cstr(NULL);
-	e = &sc->slen[((uintptr_t)s * 0x9E3779B97F4A7C15ull) >> 56 &
-		      (SR__SLEN_SLOTS - 1)];
-	if (e->ptr != s) {
-		e->ptr = s;
-		e->len = (uint32_t)strlen(s);
-	}
-	r.ptr = s;
-	r.len = e->len;
-	return r;
-}
-
-/* A static string as the record keeps it: from a crash recording, the
- * file's copy. */
-static inline sr_str_t key_str(struct sr__flight *f, struct sr__scratch *sc,
-			       const char *s)
-{
-	return f ? sr__flight_string(f, s, UINT32_MAX) : static_str(sc, s);
-}
-
 static uint64_t stamp_ns(struct sr__flight *f, uint64_t tsc)
 {
 	return f ? sr__flight_tsc_to_ns(f, tsc) : sr__tsc_to_ns(tsc);
@@ -148,15 +118,62 @@ static inline uint64_t key_bit(sr_str_t k)
 	return 1ull << ((h * 0x9E3779B97F4A7C15ull) >> 58);
 }
 
-/* Decode the ATTR item `it` into *v; returns the slots it takes.  Inline:
- * it runs once per attribute, the bulk of a span. */
+/* The cache entry of a static string of this process (a key, a span's or
+ * event's name, a scope's name; not NULL): its length and key_bit(),
+ * worked out once per address.  Every span repeats the same few keys:
+ * the cache spares a strlen of each and the reads of its bytes, the bulk
+ * of a decode's cost after the items' walk. */
+static inline const struct sr__slen *slen_of(struct sr__scratch *sc,
+					     const char *s)
+{
+	struct sr__slen *e = &sc->slen[((uintptr_t)s * 0x9E3779B97F4A7C15ull) >>
+					       56 & (SR__SLEN_SLOTS - 1)];
+
+	if (e->ptr != s) {
+		e->ptr = s;
+		e->len = (uint32_t)strlen(s);
+		e->bit = key_bit((sr_str_t){ s, e->len });
+	}
+	return e;
+}
+
+static inline sr_str_t static_str(struct sr__scratch *sc, const char *s)
+{
+	sr_str_t r = { s, 0 };
+
+	if (!s)
+		return cstr(NULL);
+	r.len = slen_of(sc, s)->len;
+	return r;
+}
+
+/* A static string as the record keeps it: from a crash recording, the
+ * file's copy. */
+static inline sr_str_t key_str(struct sr__flight *f, struct sr__scratch *sc,
+			       const char *s)
+{
+	return f ? sr__flight_string(f, s, UINT32_MAX) : static_str(sc, s);
+}
+
+/* Decode the ATTR item `it` into *v, its key's key_bit() into *bit;
+ * returns the slots it takes.  Inline: it runs once per attribute, the
+ * bulk of a span. */
 static inline __attribute__((always_inline)) uint32_t
 decode_attr(struct sr__flight *f, struct sr__scratch *sc,
-	    const struct sr__item *it, sr_attr_view_t *v)
+	    const struct sr__item *it, sr_attr_view_t *v, uint64_t *bit)
 {
 	uint32_t n = sr__item_value(it, v);
 
-	v->key = key_str(f, sc, it->key);
+	if (f || !it->key) {
+		v->key = key_str(f, sc, it->key);
+		*bit = key_bit(v->key);
+	} else {
+		const struct sr__slen *e = slen_of(sc, it->key);
+
+		v->key.ptr = it->key;
+		v->key.len = e->len;
+		*bit = e->bit;
+	}
 	if (it->vtype == SR_ATTR_STRING_STATIC)
 		v->v.s = ptr_str(f, it->v.s, it->len);
 	return n;
@@ -261,7 +278,9 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		}
 		if (owner_left && it->kind == SR__ITEM_ATTR) {
 			/* Attribute of the preceding event or link. */
-			j += decode_attr(f, sc, it, &owned[nowned++]);
+			uint64_t unused;
+
+			j += decode_attr(f, sc, it, &owned[nowned++], &unused);
 			(*owner_count)++;
 			owner_left--;
 			continue;
@@ -273,9 +292,8 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 			uint64_t bit;
 			uint32_t k = nattr;
 
-			j += decode_attr(f, sc, it, v);
+			j += decode_attr(f, sc, it, v, &bit);
 			/* Setting a key twice keeps the last value. */
-			bit = key_bit(v->key);
 			if (seen & bit) {
 				for (k = 0; k < nattr; k++)
 					if (key_eq(sc->attrs[k].key, v->key))

@@ -207,12 +207,46 @@ static void test_restart_forgets_lengths(void **state)
 	chain = NULL;
 }
 
+/* A key set twice keeps its last value, whether the two sets name it by
+ * one address or by two copies of its bytes (the duplicate filter works
+ * from the bytes, cached by address). */
+static void test_key_set_twice_keeps_last_value(void **state)
+{
+	static char copy_a[] = "dup.key", copy_b[] = "dup.key";
+	const sr_tracer_t *t;
+	sr_span_t s;
+
+	(void)state;
+	chain = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	t = sr_tracer_get("test", "1");
+	for (int i = 0; i < 4; i++) {
+		sr_span_start(&s, t, "x", SR_KIND_INTERNAL);
+		sr_span_set_int(&s, "other", 0);
+		sr_span_set_int(&s, i & 1 ? copy_b : copy_a, 1);
+		sr_span_set_int(&s, i & 2 ? copy_b : copy_a, 2);
+		sr_span_end(&s);
+	}
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(sr_memory_count(), 4);
+	for (size_t i = 0; i < 4; i++) {
+		const sr_span_data_t *d = sr_memory_get(i);
+
+		assert_int_equal(d->attr_count, 2);
+		assert_int_equal(d->attrs[1].key.len, 7);
+		assert_int_equal(d->attrs[1].v.i, 2);
+	}
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_many_keys_any_order),
 		cmocka_unit_test(test_stage_decodes_lengths),
 		cmocka_unit_test(test_restart_forgets_lengths),
+		cmocka_unit_test(test_key_set_twice_keeps_last_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
