@@ -155,10 +155,27 @@ static void unset_settings_are_inherited(void **state)
 	assert_int_equal(sched_getscheduler(tid), sched_getscheduler(0));
 }
 
+/* The thread named `name` runs on CPU `cpu` alone in class `policy`;
+ * returns its id. */
+static pid_t expect_placed(const char *name, int cpu, int policy)
+{
+	pid_t tid = tid_named(name);
+	cpu_set_t want, got;
+
+	if (tid <= 0)
+		fail_msg("no thread named %s", name);
+	CPU_ZERO(&want);
+	CPU_SET(cpu, &want);
+	assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
+	assert_true(CPU_EQUAL(&got, &want));
+	assert_int_equal(sched_getscheduler(tid), policy);
+	return tid;
+}
+
 static void cpus_and_idle_class_are_applied(void **state)
 {
 	const char *names[] = { "sr-drainer", "sr-exp-memory" };
-	cpu_set_t mine, want, got;
+	cpu_set_t mine, got;
 	char cpu[16];
 	int c = first_cpu(&mine);
 
@@ -167,16 +184,8 @@ static void cpus_and_idle_class_are_applied(void **state)
 	setenv("SPANRING_BACKGROUND_CPUS", cpu, 1);
 	setenv("SPANRING_BACKGROUND_SCHED", "IDLE", 1); /* any case */
 	assert_int_equal(sr_test_init_memory(NULL), 0);
-	CPU_ZERO(&want);
-	CPU_SET(c, &want);
-	for (int i = 0; i < 2; i++) {
-		pid_t tid = tid_named(names[i]);
-
-		assert_true(tid > 0);
-		assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
-		assert_true(CPU_EQUAL(&got, &want));
-		assert_int_equal(sched_getscheduler(tid), SCHED_IDLE);
-	}
+	for (int i = 0; i < 2; i++)
+		expect_placed(names[i], c, SCHED_IDLE);
 	/* The application's own thread keeps what it had. */
 	assert_int_equal(sched_getaffinity(0, sizeof(got), &got), 0);
 	assert_true(CPU_EQUAL(&got, &mine));
@@ -189,7 +198,7 @@ static void cpus_and_idle_class_are_applied(void **state)
 static void metrics_threads_obey_the_settings(void **state)
 {
 	const char *names[] = { "sr-metrics", "sr-metrics-otlp" };
-	cpu_set_t mine, want, got;
+	cpu_set_t mine;
 	char cpu[16];
 	int c = first_cpu(&mine);
 
@@ -207,18 +216,11 @@ static void metrics_threads_obey_the_settings(void **state)
 	setenv("OTEL_METRIC_EXPORT_TIMEOUT", "200", 1);
 	setenv("SPANRING_OTLP_MAX_ATTEMPTS", "1", 1);
 	assert_int_equal(sr_test_init_memory(NULL), 0);
-	CPU_ZERO(&want);
-	CPU_SET(c, &want);
-	for (int i = 0; i < 2; i++) {
-		pid_t tid = tid_named(names[i]);
-
-		if (tid <= 0)
-			fail_msg("no thread named %s", names[i]);
-		assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
-		assert_true(CPU_EQUAL(&got, &want));
-		assert_int_equal(sched_getscheduler(tid), SCHED_BATCH);
-		assert_int_equal(getpriority(PRIO_PROCESS, (id_t)tid), 7);
-	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(getpriority(PRIO_PROCESS,
+					     (id_t)expect_placed(names[i], c,
+								 SCHED_BATCH)),
+				 7);
 	/* The application's own thread keeps what it had. */
 	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
 	assert_int_equal(sr__bg_apply_failures(), 0);
