@@ -74,6 +74,9 @@ struct trace {
 	uint32_t first, last;            /* its held spans                 */
 	uint32_t nspans;
 	uint32_t flags;
+	uint32_t slot;                   /* where the index holds it: kept
+	                                    as entries move, so a decision
+	                                    removes it without a probe     */
 };
 
 struct attr_rule {
@@ -164,6 +167,7 @@ static void index_remove(struct tail *t, uint32_t at)
 		/* Movable into the hole if its home is not in (hole, i]. */
 		if (((i - want) & t->index_mask) >= ((i - hole) & t->index_mask)) {
 			t->index[hole] = t->index[i];
+			t->traces[t->index[i] - 1].slot = hole;
 			hole = i;
 		}
 	}
@@ -265,15 +269,14 @@ static int rule_for(const struct tail *t, const uint8_t id[16], uint32_t flags)
  * an early decision. */
 static void decide_oldest(struct tail *t, int why)
 {
-	uint32_t ti = t->fifo[t->fifo_head], slot;
+	uint32_t ti = t->fifo[t->fifo_head];
 	struct trace *tr = &t->traces[ti];
 	int rule = rule_for(t, tr->id, tr->flags);
 
 	if (++t->fifo_head == t->max_traces)
 		t->fifo_head = 0;
 	t->fifo_n--;
-	index_find(t, tr->id, tr->key, &slot);
-	index_remove(t, slot);
+	index_remove(t, tr->slot);
 	cache_put(t, tr->key, rule != N_NOT_SAMPLED);
 	if (why < N_COUNT)
 		t->notes[why]++;
@@ -364,6 +367,7 @@ static uint32_t trace_new(struct tail *t, sr_proc_batch_t *pb,
 	tr->nspans = 0;
 	tr->flags = 0;
 	t->index[slot] = ti + 1;
+	tr->slot = slot;
 	at = t->fifo_head + t->fifo_n;
 	if (at >= t->max_traces)
 		at -= t->max_traces;
