@@ -132,6 +132,54 @@ static void test_defaults_everywhere(void **state)
 	sr_memory_clear();
 }
 
+/* redact copies a span's attributes only once one changes: the ones
+ * before a change come along, in order; a span whose only change is in
+ * an event keeps its own attributes as they were. */
+static void test_copies_from_first_change(void **state)
+{
+	const sr_tracer_t *t;
+	const sr_span_data_t *d;
+	const sr_attr_t ev[] = {
+		SR_ATTR_INT_("n", 1),
+		SR_ATTR_STR_("cookie", "sid=abc"),
+	};
+	sr_span_t s;
+
+	(void)state;
+	rules = "defaults";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	t = sr_tracer_get("test", "1");
+	sr_span_start(&s, t, "ev-only", SR_KIND_INTERNAL);
+	sr_span_set_str(&s, "a", "plain value");
+	sr_span_set_int(&s, "b", 2);
+	sr_span_add_event(&s, "e", 0, ev, 2);
+	sr_span_end(&s);
+	sr_span_start(&s, t, "mid", SR_KIND_INTERNAL);
+	sr_span_set_str(&s, "k1", "v1");
+	sr_span_set_str(&s, "cookie", "x");
+	sr_span_set_str(&s, "k3", "mail a@b.io now");
+	sr_span_set_int(&s, "k4", 4);
+	sr_span_end(&s);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+
+	assert_non_null(d = sr_test_find_span("ev-only"));
+	assert_int_equal(d->attr_count, 2);
+	assert_true(str_is(d->attrs[0].key, "a") && str_is(d->attrs[0].v.s, "plain value"));
+	assert_true(str_is(d->attrs[1].key, "b") && d->attrs[1].v.i == 2);
+	assert_int_equal(d->events[0].attr_count, 1);
+	assert_true(str_is(d->events[0].attrs[0].key, "n"));
+
+	assert_non_null(d = sr_test_find_span("mid"));
+	assert_int_equal(d->attr_count, 3);
+	assert_true(str_is(d->attrs[0].key, "k1") && str_is(d->attrs[0].v.s, "v1"));
+	assert_true(str_is(d->attrs[1].key, "k3") &&
+		    str_is(d->attrs[1].v.s, "mail **** now"));
+	assert_true(str_is(d->attrs[2].key, "k4") && d->attrs[2].v.i == 4);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
 static void test_names_and_allow(void **state)
 {
 	const sr_span_data_t *d;
@@ -489,6 +537,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_everywhere),
+		cmocka_unit_test(test_copies_from_first_change),
 		cmocka_unit_test(test_names_and_allow),
 		cmocka_unit_test(test_bad_rules_fail_init),
 		cmocka_unit_test(test_config_file),
