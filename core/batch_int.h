@@ -60,12 +60,27 @@ struct sr__batch {
 	bool processed;
 };
 
-/* Decode scratch: sized for the largest span the limits allow. */
+/* A static string's length and key filter bit, cached by its address
+ * (record_decode.c). */
+struct sr__slen {
+	const char *ptr;                 /* NULL: empty                     */
+	uint64_t bit;                    /* key_bit() of its bytes          */
+	uint32_t len;
+};
+#define SR__SLEN_SLOTS 256u          /* power of two                    */
+
+/* Decode scratch: sized for the largest span the limits allow.  Owned by
+ * one thread (a worker, the drainer), made at sr_init(). */
 struct sr__scratch {
 	sr_attr_view_t *attrs;
 	sr_event_view_t *events;
 	sr_link_view_t *links;
 	uint32_t cap;                    /* entries in each array            */
+	/* Lengths of the static strings this scratch decoded (keys, span
+	 * and event names, scope names): direct-mapped by address.  Sound
+	 * because a static string's bytes do not change while the pipeline
+	 * runs (the API's contract), and a new pipeline gets a new cache. */
+	struct sr__slen *slen;
 };
 
 struct sr__exporter;

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "thread_start_int.h"
+
 enum sr__bg_sched {
 	SR__BG_SCHED_INHERIT = 0, /* unset: the creating thread's policy    */
 	SR__BG_SCHED_NORMAL,      /* SCHED_OTHER                            */
@@ -40,17 +42,8 @@ struct sr__bg_opts {
  */
 void sr__bg_configure(const struct sr__bg_opts *o);
 
-/*
- * Start a library thread named `name` (at most 15 bytes are kept; the
- * kernel's limit) with every signal blocked, then place and prioritise it
- * as configured before `fn` runs.  Returns pthread_create's result.  If
- * the kernel refuses a setting (a cpuset changed since sr_init() checked
- * the CPUs, RLIMIT_NICE, ...), the thread runs with what it inherited,
- * the failure is counted (sr__bg_apply_failures) and described on stderr.
- * Waits until the new thread has applied its settings.  Not hot path.
- */
-int sr__thread_start_named(pthread_t *t, const char *name,
-			   void *(*fn)(void *), void *arg);
+/* sr__thread_start_named(): thread_start_int.h, shared with the layers
+ * above the core. */
 
 /* Settings the kernel refused since the process started (see above). */
 uint64_t sr__bg_apply_failures(void);

@@ -213,6 +213,17 @@ static void move_view(const struct move *m, sr_span_data_t *s)
 
 /* ---- the calls ------------------------------------------------------ */
 
+/* Span i's records, when no processor edited it: its header, and the
+ * bytes of its held copy (head included).  Inline: tail holds every span
+ * it sees, and this is most of what holding one costs. */
+static inline size_t records_copy_len(const struct sr__batch *b, size_t i,
+				      const struct sr__span_header **sh)
+{
+	*sh = (const void *)b->records[b->first[i]].bytes;
+	return sizeof(struct held) + SR__HEADER_SIZE +
+	       (size_t)(*sh)->nslots * SR__SLOT_SIZE;
+}
+
 /* Measure (dst NULL) or write span i's held copy. */
 static size_t hold_copy(sr_proc_batch_t *pb, size_t i, char *dst)
 {
@@ -220,15 +231,13 @@ static size_t hold_copy(sr_proc_batch_t *pb, size_t i, char *dst)
 	struct held h = { 0 };
 
 	if (b->ovl[i] == SR__OVL_NONE) {
-		const struct sr__span_header *sh =
-			(const void *)b->records[b->first[i]].bytes;
-		size_t used = SR__HEADER_SIZE + (size_t)sh->nslots * SR__SLOT_SIZE;
+		const struct sr__span_header *sh;
 
 		h.magic = HELD_RECORDS;
+		h.len = (uint32_t)records_copy_len(b, i, &sh);
 		h.nrec = sr__records_for_slots(sh->nslots);
-		h.len = (uint32_t)(sizeof(h) + used);
 		if (dst)
-			memcpy(dst + sizeof(h), sh, used);
+			memcpy(dst + sizeof(h), sh, h.len - sizeof(h));
 	} else {
 		struct pack k = { .p = pb->p, .b = b, .dst = dst };
 		sr_span_data_t v;
@@ -245,12 +254,16 @@ static size_t hold_copy(sr_proc_batch_t *pb, size_t i, char *dst)
 
 SR_API size_t sr_proc_hold_size(sr_proc_batch_t *pb, size_t i)
 {
+	const struct sr__span_header *sh;
+
 	if (!pb) {
 		sr__null_arg("sr_proc_hold_size", "pb");
 		return 0;
 	}
 	if (i >= pb->b->nspans || SR__OVL_GONE(pb->b->ovl[i]))
 		return 0;
+	if (pb->b->ovl[i] == SR__OVL_NONE) /* no packing to remember */
+		return records_copy_len(pb->b, i, &sh);
 	pb->sized_len = hold_copy(pb, i, NULL);
 	pb->sized_i = i;
 	return pb->sized_len;

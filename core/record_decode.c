@@ -26,13 +26,17 @@ int sr__scratch_init(struct sr__scratch *s, const sr_config_t *cfg,
 	size_t a = sizeof(sr_attr_view_t) * 2 * cap;
 	size_t e = sizeof(sr_event_view_t) * cap;
 	size_t l = sizeof(sr_link_view_t) * cap;
+	size_t k = sizeof(struct sr__slen) * SR__SLEN_SLOTS;
 
 	s->cap = cap;
 	s->attrs = sr__alloc(a, 64);
 	s->events = sr__alloc(e, 64);
 	s->links = sr__alloc(l, 64);
-	*bytes += a + e + l;
-	return s->attrs && s->events && s->links ? 0 : SR_ENOMEM;
+	s->slen = sr__alloc(k, 64);
+	*bytes += a + e + l + k;
+	if (s->slen)
+		memset(s->slen, 0, k);
+	return s->attrs && s->events && s->links && s->slen ? 0 : SR_ENOMEM;
 }
 
 void sr__scratch_free(struct sr__scratch *s)
@@ -42,6 +46,7 @@ void sr__scratch_free(struct sr__scratch *s)
 	sr__free(s->attrs, sizeof(sr_attr_view_t) * 2 * cap);
 	sr__free(s->events, sizeof(sr_event_view_t) * cap);
 	sr__free(s->links, sizeof(sr_link_view_t) * cap);
+	sr__free(s->slen, sizeof(struct sr__slen) * SR__SLEN_SLOTS);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -113,14 +118,62 @@ static inline uint64_t key_bit(sr_str_t k)
 	return 1ull << ((h * 0x9E3779B97F4A7C15ull) >> 58);
 }
 
-/* Decode the ATTR item `it` into *v; returns the slots it takes.  Inline:
- * it runs once per attribute, the bulk of a span. */
+/* The cache entry of a static string of this process (a key, a span's or
+ * event's name, a scope's name; not NULL): its length and key_bit(),
+ * worked out once per address.  Every span repeats the same few keys:
+ * the cache spares a strlen of each and the reads of its bytes, the bulk
+ * of a decode's cost after the items' walk. */
+static inline const struct sr__slen *slen_of(struct sr__scratch *sc,
+					     const char *s)
+{
+	struct sr__slen *e = &sc->slen[((uintptr_t)s * 0x9E3779B97F4A7C15ull) >>
+					       56 & (SR__SLEN_SLOTS - 1)];
+
+	if (e->ptr != s) {
+		e->ptr = s;
+		e->len = (uint32_t)strlen(s);
+		e->bit = key_bit((sr_str_t){ s, e->len });
+	}
+	return e;
+}
+
+static inline sr_str_t static_str(struct sr__scratch *sc, const char *s)
+{
+	sr_str_t r = { s, 0 };
+
+	if (!s)
+		return cstr(NULL);
+	r.len = slen_of(sc, s)->len;
+	return r;
+}
+
+/* A static string as the record keeps it: from a crash recording, the
+ * file's copy. */
+static inline sr_str_t key_str(struct sr__flight *f, struct sr__scratch *sc,
+			       const char *s)
+{
+	return f ? sr__flight_string(f, s, UINT32_MAX) : static_str(sc, s);
+}
+
+/* Decode the ATTR item `it` into *v, its key's key_bit() into *bit;
+ * returns the slots it takes.  Inline: it runs once per attribute, the
+ * bulk of a span. */
 static inline __attribute__((always_inline)) uint32_t
-decode_attr(struct sr__flight *f, const struct sr__item *it, sr_attr_view_t *v)
+decode_attr(struct sr__flight *f, struct sr__scratch *sc,
+	    const struct sr__item *it, sr_attr_view_t *v, uint64_t *bit)
 {
 	uint32_t n = sr__item_value(it, v);
 
-	v->key = ptr_str(f, it->key, UINT32_MAX);
+	if (f || !it->key) {
+		v->key = key_str(f, sc, it->key);
+		*bit = key_bit(v->key);
+	} else {
+		const struct sr__slen *e = slen_of(sc, it->key);
+
+		v->key.ptr = it->key;
+		v->key.len = e->len;
+		*bit = e->bit;
+	}
 	if (it->vtype == SR_ATTR_STRING_STATIC)
 		v->v.s = ptr_str(f, it->v.s, it->len);
 	return n;
@@ -190,7 +243,7 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 	out->kind = (sr_span_kind_t)(h->bits & SR__HB_KIND_MASK);
 	out->status = (sr_status_code_t)((h->bits & SR__HB_STATUS_MASK) >>
 					 SR__HB_STATUS_SHIFT);
-	out->name = ptr_str(f, h->name, UINT32_MAX);
+	out->name = key_str(f, sc, h->name);
 	head_times(f, h, &out->start_ns, &out->end_ns);
 	if (f) {
 		/* No tracer in this process: the exporters group by name. */
@@ -200,8 +253,8 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 	} else {
 		tr = sr__tracer_at(h->tracer);
 		out->tracer = tr;
-		out->scope_name = cstr(tr ? tr->name : "");
-		out->scope_version = cstr(tr ? tr->version : "");
+		out->scope_name = static_str(sc, tr ? tr->name : "");
+		out->scope_version = static_str(sc, tr ? tr->version : "");
 	}
 	out->thread_id = h->tid;
 	out->attrs = sc->attrs;
@@ -225,7 +278,9 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		}
 		if (owner_left && it->kind == SR__ITEM_ATTR) {
 			/* Attribute of the preceding event or link. */
-			j += decode_attr(f, it, &owned[nowned++]);
+			uint64_t unused;
+
+			j += decode_attr(f, sc, it, &owned[nowned++], &unused);
 			(*owner_count)++;
 			owner_left--;
 			continue;
@@ -237,9 +292,8 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 			uint64_t bit;
 			uint32_t k = nattr;
 
-			j += decode_attr(f, it, v);
+			j += decode_attr(f, sc, it, v, &bit);
 			/* Setting a key twice keeps the last value. */
-			bit = key_bit(v->key);
 			if (seen & bit) {
 				for (k = 0; k < nattr; k++)
 					if (key_eq(sc->attrs[k].key, v->key))
@@ -255,7 +309,7 @@ static int span_decode(const sr_batch_t *batch, size_t i, sr_span_data_t *out,
 		case SR__ITEM_EVENT: {
 			sr_event_view_t *e = &sc->events[out->event_count++];
 
-			e->name = ptr_str(f, it->key, UINT32_MAX);
+			e->name = key_str(f, sc, it->key);
 			e->ts_ns = it->vtype == 1 ? stamp_ns(f, it->v.u) : it->v.u;
 			e->attrs = owned + nowned;
 			e->attr_count = 0;

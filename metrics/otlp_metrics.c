@@ -30,7 +30,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 #include "http_int.h"
 #include "metrics_int.h"
 #include "metrics_table_int.h"
+#include "thread_start_int.h"
 
 #define MAX_DEPTH 8
 
@@ -375,7 +375,6 @@ int sr__otlp_metrics_start(struct sr__otlp_metrics **out, char *err,
 	uint32_t attempts = 5, initial = 1000, max = 5000;
 	unsigned proto = 0;
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	char url[1024];
 	int rc;
 
@@ -433,10 +432,7 @@ int sr__otlp_metrics_start(struct sr__otlp_metrics **out, char *err,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&m->thread, NULL, run, m);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = sr__thread_start_named(&m->thread, "sr-metrics-otlp", run, m);
 	if (rc) {
 		snprintf(err, err_len, "cannot start the OTLP metrics thread");
 		pthread_cond_destroy(&m->cv);
@@ -445,7 +441,6 @@ int sr__otlp_metrics_start(struct sr__otlp_metrics **out, char *err,
 		rc = SR_ENOMEM;
 		goto fail;
 	}
-	pthread_setname_np(m->thread, "sr-metrics-otlp");
 	*out = m;
 	return 0;
 fail:

@@ -25,7 +25,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +34,7 @@
 
 #include "metrics_int.h"
 #include "metrics_table_int.h"
+#include "thread_start_int.h"
 #include "prom_text_int.h"
 
 #define MAX_CONN 8
@@ -271,7 +271,6 @@ int sr__prom_start(struct sr__prom_server **out, const char *host,
 	struct addrinfo *ai = NULL;
 	struct sockaddr_storage sa;
 	socklen_t sl = sizeof(sa);
-	sigset_t all, old;
 	char ps[8];
 	int rc, one = 1;
 
@@ -302,16 +301,13 @@ int sr__prom_start(struct sr__prom_server **out, const char *host,
 				: ((struct sockaddr_in *)&sa)->sin_port);
 	freeaddrinfo(ai);
 	ai = NULL;
-	/* Like the library's other threads: no signals, a name. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&s->thread, NULL, serve, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Started as every library thread is: no signals, a name, the
+	 * SPANRING_BACKGROUND_* placement. */
+	rc = sr__thread_start_named(&s->thread, "sr-metrics", serve, s);
 	if (rc) {
 		snprintf(err, err_len, "cannot start the metrics thread");
 		goto fail;
 	}
-	pthread_setname_np(s->thread, "sr-metrics");
 	*out = s;
 	return 0;
 fail:

@@ -13,8 +13,9 @@
  * Cost on the drainer: verdicts are cached by content, for keys (a few
  * dozen distinct ones in a real service) and for short values found
  * clean (methods, routes, db.system ...), each in a fixed direct-mapped
- * table hashed from a sample of the bytes (sr__hash_sketch: a hit
- * compares them all).  Before any of that a value is checked against
+ * table: keys placed by their address (static strings, the same span
+ * after span), values by a sample of their bytes (sr__hash_sketch); a
+ * hit compares all the bytes either way.  Before any of that a value is checked against
  * what each pattern needs (sr__redact_may_match: its least length and
  * the bytes every match holds): most values, too short or lacking them,
  * never reach PCRE2.  A value that may match more than one pattern and
@@ -65,7 +66,7 @@ static uint32_t hash(const char *s, uint32_t len)
 
 /* a[0..n) == b[0..n), n <= CACHE_STR, in word compares: called for
  * every attribute, where a call to memcmp costs more than the compare. */
-static bool short_eq(const char *a, const char *b, size_t n)
+static inline bool short_eq(const char *a, const char *b, size_t n)
 {
 	uint64_t x, y;
 	uint32_t u, v;
@@ -94,8 +95,8 @@ static bool short_eq(const char *a, const char *b, size_t n)
 	return x == y;
 }
 
-static struct cache_ent *cache_find(struct cache_ent *c, sr_str_t s,
-				    uint32_t h)
+static inline struct cache_ent *cache_find(struct cache_ent *c, sr_str_t s,
+					   uint32_t h)
 {
 	struct cache_ent *e = &c[h & (CACHE_SLOTS - 1)];
 
@@ -117,17 +118,36 @@ static void cache_put(struct cache_ent *c, sr_str_t s, uint32_t h, int verdict)
 	memcpy(e->s, s.ptr, s.len);
 }
 
-/* The rule that removes an attribute with this key, or -1 to keep it. */
-static int key_verdict(struct redact *r, sr_str_t key)
+/* A key's cache slot and tag, from its address: a span's keys are the
+ * service's few static strings, at the same addresses span after span,
+ * so hashing the address finds the entry for less than hashing bytes.
+ * The entry still matches only on the bytes (cache_find compares them
+ * all): a key at a reused address (an edited view's key in a batch
+ * arena) with other bytes misses and is judged afresh. */
+static uint32_t key_hash(sr_str_t key)
+{
+	return (uint32_t)(((uintptr_t)key.ptr * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+static int key_verdict_rules(struct redact *r, sr_str_t key, uint32_t h);
+
+/* The rule that removes an attribute with this key, or -1 to keep it.
+ * Inline: the cache answers for nearly every attribute. */
+static inline int key_verdict(struct redact *r, sr_str_t key)
+{
+	uint32_t h = key_hash(key);
+	const struct cache_ent *e = cache_find(r->keys, key, h);
+
+	return e ? e->verdict : key_verdict_rules(r, key, h);
+}
+
+/* key_verdict() for a key not in the cache: the globs, then cached. */
+static int key_verdict_rules(struct redact *r, sr_str_t key, uint32_t h)
 {
 	const struct sr__redact_rules *rs = &r->rules;
-	uint32_t h = hash(key.ptr, key.len);
-	struct cache_ent *e = cache_find(r->keys, key, h);
 	char k[256];
 	int v = -1, first_allow = -1;
 
-	if (e)
-		return e->verdict;
 	/* fnmatch wants a C string; a key past 255 bytes is judged by its
 	 * first 255. */
 	snprintf(k, sizeof(k), "%.*s", (int)key.len, key.ptr);
@@ -272,44 +292,59 @@ static int mask_value(struct redact *r, sr_proc_batch_t *pb, sr_str_t *v)
 	return 1;
 }
 
-/* Filter and mask n attributes from `in` to `out`; returns the count
- * kept, sets *changed, and *full when the scratch ran out. */
+/* Filter and mask the n attributes at *attrs: when any is removed or
+ * masked, the kept ones are copied to `out` and *attrs points there;
+ * otherwise *attrs is left alone (most spans: no copy).  Returns the
+ * count kept, sets *changed, and *full when the scratch ran out. */
 static uint32_t do_attrs(struct redact *r, sr_proc_batch_t *pb,
-			 const sr_attr_view_t *in, uint32_t n,
+			 const sr_attr_view_t **attrs, uint32_t n,
 			 sr_attr_view_t *out, bool *changed, bool *full)
 {
+	const sr_attr_view_t *in = *attrs;
 	uint32_t w = 0;
+	bool copying = false;  /* out[0..w) holds the kept ones so far */
 
 	for (uint32_t i = 0; i < n; i++) {
-		int v = key_verdict(r, in[i].key);
+		int v = key_verdict(r, in[i].key), m = 0;
+		sr_str_t val;
 
-		if (v >= 0) {
+		if (v >= 0)
 			r->counts[v]++;
-			*changed = true;
-			continue;
-		}
-		out[w] = in[i];
-		if (in[i].type == SR_ATTR_STRING) {
-			int m = mask_value(r, pb, &out[w].v.s);
-
-			*changed |= m != 0;
+		else if (in[i].type == SR_ATTR_STRING) {
+			val = in[i].v.s;
+			m = mask_value(r, pb, &val);
 			*full |= m < 0;
 		}
+		if (!copying && (v >= 0 || m > 0)) {
+			memcpy(out, in, i * sizeof(*in)); /* kept as they were */
+			w = i;
+			copying = true;
+			*changed = true;
+		}
+		if (v >= 0 || !copying)
+			continue;
+		out[w] = in[i];
+		if (m > 0)
+			out[w].v.s = val;
 		w++;
 	}
+	if (!copying)
+		return n;
+	*attrs = out;
 	return w;
 }
 
-/* An event's or link's attributes, into the pool from r->attrs + *used. */
+/* An event's or link's attributes, into the pool from r->attrs + *used
+ * when they change. */
 static void do_owned(struct redact *r, sr_proc_batch_t *pb,
 		     const sr_attr_view_t **attrs, uint32_t *count,
 		     uint32_t *used, bool *changed, bool *full)
 {
 	sr_attr_view_t *out = r->attrs + *used;
 
-	*count = do_attrs(r, pb, *attrs, *count, out, changed, full);
-	*attrs = out;
-	*used += *count;
+	*count = do_attrs(r, pb, attrs, *count, out, changed, full);
+	if (*attrs == out)
+		*used += *count;
 }
 
 static void redact_span(struct redact *r, sr_proc_batch_t *pb, size_t i)
@@ -322,10 +357,10 @@ static void redact_span(struct redact *r, sr_proc_batch_t *pb, size_t i)
 	s.size = sizeof(s); /* sr_proc_span writes it all */
 	if (sr_proc_span(pb, i, &s) != 0)
 		return;
-	s.attr_count = do_attrs(r, pb, s.attrs, s.attr_count, r->attrs,
+	s.attr_count = do_attrs(r, pb, &s.attrs, s.attr_count, r->attrs,
 				&changed, &full);
-	s.attrs = r->attrs;
-	used = s.attr_count;
+	if (s.attrs == r->attrs)
+		used = s.attr_count;
 	if (s.event_count)
 		memcpy(r->events, s.events, s.event_count * sizeof(*s.events));
 	s.events = r->events;

@@ -74,6 +74,9 @@ struct trace {
 	uint32_t first, last;            /* its held spans                 */
 	uint32_t nspans;
 	uint32_t flags;
+	uint32_t slot;                   /* where the index holds it: kept
+	                                    as entries move, so a decision
+	                                    removes it without a probe     */
 };
 
 struct attr_rule {
@@ -141,7 +144,10 @@ static uint32_t index_find(const struct tail *t, const uint8_t id[16],
 	for (;; at = (at + 1) & t->index_mask) {
 		uint32_t v = t->index[at];
 
-		if (!v || !memcmp(t->traces[v - 1].id, id, 16)) {
+		/* The stored key first: a probe past another trace costs
+		 * one compare, not a memcmp. */
+		if (!v || (t->traces[v - 1].key == key &&
+			   !memcmp(t->traces[v - 1].id, id, 16))) {
 			*slot = at;
 			return v ? v - 1 : NIL;
 		}
@@ -161,6 +167,7 @@ static void index_remove(struct tail *t, uint32_t at)
 		/* Movable into the hole if its home is not in (hole, i]. */
 		if (((i - want) & t->index_mask) >= ((i - hole) & t->index_mask)) {
 			t->index[hole] = t->index[i];
+			t->traces[t->index[i] - 1].slot = hole;
 			hole = i;
 		}
 	}
@@ -262,15 +269,14 @@ static int rule_for(const struct tail *t, const uint8_t id[16], uint32_t flags)
  * an early decision. */
 static void decide_oldest(struct tail *t, int why)
 {
-	uint32_t ti = t->fifo[t->fifo_head], slot;
+	uint32_t ti = t->fifo[t->fifo_head];
 	struct trace *tr = &t->traces[ti];
 	int rule = rule_for(t, tr->id, tr->flags);
 
 	if (++t->fifo_head == t->max_traces)
 		t->fifo_head = 0;
 	t->fifo_n--;
-	index_find(t, tr->id, tr->key, &slot);
-	index_remove(t, slot);
+	index_remove(t, tr->slot);
 	cache_put(t, tr->key, rule != N_NOT_SAMPLED);
 	if (why < N_COUNT)
 		t->notes[why]++;
@@ -294,13 +300,23 @@ static void decide_oldest(struct tail *t, int why)
 	t->free_trace = ti;
 }
 
-static uint32_t span_flags(const struct tail *t, const sr_span_data_t *s)
+static uint32_t span_flags_rules(const struct tail *t, const sr_span_data_t *s,
+				 uint32_t f);
+
+/* Inline for the common case, no latency threshold and no attribute
+ * rules: only the status counts. */
+static inline uint32_t span_flags(const struct tail *t, const sr_span_data_t *s)
 {
-	uint32_t f = 0;
+	uint32_t f = s->status == SR_STATUS_ERROR ? T_ERROR : 0;
+
+	return t->latency_ns || t->nrules ? span_flags_rules(t, s, f) : f;
+}
+
+static uint32_t span_flags_rules(const struct tail *t, const sr_span_data_t *s,
+				 uint32_t f)
+{
 	static const uint8_t zero[8];
 
-	if (s->status == SR_STATUS_ERROR)
-		f |= T_ERROR;
 	if (t->latency_ns && (s->parent_remote || !memcmp(s->parent_span_id, zero, 8)) &&
 	    s->end_ns - s->start_ns >= t->latency_ns)
 		f |= T_SLOW;
@@ -351,6 +367,7 @@ static uint32_t trace_new(struct tail *t, sr_proc_batch_t *pb,
 	tr->nspans = 0;
 	tr->flags = 0;
 	t->index[slot] = ti + 1;
+	tr->slot = slot;
 	at = t->fifo_head + t->fifo_n;
 	if (at >= t->max_traces)
 		at -= t->max_traces;

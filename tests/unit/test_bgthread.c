@@ -21,7 +21,10 @@
 
 static const char *const vars[] = {
 	"SPANRING_BACKGROUND_CPUS", "SPANRING_BACKGROUND_SCHED",
-	"SPANRING_BACKGROUND_NICE",
+	"SPANRING_BACKGROUND_NICE", "OTEL_METRICS_EXPORTER",
+	"OTEL_EXPORTER_PROMETHEUS_HOST", "OTEL_EXPORTER_PROMETHEUS_PORT",
+	"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_METRIC_EXPORT_TIMEOUT",
+	"SPANRING_OTLP_MAX_ATTEMPTS",
 };
 
 static int clear_env(void **state)
@@ -152,10 +155,27 @@ static void unset_settings_are_inherited(void **state)
 	assert_int_equal(sched_getscheduler(tid), sched_getscheduler(0));
 }
 
+/* The thread named `name` runs on CPU `cpu` alone in class `policy`;
+ * returns its id. */
+static pid_t expect_placed(const char *name, int cpu, int policy)
+{
+	pid_t tid = tid_named(name);
+	cpu_set_t want, got;
+
+	if (tid <= 0)
+		fail_msg("no thread named %s", name);
+	CPU_ZERO(&want);
+	CPU_SET(cpu, &want);
+	assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
+	assert_true(CPU_EQUAL(&got, &want));
+	assert_int_equal(sched_getscheduler(tid), policy);
+	return tid;
+}
+
 static void cpus_and_idle_class_are_applied(void **state)
 {
 	const char *names[] = { "sr-drainer", "sr-exp-memory" };
-	cpu_set_t mine, want, got;
+	cpu_set_t mine, got;
 	char cpu[16];
 	int c = first_cpu(&mine);
 
@@ -164,19 +184,45 @@ static void cpus_and_idle_class_are_applied(void **state)
 	setenv("SPANRING_BACKGROUND_CPUS", cpu, 1);
 	setenv("SPANRING_BACKGROUND_SCHED", "IDLE", 1); /* any case */
 	assert_int_equal(sr_test_init_memory(NULL), 0);
-	CPU_ZERO(&want);
-	CPU_SET(c, &want);
-	for (int i = 0; i < 2; i++) {
-		pid_t tid = tid_named(names[i]);
-
-		assert_true(tid > 0);
-		assert_int_equal(sched_getaffinity(tid, sizeof(got), &got), 0);
-		assert_true(CPU_EQUAL(&got, &want));
-		assert_int_equal(sched_getscheduler(tid), SCHED_IDLE);
-	}
+	for (int i = 0; i < 2; i++)
+		expect_placed(names[i], c, SCHED_IDLE);
 	/* The application's own thread keeps what it had. */
 	assert_int_equal(sched_getaffinity(0, sizeof(got), &got), 0);
 	assert_true(CPU_EQUAL(&got, &mine));
+	assert_int_equal(sr__bg_apply_failures(), 0);
+}
+
+/* The metrics layer's threads (metrics/) start as the core's do: the
+ * Prometheus endpoint's and the OTLP metrics exporter's, placed and
+ * prioritised by the same settings. */
+static void metrics_threads_obey_the_settings(void **state)
+{
+	const char *names[] = { "sr-metrics", "sr-metrics-otlp" };
+	cpu_set_t mine;
+	char cpu[16];
+	int c = first_cpu(&mine);
+
+	(void)state;
+	snprintf(cpu, sizeof(cpu), "%d", c);
+	setenv("SPANRING_BACKGROUND_CPUS", cpu, 1);
+	setenv("SPANRING_BACKGROUND_SCHED", "batch", 1);
+	setenv("SPANRING_BACKGROUND_NICE", "7", 1);
+	setenv("OTEL_METRICS_EXPORTER", "prometheus,otlp", 1);
+	setenv("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1", 1);
+	setenv("OTEL_EXPORTER_PROMETHEUS_PORT", "0", 1);
+	/* Nothing listens there: the final export at shutdown fails at
+	 * once, once. */
+	setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:1/v1/metrics", 1);
+	setenv("OTEL_METRIC_EXPORT_TIMEOUT", "200", 1);
+	setenv("SPANRING_OTLP_MAX_ATTEMPTS", "1", 1);
+	assert_int_equal(sr_test_init_memory(NULL), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(getpriority(PRIO_PROCESS,
+					     (id_t)expect_placed(names[i], c,
+								 SCHED_BATCH)),
+				 7);
+	/* The application's own thread keeps what it had. */
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
 	assert_int_equal(sr__bg_apply_failures(), 0);
 }
 
@@ -230,6 +276,7 @@ int main(void)
 		T(unset_settings_are_inherited),
 		T(cpus_and_idle_class_are_applied),
 		T(batch_class_and_nice_are_applied),
+		T(metrics_threads_obey_the_settings),
 		T(cpu_ranges_are_accepted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

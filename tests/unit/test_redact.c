@@ -43,7 +43,11 @@ static uint64_t rule_count(const char *name)
 {
 	sr_processor_stats_t ps = { .size = sizeof(ps) };
 
-	assert_int_equal(sr_stats_processor(0, &ps), 0);
+	for (uint32_t k = 0;; k++) { /* redact's, wherever in the chain */
+		assert_int_equal(sr_stats_processor(k, &ps), 0);
+		if (!strcmp(ps.name, "redact"))
+			break;
+	}
 	for (uint32_t i = 0; i < ps.nrules; i++)
 		if (!strcmp(ps.rules[i].name, name))
 			return ps.rules[i].noted;
@@ -125,6 +129,54 @@ static void test_defaults_everywhere(void **state)
 	assert_int_equal(sr_stats_get(&st), 0);
 	assert_int_equal(sr_test_check_invariant(&st), 0);
 	assert_int_equal(st.dropped_processor, 0);
+	sr_memory_clear();
+}
+
+/* redact copies a span's attributes only once one changes: the ones
+ * before a change come along, in order; a span whose only change is in
+ * an event keeps its own attributes as they were. */
+static void test_copies_from_first_change(void **state)
+{
+	const sr_tracer_t *t;
+	const sr_span_data_t *d;
+	const sr_attr_t ev[] = {
+		SR_ATTR_INT_("n", 1),
+		SR_ATTR_STR_("cookie", "sid=abc"),
+	};
+	sr_span_t s;
+
+	(void)state;
+	rules = "defaults";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak), 0);
+	t = sr_tracer_get("test", "1");
+	sr_span_start(&s, t, "ev-only", SR_KIND_INTERNAL);
+	sr_span_set_str(&s, "a", "plain value");
+	sr_span_set_int(&s, "b", 2);
+	sr_span_add_event(&s, "e", 0, ev, 2);
+	sr_span_end(&s);
+	sr_span_start(&s, t, "mid", SR_KIND_INTERNAL);
+	sr_span_set_str(&s, "k1", "v1");
+	sr_span_set_str(&s, "cookie", "x");
+	sr_span_set_str(&s, "k3", "mail a@b.io now");
+	sr_span_set_int(&s, "k4", 4);
+	sr_span_end(&s);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+
+	assert_non_null(d = sr_test_find_span("ev-only"));
+	assert_int_equal(d->attr_count, 2);
+	assert_true(str_is(d->attrs[0].key, "a") && str_is(d->attrs[0].v.s, "plain value"));
+	assert_true(str_is(d->attrs[1].key, "b") && d->attrs[1].v.i == 2);
+	assert_int_equal(d->events[0].attr_count, 1);
+	assert_true(str_is(d->events[0].attrs[0].key, "n"));
+
+	assert_non_null(d = sr_test_find_span("mid"));
+	assert_int_equal(d->attr_count, 3);
+	assert_true(str_is(d->attrs[0].key, "k1") && str_is(d->attrs[0].v.s, "v1"));
+	assert_true(str_is(d->attrs[1].key, "k3") &&
+		    str_is(d->attrs[1].v.s, "mail **** now"));
+	assert_true(str_is(d->attrs[2].key, "k4") && d->attrs[2].v.i == 4);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	sr_memory_clear();
 }
 
@@ -256,10 +308,9 @@ static void test_cache_does_not_hide(void **state)
 	sr_memory_clear();
 }
 
-/* Two keys that hash alike (sr__hash_sketch reads bytes 0-7, 11-18
- * and 22-29 of a 30-byte key; these differ at byte 8 only) share a
- * cache slot: each must still get its own verdict, whichever came
- * first. */
+/* Two keys alike but for byte 8 (which sr__hash_sketch does not read:
+ * it reads bytes 0-7, 11-18 and 22-29 of a 30-byte key): each must get
+ * its own verdict, whichever came first. */
 static void test_key_cache_tells_alike_keys_apart(void **state)
 {
 	static const char ka[] = "abcdefghQxxmmmmmmmmyyyzzzzzzzz";
@@ -289,6 +340,97 @@ static void test_key_cache_tells_alike_keys_apart(void **state)
 		assert_true(str_is(d->attrs[0].key, kb));
 	}
 	assert_int_equal(sr_memory_count(), 4);
+	assert_int_equal(sr_shutdown(5000, NULL), 0);
+	sr_memory_clear();
+}
+
+/* An earlier processor that gives attribute 0 a key of its own, copied
+ * into the batch's arena first thing (so at the arena's start: the same
+ * address in every batch that holds one span): "cookie" or "bakery" (the
+ * same length) as the span's name says. */
+static void t_rekey(void *st, sr_proc_batch_t *pb)
+{
+	(void)st;
+	for (size_t i = 0; i < sr_proc_count(pb); i++) {
+		sr_span_data_t s = { .size = sizeof(s) };
+		sr_attr_view_t a;
+		char *k = sr_proc_alloc(pb, 6);
+
+		assert_non_null(k);
+		assert_int_equal(sr_proc_span(pb, i, &s), 0);
+		memcpy(k, str_is(s.name, "c") ? "cookie" : "bakery", 6);
+		a = s.attrs[0];
+		a.key.ptr = k;
+		a.key.len = 6;
+		s.attrs = &a;
+		s.attr_count = 1;
+		assert_int_equal(sr_proc_span_set(pb, i, &s), 0);
+	}
+}
+
+static int t_rekey_init(void *ud, const sr_config_t *c, void **st, char *e,
+			size_t n)
+{
+	(void)ud, (void)c, (void)e, (void)n;
+	*st = NULL;
+	return 0;
+}
+
+static void t_rekey_shutdown(void *st) { (void)st; }
+
+static const sr_processor_ops_t rekey_ops = {
+	.size = sizeof(sr_processor_ops_t),
+	.abi_version = SR_PROCESSOR_ABI_VERSION,
+	.name = "t_rekey",
+	.init = t_rekey_init,
+	.process = t_rekey,
+	.shutdown = t_rekey_shutdown,
+};
+
+static void tweak_rekey(sr_config_t *c)
+{
+	tweak(c);
+	c->processors = "t_rekey,redact";
+}
+
+/* Keys are cached by address: a key at an address that held another key
+ * before (a batch arena's start, batch after batch) must get its own
+ * verdict, not the one of the bytes that were there. */
+static void test_key_cache_tells_keys_at_one_address_apart(void **state)
+{
+	const sr_tracer_t *t;
+	size_t kept = 0;
+
+	(void)state;
+	assert_int_equal(sr_processor_register(&rekey_ops, NULL), 0);
+	rules = "defaults";
+	rules_file = NULL;
+	assert_int_equal(sr_test_init_memory(tweak_rekey), 0);
+	t = sr_tracer_get("test", "1");
+	/* Runs of three: whichever batch the pool hands out, its arena's
+	 * start holds each key in turn. */
+	for (int i = 0; i < 24; i++) {
+		sr_span_t s;
+
+		sr_span_start(&s, t, (i / 3) & 1 ? "c" : "b", SR_KIND_INTERNAL);
+		sr_span_set_int(&s, "k", i);
+		sr_span_end(&s);
+		assert_int_equal(sr_flush(5000, NULL), 0);
+	}
+	assert_int_equal(sr_memory_count(), 24);
+	for (size_t i = 0; i < sr_memory_count(); i++) {
+		const sr_span_data_t *d = sr_memory_get(i);
+
+		if (str_is(d->name, "c")) {
+			assert_int_equal(d->attr_count, 0);
+		} else {
+			assert_int_equal(d->attr_count, 1);
+			assert_true(str_is(d->attrs[0].key, "bakery"));
+			kept++;
+		}
+	}
+	assert_int_equal(kept, 12);
+	assert_int_equal(rule_count("deny:*cookie*"), 12);
 	assert_int_equal(sr_shutdown(5000, NULL), 0);
 	sr_memory_clear();
 }
@@ -395,6 +537,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_everywhere),
+		cmocka_unit_test(test_copies_from_first_change),
 		cmocka_unit_test(test_names_and_allow),
 		cmocka_unit_test(test_bad_rules_fail_init),
 		cmocka_unit_test(test_config_file),
@@ -402,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_cache_does_not_hide),
 		cmocka_unit_test(test_prefilter_never_skips_a_match),
 		cmocka_unit_test(test_key_cache_tells_alike_keys_apart),
+		cmocka_unit_test(test_key_cache_tells_keys_at_one_address_apart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

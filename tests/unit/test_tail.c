@@ -365,6 +365,58 @@ static void test_redact_tail_chain(void **state)
 	finish();
 }
 
+/* ---- a kept span no batch can take ---------------------------------- */
+
+static void tweak_small_scratch(sr_config_t *c)
+{
+	tweak(c);
+	c->processor_scratch_bytes = 4096; /* the least allowed */
+}
+
+/* An edited span holds its edited view packed with the strings it keeps
+ * from the batch's records: two 4000-byte values make a pack larger than
+ * any batch's scratch, so no batch, not even an empty one, takes it back.
+ * tail must drop it as "too_large" (counted: the invariant holds) rather
+ * than hold it forever, and go on emitting what fits. */
+static void test_kept_span_too_large_for_any_batch(void **state)
+{
+	static char big[4001];
+	const sr_tracer_t *t;
+	sr_span_t s;
+	sr_stats_t st = { .size = sizeof(st) };
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	chain = "redact,tail";
+	setenv("SPANRING_TAIL_RATIO", "1", 1);
+	setenv("SPANRING_TAIL_DECISION_MS", "20", 1);
+	assert_int_equal(sr_test_init_memory(tweak_small_scratch), 0);
+	t = sr_tracer_get("test", "1");
+	sr_span_start(&s, t, "huge", SR_KIND_SERVER);
+	sr_span_set_str(&s, "user.email", "ann@example.com"); /* redact edits it */
+	sr_span_set_str(&s, "a", big);
+	sr_span_set_str(&s, "b", big);
+	sr_span_end(&s);
+	sr_span_start(&s, t, "small", SR_KIND_SERVER);
+	sr_span_set_str(&s, "user.email", "bob@example.com");
+	sr_span_end(&s);
+	for (int i = 0; i < 100 && (tail_stats()->spans_held ||
+				    sr_memory_count() < 1); i++)
+		sleep_ms(20);
+	assert_int_equal(sr_flush(5000, NULL), 0);
+	assert_int_equal(tail_stats()->spans_held, 0);
+	assert_int_equal(sr_test_proc_rule(tail_stats(), "too_large", true), 1);
+	assert_int_equal(tail_stats()->spans_emitted, 1);
+	assert_int_equal(sr_memory_count(), 1);
+	assert_non_null(sr_test_find_span("small"));
+	assert_null(sr_test_find_span("huge"));
+	assert_int_equal(sr_stats_get(&st), 0);
+	assert_int_equal(st.dropped_processor, 1);
+	assert_int_equal(sr_test_check_invariant(&st), 0);
+	chain = "tail";
+	finish();
+}
+
 /* ---- settings ------------------------------------------------------- */
 
 static void test_bad_settings_fail_init(void **state)
@@ -393,6 +445,7 @@ int main(void)
 		cmocka_unit_test(test_ratio_is_traceidratio),
 		cmocka_unit_test(test_overload_memory_flat),
 		cmocka_unit_test(test_redact_tail_chain),
+		cmocka_unit_test(test_kept_span_too_large_for_any_batch),
 		cmocka_unit_test(test_bad_settings_fail_init),
 	};
 
