@@ -281,9 +281,10 @@ static void ngx_http_spanring_protocol(ngx_http_request_t *r, sr_span_t *span)
 }
 
 /*
- * Copied strings: up to 8 bytes go straight into the span (spanring's
- * inline fast path); longer ones (the client address, Host, a user agent)
- * are collected and handed to spanring in one sr_span_set_attrs call, one
+ * Copied strings: up to 40 bytes go straight into the span (spanring's
+ * inline fast path: SR__SPAN_ITEM_INL2_MAX, from the inline header the
+ * module is built with); longer ones (a long user agent or query) are
+ * collected and handed to spanring in one sr_span_set_attrs call, one
  * entry into the library instead of one per string.
  */
 #define NGX_HTTP_SPANRING_LONG_ATTRS 8
@@ -297,7 +298,7 @@ static ngx_inline __attribute__((always_inline)) void
 ngx_http_spanring_set_str(sr_span_t *span, ngx_http_spanring_long_t *l,
 			  const char *key, const u_char *v, size_t len)
 {
-	if (len <= 8 || l->n == NGX_HTTP_SPANRING_LONG_ATTRS) {
+	if (len <= SR__SPAN_ITEM_INL2_MAX || l->n == NGX_HTTP_SPANRING_LONG_ATTRS) {
 		sr_span_set_strn(span, key, (const char *)v, len);
 		return;
 	}
@@ -348,7 +349,7 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 	 * which spares the strlen of a pointer kept), a longer one kept by
 	 * pointer (configuration memory). */
 	clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-	if (clcf->name.len && clcf->name.len <= 8)
+	if (clcf->name.len && clcf->name.len <= SR__SPAN_ITEM_INL2_MAX)
 		sr_span_set_strn(span, "http.route", (const char *)clcf->name.data,
 				 clcf->name.len);
 	else if (clcf->name.len && clcf->name.data[clcf->name.len] == '\0')
