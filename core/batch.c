@@ -174,10 +174,12 @@ void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
  * worker woken per batch preempts a drainer that shares its CPU in the
  * middle of the pass, one more pair of context switches per batch, and
  * lets a busy neighbour run before the drainer gets the CPU back.  Only
- * when the pool is down to SR__BATCHES_LOW free batches does a hand-off
- * signal at once: a pass that long needs batches back before it ends, or
- * it runs out of them and sheds (drainer.c).  A pass of the usual size
- * (the pause keeps it under half the pool) never gets there.
+ * when the pool is down to SR__BATCHES_LOW free batches, or the worker's
+ * queue is full, does a hand-off signal at once: a pass that long needs
+ * batches back (or queue room) before it ends, or it runs out and sheds
+ * (drainer.c).  A pass of the usual size with the default queue (the
+ * pause keeps it under half the pool: two or three batches of four)
+ * never gets there.
  */
 bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 {
@@ -211,10 +213,12 @@ bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 			e->queue[(e->qhead + e->qcount) % e->qcap] = b;
 			e->qcount++;
 			queued = true;
-			if (ck_pr_load_32(&p->nfree) <= SR__BATCHES_LOW) {
-				/* The pool runs short: a worker on another
-				 * CPU returns batches while the pass goes
-				 * on, or a long pass would run out. */
+			if (ck_pr_load_32(&p->nfree) <= SR__BATCHES_LOW ||
+			    e->qcount == e->qcap) {
+				/* The pool runs short, or this queue is now
+				 * full: a worker on another CPU makes room
+				 * while the pass goes on, or a long pass
+				 * would run out. */
 				e->wake_due = false;
 				pthread_cond_signal(&e->cv);
 			} else {
