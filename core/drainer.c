@@ -29,8 +29,9 @@
  * The exporter workers are signalled once a pass, at its very end (just
  * before the pause, or the wait for a batch), not per batch (batch.c): a
  * worker woken in the middle of a pass preempts a drainer that shares its
- * CPU.  A hand-off that leaves the pool short of batches signals at once,
- * so that a long pass does not run out of them.
+ * CPU.  A hand-off that leaves the pool short of batches, or fills a
+ * worker's queue, signals at once, so that a long pass does not run out
+ * of them.
  *
  * Per ring and pass: one acquire load finds every published record; each
  * span is copied into the batch as one run of its records, the ones
