@@ -587,6 +587,7 @@ missing=$(jq -r '
 	(["BM_floor_tsc","BM_floor_ring","BM_floor_ring_cold","BM_span_bare","BM_span_2attrs","BM_span_8attrs_event",
 	  "BM_span_nested3","BM_span_unsampled","BM_span_uninit","BM_span_compiled_out",
 	  "BM_lttng_2fields","BM_pipeline_sustained","BM_pipeline_cpu","BM_pipeline_overload",
+	  "BM_pipeline_sustained_floor","BM_pipeline_cpu_floor",
 	  "BM_pipeline_processor_cost","BM_pipeline_processors_sustained"][] as $b |
 	 select([$names[] | startswith($b + "/")] | any | not) | "missing: " + $b),
 	($err[] | select($lttng_skipped and startswith("BM_lttng_2fields") | not) | "error: " + .),

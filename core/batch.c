@@ -20,6 +20,10 @@
 
 #include "pipeline_int.h"
 
+/* Free batches left at or under which a hand-off wakes the worker at once
+ * instead of at the end of the pass (sr__batch_dispatch). */
+#define SR__BATCHES_LOW 1u
+
 /* ------------------------------------------------------------------ */
 /* Pool                                                                */
 /* ------------------------------------------------------------------ */
@@ -51,6 +55,7 @@ int sr__batches_init(struct sr__pipeline *p)
 	p->bytes += sizeof(*p->batches) * p->nbatches + rec_bytes + idx_bytes;
 	pthread_mutex_init(&p->batch_lock, NULL);
 	p->free_batches = NULL;
+	p->nfree = p->nbatches;
 	for (uint32_t i = 0; i < p->nbatches; i++) {
 		struct sr__batch *b = &p->batches[i];
 
@@ -73,6 +78,7 @@ struct sr__batch *sr__batch_take(struct sr__pipeline *p)
 	b = p->free_batches;
 	if (b) {
 		p->free_batches = b->next_free;
+		ck_pr_store_32(&p->nfree, p->nfree - 1);
 		ck_pr_store_32(&b->gen, b->gen + 1);
 		ck_pr_store_32(&b->nspans, 0);
 		b->nrecords = 0;
@@ -113,6 +119,7 @@ static void finalize(struct sr__pipeline *p, struct sr__batch *b,
 	ck_pr_store_int(&b->outstanding, 0);
 	b->next_free = p->free_batches;
 	p->free_batches = b;
+	ck_pr_store_32(&p->nfree, p->nfree + 1);
 	pthread_mutex_unlock(&p->batch_lock);
 	/* Flushers wait for batches to come back. */
 	pthread_mutex_lock(&p->ctl_lock);
@@ -162,14 +169,17 @@ void sr__batch_release(struct sr__pipeline *p, struct sr__batch *b,
  * it: a stalled exporter cannot hold up the others.  Only the drainer
  * pushes, so a queue seen with room still has room when pushed to.
  *
- * A worker whose queue was empty is not signalled here but by
- * sr__exporters_wake(), once at the end of the drainer's pass (and
- * before it waits for a batch): a worker woken per batch preempts a
- * drainer that shares its CPU in the middle of the pass, one more pair
- * of context switches per batch, and lets a busy neighbour run before
- * the drainer gets the CPU back.  A second batch queued in one pass
- * signals at once: a pass that long needs the batches back before it
- * ends, or it runs out of them and sheds (drainer.c).
+ * A worker is not signalled here but by sr__exporters_wake(), once at
+ * the end of the drainer's pass (and before it waits for a batch): a
+ * worker woken per batch preempts a drainer that shares its CPU in the
+ * middle of the pass, one more pair of context switches per batch, and
+ * lets a busy neighbour run before the drainer gets the CPU back.  Only
+ * when the pool is down to SR__BATCHES_LOW free batches, or the worker's
+ * queue is full, does a hand-off signal at once: a pass that long needs
+ * batches back (or queue room) before it ends, or it runs out and sheds
+ * (drainer.c).  A pass of the usual size with the default queue (the
+ * pause keeps it under half the pool: two or three batches of four)
+ * never gets there.
  */
 bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 {
@@ -203,10 +213,12 @@ bool sr__batch_dispatch(struct sr__pipeline *p, struct sr__batch *b)
 			e->queue[(e->qhead + e->qcount) % e->qcap] = b;
 			e->qcount++;
 			queued = true;
-			if (e->qcount >= 2) {
-				/* A backlog: a worker on another CPU
-				 * returns batches while the pass goes
-				 * on, or a long pass would run out. */
+			if (ck_pr_load_32(&p->nfree) <= SR__BATCHES_LOW ||
+			    e->qcount == e->qcap) {
+				/* The pool runs short, or this queue is now
+				 * full: a worker on another CPU makes room
+				 * while the pass goes on, or a long pass
+				 * would run out. */
 				e->wake_due = false;
 				pthread_cond_signal(&e->cv);
 			} else {

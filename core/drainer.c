@@ -26,10 +26,12 @@
  * flushes and shutdown ring it too (sr__drainer_wake).  sr_stats counts
  * the pauses (drainer_wakeups) and the producers' rings (doorbell_rings).
  *
- * The exporter workers are signalled once a pass, at its end, not per
- * batch (batch.c): a worker woken in the middle of a pass preempts a
- * drainer that shares its CPU.  A second batch for one worker in a pass
- * signals at once, so that a long pass does not run out of batches.
+ * The exporter workers are signalled once a pass, at its very end (just
+ * before the pause, or the wait for a batch), not per batch (batch.c): a
+ * worker woken in the middle of a pass preempts a drainer that shares its
+ * CPU.  A hand-off that leaves the pool short of batches, or fills a
+ * worker's queue, signals at once, so that a long pass does not run out
+ * of them.
  *
  * Per ring and pass: one acquire load finds every published record; each
  * span is copied into the batch as one run of its records, the ones
@@ -294,7 +296,6 @@ static void drain_all(struct sr__pipeline *p, bool discard, uint64_t now,
 			sr__registry_release(p, t);
 	}
 	sr__rcu_read_unlock();
-	sr__exporters_wake(p);
 }
 
 /* Hand over the open batch; false if every queue is full (kept). */
@@ -466,6 +467,7 @@ static void *drainer_main(void *arg)
 		discard = stop && now >= ck_pr_load_64(&p->shutdown_deadline_ns);
 		drain_all(p, discard, now, &starved, &look);
 		if (stop) {
+			sr__exporters_wake(p);
 			/* Final pass: keep handing over until the rings are
 			 * empty or the deadline passes; then what is left is
 			 * lost and counted. */
@@ -477,6 +479,7 @@ static void *drainer_main(void *arg)
 				nanosleep(&ts, NULL);
 				starved = false;
 				drain_all(p, false, sr__mono_ns(), &starved, &look);
+				sr__exporters_wake(p);
 				starved = !flush_cur(p) || starved;
 				starved = !sr__processors_finish(p, sr__mono_ns()) ||
 					  starved;
@@ -488,6 +491,7 @@ static void *drainer_main(void *arg)
 				}
 				sr__processors_abandon(p);
 				drain_all(p, true, now, &starved, &look);
+				sr__exporters_wake(p);
 			}
 			break;
 		}
@@ -515,6 +519,7 @@ static void *drainer_main(void *arg)
 			last_cal = now;
 		}
 		if (starved) {
+			sr__exporters_wake(p);
 			wait_for_room(p, max_pause);
 			continue;
 		}
@@ -523,6 +528,10 @@ static void *drainer_main(void *arg)
 		look.mark = sr__doorbell_mark(look.cap);
 		look.pool = pool;
 		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
+		/* The workers last, just before the pause: a worker woken
+		 * earlier preempts the drainer for the rest of its pass, two
+		 * more context switches; now it runs as the drainer sleeps. */
+		sr__exporters_wake(p);
 		if (pause_ns) {
 			idle(p, pause_ns);
 			ck_pr_store_64(&p->drainer_wakeups, p->drainer_wakeups + 1);

@@ -88,6 +88,10 @@ struct sr__pipeline {
 	struct sr__record *batch_mem;
 	uint32_t nbatches, batch_records, batch_spans;
 	struct sr__batch *free_batches;  /* under batch_lock                 */
+	/* Batches on free_batches: written under batch_lock (ck_pr_store_32),
+	 * the drainer loads it without the lock to decide whether a worker
+	 * must be woken at once (sr__batch_dispatch). */
+	uint32_t nfree;
 	pthread_mutex_t batch_lock;
 	/* The open batch: the drainer writes it (ck_pr_store_ptr) and reads
 	 * its own value plainly; sr__batches_pending_spans() (a flusher that
