@@ -241,16 +241,30 @@ def targets(res):
         ("BM_pipeline_sustained/1/16384/0 ≥ 15 M spans/s, zero drops",
          f(sus / 1e6 if sus else None, 2, " M/s"), sus is not None and sus >= 15e6),
     ]
+    def floor_of(b, prefix):
+        """The same run of the floor (bench_pipeline.cc), or None."""
+        name = b["run_name"].replace(prefix, prefix[:-1] + "_floor/", 1)
+        return next((x for x in res.get("benchmarks", [])
+                     if x["run_name"] == name and Runs.ok(x)), None)
+
+    fsus = next((b.get("zero_drop_spans_per_s") for b in res.get("benchmarks", [])
+                 if b["run_name"].startswith("BM_pipeline_sustained_floor/1/16384/0") and Runs.ok(b)), None)
+    if fsus is not None:
+        name, val, ok = t[-1]
+        t[-1] = (name, f"{val}; the floor {f(fsus / 1e6, 2, ' M/s')}", ok)
     for b in res.get("benchmarks", []):
         if b["run_name"].startswith("BM_pipeline_cpu/") and Runs.ok(b):
             rate = b["offered_spans_per_s"]
+            fb = floor_of(b, "BM_pipeline_cpu/")
             if b.get("hog"):
+                fl_txt = f"; the floor {fb['dropped']:.0f} of {fb['spans']:.0f}" if fb else ""
                 t.append((f"defaults hold {rate / 1e6:g} M spans/s from one producer with a CPU hog on the drainer's CPU",
-                          f"{b['dropped']:.0f} of {b['spans']:.0f} dropped", b["dropped"] == 0))
+                          f"{b['dropped']:.0f} of {b['spans']:.0f} dropped{fl_txt}", b["dropped"] == 0))
             else:
+                fl_txt = f"; the floor {f(fb['library_ns_per_span'], 1)} ns" if fb else ""
                 t.append((f"library threads' CPU per span at {rate / 1e3:g} k spans/s offered"
                           + (" ≤ 30 ns" if rate == 400000 else ""),
-                          f"{f(b['library_ns_per_span'], 1)} ns ({b['dropped']:.0f} of {b['spans']:.0f} dropped)",
+                          f"{f(b['library_ns_per_span'], 1)} ns ({b['dropped']:.0f} of {b['spans']:.0f} dropped){fl_txt}",
                           b["library_ns_per_span"] <= 30 if rate == 400000 else None))
     srv = res.get("server") or {}
     rows = ol_rows(srv)
@@ -625,10 +639,11 @@ producer recorded in that pause, which bounded the R = 1024 row below 1 M spans/
     w("| run | zero-drop rate (spans/s) | full speed (spans/s) | dropped at full speed |")
     w("|---|---:|---:|---:|")
     for b in res.get("benchmarks", []):
-        if b["run_name"].startswith("BM_pipeline_sustained/") and R.ok(b):
+        if b["run_name"].startswith(("BM_pipeline_sustained/", "BM_pipeline_sustained_floor/")) and R.ok(b):
             w(f"| `{b['run_name'].replace('/iterations:1/manual_time', '')}` | {f(b['zero_drop_spans_per_s'] / 1e6, 2)} M | "
               f"{f(b['full_speed_spans_per_s'] / 1e6, 2)} M | {f(b['full_speed_drop_ratio'] * 100, 1)} % |")
-    cpu = [b for b in res.get("benchmarks", []) if b["run_name"].startswith("BM_pipeline_cpu/") and R.ok(b)]
+    cpu = [b for b in res.get("benchmarks", [])
+           if b["run_name"].startswith(("BM_pipeline_cpu/", "BM_pipeline_cpu_floor/")) and R.ok(b)]
     if cpu:
         w("""
 `BM_pipeline_cpu/RATE/HOG`: what the library's own threads cost per span. One producer on CPU 0 records
