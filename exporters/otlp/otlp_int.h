@@ -76,10 +76,12 @@ struct sr__otlp_key {
 	uint64_t bit;           /* duplicate-key filter bit (of hash)       */
 	uint64_t hash;          /* of the bytes: copies of one key agree    */
 	bool clean;             /* valid UTF-8: written as is               */
+	uint8_t word;           /* the filter word of `bit` (hash >> 62)    */
 	char kv[88];            /* fast: a span attribute's KeyValue up to
 	                           its key's end, [tag][0][key tag][len][key],
 	                           the 0 being the KeyValue length, patched */
 };
+_Static_assert(sizeof(struct sr__otlp_key) == 128, "the cache's index is a shift");
 #define SR__OTLP_KEY_SLOW 0x10000u
 extern const char sr__otlp_no_key[1]; /* no key's address (not even NULL) */
 #define SR__OTLP_KEY_BITS 8     /* 256 entries, 32 KiB                  */

@@ -125,17 +125,6 @@ static inline bool put_ascii(char *p, const char *s, size_t n)
 	return (acc & 0x8080808080808080ull) == 0;
 }
 
-/* Four bytes in wire order (b0 first) with one store. */
-static inline void put_4(char *p, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	uint32_t v = (uint32_t)b0 << 24 | (uint32_t)b1 << 16 | (uint32_t)b2 << 8 | b3;
-#else
-	uint32_t v = (uint32_t)b3 << 24 | (uint32_t)b2 << 16 | (uint32_t)b1 << 8 | b0;
-#endif
-	memcpy(p, &v, 4);
-}
-
 static inline char *put_pstr(char *p, const struct pstr *ps)
 {
 	p = sr__pb_put_varint(p, ps->out);

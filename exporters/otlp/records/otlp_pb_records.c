@@ -71,7 +71,8 @@ key_fill(struct sr__otlp_key *c, const char *k)
 		memcpy(c->kv + 4, k, c->len);
 	}
 	c->hash = sr__hash_bytes(k, c->len);
-	c->bit = 1ull << ((c->hash >> 56) & 63); /* word: hash >> 62 */
+	c->bit = 1ull << ((c->hash >> 56) & 63);
+	c->word = (uint8_t)(c->hash >> 62);
 	c->ptr = k;
 	return c;
 }
@@ -226,6 +227,23 @@ static const uint8_t inl_ascii[SR__INLINE_STR + 1][8] = {
 	{ 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 },
 };
 
+/* A fast path's KeyValue.value tag and length and its AnyValue's tag
+ * (and, for a string, length) as one little-endian store: bytes
+ * TAG(2, LEN), len + 2, TAG(1, LEN), len for a string of len <= 121,
+ * TAG(2, LEN), vs + 1, TAG(3, VARINT) for an int of vs varint bytes (the
+ * fourth byte is then the varint's first). */
+_Static_assert(TAG(2, WT_LEN) == 0x12 && TAG(1, WT_LEN) == 0x0a &&
+		       TAG(3, WT_VARINT) == 0x18, "value head constants");
+static inline void put_str_head(char *q, uint32_t len)
+{
+	put_fixed32(q, 0x000a0212u + len * 0x01000100u);
+}
+
+static inline void put_int_head(char *q, size_t vs)
+{
+	put_fixed32(q, 0x00180112u + (uint32_t)vs * 0x100u);
+}
+
 /* ATTR item `it` through put_kv, keeping `after` bytes of room after it;
  * *taken = the slots it takes.  Out of line: the fast paths' loop keeps
  * its registers. */
@@ -270,19 +288,14 @@ put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
 			size_t vs = sr__pb_varint_size(v); /* <= 9 */
 
 			q = put_key(p, k, tag, k->fast + vs + 5);
-			/* KeyValue.value, its length, AnyValue.int_value;
-			 * the fourth byte is the varint's first */
-			put_4(q, TAG(2, WT_LEN), (uint8_t)(vs + 1),
-			      TAG(3, WT_VARINT), 0);
+			put_int_head(q, vs);
 			*j += 1;
 			return sr__pb_put_varint(q + 3, v);
 		}
 	} else if (vt == SR_ATTR_STRING) {
 		if (k->fast + (uint64_t)len <= 127 - 6) {
 			q = put_key(p, k, tag, k->fast + len + 6);
-			/* KeyValue.value, AnyValue.string_value */
-			put_4(q, TAG(2, WT_LEN), (uint8_t)(len + 2),
-			      TAG(1, WT_LEN), (uint8_t)len);
+			put_str_head(q, len);
 			if (len <= SR__INLINE_STR) {
 				uint64_t x, m;
 
@@ -302,8 +315,7 @@ put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
 		/* A static string with its length (SR_ATTR_STRN_-style) */
 		if (k->fast + (uint64_t)len <= 127 - 6) {
 			q = put_key(p, k, tag, k->fast + len + 6);
-			put_4(q, TAG(2, WT_LEN), (uint8_t)(len + 2),
-			      TAG(1, WT_LEN), (uint8_t)len);
+			put_str_head(q, len);
 			if (__builtin_expect(put_ascii(q + 4, it->v.s, len), 1)) {
 				*j += 1;
 				return q + 4 + len;
@@ -549,7 +561,7 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 		 * key's hash bit, 256 bits) looks for an earlier key of
 		 * equal hash; a collision of two distinct keys only costs
 		 * the detour. */
-		uint64_t *sw = &seen[k->hash >> 62];
+		uint64_t *sw = &seen[k->word];
 
 		if (__builtin_expect((*sw & k->bit) != 0, 0) &&
 		    earlier_key(e, slots, j, k->hash))
