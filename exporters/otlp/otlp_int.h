@@ -85,6 +85,7 @@ _Static_assert(sizeof(struct sr__otlp_key) == 128, "the cache's index is a shift
 #define SR__OTLP_KEY_SLOW 0x10000u
 extern const char sr__otlp_no_key[1]; /* no key's address (not even NULL) */
 #define SR__OTLP_KEY_BITS 8     /* 256 entries, 32 KiB                  */
+#define SR__OTLP_TMPL 32        /* keys of a span the template follows   */
 
 struct sr__otlp_enc {
 	enum sr__otlp_format format;
@@ -106,6 +107,16 @@ struct sr__otlp_enc {
 	int err;                /* first error of this batch (SR_ENOMEM)    */
 	uint64_t from_records;  /* spans written from records, ever         */
 	struct sr__otlp_key keys[1u << SR__OTLP_KEY_BITS];
+	/* The span-level keys of the last span written from its records,
+	 * in order and without a repeat (records/otlp_pb_records.c): a
+	 * span whose keys start the same way takes their entries from here,
+	 * with no cache lookup and no duplicate check.  Emptied whenever an
+	 * entry of `keys` is (re)filled, which could make one stale. */
+	struct sr__otlp_tmpl {
+		const char *key;
+		const struct sr__otlp_key *k;
+	} tmpl[SR__OTLP_TMPL];
+	uint32_t tmpl_n;
 };
 
 int sr__otlp_enc_init(struct sr__otlp_enc *e, enum sr__otlp_format f);

@@ -500,6 +500,101 @@ static void record_encoder_matches_view_encoder_at_the_edges(void **state)
 	assert_int_equal(finish(spans, spans), spans);
 }
 
+/*
+ * The template (the last span's keys, followed without lookups or the
+ * duplicate check while a span's keys start the same way): spans that
+ * follow it wholly, stop short of it, run past it, leave it at every
+ * position, repeat a key of the followed part (by pointer, and by its
+ * text under another pointer) right where they leave it and later, and
+ * fill cache entries while following it (a NUL-terminated static value
+ * of a new address each time), which must empty it.
+ */
+static const char tk_a[] = "t.a", tk_b[] = "t.b", tk_c[] = "t.c", tk_d[] = "t.d";
+static const char tk_a2[] = "t.a"; /* tk_a's text at another address */
+
+static void tmpl_span(const sr_tracer_t *tr, const char *const *keys, int n,
+		      const char *nul_value)
+{
+	sr_span_t sp;
+
+	sr_span_start(&sp, tr, "tmpl", SR_KIND_SERVER);
+	for (int i = 0; i < n; i++) {
+		if (nul_value && i == 1)
+			sr_span_set_attrs(&sp, &(sr_attr_t){ .key = keys[i],
+				.type = SR_ATTR_STRING_STATIC, .len = UINT32_MAX,
+				.v = { .s = nul_value } }, 1);
+		else if (i % 2)
+			sr_span_set_int(&sp, keys[i], i);
+		else
+			sr_span_set_strn(&sp, keys[i], "val", 3);
+	}
+	sr_span_end(&sp);
+}
+
+static void record_encoder_matches_view_encoder_as_key_sequences_change(void **state)
+{
+	static const char *const abc[] = { tk_a, tk_b, tk_c };
+	static const char *const abcd[] = { tk_a, tk_b, tk_c, tk_d };
+	static const char *const ab[] = { tk_a, tk_b };
+	static const char *const aa[] = { tk_a, tk_a };
+	static const char *const aba[] = { tk_a, tk_b, tk_a };
+	static const char *const abca[] = { tk_a, tk_b, tk_c, tk_a };
+	static const char *const abca2[] = { tk_a, tk_b, tk_c, tk_a2 };
+	static const char *const aba2[] = { tk_a, tk_b, tk_a2 };
+	static const char *const dabc[] = { tk_d, tk_a, tk_b, tk_c };
+	static const char *const adbc[] = { tk_a, tk_d, tk_b, tk_c };
+	static const char *const abdc[] = { tk_a, tk_b, tk_d, tk_c };
+	static const char *const abcb[] = { tk_a, tk_b, tk_c, tk_b };
+	static const struct { const char *const *k; int n; bool twice; } seq[] = {
+		{ abc, 3, false }, { abc, 3, false }, { ab, 2, false },
+		{ abc, 3, false }, { abcd, 4, false }, { abcd, 4, false },
+		{ aa, 2, true }, { abc, 3, false }, { aba, 3, true },
+		{ abc, 3, false }, { abca, 4, true }, { abc, 3, false },
+		{ abca2, 4, true }, { abc, 3, false }, { aba2, 3, true },
+		{ dabc, 4, false }, { abc, 3, false }, { adbc, 4, false },
+		{ abc, 3, false }, { abdc, 4, false }, { abdc, 4, false },
+		{ abcb, 4, true }, { abc, 3, false },
+	};
+	/* consecutive addresses: their cache entries are spread over
+	 * every entry, the template's among them */
+	static char nul_values[2048][8];
+	uint64_t spans = 0, direct = 0;
+
+	(void)state;
+	start(128, NULL);
+	const sr_tracer_t *tr = sr_tracer_get("template", "1");
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t s = 0; s < sizeof(seq) / sizeof(seq[0]); s++) {
+			tmpl_span(tr, seq[s].k, seq[s].n, NULL);
+			spans++;
+			direct += !seq[s].twice;
+		}
+		/* A fill while following: a value at a new address after a
+		 * span that made the template */
+		for (int v = 0; v < 20; v++) {
+			char *nv = nul_values[round * 20 + v];
+
+			snprintf(nv, sizeof(nul_values[0]), "nv%d", v);
+			tmpl_span(tr, v % 3 ? abcd : abca, 4, nv);
+			spans++;
+			direct += v % 3 != 0;
+		}
+	}
+	for (int v = 60; v < 2048; v++) {
+		char *nv = nul_values[v];
+
+		snprintf(nv, sizeof(nul_values[0]), "nv%d", v);
+		tmpl_span(tr, abcd, 4, NULL);
+		tmpl_span(tr, abcd, 4, nv);
+		spans += 2;
+		direct += 2;
+		if (v % 256 == 0)
+			assert_int_equal(sr_flush(10000, NULL), 0);
+	}
+	assert_int_equal(finish(spans, direct), direct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -507,6 +602,7 @@ int main(void)
 		cmocka_unit_test(record_encoder_matches_view_encoder_on_every_item),
 		cmocka_unit_test(record_encoder_matches_view_encoder_after_processor_edits),
 		cmocka_unit_test(record_encoder_matches_view_encoder_at_the_edges),
+		cmocka_unit_test(record_encoder_matches_view_encoder_as_key_sequences_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,10 +53,11 @@
 #define SLOT_BOUND (40u + 3u * 32u + 3u * FAST_KEY)
 
 static __attribute__((noinline)) const struct sr__otlp_key *
-key_fill(struct sr__otlp_key *c, const char *k)
+key_fill(struct sr__otlp_enc *e, struct sr__otlp_key *c, const char *k)
 {
 	size_t out;
 
+	e->tmpl_n = 0; /* c may be one of its entries */
 	if (!k)
 		k = ""; /* as the view's cstr() reads it */
 	c->len = (uint32_t)strlen(k);
@@ -86,7 +87,7 @@ static inline const struct sr__otlp_key *key_get(struct sr__otlp_enc *e,
 
 	if (__builtin_expect(c->ptr == k, 1))
 		return c;
-	return key_fill(c, k);
+	return key_fill(e, c, k);
 }
 
 /* A fast key's KeyValue as field `tag`, `kvlen` bytes long, up to the
@@ -185,13 +186,15 @@ static inline uint32_t owned_count(const struct sr__item *it)
 		       : it->count;
 }
 
-/* Is there a span-level ATTR item of key hash h among slots[0, end)?
- * The rare path of the duplicate check, so it keeps no list: it walks
- * again, passing over the attributes of events and links as the view's
- * decoder does. */
-static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
-						  const struct sr__item *slots,
-						  uint32_t end, uint64_t h)
+/* The span-level ATTR items among slots[0, end), passing over the
+ * attributes of events and links as the view's decoder does: with
+ * seen, each key's filter bit is set there; without, whether one has
+ * key hash h.  The rare paths of the duplicate check, so it keeps no
+ * list: it walks again. */
+static __attribute__((noinline)) bool earlier_keys(struct sr__otlp_enc *e,
+						   const struct sr__item *slots,
+						   uint32_t end, uint64_t h,
+						   uint64_t seen[4])
 {
 	uint32_t owned = 0;
 
@@ -205,8 +208,14 @@ static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
 			j += other_slots(it);
 			continue;
 		}
-		if (!owned && key_get(e, it->key)->hash == h)
-			return true;
+		if (!owned) {
+			const struct sr__otlp_key *k = key_get(e, it->key);
+
+			if (seen)
+				seen[k->word] |= k->bit;
+			else if (k->hash == h)
+				return true;
+		}
 		owned -= owned != 0;
 		j += sr__item_value(it, &av);
 	}
@@ -260,9 +269,9 @@ put_attr_slow(struct sr__otlp_enc *e, char *p, const struct sr__item *it,
 	return put_kv(p, tag, &av, &e->invalid_utf8);
 }
 
-/* ATTR item slots[*j] as KeyValue field `tag` at p, keeping room for
- * the slots after it (of n); advances *j past it and returns the end of
- * what it wrote, NULL when out of memory.
+/* ATTR item slots[*j] as KeyValue field `tag` at p when it is a common
+ * one: advances *j past it and returns the end of what it wrote; NULL
+ * (having written nothing that counts) when it is not.
  *
  * The common attributes (a non-negative int, or an ASCII string whose
  * KeyValue's lengths all fit one byte, under a fast key) are written as
@@ -271,11 +280,11 @@ put_attr_slow(struct sr__otlp_enc *e, char *p, const struct sr__item *it,
  * the string's bytes checked for ASCII while they are copied.  A copied
  * string of up to 8 bytes is one word of its slot (the slot's bytes past
  * the string are masked from the check and overwritten on the wire by
- * what follows).  Anything else goes through put_kv, which also writes
- * over whatever a fast path began. */
+ * what follows).  The rest go through put_attr_slow (put_kv), which
+ * writes over whatever a fast path began. */
 static inline __attribute__((always_inline)) char *
-put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
-	 uint32_t *j, uint32_t n, const struct sr__otlp_key *k, char tag)
+put_attr_fast(char *p, const struct sr__item *slots, uint32_t *j,
+	      const struct sr__otlp_key *k, char tag)
 {
 	const struct sr__item *it = &slots[*j];
 	const uint8_t vt = it->vtype;
@@ -322,11 +331,22 @@ put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
 			}
 		}
 	}
+	return NULL;
+}
+
+/* put_attr_fast, or put_attr_slow when it does not take the item. */
+static inline __attribute__((always_inline)) char *
+put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
+	 uint32_t *j, uint32_t n, const struct sr__otlp_key *k, char tag)
+{
+	char *q = put_attr_fast(p, slots, j, k, tag);
 	uint32_t taken;
 
+	if (__builtin_expect(q != NULL, 1))
+		return q;
 	/* the room for the slots after it: at most those after its first */
-	p = put_attr_slow(e, p, it, k, tag, (size_t)(n - *j - 1) * SLOT_BOUND,
-			  &taken);
+	p = put_attr_slow(e, p, &slots[*j], k, tag,
+			  (size_t)(n - *j - 1) * SLOT_BOUND, &taken);
 	*j += taken;
 	return p;
 }
@@ -545,8 +565,22 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 	}
 	p = put_span_times(p, r->kind, r->start_ns, r->end_ns);
 
+	/* Span-level attributes: while the keys so far are the template's
+	 * (the last span's), an attribute's entry is the template's and
+	 * it cannot repeat an earlier key (the template has no repeat).
+	 * From the first key that differs on, the cache and the duplicate
+	 * filter (first given the keys before it), and the template
+	 * follows this span's keys instead.  A slow attribute may fill
+	 * entries (a NUL-terminated static value's): the span stops
+	 * following the template there. */
+	const struct sr__otlp_tmpl *tp = e->tmpl, *tend = tp + e->tmpl_n;
+	bool follow = true;
+	uint32_t i = 0;         /* not following: keys written */
+
 	for (uint32_t j = 0; j < n;) {
 		const struct sr__item *it = &slots[j];
+		const struct sr__otlp_key *k;
+		char *q;
 
 		if (__builtin_expect(it->kind != SR__ITEM_ATTR, 0)) {
 			if (!(p = other_item(e, &w, slots, n, j, p)))
@@ -554,22 +588,61 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 			j = w.next;
 			continue;
 		}
-		const struct sr__otlp_key *k = key_get(e, it->key);
+		if (__builtin_expect(tp < tend && tp->key == it->key, 1)) {
+			k = tp++->k;
+		} else {
+			if (follow) {
+				/* the filter starts with the keys before this
+				 * one (the template's first i, whose entries a
+				 * fill since may have taken) */
+				follow = false;
+				tend = tp;
+				i = (uint32_t)(tp - e->tmpl);
+				if (i)
+					earlier_keys(e, slots, j, 0, seen);
+				if (e->tmpl_n > i)
+					e->tmpl_n = i;
+			}
+			k = key_get(e, it->key);
 
-		/* A key set twice keeps its last value at its first
-		 * position: the view's business.  A hit in the filter (the
-		 * key's hash bit, 256 bits) looks for an earlier key of
-		 * equal hash; a collision of two distinct keys only costs
-		 * the detour. */
-		uint64_t *sw = &seen[k->word];
+			/* A key set twice keeps its last value at its first
+			 * position: the view's business.  A hit in the filter
+			 * (the key's hash bit, 256 bits) looks for an earlier
+			 * key of equal hash; a collision of two distinct keys
+			 * only costs the detour. */
+			uint64_t *sw = &seen[k->word];
 
-		if (__builtin_expect((*sw & k->bit) != 0, 0) &&
-		    earlier_key(e, slots, j, k->hash))
-			return WALK_VIEW;
-		*sw |= k->bit;
-		if (!(p = put_attr(e, p, slots, &j, n, k, TAG(9, WT_LEN))))
+			if (__builtin_expect((*sw & k->bit) != 0, 0)) {
+				if (earlier_keys(e, slots, j, k->hash, NULL))
+					return WALK_VIEW;
+				/* its lookups may have taken k's entry */
+				k = key_get(e, it->key);
+			}
+			*sw |= k->bit;
+			/* A fill (here or in earlier_keys) emptied the
+			 * template: it follows this span's keys again only
+			 * while its first i are all there. */
+			if (e->tmpl_n == i && i < SR__OTLP_TMPL) {
+				e->tmpl[i] = (struct sr__otlp_tmpl){ it->key, k };
+				e->tmpl_n = ++i;
+			}
+		}
+		if (__builtin_expect((q = put_attr_fast(p, slots, &j, k,
+							 TAG(9, WT_LEN))) != NULL, 1)) {
+			p = q;
+			continue;
+		}
+		uint32_t taken;
+
+		p = put_attr_slow(e, p, it, k, TAG(9, WT_LEN),
+				  (size_t)(n - j - 1) * SLOT_BOUND, &taken);
+		if (!p)
 			return SR_ENOMEM;
+		j += taken;
+		tend = tp; /* see above */
 	}
+	/* A span with fewer keys than the template, all its: the template
+	 * keeps them all (the next span may have them all). */
 
 	if (r->status != SR_STATUS_ERROR) /* OTel: message only with ERROR */
 		w.msg.len = 0;
