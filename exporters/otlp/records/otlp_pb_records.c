@@ -13,9 +13,15 @@
  * Keys (and static span and event names) are static strings, by the
  * API's contract, for the life of the pipeline, and the encoder lives no
  * longer: their length, whether they need sanitising, their encoded
- * KeyValue.key and their duplicate-filter bit are cached by address in a
- * small direct-mapped table (sr__otlp_key), so a key costs a load and a
- * compare instead of a strlen, a UTF-8 scan and a copy of unknown size.
+ * KeyValue up to the key's end (an image written with two 16-byte moves)
+ * and their duplicate-filter bit are cached by address in a small
+ * direct-mapped table (sr__otlp_key), so a key costs a load and a compare
+ * instead of a strlen, a UTF-8 scan and a copy of unknown size.  And a
+ * server's spans carry the same keys in the same order span after span:
+ * the encoder keeps the last span's keys with their entries (the
+ * template, sr__otlp_enc.tmpl), and a span whose keys start the same way
+ * takes them from there, with neither the lookup nor the duplicate check
+ * (the template has no repeat, so no prefix of it has one).
  *
  * Fields come in the order the view path writes them.  A copied name or a
  * trace state is an item found during the walk, after the fields that
