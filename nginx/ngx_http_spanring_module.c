@@ -281,13 +281,18 @@ static void ngx_http_spanring_protocol(ngx_http_request_t *r, sr_span_t *span)
 }
 
 /*
- * Copied strings: up to 40 bytes go straight into the span (spanring's
- * inline fast path: SR__SPAN_ITEM_INL2_MAX, from the inline header the
- * module is built with); longer ones (a long user agent or query) are
- * collected and handed to spanring in one sr_span_set_attrs call, one
- * entry into the library instead of one per string.
+ * Copied strings: those spanring's inline fast path copies (up to 40
+ * bytes: the client and server address, a path, most Hosts) go straight
+ * into the span; longer ones (a user agent) are collected and handed to
+ * spanring in one sr_span_set_attrs call, one entry into the library
+ * instead of one per string.
  */
 #define NGX_HTTP_SPANRING_LONG_ATTRS 8
+#ifdef SR__SPAN_ITEM_INL2_MAX
+#define NGX_HTTP_SPANRING_INLINE_STR SR__SPAN_ITEM_INL2_MAX
+#else
+#define NGX_HTTP_SPANRING_INLINE_STR 0 /* SR_NO_INLINE: every one a call */
+#endif
 
 typedef struct {
 	sr_attr_t a[NGX_HTTP_SPANRING_LONG_ATTRS];
@@ -298,7 +303,8 @@ static ngx_inline __attribute__((always_inline)) void
 ngx_http_spanring_set_str(sr_span_t *span, ngx_http_spanring_long_t *l,
 			  const char *key, const u_char *v, size_t len)
 {
-	if (len <= SR__SPAN_ITEM_INL2_MAX || l->n == NGX_HTTP_SPANRING_LONG_ATTRS) {
+	if (len <= NGX_HTTP_SPANRING_INLINE_STR ||
+	    l->n == NGX_HTTP_SPANRING_LONG_ATTRS) {
 		sr_span_set_strn(span, key, (const char *)v, len);
 		return;
 	}
@@ -345,11 +351,11 @@ static void ngx_http_spanring_attrs(ngx_http_request_t *r, sr_span_t *span,
 		if (r->args.len)
 			SR_SET_NGX_STR(span, "url.query", r->args);
 	}
-	/* The location: a short name copied inline (its length is known,
-	 * which spares the strlen of a pointer kept), a longer one kept by
-	 * pointer (configuration memory). */
+	/* The location: a name the inline path copies is copied (its length
+	 * is known, which spares the strlen of a pointer kept), a longer
+	 * one kept by pointer (configuration memory). */
 	clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-	if (clcf->name.len && clcf->name.len <= SR__SPAN_ITEM_INL2_MAX)
+	if (clcf->name.len && clcf->name.len <= NGX_HTTP_SPANRING_INLINE_STR)
 		sr_span_set_strn(span, "http.route", (const char *)clcf->name.data,
 				 clcf->name.len);
 	else if (clcf->name.len && clcf->name.data[clcf->name.len] == '\0')

@@ -65,18 +65,27 @@ struct sr__otlp_group {
 };
 
 /* A static string (attribute key, span name) the record encoder met,
- * by address (records/otlp_pb_records.c). */
+ * by address (records/otlp_pb_records.c).  128 bytes: the index scales
+ * by a shift. */
 struct sr__otlp_key {
 	const char *ptr;        /* sr__otlp_no_key: an empty entry          */
 	uint32_t len;           /* strlen                                   */
-	bool clean;             /* valid UTF-8: written as is               */
-	bool fast;              /* clean and short: the attribute fast path */
+	uint32_t fast;          /* len when the attribute fast paths take
+	                           the key (clean and short), else
+	                           SR__OTLP_KEY_SLOW: one compare checks both */
 	uint64_t bit;           /* duplicate-key filter bit (of hash)       */
 	uint64_t hash;          /* of the bytes: copies of one key agree    */
-	char kv[80];            /* fast: KeyValue.key encoded (2 + len B)   */
+	bool clean;             /* valid UTF-8: written as is               */
+	uint8_t word;           /* the filter word of `bit` (hash >> 62)    */
+	char kv[88];            /* fast: a span attribute's KeyValue up to
+	                           its key's end, [tag][0][key tag][len][key],
+	                           the 0 being the KeyValue length, patched */
 };
+_Static_assert(sizeof(struct sr__otlp_key) == 128, "the cache's index is a shift");
+#define SR__OTLP_KEY_SLOW 0x10000u
 extern const char sr__otlp_no_key[1]; /* no key's address (not even NULL) */
-#define SR__OTLP_KEY_BITS 8     /* 256 entries, 28 KiB                  */
+#define SR__OTLP_KEY_BITS 8     /* 256 entries, 32 KiB                  */
+#define SR__OTLP_TMPL 32        /* keys of a span the template follows   */
 
 struct sr__otlp_enc {
 	enum sr__otlp_format format;
@@ -98,6 +107,16 @@ struct sr__otlp_enc {
 	int err;                /* first error of this batch (SR_ENOMEM)    */
 	uint64_t from_records;  /* spans written from records, ever         */
 	struct sr__otlp_key keys[1u << SR__OTLP_KEY_BITS];
+	/* The span-level keys of the last span written from its records,
+	 * in order and without a repeat (records/otlp_pb_records.c): a
+	 * span whose keys start the same way takes their entries from here,
+	 * with no cache lookup and no duplicate check.  Emptied whenever an
+	 * entry of `keys` is (re)filled, which could make one stale. */
+	struct sr__otlp_tmpl {
+		const char *key;
+		const struct sr__otlp_key *k;
+	} tmpl[SR__OTLP_TMPL];
+	uint32_t tmpl_n;
 };
 
 int sr__otlp_enc_init(struct sr__otlp_enc *e, enum sr__otlp_format f);

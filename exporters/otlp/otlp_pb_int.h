@@ -87,6 +87,44 @@ static inline char *put_bytes(char *p, const char *s, size_t n)
 	return p + n;
 }
 
+/* Copy n bytes as put_bytes does and say whether they were all ASCII
+ * (written either way): one pass for the check and the copy of a string
+ * that is not known clean.  Never reads outside [s, s + n); writes at
+ * most max(n, 8) bytes rounded up to 8 (n < 8 writes up to 8: room the
+ * caller reserved). */
+static inline bool put_ascii(char *p, const char *s, size_t n)
+{
+	uint64_t acc, x;
+
+	if (n >= 8) {
+		acc = 0;
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, s + i, 8);
+			acc |= x;
+			memcpy(p + i, &x, 8);
+		}
+		memcpy(&x, s + n - 8, 8);
+		acc |= x;
+		memcpy(p + n - 8, &x, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(p, &a, 4);
+		memcpy(p + n - 4, &b, 4);
+		acc = a | b;
+	} else if (n) {
+		p[0] = s[0];
+		p[n / 2] = s[n / 2];
+		p[n - 1] = s[n - 1];
+		acc = (uint8_t)(s[0] | s[n / 2] | s[n - 1]);
+	} else {
+		acc = 0;
+	}
+	return (acc & 0x8080808080808080ull) == 0;
+}
+
 static inline char *put_pstr(char *p, const struct pstr *ps)
 {
 	p = sr__pb_put_varint(p, ps->out);
@@ -127,12 +165,13 @@ static inline char *close_msg(char *mark, size_t reserved, char *end)
 	return mark + need + clen;
 }
 
-static inline bool all_zero(const uint8_t *p, size_t n)
+/* An 8-byte id is all zero (no parent): one load. */
+static inline bool zero8(const uint8_t *p)
 {
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v == 0;
 }
 
 /* A scalar AnyValue's content: its size, with *v (strings) and *u (ints)
@@ -326,27 +365,43 @@ static inline char *put_count(char *p, char tag, uint32_t n)
 	return p;
 }
 
-/* Span fields 1 to 8: ids, trace_state, parent_span_id, name, kind,
- * times, each omitted where proto3 omits it. */
+/* Span fields 1 to 4: ids, trace_state, parent_span_id, each omitted
+ * where proto3 omits it. */
+static inline char *put_span_ids(char *p, const uint8_t trace_id[16],
+				 const uint8_t span_id[8], sr_str_t trace_state,
+				 const uint8_t parent_span_id[8], uint64_t *bad)
+{
+	p = put_id(p, TAG(1, WT_LEN), trace_id, 16); /* trace_id         */
+	p = put_id(p, TAG(2, WT_LEN), span_id, 8);   /* span_id          */
+	if (trace_state.len)                    /* trace_state           */
+		p = put_str_field(p, TAG(3, WT_LEN), trace_state, bad);
+	if (!zero8(parent_span_id))             /* parent_span_id        */
+		p = put_id(p, TAG(4, WT_LEN), parent_span_id, 8);
+	return p;
+}
+
+/* Span fields 6 to 8: kind and times. */
+static inline char *put_span_times(char *p, uint32_t kind, uint64_t start_ns,
+				   uint64_t end_ns)
+{
+	p = put_count(p, TAG(6, WT_VARINT), kind); /* kind              */
+	*p++ = TAG(7, WT_I64);                  /* start_time_unix_nano  */
+	p = put_fixed64(p, start_ns);
+	*p++ = TAG(8, WT_I64);                  /* end_time_unix_nano    */
+	return put_fixed64(p, end_ns);
+}
+
+/* Span fields 1 to 8: the two above around the name (field 5). */
 static inline char *put_span_head(char *p, const uint8_t trace_id[16],
 				  const uint8_t span_id[8], sr_str_t trace_state,
 				  const uint8_t parent_span_id[8], sr_str_t name,
 				  uint32_t kind, uint64_t start_ns,
 				  uint64_t end_ns, uint64_t *bad)
 {
-	p = put_id(p, TAG(1, WT_LEN), trace_id, 16); /* trace_id         */
-	p = put_id(p, TAG(2, WT_LEN), span_id, 8);   /* span_id          */
-	if (trace_state.len)                    /* trace_state           */
-		p = put_str_field(p, TAG(3, WT_LEN), trace_state, bad);
-	if (!all_zero(parent_span_id, 8))       /* parent_span_id        */
-		p = put_id(p, TAG(4, WT_LEN), parent_span_id, 8);
+	p = put_span_ids(p, trace_id, span_id, trace_state, parent_span_id, bad);
 	if (name.len)                           /* name                  */
 		p = put_str_field(p, TAG(5, WT_LEN), name, bad);
-	p = put_count(p, TAG(6, WT_VARINT), kind); /* kind              */
-	*p++ = TAG(7, WT_I64);                  /* start_time_unix_nano  */
-	p = put_fixed64(p, start_ns);
-	*p++ = TAG(8, WT_I64);                  /* end_time_unix_nano    */
-	return put_fixed64(p, end_ns);
+	return put_span_times(p, kind, start_ns, end_ns);
 }
 
 /* Span fields 15 and 16: status (when it says anything) and flags. */

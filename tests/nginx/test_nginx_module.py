@@ -247,6 +247,10 @@ def read_spans(path):
     return spans
 
 
+LONG_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+LONG_HOST = "a-host-name-longer-than-forty-bytes.test.local"
+
+
 def request(port, path, headers=None, conn=None):
     """headers: a dict, or a list of (name, value) lines (a name may repeat)."""
     c = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -472,7 +476,8 @@ def main():
         results["follow_off"] = request(port, "/follow", {"traceparent": tp_unsampled})
         results["err"] = request(port, "/err")
         results["named"] = request(port, "/named")
-        results["long_route"] = request(port, "/a-longer-route")
+        results["long_route"] = request(port, "/a-longer-route",
+                                        {"User-Agent": LONG_UA, "Host": LONG_HOST})
         results["proxy_child"] = request(port, "/proxy/a", {"traceparent": tp, "tracestate": "vendor=x"})
         results["proxy_root"] = request(port, "/proxy/b")
         results["quiet"] = request(port, "/quiet/c", {"traceparent": tp})
@@ -569,6 +574,12 @@ def main():
         check(len(lr) == 1 and lr[0]["name"] == "/a-longer-route"
               and attrs_of(lr[0]).get("http.route") == "/a-longer-route",
               "a route name longer than 8 bytes: %s" % lr)
+        # strings longer than the inline path copies go in one call
+        check(len(lr) == 1 and attrs_of(lr[0]).get("user_agent.original") == LONG_UA
+              and attrs_of(lr[0]).get("server.address") == LONG_HOST,
+              "user agent and Host longer than 40 bytes: %s"
+              % [(attrs_of(x).get("user_agent.original"), attrs_of(x).get("server.address"))
+                 for x in lr])
 
         # --- an internal redirect keeps one span, named after the final
         # location; a request that never reaches a location has one too

@@ -108,7 +108,8 @@ static const sr_exporter_ops_t cmp_ops = {
 	.destroy = cmp_destroy,
 };
 
-static void start(uint32_t attr_limit, const char *processors)
+static void start_ex(uint32_t attr_limit, const char *processors,
+		     uint32_t value_limit)
 {
 	sr_config_t cfg;
 
@@ -129,7 +130,16 @@ static void start(uint32_t attr_limit, const char *processors)
 	cfg.link_attr_count_limit = 4;
 	cfg.resource_attributes = "deployment.environment=test,k=v";
 	cfg.processors = processors;
+	if (value_limit) {
+		cfg.attr_value_length_limit = value_limit;
+		cfg.max_span_records = 255;
+	}
 	assert_int_equal(sr_init(&cfg), 0);
+}
+
+static void start(uint32_t attr_limit, const char *processors)
+{
+	start_ex(attr_limit, processors, 0);
 }
 
 /* Flush, stop, check; returns the spans written from their records. */
@@ -347,12 +357,252 @@ static void record_encoder_matches_view_encoder_after_processor_edits(void **sta
 	assert_int_equal(finish(100, 50), 50);
 }
 
+/*
+ * The fast paths' edges, each on both sides: copied strings of every
+ * length a slot word holds and past it, with an invalid byte at every
+ * position (the slot's bytes past a short string must not count), static
+ * strings with a length, KeyValue and AnyValue lengths around the one-
+ * and two-byte varints (127/128, 16383/16384), keys around the one-move
+ * image (28 bytes) and the fast-key limit (64), int values around their
+ * varint widths under keys around the int fast path's limit, and static
+ * span names around their image's one move (30 bytes).
+ */
+#define EDGE_KEYS 16
+static char edge_key[EDGE_KEYS][128];
+static const uint32_t edge_key_len[EDGE_KEYS] = { 1, 10, 27, 28, 29, 30, 31,
+	63, 64, 65, 100, 111, 112, 113, 114, 121 };
+static char edge_name[8][80];
+static const uint32_t edge_name_len[8] = { 1, 29, 30, 31, 32, 64, 65, 70 };
+
+static void edge_strings(const sr_tracer_t *tr, const char *big, size_t from,
+			 size_t to, const char *key)
+{
+	for (size_t len = from; len <= to; len++) {
+		sr_span_t sp;
+
+		sr_span_start(&sp, tr, "edge.str", SR_KIND_SERVER);
+		sr_span_set_strn(&sp, key, big, len);
+		sr_span_set_attrs(&sp, &(sr_attr_t){ .key = "static.n",
+			.type = SR_ATTR_STRING_STATIC, .len = (uint32_t)len,
+			.v = { .s = big } }, 1);
+		sr_span_set_int(&sp, "after", (int64_t)len);
+		sr_span_end(&sp);
+	}
+}
+
+static void record_encoder_matches_view_encoder_at_the_edges(void **state)
+{
+	static char big[16500], bad[16500];
+	uint64_t spans = 0;
+
+	(void)state;
+	memset(big, 'v', sizeof(big));
+	for (int i = 0; i < EDGE_KEYS; i++) {
+		memset(edge_key[i], 'k', edge_key_len[i]);
+		edge_key[i][0] = (char)('A' + i); /* distinct keys */
+	}
+	for (int i = 0; i < 8; i++) {
+		memset(edge_name[i], 'n', edge_name_len[i]);
+		edge_name[i][0] = (char)('a' + i);
+	}
+	start_ex(128, NULL, 20000);
+	const sr_tracer_t *tr = sr_tracer_get("edges", "1");
+
+	/* Every short length, and through the multi-slot ones */
+	edge_strings(tr, big, 0, 80, "s");
+	spans += 81;
+	/* KeyValue length 127/128 under a 10-byte key (fast up to 121
+	 * bytes of key and value), AnyValue length 127/128 */
+	edge_strings(tr, big, 105, 130, edge_key[1]);
+	spans += 26;
+	/* AnyValue and KeyValue lengths around 16383/16384 */
+	edge_strings(tr, big, 16370, 16386, "s");
+	spans += 17;
+	for (int i = 0; i < 2; i++) {
+		sr_span_t sp;
+
+		sr_span_start(&sp, tr, "edge.flush", SR_KIND_SERVER);
+		sr_span_end(&sp);
+		spans++;
+		assert_int_equal(sr_flush(10000, NULL), 0); /* no ring drops */
+	}
+
+	/* An invalid byte at every position of every short length (the
+	 * static strings each their own: kept by pointer) */
+	static char bad_static[21][20][20];
+	for (size_t len = 1; len <= 20; len++) {
+		for (size_t at = 0; at < len; at++) {
+			sr_span_t sp;
+			char *st = bad_static[len][at];
+
+			memset(bad, 'b', len);
+			bad[at] = (char)0xff;
+			memset(st, 's', len);
+			st[at] = at % 2 ? (char)0xc3 : (char)0x80;
+			sr_span_start(&sp, tr, "edge.bad", SR_KIND_CLIENT);
+			sr_span_set_strn(&sp, "bad", bad, len);
+			sr_span_set_attrs(&sp, &(sr_attr_t){ .key = "bad.static",
+				.type = SR_ATTR_STRING_STATIC, .len = (uint32_t)len,
+				.v = { .s = st } }, 1);
+			sr_span_end(&sp);
+			spans++;
+		}
+		assert_int_equal(sr_flush(10000, NULL), 0);
+	}
+	/* A short copied string whose slot runs on with non-ASCII bytes */
+	for (size_t len = 0; len <= 8; len++) {
+		sr_span_t sp;
+
+		sr_span_start(&sp, tr, "edge.tail", SR_KIND_CLIENT);
+		sr_span_set_strn(&sp, "tail", "abcdefgh\xff\xff", len);
+		sr_span_set_strn(&sp, "tail2", "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", len);
+		sr_span_end(&sp);
+		spans++;
+	}
+
+	/* Keys of every edge length with a string, an int of every
+	 * varint width, and in an event */
+	static const int64_t ints[] = { 0, 1, 127, 128, 16383, 16384,
+		(1ll << 21) - 1, 1ll << 21, INT64_MAX, -1, INT64_MIN };
+	for (int i = 0; i < EDGE_KEYS; i++) {
+		for (size_t v = 0; v < sizeof(ints) / sizeof(ints[0]); v++) {
+			sr_span_t sp;
+			sr_attr_t ev[] = { SR_ATTR_INT_(edge_key[i], ints[v]),
+					   SR_ATTR_STRN_("ev.s", big, v * 3) };
+
+			sr_span_start(&sp, tr, "edge.key", SR_KIND_INTERNAL);
+			sr_span_set_int(&sp, edge_key[i], ints[v]);
+			sr_span_set_strn(&sp, edge_key[(i + 1) % EDGE_KEYS], big,
+					 v * 7);
+			sr_span_add_event(&sp, "edge.event", 0, ev, 2);
+			sr_span_end(&sp);
+			spans++;
+		}
+		assert_int_equal(sr_flush(10000, NULL), 0);
+	}
+	/* Static names around the image's lengths */
+	for (int i = 0; i < 8; i++) {
+		sr_span_t sp;
+
+		sr_span_start(&sp, tr, edge_name[i], SR_KIND_SERVER);
+		sr_span_set_int(&sp, "i", i);
+		sr_span_end(&sp);
+		spans++;
+	}
+	sr_span_t sp;
+	sr_span_start(&sp, tr, "n\xc3\xa9\xff", SR_KIND_SERVER);
+	sr_span_end(&sp);
+	spans++;
+	sr_span_start(&sp, tr, "", SR_KIND_SERVER);
+	sr_span_end(&sp);
+	spans++;
+	/* every one written from its records */
+	assert_int_equal(finish(spans, spans), spans);
+}
+
+/*
+ * The template (the last span's keys, followed without lookups or the
+ * duplicate check while a span's keys start the same way): spans that
+ * follow it wholly, stop short of it, run past it, leave it at every
+ * position, repeat a key of the followed part (by pointer, and by its
+ * text under another pointer) right where they leave it and later, and
+ * fill cache entries while following it (a NUL-terminated static value
+ * of a new address each time), which must empty it.
+ */
+static const char tk_a[] = "t.a", tk_b[] = "t.b", tk_c[] = "t.c", tk_d[] = "t.d";
+static const char tk_a2[] = "t.a"; /* tk_a's text at another address */
+
+static void tmpl_span(const sr_tracer_t *tr, const char *const *keys, int n,
+		      const char *nul_value)
+{
+	sr_span_t sp;
+
+	sr_span_start(&sp, tr, "tmpl", SR_KIND_SERVER);
+	for (int i = 0; i < n; i++) {
+		if (nul_value && i == 1)
+			sr_span_set_attrs(&sp, &(sr_attr_t){ .key = keys[i],
+				.type = SR_ATTR_STRING_STATIC, .len = UINT32_MAX,
+				.v = { .s = nul_value } }, 1);
+		else if (i % 2)
+			sr_span_set_int(&sp, keys[i], i);
+		else
+			sr_span_set_strn(&sp, keys[i], "val", 3);
+	}
+	sr_span_end(&sp);
+}
+
+static void record_encoder_matches_view_encoder_as_key_sequences_change(void **state)
+{
+	static const char *const abc[] = { tk_a, tk_b, tk_c };
+	static const char *const abcd[] = { tk_a, tk_b, tk_c, tk_d };
+	static const char *const ab[] = { tk_a, tk_b };
+	static const char *const aa[] = { tk_a, tk_a };
+	static const char *const aba[] = { tk_a, tk_b, tk_a };
+	static const char *const abca[] = { tk_a, tk_b, tk_c, tk_a };
+	static const char *const abca2[] = { tk_a, tk_b, tk_c, tk_a2 };
+	static const char *const aba2[] = { tk_a, tk_b, tk_a2 };
+	static const char *const dabc[] = { tk_d, tk_a, tk_b, tk_c };
+	static const char *const adbc[] = { tk_a, tk_d, tk_b, tk_c };
+	static const char *const abdc[] = { tk_a, tk_b, tk_d, tk_c };
+	static const char *const abcb[] = { tk_a, tk_b, tk_c, tk_b };
+	static const struct { const char *const *k; int n; bool twice; } seq[] = {
+		{ abc, 3, false }, { abc, 3, false }, { ab, 2, false },
+		{ abc, 3, false }, { abcd, 4, false }, { abcd, 4, false },
+		{ aa, 2, true }, { abc, 3, false }, { aba, 3, true },
+		{ abc, 3, false }, { abca, 4, true }, { abc, 3, false },
+		{ abca2, 4, true }, { abc, 3, false }, { aba2, 3, true },
+		{ dabc, 4, false }, { abc, 3, false }, { adbc, 4, false },
+		{ abc, 3, false }, { abdc, 4, false }, { abdc, 4, false },
+		{ abcb, 4, true }, { abc, 3, false },
+	};
+	/* consecutive addresses: their cache entries are spread over
+	 * every entry, the template's among them */
+	static char nul_values[2048][8];
+	uint64_t spans = 0, direct = 0;
+
+	(void)state;
+	start(128, NULL);
+	const sr_tracer_t *tr = sr_tracer_get("template", "1");
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t s = 0; s < sizeof(seq) / sizeof(seq[0]); s++) {
+			tmpl_span(tr, seq[s].k, seq[s].n, NULL);
+			spans++;
+			direct += !seq[s].twice;
+		}
+		/* A fill while following: a value at a new address after a
+		 * span that made the template */
+		for (int v = 0; v < 20; v++) {
+			char *nv = nul_values[round * 20 + v];
+
+			snprintf(nv, sizeof(nul_values[0]), "nv%d", v);
+			tmpl_span(tr, v % 3 ? abcd : abca, 4, nv);
+			spans++;
+			direct += v % 3 != 0;
+		}
+	}
+	for (int v = 60; v < 2048; v++) {
+		char *nv = nul_values[v];
+
+		snprintf(nv, sizeof(nul_values[0]), "nv%d", v);
+		tmpl_span(tr, abcd, 4, NULL);
+		tmpl_span(tr, abcd, 4, nv);
+		spans += 2;
+		direct += 2;
+		if (v % 256 == 0)
+			assert_int_equal(sr_flush(10000, NULL), 0);
+	}
+	assert_int_equal(finish(spans, direct), direct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(record_encoder_matches_view_encoder_on_server_spans),
 		cmocka_unit_test(record_encoder_matches_view_encoder_on_every_item),
 		cmocka_unit_test(record_encoder_matches_view_encoder_after_processor_edits),
+		cmocka_unit_test(record_encoder_matches_view_encoder_at_the_edges),
+		cmocka_unit_test(record_encoder_matches_view_encoder_as_key_sequences_change),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,9 +13,15 @@
  * Keys (and static span and event names) are static strings, by the
  * API's contract, for the life of the pipeline, and the encoder lives no
  * longer: their length, whether they need sanitising, their encoded
- * KeyValue.key and their duplicate-filter bit are cached by address in a
- * small direct-mapped table (sr__otlp_key), so a key costs a load and a
- * compare instead of a strlen, a UTF-8 scan and a copy of unknown size.
+ * KeyValue up to the key's end (an image written with two 16-byte moves)
+ * and their duplicate-filter bit are cached by address in a small
+ * direct-mapped table (sr__otlp_key), so a key costs a load and a compare
+ * instead of a strlen, a UTF-8 scan and a copy of unknown size.  And a
+ * server's spans carry the same keys in the same order span after span:
+ * the encoder keeps the last span's keys with their entries (the
+ * template, sr__otlp_enc.tmpl), and a span whose keys start the same way
+ * takes them from there, with neither the lookup nor the duplicate check
+ * (the template has no repeat, so no prefix of it has one).
  *
  * Fields come in the order the view path writes them.  A copied name or a
  * trace state is an item found during the walk, after the fields that
@@ -44,28 +50,36 @@
 /* Keys up to this long (and clean) take the attribute fast paths, whose
  * output fits the room reserved per item slot (SLOT_BOUND). */
 #define FAST_KEY 64u
+/* Keys up to this long are written by one 32-byte move of their entry's
+ * image (4 bytes of tags and lengths before the key). */
+#define KEY_ONE_MOVE 28u
 /* The most one item slot can turn into: an item's overhead, its 32
  * bytes of string tripled by sanitising, a fast key tripled likewise
  * (which also covers put_key's whole moves past the key's end). */
 #define SLOT_BOUND (40u + 3u * 32u + 3u * FAST_KEY)
 
 static __attribute__((noinline)) const struct sr__otlp_key *
-key_fill(struct sr__otlp_key *c, const char *k)
+key_fill(struct sr__otlp_enc *e, struct sr__otlp_key *c, const char *k)
 {
 	size_t out;
 
+	e->tmpl_n = 0; /* c may be one of its entries */
 	if (!k)
 		k = ""; /* as the view's cstr() reads it */
 	c->len = (uint32_t)strlen(k);
 	c->clean = sr__is_ascii(k, c->len) || sr__utf8_scan(k, c->len, &out) == 0;
-	c->fast = c->clean && c->len <= FAST_KEY;
-	if (c->fast) {
-		c->kv[0] = TAG(1, WT_LEN);      /* KeyValue.key          */
-		c->kv[1] = (char)c->len;
-		memcpy(c->kv + 2, k, c->len);
+	c->fast = c->clean && c->len <= FAST_KEY ? c->len : SR__OTLP_KEY_SLOW;
+	if (c->fast == c->len) {
+		_Static_assert(4 + FAST_KEY <= sizeof(c->kv), "key image");
+		c->kv[0] = TAG(9, WT_LEN);      /* Span.attributes       */
+		c->kv[1] = 0;                   /* KeyValue's length     */
+		c->kv[2] = TAG(1, WT_LEN);      /* KeyValue.key          */
+		c->kv[3] = (char)c->len;
+		memcpy(c->kv + 4, k, c->len);
 	}
 	c->hash = sr__hash_bytes(k, c->len);
-	c->bit = 1ull << ((c->hash >> 56) & 63); /* word: hash >> 62 */
+	c->bit = 1ull << ((c->hash >> 56) & 63);
+	c->word = (uint8_t)(c->hash >> 62);
 	c->ptr = k;
 	return c;
 }
@@ -79,37 +93,44 @@ static inline const struct sr__otlp_key *key_get(struct sr__otlp_enc *e,
 
 	if (__builtin_expect(c->ptr == k, 1))
 		return c;
-	return key_fill(c, k);
+	return key_fill(e, c, k);
 }
 
-/* KeyValue.key of a fast key, from its cached encoding: whole 16-byte
- * moves past its end (into room the span reserved), no length switch. */
-static inline char *put_key(char *p, const struct sr__otlp_key *k)
+/* A fast key's KeyValue as field `tag`, `kvlen` bytes long, up to the
+ * key's end, from its entry's image: whole 16-byte moves past the key's
+ * end (into room the span reserved), no length switch.  Returns where
+ * the KeyValue's value goes. */
+static inline char *put_key(char *p, const struct sr__otlp_key *k, char tag,
+			    size_t kvlen)
 {
 	memcpy(p, k->kv, 32);
-	if (k->len > 30)
+	if (k->len > KEY_ONE_MOVE)
 		memcpy(p + 32, k->kv + 32, sizeof(k->kv) - 32);
-	return p + 2 + k->len;
+	if (tag != TAG(9, WT_LEN)) /* constant: the image's for a span's */
+		p[0] = tag;
+	p[1] = (char)kvlen;
+	return p + 4 + k->len;
 }
 
-/* Room for `need` more bytes at *p, which moves if the area grows. */
-static inline int room(struct sr__otlp_enc *e, char **p, size_t need)
+/* Room for `need` more bytes at p: p itself, or where it moved to if
+ * the area grew; NULL when out of memory. */
+static inline char *room(struct sr__otlp_enc *e, char *p, size_t need)
 {
-	size_t used = (size_t)(*p - e->area.data);
+	size_t used = (size_t)(p - e->area.data);
 
 	if (__builtin_expect(e->area.cap - used >= need, 1))
-		return 0;
+		return p;
 	e->area.len = used;
 	if (sr__buf_grow(&e->area, need))
-		return SR_ENOMEM;
-	*p = e->area.data + used;
-	return 0;
+		return NULL;
+	return e->area.data + used;
 }
 
-/* Insert string field `tag` = v at offset `at`, moving what follows,
- * with `more` bytes of room left after it. */
-static int insert_str(struct sr__otlp_enc *e, char **p, size_t at, char tag,
-		      sr_str_t v, size_t more)
+/* Insert string field `tag` = v at offset `at` before p, moving what
+ * follows, with `more` bytes of room left after it; returns the new
+ * end, NULL when out of memory. */
+static char *insert_str(struct sr__otlp_enc *e, char *p, size_t at, char tag,
+			sr_str_t v, size_t more)
 {
 	struct pstr ps;
 	uint64_t bad = 0;
@@ -118,13 +139,12 @@ static int insert_str(struct sr__otlp_enc *e, char **p, size_t at, char tag,
 
 	prep(&ps, v, &bad);
 	n = 1 + sr__pb_varint_size(ps.out) + ps.out;
-	if (room(e, p, n + more))
-		return SR_ENOMEM;
+	if (!(p = room(e, p, n + more)))
+		return NULL;
 	q = e->area.data + at;
-	memmove(q + n, q, (size_t)(*p - q));
+	memmove(q + n, q, (size_t)(p - q));
 	put_str_field(q, tag, v, &e->invalid_utf8);
-	*p += n;
-	return 0;
+	return p + n;
 }
 
 /* The attribute view sr_batch_span() would make of ATTR item `it`
@@ -172,13 +192,15 @@ static inline uint32_t owned_count(const struct sr__item *it)
 		       : it->count;
 }
 
-/* Is there a span-level ATTR item of key hash h among slots[0, end)?
- * The rare path of the duplicate check, so it keeps no list: it walks
- * again, passing over the attributes of events and links as the view's
- * decoder does. */
-static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
-						  const struct sr__item *slots,
-						  uint32_t end, uint64_t h)
+/* The span-level ATTR items among slots[0, end), passing over the
+ * attributes of events and links as the view's decoder does: with
+ * seen, each key's filter bit is set there; without, whether one has
+ * key hash h.  The rare paths of the duplicate check, so it keeps no
+ * list: it walks again. */
+static __attribute__((noinline)) bool earlier_keys(struct sr__otlp_enc *e,
+						   const struct sr__item *slots,
+						   uint32_t end, uint64_t h,
+						   uint64_t seen[4])
 {
 	uint32_t owned = 0;
 
@@ -192,61 +214,147 @@ static __attribute__((noinline)) bool earlier_key(struct sr__otlp_enc *e,
 			j += other_slots(it);
 			continue;
 		}
-		if (!owned && key_get(e, it->key)->hash == h)
-			return true;
+		if (!owned) {
+			const struct sr__otlp_key *k = key_get(e, it->key);
+
+			if (seen)
+				seen[k->word] |= k->bit;
+			else if (k->hash == h)
+				return true;
+		}
 		owned -= owned != 0;
 		j += sr__item_value(it, &av);
 	}
 	return false;
 }
 
-/* ATTR item slots[*j] as KeyValue field `tag` at p, keeping room for
- * the slots after it (of n); advances *j past it and returns the end of
- * what it wrote, NULL when out of memory.  The common
- * attributes are written as put_kv's fast paths write them (a
- * non-negative int, or a short ASCII string, under a short clean key)
- * into the span's reservation; the rest through put_kv. */
+/* Bytes of a copied string's first slot that are its own, as a mask of
+ * their top bits: an ASCII check of the whole slot word. */
+static const uint8_t inl_ascii[SR__INLINE_STR + 1][8] = {
+	{ 0 },
+	{ 0x80 },
+	{ 0x80, 0x80 },
+	{ 0x80, 0x80, 0x80 },
+	{ 0x80, 0x80, 0x80, 0x80 },
+	{ 0x80, 0x80, 0x80, 0x80, 0x80 },
+	{ 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 },
+	{ 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 },
+	{ 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80 },
+};
+
+/* A fast path's KeyValue.value tag and length and its AnyValue's tag
+ * (and, for a string, length) as one little-endian store: bytes
+ * TAG(2, LEN), len + 2, TAG(1, LEN), len for a string of len <= 121,
+ * TAG(2, LEN), vs + 1, TAG(3, VARINT) for an int of vs varint bytes (the
+ * fourth byte is then the varint's first). */
+_Static_assert(TAG(2, WT_LEN) == 0x12 && TAG(1, WT_LEN) == 0x0a &&
+		       TAG(3, WT_VARINT) == 0x18, "value head constants");
+static inline void put_str_head(char *q, uint32_t len)
+{
+	put_fixed32(q, 0x000a0212u + len * 0x01000100u);
+}
+
+static inline void put_int_head(char *q, size_t vs)
+{
+	put_fixed32(q, 0x00180112u + (uint32_t)vs * 0x100u);
+}
+
+/* ATTR item `it` through put_kv, keeping `after` bytes of room after it;
+ * *taken = the slots it takes.  Out of line: the fast paths' loop keeps
+ * its registers. */
+static __attribute__((noinline)) char *
+put_attr_slow(struct sr__otlp_enc *e, char *p, const struct sr__item *it,
+	      const struct sr__otlp_key *k, char tag, size_t after,
+	      uint32_t *taken)
+{
+	sr_attr_view_t av;
+
+	*taken = attr_view(e, it, (sr_str_t){ k->ptr, k->len }, &av);
+	if (!(p = room(e, p, kv_bound(&av, it) + after + 64)))
+		return NULL;
+	return put_kv(p, tag, &av, &e->invalid_utf8);
+}
+
+/* ATTR item slots[*j] as KeyValue field `tag` at p when it is a common
+ * one: advances *j past it and returns the end of what it wrote; NULL
+ * (having written nothing that counts) when it is not.
+ *
+ * The common attributes (a non-negative int, or an ASCII string whose
+ * KeyValue's lengths all fit one byte, under a fast key) are written as
+ * put_kv's fast paths write them, into the span's reservation: the key's
+ * cached image, the value's four tag and length bytes in one store, and
+ * the string's bytes checked for ASCII while they are copied.  A copied
+ * string of up to 8 bytes is one word of its slot (the slot's bytes past
+ * the string are masked from the check and overwritten on the wire by
+ * what follows).  The rest go through put_attr_slow (put_kv), which
+ * writes over whatever a fast path began. */
+static inline __attribute__((always_inline)) char *
+put_attr_fast(char *p, const struct sr__item *slots, uint32_t *j,
+	      const struct sr__otlp_key *k, char tag)
+{
+	const struct sr__item *it = &slots[*j];
+	const uint8_t vt = it->vtype;
+	const uint32_t len = it->len;
+	char *q;
+
+	if (vt == SR_ATTR_INT) {
+		if (k->fast <= 127 - 14 && it->v.i >= 0) {
+			uint64_t v = (uint64_t)it->v.i;
+			size_t vs = sr__pb_varint_size(v); /* <= 9 */
+
+			q = put_key(p, k, tag, k->fast + vs + 5);
+			put_int_head(q, vs);
+			*j += 1;
+			return sr__pb_put_varint(q + 3, v);
+		}
+	} else if (vt == SR_ATTR_STRING) {
+		if (k->fast + (uint64_t)len <= 127 - 6) {
+			q = put_key(p, k, tag, k->fast + len + 6);
+			put_str_head(q, len);
+			if (len <= SR__INLINE_STR) {
+				uint64_t x, m;
+
+				memcpy(&x, it->inl, 8);
+				memcpy(&m, inl_ascii[len], 8);
+				if (__builtin_expect((x & m) == 0, 1)) {
+					memcpy(q + 4, &x, 8);
+					*j += 1;
+					return q + 4 + len;
+				}
+			} else if (__builtin_expect(put_ascii(q + 4, it->inl, len), 1)) {
+				*j += sr__str_slots(len);
+				return q + 4 + len;
+			}
+		}
+	} else if (vt == SR_ATTR_STRING_STATIC && len != UINT32_MAX && it->v.s) {
+		/* A static string with its length (SR_ATTR_STRN_-style) */
+		if (k->fast + (uint64_t)len <= 127 - 6) {
+			q = put_key(p, k, tag, k->fast + len + 6);
+			put_str_head(q, len);
+			if (__builtin_expect(put_ascii(q + 4, it->v.s, len), 1)) {
+				*j += 1;
+				return q + 4 + len;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* put_attr_fast, or put_attr_slow when it does not take the item. */
 static inline __attribute__((always_inline)) char *
 put_attr(struct sr__otlp_enc *e, char *p, const struct sr__item *slots,
 	 uint32_t *j, uint32_t n, const struct sr__otlp_key *k, char tag)
 {
-	const struct sr__item *it = &slots[*j];
+	char *q = put_attr_fast(p, slots, j, k, tag);
+	uint32_t taken;
 
-	if (it->vtype == SR_ATTR_INT && k->fast && it->v.i >= 0) {
-		size_t vs = sr__pb_varint_size((uint64_t)it->v.i);
-
-		p[0] = tag;
-		p[1] = (char)(k->len + vs + 5);
-		p = put_key(p + 2, k);
-		p[0] = TAG(2, WT_LEN);          /* KeyValue.value        */
-		p[1] = (char)(vs + 1);
-		p[2] = TAG(3, WT_VARINT);       /* AnyValue.int_value    */
-		*j += 1;
-		return sr__pb_put_varint(p + 3, (uint64_t)it->v.i);
-	}
-	/* A copied string lies in the slots; a static one with its length
-	 * (SR_ATTR_STRN_-style) is as cheap. */
-	const char *sv = it->vtype == SR_ATTR_STRING ? it->inl
-		       : it->vtype == SR_ATTR_STRING_STATIC &&
-				 it->len != UINT32_MAX ? it->v.s : NULL;
-	if (sv && k->fast && k->len + it->len <= 127 - 6 &&
-	    sr__is_ascii(sv, it->len)) {
-		p[0] = tag;
-		p[1] = (char)(k->len + it->len + 6);
-		p = put_key(p + 2, k);
-		p[0] = TAG(2, WT_LEN);          /* KeyValue.value        */
-		p[1] = (char)(it->len + 2);
-		p[2] = TAG(1, WT_LEN);          /* AnyValue.string_value */
-		p[3] = (char)it->len;
-		*j += it->vtype == SR_ATTR_STRING ? sr__str_slots(it->len) : 1;
-		return put_bytes(p + 4, sv, it->len);
-	}
-	sr_attr_view_t av;
-
-	*j += attr_view(e, it, (sr_str_t){ k->ptr, k->len }, &av);
-	if (room(e, &p, kv_bound(&av, it) + (size_t)(n - *j) * SLOT_BOUND + 64))
-		return NULL;
-	return put_kv(p, tag, &av, &e->invalid_utf8);
+	if (__builtin_expect(q != NULL, 1))
+		return q;
+	/* the room for the slots after it: at most those after its first */
+	p = put_attr_slow(e, p, &slots[*j], k, tag,
+			  (size_t)(n - *j - 1) * SLOT_BOUND, &taken);
+	*j += taken;
+	return p;
 }
 
 /* The events (kind SR__ITEM_EVENT) or links (SR__ITEM_LINK) of the span,
@@ -271,10 +379,11 @@ static int put_owners(struct sr__otlp_enc *e, char **pp,
 		if (kind == SR__ITEM_EVENT)
 			name = (sr_str_t){ it->key ? it->key : "",
 					   key_get(e, it->key)->len };
-		if (room(e, pp, 128 + 3 * (size_t)name.len +
-					(size_t)(n - j) * SLOT_BOUND))
+		char *p = room(e, *pp, 128 + 3 * (size_t)name.len +
+					   (size_t)(n - j) * SLOT_BOUND);
+
+		if (!p)
 			return SR_ENOMEM;
-		char *p = *pp;
 
 		left = owned_count(it);
 		*p++ = kind == SR__ITEM_EVENT ? TAG(11, WT_LEN)  /* Span.events */
@@ -312,7 +421,7 @@ static int put_owners(struct sr__otlp_enc *e, char **pp,
 			*p++ = TAG(6, WT_I32);  /* Link.flags            */
 			p = put_fixed32(p, li->trace_flags);
 		}
-		if (room(e, &p, 8 + (size_t)(n - j) * SLOT_BOUND))
+		if (!(p = room(e, p, 8 + (size_t)(n - j) * SLOT_BOUND)))
 			return SR_ENOMEM; /* close_msg may widen by 3 */
 		*pp = close_msg(e->area.data + mark, 2, p);
 	}
@@ -321,6 +430,103 @@ static int put_owners(struct sr__otlp_enc *e, char **pp,
 
 enum walk { WALK_OK = 0, WALK_VIEW = 1 };
 
+/* What the walk learns from the items that are not span attributes. */
+struct walk_st {
+	sr_str_t name, msg;
+	uint32_t drop_a, drop_e, drop_l;
+	uint32_t first_event, first_link;
+	bool have_name, have_ts;
+	size_t ts_at, name_at;  /* where a trace state, a name would go */
+	uint32_t next;          /* other_item: the slot after the item  */
+	int rc;                 /* other_item: why it returned NULL     */
+};
+
+/* Non-ATTR item slots[j]: noted in *w, or (a copied name, a trace
+ * state) inserted before p; returns the end of what is written and sets
+ * w->next to the slot after the item, or returns NULL with w->rc
+ * WALK_VIEW (the span must be written from its view) or SR_ENOMEM.  Out
+ * of line, and nothing of the loop's by address: the attributes' loop
+ * keeps its registers. */
+static __attribute__((noinline)) char *
+other_item(struct sr__otlp_enc *e, struct walk_st *w,
+	   const struct sr__item *slots, uint32_t n, uint32_t j, char *p)
+{
+	const struct sr__item *it = &slots[j];
+
+	switch (it->kind) {
+	case SR__ITEM_EVENT:
+	case SR__ITEM_LINK:
+		/* Written after the attributes (put_owners), with the ATTR
+		 * items that follow, up to its count. */
+		if (it->kind == SR__ITEM_EVENT && w->first_event == UINT32_MAX)
+			w->first_event = j;
+		if (it->kind == SR__ITEM_LINK && w->first_link == UINT32_MAX)
+			w->first_link = j;
+		j++;
+		for (uint32_t left = owned_count(it);
+		     left && j < n && slots[j].kind == SR__ITEM_ATTR; left--)
+			j += sr__item_value(&slots[j], &(sr_attr_view_t){ 0 });
+		break;
+	case SR__ITEM_NAME:
+		/* A copied name, the one name of a span whose header has
+		 * none. */
+		if (w->have_name)
+			goto view;
+		w->have_name = true;
+		w->name.ptr = it->inl;
+		w->name.len = it->len;
+		if (w->name.len &&
+		    !(p = insert_str(e, p, w->name_at, TAG(5, WT_LEN), w->name,
+				     (size_t)(n - j) * SLOT_BOUND)))
+			goto oom;
+		j += sr__str_slots(it->len);
+		break;
+	case SR__ITEM_STATUS_MSG:
+		w->msg.ptr = it->inl;
+		w->msg.len = it->len;
+		j += sr__str_slots(it->len);
+		break;
+	case SR__ITEM_TRACESTATE: {
+		sr_str_t ts;
+
+		if (w->have_ts)
+			goto view;
+		w->have_ts = true;
+		if (sr__tracestate_resolve(it->v.u, &ts) && ts.len) {
+			size_t before = (size_t)(p - e->area.data);
+
+			if (!(p = insert_str(e, p, w->ts_at, TAG(3, WT_LEN), ts,
+					     (size_t)(n - j) * SLOT_BOUND)))
+				goto oom;
+			w->name_at += (size_t)(p - e->area.data) - before;
+		}
+		j++;
+		break;
+	}
+	case SR__ITEM_DROPPED: {
+		const struct sr__dropped_item *d =
+			(const struct sr__dropped_item *)(const void *)it;
+
+		w->drop_a = d->attrs;
+		w->drop_e = d->events;
+		w->drop_l = d->links;
+		j++;
+		break;
+	}
+	default:
+		j++; /* unknown item: skip one slot */
+		break;
+	}
+	w->next = j;
+	return p;
+view:
+	w->rc = WALK_VIEW;
+	return NULL;
+oom:
+	w->rc = SR_ENOMEM;
+	return NULL;
+}
+
 /* Write span `r` into the area from `start` on; WALK_VIEW when it must
  * be written from its view instead, or SR_ENOMEM. */
 static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
@@ -328,138 +534,142 @@ static int walk(struct sr__otlp_enc *e, const struct sr__span_raw *r,
 {
 	const struct sr__item *slots = r->slots;
 	const uint32_t n = r->nslots;
-	sr_str_t name = { "", 0 }, msg = { "", 0 };
-	uint32_t drop_a = 0, drop_e = 0, drop_l = 0;
-	uint32_t first_event = UINT32_MAX, first_link = UINT32_MAX;
-	bool have_name = r->name != NULL, have_ts = false;
+	const struct sr__otlp_key *nk = NULL;
+	struct walk_st w = {
+		.name = { "", 0 }, .msg = { "", 0 },
+		.first_event = UINT32_MAX, .first_link = UINT32_MAX,
+		.have_name = r->name != NULL,
+	};
 	uint64_t seen[4] = { 0 }, *bad = &e->invalid_utf8; /* key filter */
-	size_t ts_at, name_at;
 	char *p;
 
-	if (r->name)
-		name = (sr_str_t){ r->name, key_get(e, r->name)->len };
+	if (r->name) {
+		nk = key_get(e, r->name);
+		w.name = (sr_str_t){ r->name, nk->len };
+	}
 	/* One reservation covers the head and every fast-path item; the
 	 * rest (static strings, arrays, long or unclean keys, inserted
 	 * fields, events and links) check their own room. */
-	p = e->area.data + start;
-	if (room(e, &p, 72 + 3 * (size_t)name.len + (size_t)n * SLOT_BOUND))
+	if (!(p = room(e, e->area.data + start,
+		       72 + 3 * (size_t)w.name.len + (size_t)n * SLOT_BOUND)))
 		return SR_ENOMEM;
 	*p++ = TAG(2, WT_LEN);                  /* ScopeSpans.spans      */
 	p += 2;                                 /* length, see close_msg */
-	ts_at = start + 3 + 18 + 10;            /* after trace and span id */
-	name_at = ts_at + (all_zero(r->parent_span_id, 8) ? 0 : 10);
-	p = put_span_head(p, r->trace_id, r->span_id, (sr_str_t){ "", 0 },
-			  r->parent_span_id, name, r->kind, r->start_ns,
-			  r->end_ns, bad);
+	w.ts_at = start + 3 + 18 + 10;          /* after trace and span id */
+	w.name_at = w.ts_at + (zero8(r->parent_span_id) ? 0 : 10);
+	p = put_span_ids(p, r->trace_id, r->span_id, (sr_str_t){ "", 0 },
+			 r->parent_span_id, bad);
+	if (nk && nk->fast == nk->len && nk->len) {
+		/* Span.name from the name's cached image: [key tag][len][name] */
+		memcpy(p, nk->kv + 2, 32);
+		if (nk->len > 30)
+			memcpy(p + 32, nk->kv + 34, sizeof(nk->kv) - 34);
+		p[0] = TAG(5, WT_LEN);
+		p += 2 + nk->len;
+	} else if (w.name.len) {
+		p = put_str_field(p, TAG(5, WT_LEN), w.name, bad);
+	}
+	p = put_span_times(p, r->kind, r->start_ns, r->end_ns);
+
+	/* Span-level attributes: while the keys so far are the template's
+	 * (the last span's), an attribute's entry is the template's and
+	 * it cannot repeat an earlier key (the template has no repeat).
+	 * From the first key that differs on, the cache and the duplicate
+	 * filter (first given the keys before it), and the template
+	 * follows this span's keys instead.  A slow attribute may fill
+	 * entries (a NUL-terminated static value's): the span stops
+	 * following the template there. */
+	const struct sr__otlp_tmpl *tp = e->tmpl, *tend = tp + e->tmpl_n;
+	bool follow = true;
+	uint32_t i = 0;         /* not following: keys written */
 
 	for (uint32_t j = 0; j < n;) {
 		const struct sr__item *it = &slots[j];
+		const struct sr__otlp_key *k;
+		char *q;
 
-		if (__builtin_expect(it->kind == SR__ITEM_ATTR, 1)) {
-			const struct sr__otlp_key *k = key_get(e, it->key);
-
-			/* A key set twice keeps its last value at its first
-			 * position: the view's business.  A hit in the
-			 * filter (the key's hash bit, 256 bits) looks for an
-			 * earlier key of equal hash; a collision of two
-			 * distinct keys only costs the detour. */
-			uint64_t *sw = &seen[k->hash >> 62];
-
-			if (__builtin_expect((*sw & k->bit) != 0, 0) &&
-			    earlier_key(e, slots, j, k->hash))
-				return WALK_VIEW;
-			*sw |= k->bit;
-			if (!(p = put_attr(e, p, slots, &j, n, k, TAG(9, WT_LEN))))
-				return SR_ENOMEM;
+		if (__builtin_expect(it->kind != SR__ITEM_ATTR, 0)) {
+			if (!(p = other_item(e, &w, slots, n, j, p)))
+				return w.rc;
+			j = w.next;
 			continue;
 		}
-		switch (it->kind) {
-		case SR__ITEM_EVENT:
-		case SR__ITEM_LINK:
-			/* Written after the attributes (put_owners), with
-			 * the ATTR items that follow, up to its count. */
-			if (it->kind == SR__ITEM_EVENT && first_event == UINT32_MAX)
-				first_event = j;
-			if (it->kind == SR__ITEM_LINK && first_link == UINT32_MAX)
-				first_link = j;
-			j++;
-			for (uint32_t left = owned_count(it);
-			     left && j < n && slots[j].kind == SR__ITEM_ATTR; left--)
-				j += sr__item_value(&slots[j], &(sr_attr_view_t){ 0 });
-			break;
-		case SR__ITEM_NAME:
-			/* A copied name, the one name of a span whose header
-			 * has none. */
-			if (have_name)
-				return WALK_VIEW;
-			have_name = true;
-			name.ptr = it->inl;
-			name.len = it->len;
-			if (name.len &&
-			    insert_str(e, &p, name_at, TAG(5, WT_LEN), name,
-				       (size_t)(n - j) * SLOT_BOUND))
-				return SR_ENOMEM;
-			j += sr__str_slots(it->len);
-			break;
-		case SR__ITEM_STATUS_MSG:
-			msg.ptr = it->inl;
-			msg.len = it->len;
-			j += sr__str_slots(it->len);
-			break;
-		case SR__ITEM_TRACESTATE: {
-			sr_str_t ts;
-
-			if (have_ts)
-				return WALK_VIEW;
-			have_ts = true;
-			if (sr__tracestate_resolve(it->v.u, &ts) && ts.len) {
-				size_t before = (size_t)(p - e->area.data);
-
-				if (insert_str(e, &p, ts_at, TAG(3, WT_LEN), ts,
-					       (size_t)(n - j) * SLOT_BOUND))
-					return SR_ENOMEM;
-				name_at += (size_t)(p - e->area.data) - before;
+		if (__builtin_expect(tp < tend && tp->key == it->key, 1)) {
+			k = tp++->k;
+		} else {
+			if (follow) {
+				/* the filter starts with the keys before this
+				 * one (the template's first i, whose entries a
+				 * fill since may have taken) */
+				follow = false;
+				tend = tp;
+				i = (uint32_t)(tp - e->tmpl);
+				if (i)
+					earlier_keys(e, slots, j, 0, seen);
+				if (e->tmpl_n > i)
+					e->tmpl_n = i;
 			}
-			j++;
-			break;
-		}
-		case SR__ITEM_DROPPED: {
-			const struct sr__dropped_item *d =
-				(const struct sr__dropped_item *)(const void *)it;
+			k = key_get(e, it->key);
 
-			drop_a = d->attrs;
-			drop_e = d->events;
-			drop_l = d->links;
-			j++;
-			break;
+			/* A key set twice keeps its last value at its first
+			 * position: the view's business.  A hit in the filter
+			 * (the key's hash bit, 256 bits) looks for an earlier
+			 * key of equal hash; a collision of two distinct keys
+			 * only costs the detour. */
+			uint64_t *sw = &seen[k->word];
+
+			if (__builtin_expect((*sw & k->bit) != 0, 0)) {
+				if (earlier_keys(e, slots, j, k->hash, NULL))
+					return WALK_VIEW;
+				/* its lookups may have taken k's entry */
+				k = key_get(e, it->key);
+			}
+			*sw |= k->bit;
+			/* A fill (here or in earlier_keys) emptied the
+			 * template: it follows this span's keys again only
+			 * while its first i are all there. */
+			if (e->tmpl_n == i && i < SR__OTLP_TMPL) {
+				e->tmpl[i] = (struct sr__otlp_tmpl){ it->key, k };
+				e->tmpl_n = ++i;
+			}
 		}
-		default:
-			j++; /* unknown item: skip one slot */
-			break;
+		if (__builtin_expect((q = put_attr_fast(p, slots, &j, k,
+							 TAG(9, WT_LEN))) != NULL, 1)) {
+			p = q;
+			continue;
 		}
+		uint32_t taken;
+
+		p = put_attr_slow(e, p, it, k, TAG(9, WT_LEN),
+				  (size_t)(n - j - 1) * SLOT_BOUND, &taken);
+		if (!p)
+			return SR_ENOMEM;
+		j += taken;
+		tend = tp; /* see above */
 	}
+	/* A span with fewer keys than the template, all its: the template
+	 * keeps them all (the next span may have them all). */
 
 	if (r->status != SR_STATUS_ERROR) /* OTel: message only with ERROR */
-		msg.len = 0;
-	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+		w.msg.len = 0;
+	/* Fields 10 to 14 (the dropped counts around events and links),
+	 * then the tail; events and links check their own room. */
+	if (!(p = room(e, p, 64 + 3 * (size_t)w.msg.len)))
 		return SR_ENOMEM;
-	p = put_count(p, TAG(10, WT_VARINT), drop_a);
-	if (first_event != UINT32_MAX &&
-	    put_owners(e, &p, slots, first_event, n, SR__ITEM_EVENT))
+	p = put_count(p, TAG(10, WT_VARINT), w.drop_a);
+	if (__builtin_expect(w.first_event != UINT32_MAX, 0) &&
+	    (put_owners(e, &p, slots, w.first_event, n, SR__ITEM_EVENT) ||
+	     !(p = room(e, p, 64 + 3 * (size_t)w.msg.len))))
 		return SR_ENOMEM;
-	if (room(e, &p, 64 + 3 * (size_t)msg.len))
+	p = put_count(p, TAG(12, WT_VARINT), w.drop_e);
+	if (__builtin_expect(w.first_link != UINT32_MAX, 0) &&
+	    (put_owners(e, &p, slots, w.first_link, n, SR__ITEM_LINK) ||
+	     !(p = room(e, p, 64 + 3 * (size_t)w.msg.len))))
 		return SR_ENOMEM;
-	p = put_count(p, TAG(12, WT_VARINT), drop_e);
-	if (first_link != UINT32_MAX &&
-	    put_owners(e, &p, slots, first_link, n, SR__ITEM_LINK))
-		return SR_ENOMEM;
-	if (room(e, &p, 64 + 3 * (size_t)msg.len))
-		return SR_ENOMEM;
-	p = put_count(p, TAG(14, WT_VARINT), drop_l);
-	p = put_span_tail(p, r->status, msg, r->trace_flags, r->parent_remote,
+	p = put_count(p, TAG(14, WT_VARINT), w.drop_l);
+	p = put_span_tail(p, r->status, w.msg, r->trace_flags, r->parent_remote,
 			  bad);
-	if (room(e, &p, 8)) /* close_msg may widen the length by up to 3 */
-		return SR_ENOMEM;
+	/* close_msg may widen the length by up to 3: the 64 above cover it */
 	p = close_msg(e->area.data + start + 1, 2, p);
 	e->area.len = (size_t)(p - e->area.data);
 	return WALK_OK;
