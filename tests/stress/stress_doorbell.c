@@ -7,7 +7,10 @@
  * room when the ring is full (each retry looks at the consumer's index,
  * and rings if it sleeps), and now and then pauses (seeded: 1-200 us) so
  * that the consumer falls asleep in every phase of the producer's work.
- * At the end it rings once, as a flush does.  A sleep that runs to its
+ * At the end it sets a wake request and rings once, as a flush does: the
+ * request, which the consumer's predicate checks after it is marked
+ * asleep, is what keeps a ring that lands before the consumer sleeps from
+ * being lost (the drainer's ready() checks its wake_req the same way).  A sleep that runs to its
  * timeout means a wake-up was lost (the producer crosses the mark within
  * microseconds of any pause): the test fails on the first one.  Every
  * span must also arrive whole and in order (as in stress_ring.c).
@@ -30,6 +33,7 @@ static struct sr__ring ring;
 static struct sr__record recs[CAP];
 static struct sr__doorbell bell;
 static uint64_t seed;
+static uint32_t finished; /* producer sets it (ck_pr), consumer reads */
 
 static uint64_t now_ns(void)
 {
@@ -62,14 +66,16 @@ static void *producer(void *arg)
 			nanosleep(&ts, NULL);
 		}
 	}
-	sr__doorbell_ring(&bell); /* the end marker is below the mark */
+	/* The end marker is below the mark: a flush's request and ring. */
+	ck_pr_store_32(&finished, 1);
+	sr__doorbell_ring(&bell);
 	return NULL;
 }
 
 static bool ready(void *arg)
 {
 	(void)arg;
-	return sr__ring_used(&ring) >= MARK;
+	return ck_pr_load_32(&finished) != 0 || sr__ring_used(&ring) >= MARK;
 }
 
 int main(void)
