@@ -21,6 +21,8 @@ __thread int srb_floor_tl_ring;
 static struct sr__record *ring_mem[SRB_FLOOR_MAX_RINGS];
 static uint32_t capacity;
 static int claimed;        /* producers claim ring indices (atomic add)  */
+static struct sr__doorbell bell; /* every ring rings it at the mark, as
+				    the library's rings ring the drainer */
 static bool stop;          /* stop writes, the consumer reads (relaxed)  */
 static pthread_t consumer;
 
@@ -66,6 +68,19 @@ static uint64_t drain_one(struct sr__ring *r, struct sr__record *batch,
 	return spans;
 }
 
+/* After the consumer is marked asleep: a ring already at its mark (its
+ * producer may have looked before the mark was set), or a stop. */
+static bool ready(void *arg)
+{
+	(void)arg;
+	if (__atomic_load_n(&stop, __ATOMIC_RELAXED))
+		return true;
+	for (int i = 0; i < SRB_FLOOR_MAX_RINGS; i++)
+		if (sr__ring_used(&srb_floor.rings[i]) >= srb_floor.rings[i].mark)
+			return true;
+	return false;
+}
+
 static void *consume(void *arg)
 {
 	static struct sr__record batch[1024];
@@ -93,11 +108,8 @@ static void *consume(void *arg)
 		look.mark = sr__doorbell_mark(capacity);
 		look.pool = pool;
 		pause_ns = sr__drainer_pause(pause_ns, &look, max_pause);
-		if (pause_ns) {
-			struct timespec ts = { 0, (long)pause_ns };
-
-			nanosleep(&ts, NULL);
-		}
+		if (pause_ns)
+			sr__doorbell_sleep(&bell, pause_ns, ready, NULL);
 	}
 	return NULL;
 }
@@ -150,6 +162,8 @@ void srb_floor_start(uint32_t ring_records)
 			memset(ring_mem[i], 0, bytes);
 		}
 		sr__ring_init(&srb_floor.rings[i], ring_mem[i], capacity);
+		sr__ring_set_doorbell(&srb_floor.rings[i], &bell,
+				      sr__doorbell_mark(capacity));
 		srb_floor.drops[i] = 0;
 	}
 	__atomic_store_n(&claimed, 0, __ATOMIC_RELAXED);
@@ -168,6 +182,7 @@ void srb_floor_start(uint32_t ring_records)
 void srb_floor_stop(void)
 {
 	__atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+	sr__doorbell_ring(&bell);
 	pthread_join(consumer, NULL);
 }
 

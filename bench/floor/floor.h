@@ -14,7 +14,8 @@
  * The consumer is the drainer's loop with the exporting left out: each
  * pass looks at every ring once, copies each span's records into a
  * batch, gives slots back every SR__RELEASE_EVERY records, and pauses as
- * sr__drainer_pause says (default configuration).  So a floor span writes
+ * sr__drainer_pause says (default configuration), on a doorbell that a
+ * producer rings when its ring passes the library's mark.  So a floor span writes
  * and shares the same lines, as often, as a library span does.
  *
  * What the floor leaves out, on purpose: sampling, the registry lookup,
