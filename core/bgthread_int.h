@@ -45,6 +45,14 @@ void sr__bg_configure(const struct sr__bg_opts *o);
 /* sr__thread_start_named(): thread_start_int.h, shared with the layers
  * above the core. */
 
+/*
+ * A CPU list as Linux writes one ("0-3,6") into *set (config.c, which
+ * reads SPANRING_BACKGROUND_CPUS with it; the bench's floor consumers
+ * place themselves with it too).  False with the first problem in why[].
+ */
+bool sr__parse_cpulist(const char *v, size_t len, cpu_set_t *set,
+		       char *why, size_t why_len);
+
 /* Settings the kernel refused since the process started (see above). */
 uint64_t sr__bg_apply_failures(void);
 

@@ -421,8 +421,8 @@ int sr_config_from_env(sr_config_t *cfg)
  * inclusive ranges, comma-separated, each below CPU_SETSIZE.  False with
  * the first problem in why[].
  */
-static bool parse_cpulist(const char *v, size_t len, cpu_set_t *set,
-			  char *why, size_t why_len)
+bool sr__parse_cpulist(const char *v, size_t len, cpu_set_t *set,
+		       char *why, size_t why_len)
 {
 	size_t i = 0;
 
@@ -479,7 +479,7 @@ static void online_cpus(cpu_set_t *set, char *text, size_t text_len)
 	while (n > 0 && sr__env_is_blank(buf[n - 1]))
 		n--;
 	buf[n] = '\0';
-	if (n > 0 && parse_cpulist(buf, n, set, why, sizeof(why))) {
+	if (n > 0 && sr__parse_cpulist(buf, n, set, why, sizeof(why))) {
 		snprintf(text, text_len, "%.60s", buf); /* a long list: cut */
 		return;
 	}
@@ -522,7 +522,7 @@ static void env_background(struct sr__bg_opts *o, struct report *r)
 	memset(o, 0, sizeof(*o));
 	v = sr__env_get("SPANRING_BACKGROUND_CPUS", &len);
 	if (v != NULL) {
-		if (!parse_cpulist(v, len, &o->cpus, why, sizeof(why))) {
+		if (!sr__parse_cpulist(v, len, &o->cpus, why, sizeof(why))) {
 			note(r, "SPANRING_BACKGROUND_CPUS=%s: %s (expected a CPU "
 				"list such as 0-3,6)", sr__env_quote(q, v, len), why);
 		} else {

@@ -11,6 +11,7 @@
 
 #include <spanring/spanring.h>
 
+#include "bgthread_int.h"
 #include "drainer_int.h"
 
 struct srb_floor srb_floor;
@@ -114,35 +115,15 @@ static void *consume(void *arg)
 	return NULL;
 }
 
-/* The CPUs of SPANRING_BACKGROUND_CPUS ("0", "0,1", "0-1"), so the
- * consumer runs where the library's drainer would; false when unset or
- * unreadable (then it runs anywhere, as the drainer does). */
+/* The CPUs of SPANRING_BACKGROUND_CPUS, read as the library reads it, so
+ * the consumer runs where the library's drainer would; false when unset
+ * or unreadable (then it runs anywhere, as the drainer does). */
 static bool background_cpus(cpu_set_t *set)
 {
 	const char *v = getenv("SPANRING_BACKGROUND_CPUS");
-	char *end;
+	char why[96];
 
-	CPU_ZERO(set);
-	if (!v || !*v)
-		return false;
-	while (*v) {
-		long a = strtol(v, &end, 10), b = a;
-
-		if (end == v || a < 0 || a >= CPU_SETSIZE)
-			return false;
-		if (*end == '-') {
-			v = end + 1;
-			b = strtol(v, &end, 10);
-			if (end == v || b < a || b >= CPU_SETSIZE)
-				return false;
-		}
-		for (long c = a; c <= b; c++)
-			CPU_SET((int)c, set);
-		v = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			return false;
-	}
-	return true;
+	return v && *v && sr__parse_cpulist(v, strlen(v), set, why, sizeof(why));
 }
 
 void srb_floor_start(uint32_t ring_records)
